@@ -1,0 +1,97 @@
+"""Every 4xx/5xx as `{"error": {code, message, fields, problems}}`, never a traceback."""
+from __future__ import annotations
+
+import logging
+
+from flask import current_app, jsonify, request
+from marshmallow import ValidationError
+from werkzeug.exceptions import HTTPException
+
+from orchestrator.extensions import db
+from orchestrator.services.errors import ServiceError
+
+from . import bp
+
+log = logging.getLogger(__name__)
+
+
+def error_response(status: int, code: str, message: str, fields: dict | None = None,
+                   problems: list | None = None, extra: dict | None = None, headers: dict | None = None):
+    body = {"error": {"code": code, "message": message, "fields": fields or {}, "problems": problems or [],
+                      **(extra or {})}}
+    response = jsonify(body)
+    response.status_code = status
+    for k, v in (headers or {}).items():
+        response.headers[k] = v
+    return response
+
+
+def _flatten(messages, prefix: str = "") -> dict[str, str]:
+    out: dict[str, str] = {}
+    if isinstance(messages, dict):
+        for key, value in messages.items():
+            name = f"{prefix}.{key}" if prefix else str(key)
+            out.update(_flatten(value, name))
+    elif isinstance(messages, list):
+        if all(isinstance(m, str) for m in messages):
+            out[prefix or "_"] = "; ".join(messages)
+        else:
+            for i, m in enumerate(messages):
+                out.update(_flatten(m, f"{prefix}.{i}" if prefix else str(i)))
+    else:
+        out[prefix or "_"] = str(messages)
+    return out
+
+
+@bp.errorhandler(ServiceError)
+def _service_error(exc: ServiceError):
+    db.session.rollback()
+    return error_response(exc.status, exc.code, exc.message, exc.fields, exc.problems, exc.extra)
+
+
+@bp.errorhandler(ValidationError)
+def _validation_error(exc: ValidationError):
+    db.session.rollback()
+    return error_response(400, "invalid", "Dữ liệu gửi lên không hợp lệ.", _flatten(exc.messages))
+
+
+@bp.errorhandler(HTTPException)
+def _http_error(exc: HTTPException):
+    db.session.rollback()
+    headers = {"Retry-After": exc.retry_after} if getattr(exc, "retry_after", None) else None
+    if exc.code == 429 and exc.response is not None and "Retry-After" in exc.response.headers:
+        headers = {"Retry-After": exc.response.headers["Retry-After"]}
+    code = (exc.name or "error").lower().replace(" ", "_")
+    return error_response(exc.code or 500, code, exc.description or exc.name, headers=headers)
+
+
+@bp.errorhandler(Exception)
+def _unexpected(exc: Exception):
+    db.session.rollback()
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    if current_app.config.get("PROPAGATE_UNEXPECTED"):
+        raise exc
+    return error_response(500, "internal", "Lỗi hệ thống; sự cố đã được ghi lại.")
+
+
+@bp.app_errorhandler(404)
+def _not_found(exc):
+    if request.path.startswith("/api/"):
+        return error_response(404, "not_found", "Không có đường dẫn này trong API.")
+    return exc
+
+
+@bp.app_errorhandler(405)
+def _method_not_allowed(exc):
+    if request.path.startswith("/api/"):
+        return error_response(405, "method_not_allowed", "Phương thức không được hỗ trợ cho đường dẫn này.")
+    return exc
+
+
+@bp.app_errorhandler(413)
+def _too_large(exc):
+    if request.path.startswith("/api/"):
+        return error_response(413, "too_large", "Dữ liệu gửi lên quá lớn.")
+    return exc

@@ -1,0 +1,66 @@
+"""BPMN orchestrator for Vietnamese administrative procedures: the app factory."""
+from __future__ import annotations
+
+import os
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from .config import Config
+from .extensions import db, migrate
+
+MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
+
+
+def _sqlite_pragmas(engine: Engine) -> None:
+    """SQLite as the embedded store: WAL, a busy timeout, foreign keys and BEGIN IMMEDIATE,
+    so that writers queue instead of failing and a step's read and write are atomic."""
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn, _record):
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.from_object(Config)
+    if config:
+        app.config.update(config)
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("postgresql://"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = uri = uri.replace("postgresql://", "postgresql+psycopg://", 1)
+    db.init_app(app)
+    migrate.init_app(app, db, directory=MIGRATIONS_DIR)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _sqlite_pragmas(db.engine)
+
+    from api import bp as api_bp
+    from api.limits import limiter
+
+    limiter.init_app(app)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    from admin import bp as admin_bp
+
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+
+    from . import cli
+
+    cli.register(app)
+
+    @app.get("/")
+    def index():
+        return {"name": "orchestrator", "api": "/api/v1", "admin": "/admin"}
+
+    return app

@@ -1,0 +1,79 @@
+"""`flask --app orchestrator ...` commands for set-up, seeding and administration."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+
+from .extensions import db
+
+
+def register(app: Flask) -> None:
+    @app.cli.command("init-db")
+    def init_db():
+        """Migrate the database to the latest schema (Alembic)."""
+        from flask_migrate import upgrade
+
+        upgrade(directory=current_app.extensions["migrate"].directory)
+        click.echo("Database migrated to the latest schema.")
+
+    @app.cli.command("load-examples")
+    def load_examples():
+        """Units, calendar, forms, example procedures (published) and demo users."""
+        from .services import examples, forms
+
+        session = db.session
+        click.echo(f"Units loaded: {examples.load_units(session)}")
+        click.echo(f"Calendar days declared: {examples.load_calendar(session)}")
+        click.echo(f"Forms in library: {forms.load_library(session, current_app.config['FORMS_LIBRARY'])}")
+        session.commit()
+        for line in examples.load_procedures(session, Path(current_app.config["BPMN_LIBRARY"]),
+                                             current_app.config["MAX_BPMN_BYTES"]):
+            click.echo(f"Published {line}")
+        password = current_app.config["DEMO_PASSWORD"]
+        created = examples.load_demo_users(session, password)
+        session.commit()
+        click.echo(f"\nDemo accounts (password: {password}):")
+        for username, _pairs, description in examples.demo_accounts():
+            click.echo(f"  {username:32} {description}")
+        click.echo("  specialist.<branch>/leader.<branch> for the land registration branches serving them"
+                   f" ({len(created)} accounts created now)")
+
+    @app.cli.command("create-user")
+    @click.option("--username", required=True)
+    @click.option("--password", default="")
+    @click.option("--role", "roles", multiple=True, required=True)
+    @click.option("--unit", "units", multiple=True, required=True)
+    @click.option("--full-name", default=None)
+    def create_user(username, password, roles, units, full_name):
+        """Create a user (or add role/unit pairs to one). Repeat --role R --unit U in order."""
+        from .services.auth import create_user as create
+        from .services.errors import ServiceError
+
+        if len(roles) != len(units):
+            raise click.UsageError("give as many --unit as --role, in order")
+        try:
+            user = create(db.session, username, password, list(zip(roles, units)), full_name=full_name)
+        except ServiceError as exc:
+            raise click.ClickException(f"{exc.message} {exc.fields}") from None
+        db.session.commit()
+        click.echo(f"User {user.username}: " + ", ".join(f"{a.role}@{a.unit_code}" for a in user.assignments))
+
+    @app.cli.command("create-api-key")
+    @click.option("--name", required=True, help="integrator name")
+    @click.option("--province", "provinces", multiple=True, required=True, help="province code, or VN")
+    @click.option("--permission", "permissions", multiple=True, required=True)
+    def create_api_key(name, provinces, permissions):
+        """Create an API key for an integrator; the key is printed once, alone on the last line."""
+        from .services.auth import create_api_key as create
+        from .services.errors import ServiceError
+
+        try:
+            key, secret = create(db.session, name, list(provinces), list(permissions))
+        except ServiceError as exc:
+            raise click.ClickException(f"{exc.message} {exc.fields}") from None
+        db.session.commit()
+        click.echo(f"API key {key.prefix} for {name}: provinces {', '.join(provinces)}; "
+                   f"permissions {', '.join(permissions)}. Store it now; it is not shown again:")
+        click.echo(secret)

@@ -1,0 +1,32 @@
+"""Configuration from environment variables, Flask style."""
+from __future__ import annotations
+
+import os
+import secrets
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    return default if value is None else value.lower() in {"1", "true", "yes", "on"}
+
+
+class Config:
+    """Defaults for the embedded single-machine set-up; production overrides via env."""
+
+    SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+    SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///orchestrator.sqlite3")
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    JSON_SORT_KEYS = False
+    # Uploads: BPMN files larger than this are refused with 413 before parsing.
+    MAX_BPMN_BYTES = int(os.environ.get("MAX_BPMN_BYTES", 2 * 1024 * 1024))
+    MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
+    USER_TOKEN_HOURS = int(os.environ.get("USER_TOKEN_HOURS", 12))
+    # Content folders read by `flask load-examples`.
+    BPMN_LIBRARY = os.environ.get("BPMN_LIBRARY") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "bpmn")
+    FORMS_LIBRARY = os.environ.get("FORMS_LIBRARY") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "forms")
+    DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo1234")
+    BABEL_DEFAULT_LOCALE = "vi"
+    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
+    RATELIMIT_PUBLIC = os.environ.get("RATELIMIT_PUBLIC", "60 per minute")
+    TESTING = _bool("TESTING")

@@ -1,0 +1,80 @@
+"""Building workflow specs from stored diagrams, cached per immutable version."""
+from __future__ import annotations
+
+import hashlib
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+
+from .problems import DiagramRejected, Problem
+
+
+@dataclass(frozen=True)
+class SpecBundle:
+    """What a workflow needs from its diagram; shared by every dossier of the version."""
+
+    dialect: str
+    process_id: str
+    spec: Any
+    subprocess_specs: dict
+
+
+def build_spec(root: etree._Element, dialect: str, process_id: str) -> SpecBundle:
+    """Parse with a fresh parser each time: a parser that failed once can return bad specs."""
+    parser = CamundaParser() if dialect == "camunda" else SpiffBpmnParser()
+    try:
+        parser.add_bpmn_xml(root, filename="diagram.bpmn")
+        spec = parser.get_spec(process_id)
+        subprocess_specs = parser.get_subprocess_specs(process_id)
+    except ValidationException as exc:
+        raise DiagramRejected([Problem(str(exc.message if hasattr(exc, "message") else exc),
+                                       getattr(exc, "id", None), getattr(exc, "line_number", None) or None)])
+    except (SpiffWorkflowException, etree.LxmlError, KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise DiagramRejected([Problem(f"Không dựng được quy trình từ sơ đồ: {exc}")])
+    return SpecBundle(dialect, process_id, spec, subprocess_specs)
+
+
+class SpecCache:
+    """Bounded LRU of parsed specs keyed by procedure version id (never stale: versions are immutable)."""
+
+    def __init__(self, max_size: int = 256):
+        self.max_size = max_size
+        self._items: OrderedDict[object, SpecBundle] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: object, loader) -> SpecBundle:
+        with self._lock:
+            bundle = self._items.get(key)
+            if bundle is not None:
+                self._items.move_to_end(key)
+                return bundle
+        bundle = loader()
+        with self._lock:
+            self._items[key] = bundle
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_size:
+                self._items.popitem(last=False)
+        return bundle
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+spec_cache = SpecCache()
+
+
+def bundle_for(key: object, xml: str, dialect: str, process_id: str) -> SpecBundle:
+    """The spec of a stored version, parsed once per process and version. The key includes a
+    digest of the XML so that two databases reusing an id never share a spec."""
+    from .xml import parse_trusted
+
+    digest = hashlib.blake2b(xml.encode("utf-8"), digest_size=16).digest()
+    return spec_cache.get((key, digest), lambda: build_spec(parse_trusted(xml), dialect, process_id))

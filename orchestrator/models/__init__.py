@@ -1,0 +1,21 @@
+"""SQLAlchemy 2 typed models, one module per aggregate."""
+from .audit import AuditEvent
+from .calendar import CalendarDay
+from .dossiers import (
+    STATUS_NAMES,
+    Dossier,
+    DossierCounter,
+    DossierParticipant,
+    DossierState,
+    WorkItem,
+)
+from .procedures import FormDefinition, Procedure, ProcedureInForce, ProcedureVersion
+from .units import Unit, UnitServiceArea
+from .users import ApiKey, Integrator, RoleAssignment, User, UserToken
+
+__all__ = [
+    "ApiKey", "AuditEvent", "CalendarDay", "Dossier", "DossierCounter", "DossierParticipant",
+    "DossierState", "FormDefinition", "Integrator", "Procedure", "ProcedureInForce",
+    "ProcedureVersion", "RoleAssignment", "STATUS_NAMES", "Unit", "UnitServiceArea", "User",
+    "UserToken", "WorkItem",
+]

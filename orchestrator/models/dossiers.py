@@ -1,0 +1,124 @@
+"""Dossiers, their workflow state, their open work items and the daily code counter."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .procedures import ProcedureVersion
+from .types import JSONType, UTCDateTime, utcnow
+
+STATUS_NAMES = {
+    1: "Mới đăng ký",
+    2: "Được tiếp nhận",
+    3: "Không được tiếp nhận",
+    4: "Đang xử lý",
+    5: "Yêu cầu bổ sung",
+    6: "Yêu cầu thực hiện nghĩa vụ tài chính",
+    7: "Công dân yêu cầu rút hồ sơ",
+    8: "Dừng xử lý",
+    9: "Đã xử lý xong",
+    10: "Đã trả kết quả",
+}
+FINAL_STATUSES = frozenset({3, 7, 8, 10})
+
+
+class Dossier(db.Model):
+    __tablename__ = "dossier"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(80), unique=True)
+    procedure_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_version.id"))
+    procedure_code: Mapped[str] = mapped_column(String(40))
+    province_code: Mapped[str] = mapped_column(String(2))
+    commune_code: Mapped[str] = mapped_column(String(5))
+    received_by_unit: Mapped[str] = mapped_column(ForeignKey("unit.code"))
+    channel: Mapped[int] = mapped_column(Integer)
+    applicant: Mapped[dict] = mapped_column(JSONType, default=dict)
+    data: Mapped[dict] = mapped_column(JSONType, default=dict)
+    status: Mapped[int] = mapped_column(Integer)
+    incident: Mapped[bool] = mapped_column(Boolean, default=False)
+    incident_message: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    legal_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    paused: Mapped[list] = mapped_column(JSONType, default=list)
+    created_by: Mapped[str | None] = mapped_column(String(120))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lock_version: Mapped[int] = mapped_column(Integer, default=0)
+
+    version: Mapped[ProcedureVersion] = relationship(lazy="joined")
+
+    __table_args__ = (
+        Index("ix_dossier_province_status", "province_code", "status"),
+        Index("ix_dossier_commune", "commune_code"),
+        Index("ix_dossier_updated", "updated_at"),
+    )
+
+    @property
+    def status_name(self) -> str:
+        return STATUS_NAMES[self.status]
+
+
+class DossierState(db.Model):
+    """The serialised workflow, apart from the dossier row so its form can change."""
+
+    __tablename__ = "dossier_state"
+
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"), primary_key=True)
+    state: Mapped[str] = mapped_column(Text)
+
+
+class DossierParticipant(db.Model):
+    """Units that take part in a dossier: who may see it."""
+
+    __tablename__ = "dossier_participant"
+
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("unit.code"), primary_key=True, index=True)
+
+
+class DossierCounter(db.Model):
+    """Per receiving unit and day (Asia/Ho_Chi_Minh) counter behind dossier codes."""
+
+    __tablename__ = "dossier_counter"
+
+    unit_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    day: Mapped[str] = mapped_column(String(6), primary_key=True)  # YYMMDD
+    value: Mapped[int] = mapped_column(Integer)
+
+
+OPEN, COMPLETED, CANCELLED = "open", "completed", "cancelled"
+
+
+class WorkItem(db.Model):
+    """A human task of a dossier, keyed by the engine task id; the inbox reads only this."""
+
+    __tablename__ = "work_item"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    dossier_id: Mapped[int] = mapped_column(ForeignKey("dossier.id", ondelete="CASCADE"), index=True)
+    step_id: Mapped[str] = mapped_column(String(200))
+    step_name: Mapped[str] = mapped_column(String(300))
+    lane: Mapped[str | None] = mapped_column(String(200))
+    unit_code: Mapped[str] = mapped_column(ForeignKey("unit.code"))
+    role: Mapped[str] = mapped_column(String(20))
+    form_key: Mapped[str | None] = mapped_column(String(120))
+    state: Mapped[str] = mapped_column(String(10), default=OPEN)
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    completed_by: Mapped[str | None] = mapped_column(String(120))
+
+    dossier: Mapped[Dossier] = relationship(lazy="joined")
+    assignee = relationship("User", lazy="joined")
+
+    __table_args__ = (
+        Index("ix_work_item_inbox", "unit_code", "role", "state"),
+        Index("ix_work_item_assignee", "assignee_id", "state"),
+    )

@@ -1,0 +1,163 @@
+"""Who is calling: users with opaque tokens, integrators with API keys. Secrets stored hashed."""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..models import ApiKey, Integrator, RoleAssignment, Unit, User, UserToken
+from ..models.types import utcnow
+from ..models.users import ROLES
+from .errors import Invalid, Unauthenticated
+
+PERMISSIONS = ("dossiers:create", "dossiers:read", "events:send", "procedures:write")
+API_KEY_PREFIX = "ok_"
+
+
+@dataclass(frozen=True)
+class Assignment:
+    role: str
+    unit_code: str
+    level: str
+    province_code: str | None
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The caller of a use case; services authorise against it, never against Flask globals."""
+
+    kind: str  # "user" or "integrator"
+    name: str
+    user_id: int | None = None
+    assignments: tuple[Assignment, ...] = ()
+    provinces: tuple[str, ...] = ()
+    permissions: frozenset[str] = field(default_factory=frozenset)
+
+    @property
+    def is_integrator(self) -> bool:
+        return self.kind == "integrator"
+
+    def units(self, *roles: str) -> set[str]:
+        return {a.unit_code for a in self.assignments if not roles or a.role in roles}
+
+    def has_role(self, role: str, unit_code: str | None = None) -> bool:
+        return any(a.role == role and (unit_code is None or a.unit_code == unit_code) for a in self.assignments)
+
+    def scopes(self, role: str) -> set[str]:
+        """Province codes (or 'VN' for the whole country) where the actor holds this role."""
+        return {"VN" if a.level == "national" else (a.province_code or "") for a in self.assignments
+                if a.role == role}
+
+    def can(self, permission: str) -> bool:
+        return permission in self.permissions
+
+    def province_allowed(self, province_code: str) -> bool:
+        return "VN" in self.provinces or province_code in self.provinces
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def actor_for_user(session: Session, user: User) -> Actor:
+    rows = session.execute(
+        select(RoleAssignment.role, Unit.code, Unit.level, Unit.province_code)
+        .join(Unit, Unit.code == RoleAssignment.unit_code)
+        .where(RoleAssignment.user_id == user.id)
+    ).all()
+    return Actor("user", user.username, user_id=user.id,
+                 assignments=tuple(Assignment(r, u, lv, p) for r, u, lv, p in rows))
+
+
+def create_user(session: Session, username: str, password: str, pairs: list[tuple[str, str]],
+                full_name: str | None = None) -> User:
+    """Create a user, or add (role, unit) pairs to an existing one."""
+    if not username or not username.strip():
+        raise Invalid("Thiếu tên đăng nhập.", fields={"username": "required"})
+    user = session.scalar(select(User).where(User.username == username))
+    if user is None:
+        if not password or len(password) < 8:
+            raise Invalid("Mật khẩu phải có ít nhất 8 ký tự.", fields={"password": "too short (min 8)"})
+        user = User(username=username, password_hash=generate_password_hash(password), full_name=full_name)
+        session.add(user)
+    existing = {(a.role, a.unit_code) for a in user.assignments}
+    for role, unit_code in pairs:
+        if role not in ROLES:
+            raise Invalid(f"Vai trò không hợp lệ: {role}", fields={"role": f"one of {', '.join(ROLES)}"})
+        if session.get(Unit, unit_code) is None:
+            raise Invalid(f"Không có đơn vị mã {unit_code}", fields={"unit": "unknown unit code"})
+        if (role, unit_code) not in existing:
+            user.assignments.append(RoleAssignment(role=role, unit_code=unit_code))
+            existing.add((role, unit_code))
+    session.flush()
+    return user
+
+
+def issue_token(session: Session, username: str, password: str, hours: int) -> tuple[str, datetime]:
+    user = session.scalar(select(User).where(User.username == username))
+    # Always run a hash check so timing does not reveal which usernames exist.
+    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    if not user or not ok or not user.active:
+        raise Unauthenticated("Sai tên đăng nhập hoặc mật khẩu.")
+    token = secrets.token_urlsafe(32)
+    expires = utcnow() + timedelta(hours=hours)
+    session.add(UserToken(user_id=user.id, token_hash=_digest(token), expires_at=expires))
+    return token, expires
+
+
+_DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
+
+
+def create_api_key(session: Session, integrator_name: str, provinces: list[str], permissions: list[str],
+                   expires_at: datetime | None = None) -> tuple[ApiKey, str]:
+    """A new key for an integrator (created if needed); the secret is returned once, never stored."""
+    bad = [p for p in permissions if p not in PERMISSIONS]
+    if bad or not permissions:
+        raise Invalid(f"Quyền không hợp lệ: {', '.join(bad) or '(trống)'}",
+                      fields={"permission": f"one or more of {', '.join(PERMISSIONS)}"})
+    for code in provinces:
+        unit = session.get(Unit, code)
+        if unit is None or unit.level not in ("province", "national"):
+            raise Invalid(f"Không có tỉnh mã {code}", fields={"province": "unknown province code"})
+    integrator = session.scalar(select(Integrator).where(Integrator.name == integrator_name))
+    if integrator is None:
+        integrator = Integrator(name=integrator_name)
+        session.add(integrator)
+        session.flush()
+    prefix = secrets.token_hex(4)
+    secret = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey(integrator_id=integrator.id, prefix=prefix, key_hash=_digest(secret), provinces=list(provinces),
+                 permissions=list(permissions), expires_at=expires_at)
+    session.add(key)
+    session.flush()
+    return key, secret
+
+
+def authenticate(session: Session, bearer: str | None) -> Actor:
+    """Resolve `Authorization: Bearer ...` to an actor; 401 for anything missing, unknown or expired."""
+    if not bearer:
+        raise Unauthenticated("Thiếu thông tin xác thực (Authorization: Bearer ...).")
+    now = utcnow()
+    digest = _digest(bearer)
+    if bearer.startswith(API_KEY_PREFIX):
+        key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
+        if (key is None or key.revoked_at or (key.expires_at and key.expires_at <= now)
+                or not key.integrator.active or not hmac.compare_digest(key.key_hash, digest)):
+            raise Unauthenticated("Khóa API không hợp lệ, đã thu hồi hoặc hết hạn.")
+        if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
+            key.last_used_at = now  # coarse, so hot keys do not write on every call
+        return Actor("integrator", f"integrator:{key.integrator.name}", provinces=tuple(key.provinces),
+                     permissions=frozenset(key.permissions))
+    token = session.scalar(select(UserToken).where(UserToken.token_hash == digest))
+    if token is None or token.revoked_at or token.expires_at <= now:
+        raise Unauthenticated("Mã truy cập không hợp lệ hoặc đã hết hạn.")
+    user = session.get(User, token.user_id)
+    if user is None or not user.active:
+        raise Unauthenticated("Tài khoản đã bị khóa.")
+    return actor_for_user(session, user)

@@ -1,0 +1,157 @@
+"""Dossiers: start (online or in person), code, visibility, reading and listing."""
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, exists, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from ..engine import EngineIncident, WorkflowRun
+from ..models import AuditEvent, Dossier, DossierCounter, DossierParticipant, DossierState, Unit, WorkItem
+from ..models.dossiers import OPEN
+from ..models.types import utcnow
+from . import audit, procedures, steps
+from .auth import Actor
+from .errors import Conflict, Forbidden, Invalid, NotFound
+from .routing import Unresolvable
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+CHANNELS = {1: "in person", 2: "online", 3: "post"}
+
+
+def next_code(session: Session, unit_code: str, now: datetime) -> str:
+    """`{unit}-{YYMMDD}-{NNNN}`: an atomic per-unit daily counter, in the creating transaction,
+    so concurrent creations get distinct numbers and a rolled-back one leaves no gap."""
+    day = now.astimezone(TZ).strftime("%y%m%d")
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    stmt = insert(DossierCounter).values(unit_code=unit_code, day=day, value=1)
+    stmt = stmt.on_conflict_do_update(index_elements=["unit_code", "day"],
+                                      set_={"value": DossierCounter.value + 1}).returning(DossierCounter.value)
+    value = session.execute(stmt).scalar_one()
+    return f"{unit_code}-{day}-{value:04d}"
+
+
+def _check_place(session: Session, province_code: str, commune_code: str, received_by: str) -> None:
+    fields = {}
+    province = session.get(Unit, province_code) if province_code else None
+    if province is None or province.level != "province":
+        fields["province_code"] = "không có tỉnh/thành phố mã này"
+    commune = session.get(Unit, commune_code) if commune_code else None
+    if commune is None or commune.level != "commune" or commune.parent_code != province_code:
+        fields["commune_code"] = "không có xã/phường mã này trong tỉnh đã chọn"
+    unit = session.get(Unit, received_by) if received_by else None
+    if unit is None or unit.province_code != province_code or unit.level not in ("commune", "service-center", "department"):
+        fields["received_by_unit"] = "đơn vị tiếp nhận phải là xã/phường, trung tâm hoặc sở của tỉnh"
+    if fields:
+        raise Invalid("Địa bàn hồ sơ không hợp lệ.", fields=fields)
+
+
+def start(session: Session, actor: Actor, *, procedure_code: str, province_code: str, commune_code: str,
+          channel: int, applicant: dict, data: dict, received_by_unit: str | None = None,
+          reception: dict | None = None) -> Dossier:
+    """Start a dossier on the version in force; nothing is created when a lane cannot resolve."""
+    received_by = received_by_unit or commune_code
+    in_person = not actor.is_integrator
+    if actor.is_integrator:
+        if not actor.can("dossiers:create"):
+            raise Forbidden("Khóa API không có quyền dossiers:create.")
+        if not actor.province_allowed(province_code):
+            raise Forbidden(f"Khóa API không được phép nộp hồ sơ tại tỉnh {province_code}.")
+    elif not actor.has_role("reception", received_by):
+        raise Forbidden("Chỉ cán bộ tiếp nhận của đơn vị tiếp nhận mới ghi nhận hồ sơ trực tiếp.")
+    _check_place(session, province_code, commune_code, received_by)
+    version = procedures.in_force(session, procedure_code, province_code)
+    if version is None:
+        raise NotFound(f"Thủ tục {procedure_code} chưa được công bố cho tỉnh {province_code}.",
+                       code="procedure_not_offered")
+    now = utcnow()
+    dossier = Dossier(
+        procedure_version_id=version.id, version=version, procedure_code=procedure_code,
+        province_code=province_code, commune_code=commune_code, received_by_unit=received_by,
+        channel=channel, applicant=applicant, data=dict(data), status=2 if in_person else 1,
+        submitted_at=now, updated_at=now, created_by=actor.name, lock_version=0,
+    )
+    try:
+        routes = steps.routes_for(session, dossier)
+    except Unresolvable as exc:
+        raise Conflict(f"Không định tuyến được làn '{exc.path}': {exc.reason}.", code="unroutable",
+                       extra={"lane": exc.path}) from None
+    dossier.code = next_code(session, received_by, now)
+    if in_person:
+        steps.accept(session, dossier, now)
+    session.add(dossier)
+    session.flush()
+    steps.add_participants(session, dossier, {received_by} | {r.unit_code for r in routes.values()})
+    audit.record(session, "created", actor.name, dossier=dossier, to_status=dossier.status,
+                 unit_code=received_by, note=f"kênh {channel} ({CHANNELS.get(channel, '?')})")
+    incident = None
+    try:
+        run = WorkflowRun.start(steps.bundle_of(dossier), {**data, "applicant": applicant})
+    except EngineIncident as exc:
+        incident = exc
+        run = exc.run  # type: ignore[attr-defined]
+    session.add(DossierState(dossier_id=dossier.id, state=run.dumps()))
+    session.flush()
+    steps.save_step(session, dossier, run, actor.name, incident)
+    if in_person:
+        from .tasks import complete_reception_in_person
+        complete_reception_in_person(session, actor, dossier, reception or {})
+    return dossier
+
+
+def can_see(session: Session, actor: Actor, dossier: Dossier) -> bool:
+    if actor.is_integrator:
+        return (actor.can("dossiers:read") or actor.can("dossiers:create")) and actor.province_allowed(dossier.province_code)
+    for a in actor.assignments:
+        if a.role in ("supervisor", "admin") and (
+                a.level == "national" or a.unit_code in (dossier.province_code, dossier.commune_code)):
+            return True
+    units = actor.units("reception", "specialist", "leader")
+    if not units:
+        return False
+    return bool(session.scalar(select(exists().where(
+        DossierParticipant.dossier_id == dossier.id, DossierParticipant.unit_code.in_(units)))))
+
+
+def get_visible(session: Session, actor: Actor, code: str) -> Dossier:
+    dossier = session.scalar(select(Dossier).where(Dossier.code == code))
+    if dossier is None or not can_see(session, actor, dossier):
+        raise NotFound(f"Không tìm thấy hồ sơ {code}.")
+    return dossier
+
+
+def get_public(session: Session, code: str) -> Dossier:
+    dossier = session.scalar(select(Dossier).where(Dossier.code == code))
+    if dossier is None:
+        raise NotFound("Không tìm thấy hồ sơ với mã này.")
+    return dossier
+
+
+def current_tasks(session: Session, dossier: Dossier) -> list[WorkItem]:
+    return list(session.scalars(select(WorkItem).where(WorkItem.dossier_id == dossier.id, WorkItem.state == OPEN)
+                                .order_by(WorkItem.created_at)).all())
+
+
+def history(session: Session, dossier: Dossier) -> list[AuditEvent]:
+    return list(session.scalars(select(AuditEvent).where(AuditEvent.dossier_id == dossier.id)
+                                .order_by(AuditEvent.id)).all())
+
+
+def visible_filter(actor: Actor):
+    """SQL condition on Dossier for what the actor may list."""
+    if actor.is_integrator:
+        return Dossier.province_code.in_(actor.provinces) if "VN" not in actor.provinces else True
+    conds = []
+    for a in actor.assignments:
+        if a.role in ("supervisor", "admin"):
+            if a.level == "national":
+                return True
+            conds.append(or_(Dossier.province_code == a.unit_code, Dossier.commune_code == a.unit_code))
+    units = actor.units("reception", "specialist", "leader")
+    if units:
+        conds.append(exists().where(and_(DossierParticipant.dossier_id == Dossier.id,
+                                         DossierParticipant.unit_code.in_(units))))
+    return or_(*conds) if conds else False

@@ -1,0 +1,106 @@
+"""Seed data for `flask load-examples`: units, calendar, forms, shipped procedures, demo users."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..data.units import iter_units
+from ..models import CalendarDay, ProcedureInForce, ProcedureVersion, Unit, UnitServiceArea, User
+from ..models.calendar import DAY_OFF, WORKING_DAY
+from . import forms, procedures
+from .auth import Actor, Assignment, create_user
+from .calendar import load_default_overrides
+
+SYSTEM = Actor("user", "system", assignments=(Assignment("designer", "VN", "national", None),))
+
+# Two communes per example province, chosen in different branch areas.
+DEMO_COMMUNES = {"01": ["00070", "00454"], "19": ["05443", "01843"]}
+
+
+def load_units(session: Session) -> int:
+    """Insert the official units once; later edits (merges, validity) are the administrators'."""
+    if session.scalar(select(func.count()).select_from(Unit)):
+        return 0
+    units, areas = [], []
+    for rec in iter_units():
+        units.append({"code": rec.code, "name": rec.name, "name_en": rec.name_en, "level": rec.level,
+                      "parent_code": rec.parent_code, "province_code": rec.province_code, "dept_code": rec.dept_code})
+        areas += [{"unit_code": rec.code, "commune_code": c} for c in rec.serves]
+    session.execute(Unit.__table__.insert(), units)
+    if areas:
+        session.execute(UnitServiceArea.__table__.insert(), areas)
+    return len(units)
+
+
+def load_calendar(session: Session) -> int:
+    if session.scalar(select(func.count()).select_from(CalendarDay)):
+        return 0
+    overrides = load_default_overrides()
+    rows = [CalendarDay(day=d, scope="VN", kind=DAY_OFF, note="Quyết định nghỉ bù/hoán đổi")
+            for d in overrides.days_off]
+    rows += [CalendarDay(day=d, scope="VN", kind=WORKING_DAY, note="Ngày làm bù") for d in overrides.working_days]
+    session.add_all(rows)
+    return len(rows)
+
+
+def load_procedures(session: Session, library: Path, max_bytes: int) -> list[str]:
+    """Upload, map and publish each catalogue entry that is not in force yet."""
+    done = []
+    for entry in json.loads((library / "catalog.json").read_text(encoding="utf-8")):
+        if session.get(ProcedureInForce, (entry["code"], entry["scope"])) is not None:
+            continue
+        version = procedures.upload(
+            session, SYSTEM, (library / entry["file"]).read_bytes(), code=entry["code"], scope=entry["scope"],
+            name=entry["name"], name_en=entry.get("name_en"), field=entry.get("field"),
+            deadline_days=entry.get("deadline_days"), deadline_kind=entry.get("deadline_kind", "working"),
+            fee_rule=entry.get("fee"), lane_map=entry.get("lanes"), max_bytes=max_bytes,
+        )
+        procedures.publish(session, SYSTEM, version.procedure_code, version.version)
+        done.append(f"{entry['code']} ({entry['scope']}) v{version.version}")
+    return done
+
+
+def demo_accounts() -> list[tuple[str, list[tuple[str, str]], str]]:
+    """(username, [(role, unit)], description) for every demo login."""
+    accounts = [("designer.VN", [("designer", "VN")], "thiết kế mẫu quốc gia"),
+                ("admin.VN", [("admin", "VN")], "quản trị toàn quốc"),
+                ("supervisor.VN", [("supervisor", "VN")], "giám sát toàn quốc")]
+    for province, communes in DEMO_COMMUNES.items():
+        accounts += [(f"designer.{province}", [("designer", province)], f"thiết kế quy trình tỉnh {province}"),
+                     (f"admin.{province}", [("admin", province)], f"quản trị tỉnh {province}"),
+                     (f"supervisor.{province}", [("supervisor", province)], f"giám sát tỉnh {province}"),
+                     (f"reception.{province}.TTPVHCC", [("reception", f"{province}.TTPVHCC")],
+                      "tiếp nhận tại Trung tâm PVHCC")]
+        for commune in communes:
+            for role in ("reception", "specialist", "leader"):
+                accounts.append((f"{role}.{commune}", [(role, commune)], f"{role} xã/phường {commune}"))
+    return accounts
+
+
+def load_demo_users(session: Session, password: str) -> list[tuple[str, str]]:
+    created = []
+    for username, pairs, description in demo_accounts():
+        if session.scalar(select(User.id).where(User.username == username)):
+            continue
+        create_user(session, username, password, pairs, full_name=description)
+        created.append((username, description))
+    for province, communes in DEMO_COMMUNES.items():
+        for commune in communes:  # the land registration branch serving each demo commune
+            branch = session.scalar(select(UnitServiceArea.unit_code).join(Unit, Unit.code == UnitServiceArea.unit_code)
+                                    .where(UnitServiceArea.commune_code == commune, Unit.dept_code == "VPDKDD"))
+            if branch:
+                for role in ("specialist", "leader"):
+                    username = f"{role}.{branch}"
+                    if not session.scalar(select(User.id).where(User.username == username)):
+                        create_user(session, username, password, [(role, branch)],
+                                    full_name=f"{role} chi nhánh VPĐKĐĐ {branch}")
+                        created.append((username, f"{role} {branch}"))
+    return created
+
+
+def latest_versions(session: Session) -> list[ProcedureVersion]:
+    return list(session.scalars(select(ProcedureVersion).order_by(ProcedureVersion.procedure_code,
+                                                                  ProcedureVersion.version)).all())

@@ -1,0 +1,254 @@
+"""Procedure versions: upload, map lanes, publish (and roll back), and what is in force."""
+from __future__ import annotations
+
+import re
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from ..engine import (
+    DiagramRejected, Problem, bundle_for, check_diagram, dry_run, lane_paths, lane_warnings, parse_route,
+)
+from ..models import Procedure, ProcedureInForce, ProcedureVersion, Unit
+from ..models.procedures import DRAFT, NATIONAL, PUBLISHED
+from ..models.types import utcnow
+from . import audit, forms
+from .auth import Actor
+from .errors import Conflict, Forbidden, Invalid, NotFound, Rejected, TooLarge
+from .routing import unresolved_communes
+
+CODE_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-]{2,39}$")
+DEADLINE_KINDS = ("working", "calendar", "same-day")
+
+
+def _require_designer(session: Session, actor: Actor, scope: str) -> None:
+    if actor.is_integrator:
+        if not actor.can("procedures:write"):
+            raise Forbidden("Khóa API không có quyền procedures:write.")
+        if scope != NATIONAL and not actor.province_allowed(scope):
+            raise Forbidden(f"Khóa API không được phép với tỉnh {scope}.")
+        if scope == NATIONAL and "VN" not in actor.provinces:
+            raise Forbidden("Chỉ khóa API cấp quốc gia được sửa mẫu quốc gia.")
+        return
+    scopes = actor.scopes("designer")
+    if "VN" in scopes or (scope != NATIONAL and scope in scopes):
+        return
+    raise Forbidden("Cần vai trò thiết kế quy trình (designer) cho phạm vi này.")
+
+
+def _rejected(exc: DiagramRejected):
+    problems = [p.as_dict() for p in exc.problems]
+    message = "Sơ đồ BPMN không hợp lệ."
+    if exc.status == 413:
+        return TooLarge(exc.problems[0].message, problems=problems)
+    if exc.status == 400:
+        return Invalid(exc.problems[0].message, problems=problems, code="invalid_xml")
+    return Rejected(message, problems=problems, code="invalid_bpmn")
+
+
+def _validate_meta(session: Session, code: str, scope: str, deadline_days, deadline_kind: str) -> dict:
+    fields = {}
+    if not code or not CODE_RE.match(code):
+        fields["code"] = "mã thủ tục không hợp lệ (ví dụ 1.001193)"
+    if scope != NATIONAL:
+        unit = session.get(Unit, scope) if scope else None
+        if unit is None or unit.level != "province":
+            fields["scope"] = "phải là 'national' hoặc mã tỉnh (ví dụ 01)"
+    if deadline_kind not in DEADLINE_KINDS:
+        fields["deadline_kind"] = f"một trong {', '.join(DEADLINE_KINDS)}"
+    days = None
+    if deadline_days not in (None, ""):
+        try:
+            days = int(deadline_days)
+            if days < 1 or days > 3650:
+                raise ValueError
+        except (TypeError, ValueError):
+            fields["deadline_days"] = "số ngày nguyên dương"
+    if deadline_kind in ("working", "calendar") and days is None and "deadline_days" not in fields:
+        fields["deadline_days"] = "bắt buộc với thời hạn working/calendar"
+    if fields:
+        raise Invalid("Thông tin thủ tục không hợp lệ.", fields=fields)
+    return {"deadline_days": days, "deadline_kind": deadline_kind}
+
+
+def _warnings(session: Session, model: dict, lane_map: dict) -> list[dict]:
+    warnings = [p.as_dict() for p in lane_warnings(model, lane_map)]
+    keys = {t["form_key"] for t in model["user_tasks"] if t["form_key"]}
+    known = forms.library(session, keys)
+    for task in model["user_tasks"]:
+        if not task["form_key"]:
+            warnings.append(Problem("Bước chưa có biểu mẫu (formKey).", task["id"], task["line"]).as_dict())
+        elif task["form_key"] not in known:
+            warnings.append(Problem(f"Biểu mẫu '{task['form_key']}' không có trong thư viện biểu mẫu.",
+                                    task["id"], task["line"]).as_dict())
+    return warnings
+
+
+def upload(session: Session, actor: Actor, data: bytes, *, code: str, scope: str, name: str | None = None,
+           name_en: str | None = None, field: str | None = None, deadline_days=None,
+           deadline_kind: str = "working", fee_rule: dict | None = None, lane_map: dict | None = None,
+           max_bytes: int) -> ProcedureVersion:
+    """Store a new draft version; nothing is stored if the diagram cannot be stored safely."""
+    scope = scope or ""
+    _require_designer(session, actor, scope)
+    meta = _validate_meta(session, code, scope, deadline_days, deadline_kind)
+    try:
+        checked = check_diagram(data, max_bytes)
+    except DiagramRejected as exc:
+        raise _rejected(exc) from None
+    procedure = session.get(Procedure, code)
+    if procedure is None:
+        if not name:
+            raise Invalid("Thủ tục mới cần tên.", fields={"name": "bắt buộc với mã thủ tục mới"})
+        procedure = Procedure(code=code, name=name, name_en=name_en, field=field)
+        session.add(procedure)
+    lane_map = _checked_lane_map(checked.model, lane_map or {})
+    number = (session.scalar(select(func.max(ProcedureVersion.version))
+                             .where(ProcedureVersion.procedure_code == code)) or 0) + 1
+    version = ProcedureVersion(
+        procedure=procedure, procedure_code=code, version=number, scope=scope, state=DRAFT,
+        dialect=checked.model["dialect"], process_id=checked.model["process_id"], bpmn_xml=checked.xml,
+        model=checked.model, lane_map=lane_map, warnings=_warnings(session, checked.model, lane_map),
+        fee_rule=fee_rule or {"kind": "free"}, created_by=actor.name, **meta,
+    )
+    session.add(version)
+    try:
+        session.flush()
+    except IntegrityError:
+        raise Conflict("Phiên bản vừa được tạo đồng thời; hãy thử lại.") from None
+    audit.record(session, "procedure.upload", actor.name, note=f"{code} v{number} ({scope})")
+    return version
+
+
+def _checked_lane_map(model: dict, mapping: dict) -> dict:
+    if not isinstance(mapping, dict):
+        raise Invalid("Bảng gán làn phải là đối tượng {lane id: đường định tuyến}.", fields={"lanes": "object"})
+    lane_ids = {lane["id"] for lane in model["lanes"]}
+    fields = {}
+    for lane_id, path in mapping.items():
+        if lane_id not in lane_ids:
+            fields[lane_id] = "không có làn này trong sơ đồ"
+        elif not isinstance(path, str) or parse_route(path) is None:
+            fields[lane_id] = ("đường định tuyến không hợp lệ: commune/<role> hoặc "
+                               "province/<service-center|department:CODE>/<role>")
+    if fields:
+        raise Invalid("Bảng gán làn không hợp lệ.", fields=fields)
+    return dict(mapping)
+
+
+def get_version(session: Session, code: str, number: int) -> ProcedureVersion:
+    version = session.scalar(select(ProcedureVersion).where(
+        ProcedureVersion.procedure_code == code, ProcedureVersion.version == number))
+    if version is None:
+        raise NotFound(f"Không có thủ tục {code} phiên bản {number}.")
+    return version
+
+
+def set_lanes(session: Session, actor: Actor, code: str, number: int, mapping: dict) -> ProcedureVersion:
+    version = get_version(session, code, number)
+    _require_designer(session, actor, version.scope)
+    if version.state != DRAFT:
+        raise Conflict("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới.", code="immutable")
+    version.lane_map = {**version.lane_map, **_checked_lane_map(version.model, mapping)}
+    version.warnings = _warnings(session, version.model, version.lane_map)
+    audit.record(session, "procedure.lanes", actor.name, note=f"{code} v{number}", data=mapping)
+    session.flush()
+    return version
+
+
+def _provinces_lacking(session: Session, paths: list[str], scope: str) -> dict[str, list[str]]:
+    """For each province in scope, the lanes that find no unit for some of its communes."""
+    provinces = ([scope] if scope != NATIONAL else
+                 session.scalars(select(Unit.code).where(Unit.level == "province").order_by(Unit.code)).all())
+    lacking: dict[str, list[str]] = {}
+    for province in provinces:
+        for path in paths:
+            if unresolved_communes(session, path, province):
+                lacking.setdefault(province, []).append(path)
+    return lacking
+
+
+def publish(session: Session, actor: Actor, code: str, number: int) -> tuple[ProcedureVersion, list[dict]]:
+    """Publish a draft (after checks and a dry run) or roll back to an earlier published version."""
+    version = get_version(session, code, number)
+    _require_designer(session, actor, version.scope)
+    notes: list[dict] = []
+    if version.state == DRAFT:
+        problems, notes = _publish_problems(session, version)
+        if problems:
+            raise Rejected("Chưa thể công bố phiên bản này.", problems=problems, code="cannot_publish")
+        version.state = PUBLISHED
+        version.published_by = actor.name
+        version.published_at = utcnow()
+        action = "procedure.publish"
+    elif version.state == PUBLISHED:
+        action = "procedure.rollback"
+    else:
+        raise Conflict("Phiên bản đã ngừng áp dụng.", code="retired")
+    link = session.get(ProcedureInForce, (code, version.scope))
+    if link is None:
+        session.add(ProcedureInForce(procedure_code=code, scope=version.scope, version_id=version.id, since=utcnow()))
+    else:
+        link.version_id, link.since = version.id, utcnow()
+    audit.record(session, action, actor.name, note=f"{code} v{number} ({version.scope})")
+    session.flush()
+    return version, notes
+
+
+def _publish_problems(session: Session, version: ProcedureVersion) -> tuple[list[dict], list[dict]]:
+    model = version.model
+    problems = [p.as_dict() for p in lane_warnings(model, version.lane_map)]
+    keys = {t["form_key"] for t in model["user_tasks"] if t["form_key"]}
+    library = forms.library(session, keys)
+    for task in model["user_tasks"]:
+        if not task["form_key"] or task["form_key"] not in library:
+            problems.append(Problem(f"Bước thiếu biểu mẫu hợp lệ ('{task['form_key'] or ''}').",
+                                    task["id"], task["line"]).as_dict())
+    notes: list[dict] = []
+    if problems:
+        return problems, notes
+    paths = lane_paths(model, version.lane_map)
+    used = sorted({paths[t["lane_id"]] for t in model["user_tasks"] if t["lane_id"]})
+    lacking = _provinces_lacking(session, used, version.scope)
+    if version.scope != NATIONAL and lacking:
+        for path in lacking[version.scope]:
+            problems.append(Problem(f"Làn '{path}' không tìm được đơn vị cho mọi xã/phường của tỉnh {version.scope}.")
+                            .as_dict())
+    elif lacking:
+        notes = [{"province": p, "lanes": lanes} for p, lanes in lacking.items()]
+    if problems:
+        return problems, notes
+    bundle = bundle_for(version.id, version.bpmn_xml, version.dialect, version.process_id)
+    problems += [p.as_dict() for p in dry_run(bundle, model, library)]
+    if not problems:
+        version.forms = library  # frozen copy: later library edits do not change this version
+    return problems, notes
+
+
+def versions(session: Session, code: str) -> list[tuple[ProcedureVersion, bool]]:
+    rows = session.scalars(select(ProcedureVersion).where(ProcedureVersion.procedure_code == code)
+                           .order_by(ProcedureVersion.version)).all()
+    if not rows:
+        raise NotFound(f"Không có thủ tục {code}.")
+    in_force = set(session.scalars(select(ProcedureInForce.version_id)
+                                   .where(ProcedureInForce.procedure_code == code)).all())
+    return [(v, v.id in in_force) for v in rows]
+
+
+def in_force(session: Session, code: str, province_code: str) -> ProcedureVersion | None:
+    """The province variant if one is published, else the national template."""
+    links = {link.scope: link for link in session.scalars(select(ProcedureInForce).where(
+        ProcedureInForce.procedure_code == code, ProcedureInForce.scope.in_([province_code, NATIONAL]))).all()}
+    link = links.get(province_code) or links.get(NATIONAL)
+    return link.version if link else None
+
+
+def offered(session: Session, province_code: str) -> list[ProcedureVersion]:
+    links = session.scalars(select(ProcedureInForce).where(
+        ProcedureInForce.scope.in_([province_code, NATIONAL]))).all()
+    chosen: dict[str, ProcedureInForce] = {}
+    for link in links:
+        if link.procedure_code not in chosen or link.scope == province_code:
+            chosen[link.procedure_code] = link
+    return [chosen[c].version for c in sorted(chosen)]

@@ -1,0 +1,191 @@
+"""Officers' work: inbox, claim, assign, complete a step (one transaction on a locked dossier)."""
+from __future__ import annotations
+
+from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy.orm import Session
+
+from ..engine import EngineIncident, TaskNotReady
+from ..models import Dossier, User, WorkItem
+from ..models.dossiers import COMPLETED, OPEN
+from ..models.types import utcnow
+from . import audit, forms, steps
+from .auth import Actor
+from .dossiers import can_see
+from .errors import Conflict, Forbidden, Invalid, NotFound
+
+RECEPTION_RESULTS = {"accept": 2, "supplement": 5, "refuse": 3}
+
+
+def inbox(session: Session, actor: Actor, view: str, *, overdue: bool = False, page: int = 1,
+          per_page: int = 50) -> tuple[list[WorkItem], int]:
+    """Available (my units and roles, unclaimed) or mine (claimed by me); reads only work items."""
+    if view not in ("available", "mine"):
+        raise Invalid("view phải là 'available' hoặc 'mine'.", fields={"view": "available | mine"})
+    if view == "mine":
+        cond = and_(WorkItem.assignee_id == actor.user_id) if actor.user_id else false()
+    else:
+        pairs = [(a.unit_code, a.role) for a in actor.assignments if a.role in ("reception", "specialist", "leader")]
+        cond = or_(*[and_(WorkItem.unit_code == u, WorkItem.role == r) for u, r in pairs]) if pairs else false()
+        cond = and_(cond, WorkItem.assignee_id.is_(None))
+    cond = and_(cond, WorkItem.state == OPEN)
+    if overdue:
+        cond = and_(cond, WorkItem.due_at < utcnow())
+    total = session.scalar(select(func.count()).select_from(WorkItem).where(cond))
+    items = session.scalars(select(WorkItem).where(cond).order_by(WorkItem.due_at.is_(None), WorkItem.due_at,
+                                                                  WorkItem.created_at)
+                            .limit(per_page).offset((page - 1) * per_page)).all()
+    return list(items), total or 0
+
+
+def get_visible(session: Session, actor: Actor, task_id: str) -> WorkItem:
+    item = session.get(WorkItem, task_id) if isinstance(task_id, str) and len(task_id) <= 36 else None
+    if item is None or not can_see(session, actor, item.dossier):
+        raise NotFound("Không tìm thấy công việc.")
+    return item
+
+
+def form_of(item: WorkItem) -> dict | None:
+    return item.dossier.version.forms.get(item.form_key or "")
+
+
+def _may_act(actor: Actor, item: WorkItem) -> None:
+    if actor.is_integrator or not actor.has_role(item.role, item.unit_code):
+        raise Forbidden(f"Công việc này dành cho vai trò {item.role} của đơn vị {item.unit_code}.")
+
+
+def _holder_conflict(session: Session, item: WorkItem) -> Conflict:
+    holder = session.get(User, item.assignee_id)
+    name = holder.username if holder else "?"
+    return Conflict(f"Công việc đang do {name} xử lý.", code="held_by_other",
+                    extra={"holder": name, "holder_name": holder.full_name if holder else None})
+
+
+def claim(session: Session, actor: Actor, task_id: str) -> WorkItem:
+    item = get_visible(session, actor, task_id)
+    _may_act(actor, item)
+    result = session.execute(
+        update(WorkItem).where(WorkItem.id == item.id, WorkItem.state == OPEN,
+                               or_(WorkItem.assignee_id.is_(None), WorkItem.assignee_id == actor.user_id))
+        .values(assignee_id=actor.user_id).execution_options(synchronize_session=False))
+    session.refresh(item)
+    if result.rowcount == 0:
+        if item.state != OPEN:
+            raise Conflict("Công việc đã hoàn thành hoặc không còn hiệu lực.", code="not_open")
+        raise _holder_conflict(session, item)
+    audit.record(session, "claim", actor.name, dossier=item.dossier, task_id=item.id, step_id=item.step_id,
+                 unit_code=item.unit_code)
+    return item
+
+
+def unclaim(session: Session, actor: Actor, task_id: str) -> WorkItem:
+    item = get_visible(session, actor, task_id)
+    _may_act(actor, item)
+    is_leader = actor.has_role("leader", item.unit_code)
+    cond = [WorkItem.id == item.id, WorkItem.state == OPEN]
+    if not is_leader:
+        cond.append(or_(WorkItem.assignee_id.is_(None), WorkItem.assignee_id == actor.user_id))
+    result = session.execute(update(WorkItem).where(*cond).values(assignee_id=None)
+                             .execution_options(synchronize_session=False))
+    session.refresh(item)
+    if result.rowcount == 0:
+        if item.state != OPEN:
+            raise Conflict("Công việc đã hoàn thành hoặc không còn hiệu lực.", code="not_open")
+        raise _holder_conflict(session, item)
+    audit.record(session, "unclaim", actor.name, dossier=item.dossier, task_id=item.id, step_id=item.step_id)
+    return item
+
+
+def assign(session: Session, actor: Actor, task_id: str, username: str) -> WorkItem:
+    item = get_visible(session, actor, task_id)
+    if actor.is_integrator or not actor.has_role("leader", item.unit_code):
+        raise Forbidden("Chỉ lãnh đạo đơn vị được phân công.")
+    user = session.query(User).filter_by(username=username or "").one_or_none()
+    if user is None or not any(a.role == item.role and a.unit_code == item.unit_code for a in user.assignments):
+        raise Invalid("Người được giao phải có vai trò phù hợp tại đơn vị.",
+                      fields={"username": f"không có {item.role} của {item.unit_code} với tên này"})
+    if item.state != OPEN:
+        raise Conflict("Công việc đã hoàn thành hoặc không còn hiệu lực.", code="not_open")
+    item.assignee_id = user.id
+    audit.record(session, "assign", actor.name, dossier=item.dossier, task_id=item.id, step_id=item.step_id,
+                 note=f"giao cho {user.username}")
+    session.flush()
+    return item
+
+
+def complete(session: Session, actor: Actor, task_id: str, data: dict,
+             expected_lock_version: int | None = None) -> Dossier:
+    """Lock the dossier, check the item is still open and ours, validate, run, save: one transaction."""
+    item = get_visible(session, actor, task_id)
+    _may_act(actor, item)
+    dossier = steps.locked_dossier(session, item.dossier_id)
+    session.refresh(item)
+    if item.state != OPEN:
+        raise Conflict("Công việc đã được hoàn thành hoặc không còn hiệu lực.", code="not_open")
+    if item.assignee_id is not None and item.assignee_id != actor.user_id:
+        raise _holder_conflict(session, item)
+    if expected_lock_version is not None and expected_lock_version != dossier.lock_version:
+        raise Conflict("Hồ sơ đã thay đổi kể từ khi mở biểu mẫu; hãy tải lại.", code="stale")
+    forms.validate(form_of(item), data)
+    _run_step(session, actor, dossier, item, data)
+    return dossier
+
+
+def _run_step(session: Session, actor: Actor, dossier: Dossier, item: WorkItem, data: dict) -> None:
+    run = steps.restore(session, dossier)
+    incident = None
+    try:
+        run.complete(item.id, data)
+    except TaskNotReady:
+        raise Conflict("Bước này không còn chờ xử lý trong quy trình.", code="not_open") from None
+    except EngineIncident as exc:
+        incident = exc
+    now = utcnow()
+    item.state, item.completed_at, item.completed_by = COMPLETED, now, actor.name
+    if item.assignee_id is None:
+        item.assignee_id = actor.user_id
+    dossier.data = {**dossier.data, **data}
+    from_status = dossier.status
+    audit.record(session, "complete", actor.name, dossier=dossier, task_id=item.id, step_id=item.step_id,
+                 unit_code=item.unit_code, from_status=from_status, note=item.step_name, data=data)
+    _milestone(session, actor, dossier, item, data, now)
+    steps.save_step(session, dossier, run, actor.name, incident)
+
+
+def _milestone(session: Session, actor: Actor, dossier: Dossier, item: WorkItem, data: dict, now) -> None:
+    """Statuses follow the step the designer marked (DOMAIN.md: reception, decision, return)."""
+    milestone = steps.step_model(dossier).get(item.step_id, {}).get("milestone")
+    if milestone == "reception":
+        result = data.get("reception_result", "accept")
+        if result == "accept" and dossier.status == 1:
+            steps.accept(session, dossier, now)
+            steps.set_status(session, dossier, 2, actor.name, "accepted", step_id=item.step_id)
+        elif result == "supplement":
+            steps.set_status(session, dossier, 5, actor.name, "supplement_requested", step_id=item.step_id,
+                             note="; ".join(map(str, data.get("missing_items") or [])) or None)
+        elif result == "refuse":
+            steps.set_status(session, dossier, 3, actor.name, "refused", step_id=item.step_id,
+                             note=data.get("refusal_reason"))
+            dossier.finished_at = now
+    elif milestone == "decision" and dossier.status in (2, 4):
+        steps.set_status(session, dossier, 9, actor.name, "decided", step_id=item.step_id,
+                         note=data.get("decision"))
+    elif milestone == "return" and dossier.status in (2, 4, 9):
+        steps.set_status(session, dossier, 10, actor.name, "returned", step_id=item.step_id,
+                         note=data.get("delivery_method"))
+        dossier.finished_at = now
+
+
+def complete_reception_in_person(session: Session, actor: Actor, dossier: Dossier, reception: dict) -> None:
+    """An officer recording an in-person dossier has done the reception step: complete it now."""
+    reception_steps = {sid for sid, s in steps.step_model(dossier).items() if s.get("milestone") == "reception"}
+    item = session.scalar(select(WorkItem).where(WorkItem.dossier_id == dossier.id, WorkItem.state == OPEN,
+                                                 WorkItem.step_id.in_(reception_steps)))
+    if item is None:
+        return
+    data = {"reception_result": "accept", **reception}
+    if data["reception_result"] != "accept":
+        raise Invalid("Hồ sơ ghi nhận trực tiếp là hồ sơ được tiếp nhận.", fields={"reception.reception_result": "accept"})
+    errors = forms.field_errors(form_of(item), data)
+    if errors:
+        raise Invalid("Dữ liệu tiếp nhận không hợp lệ.", fields={f"reception.{k}": v for k, v in errors.items()})
+    _run_step(session, actor, dossier, item, data)

@@ -1,0 +1,138 @@
+"""The land procedure end to end over HTTP: commune reception -> land registration branch ->
+commune leader signs -> commune returns, with different officers at each step."""
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from orchestrator.extensions import db
+from orchestrator.services.auth import create_user
+from orchestrator.services.calendar import TZ
+from orchestrator.services.deadlines import calendar_for
+
+COMMUNE = "00454"          # Xã Đông Anh, Hà Nội
+BRANCH = "01.VPDKDD.CN11"  # land registration branch serving the former Đông Anh district
+OTHER_COMMUNE = "00070"    # Phường Hoàn Kiếm: no part in this dossier
+
+APPLICANT = {"full_name": "Nguyễn Văn An", "id_number": "001085012345", "phone": "0912345678",
+             "address": "Thôn Đông, xã Đông Anh, Hà Nội"}
+
+STEP_DATA = {
+    "Task_Reception": {"reception_result": "accept", "applicant_full_name": "Nguyễn Văn An",
+                       "applicant_id_number": "001085012345", "applicant_residence": "Thôn Đông, xã Đông Anh",
+                       "parcel_number": 125, "map_sheet_number": 12, "parcel_address": "Thôn Đông",
+                       "declared_area_m2": 150.5, "land_use_purpose": "ONT", "land_origin": "before_1993",
+                       "land_use_start_year": 1990},
+    "Task_CommuneVerification": {"origin_confirmed": "confirmed", "use_stability": "stable",
+                                 "planning_conformity": "conform", "dispute_status": "none"},
+    "Task_FileCheck": {"cadastral_check_result": "match", "measured_area_m2": 148.2, "land_price_per_m2": 15000000,
+                       "registration_fee_exempt": False},
+    "Task_Draft": {"certificate_serial": "AA 01234567", "land_use_form": "private", "land_use_term": "long_term"},
+    "Task_Sign": {"decision": "approve", "certificate_number": "CS 00123"},
+    "Task_UpdateCadastre": {"cadastral_db_updated": True},
+    "Task_Return": {"delivery_method": "in_person", "result_number": "KQ-2026-001"},
+}
+
+
+def _only_task(body, step_id):
+    tasks = [t for t in body["current_tasks"] if t["step_id"] == step_id]
+    assert len(tasks) == 1, body["current_tasks"]
+    return tasks[0]
+
+
+def _complete(api, who, task_id, step_id):
+    r = api.post(f"/tasks/{task_id}/complete", who, json={"data": STEP_DATA[step_id]})
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def test_land_procedure_commune_to_province_and_back(app, api, api_key):
+    with app.app_context():
+        create_user(db.session, "reception2.00454", "demo1234", [("reception", COMMUNE)])
+        db.session.commit()
+    key = api_key(provinces=["01"])
+    r = api.post("/dossiers", key, json={"procedure_code": "1.004227", "province_code": "01",
+                                         "commune_code": COMMUNE, "channel": 2, "applicant": APPLICANT,
+                                         "data": {"declared_area_m2": 150.5}})
+    assert r.status_code == 201, r.get_json()
+    body = r.get_json()
+    code = body["code"]
+    assert code.startswith(f"{COMMUNE}-") and code.endswith("-0001")
+    assert body["status"] == 1 and body["due_at"] is None and body["received_at"] is None
+    reception = _only_task(body, "Task_Reception")
+    assert (reception["unit_code"], reception["role"]) == (COMMUNE, "reception")
+
+    # The reception officer sees it in the inbox, claims and accepts it.
+    inbox = api.get("/tasks?view=available", "reception.00454").get_json()
+    assert reception["id"] in [t["id"] for t in inbox["items"]]
+    assert api.post(f"/tasks/{reception['id']}/claim", "reception.00454").status_code == 200
+    body = _complete(api, "reception.00454", reception["id"], "Task_Reception")
+    assert body["status"] == 4, "accepted (2), then the first processing step began (4)"
+    received = datetime.fromisoformat(body["received_at"])
+    with app.app_context():
+        expected_due = calendar_for(db.session, "01").due_at(received, "working", 20)
+    assert datetime.fromisoformat(body["due_at"]) == expected_due == datetime.fromisoformat(body["legal_due_at"])
+    assert expected_due.astimezone(TZ).hour == 17
+
+    # Parallel: the commune verifies, the land registration branch checks the file.
+    verification = _only_task(body, "Task_CommuneVerification")
+    file_check = _only_task(body, "Task_FileCheck")
+    assert (verification["unit_code"], verification["role"]) == (COMMUNE, "specialist")
+    assert (file_check["unit_code"], file_check["role"]) == (BRANCH, "specialist")
+
+    # An officer of an unrelated commune sees nothing and can do nothing.
+    assert api.get(f"/dossiers/{code}", "specialist.00070").status_code == 404
+    assert api.get(f"/tasks/{verification['id']}", "specialist.00070").status_code == 404
+    assert api.post(f"/tasks/{verification['id']}/complete", "specialist.00070",
+                    json={"data": STEP_DATA["Task_CommuneVerification"]}).status_code in (403, 404)
+    assert api.post(f"/tasks/{verification['id']}/claim", "specialist.00070").status_code in (403, 404)
+    assert verification["id"] not in [t["id"] for t in api.get("/tasks?view=available", "specialist.00070")
+                                      .get_json()["items"]]
+
+    # A commune officer of the right unit but the wrong role cannot complete it.
+    assert api.post(f"/tasks/{verification['id']}/complete", "leader.00454",
+                    json={"data": STEP_DATA["Task_CommuneVerification"]}).status_code == 403
+
+    body = _complete(api, "specialist.00454", verification["id"], "Task_CommuneVerification")
+    assert [t["step_id"] for t in body["current_tasks"]] == ["Task_FileCheck"]
+    branch_officer = f"specialist.{BRANCH}"
+    assert file_check["id"] in [t["id"] for t in api.get("/tasks?view=available", branch_officer).get_json()["items"]]
+    body = _complete(api, branch_officer, file_check["id"], "Task_FileCheck")
+    assert body["data"]["fee"] >= 0 if "fee" in body["data"] else True
+    draft = _only_task(body, "Task_Draft")
+    assert draft["unit_code"] == BRANCH
+    body = _complete(api, branch_officer, draft["id"], "Task_Draft")
+
+    sign = _only_task(body, "Task_Sign")
+    assert (sign["unit_code"], sign["role"]) == (COMMUNE, "leader")
+    assert body["status"] == 4
+    body = _complete(api, "leader.00454", sign["id"], "Task_Sign")
+    assert body["status"] == 9, "the signature is the decision"
+    update = _only_task(body, "Task_UpdateCadastre")
+    body = _complete(api, branch_officer, update["id"], "Task_UpdateCadastre")
+
+    ret = _only_task(body, "Task_Return")
+    assert (ret["unit_code"], ret["role"]) == (COMMUNE, "reception")
+    body = _complete(api, "reception2.00454", ret["id"], "Task_Return")
+    assert body["status"] == 10 and body["finished_at"] is not None and body["current_tasks"] == []
+
+    # History: every action, by whom, with the status moves.
+    history = body["history"]
+    completes = [(h["actor"], h["step_id"]) for h in history if h["action"] == "complete"]
+    assert completes == [("reception.00454", "Task_Reception"), ("specialist.00454", "Task_CommuneVerification"),
+                         (branch_officer, "Task_FileCheck"), (branch_officer, "Task_Draft"),
+                         ("leader.00454", "Task_Sign"), (branch_officer, "Task_UpdateCadastre"),
+                         ("reception2.00454", "Task_Return")]
+    moves = [(h["from_status"], h["to_status"]) for h in history if h["to_status"] is not None
+             and h["action"] != "complete"]
+    assert moves == [(None, 1), (1, 2), (2, 4), (4, 9), (9, 10)]
+
+    # The citizen's view: progress without personal data.
+    public = api.get(f"/public/dossiers/{code}").get_json()
+    assert public["status"] == 10 and public["status_name"] == "Đã trả kết quả"
+    assert set(public) == {"code", "status", "status_name", "received_at", "due_at", "finished_at"}
+
+    # The branch took part, so its officers can read the dossier afterwards; others still cannot.
+    assert api.get(f"/dossiers/{code}", branch_officer).status_code == 200
+    assert api.get(f"/dossiers/{code}", "leader.00070").status_code == 404
