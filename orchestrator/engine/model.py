@@ -35,6 +35,10 @@ UNSUPPORTED = {
 }
 
 
+# SpiffWorkflow names its own control tasks so; a diagram element with such an id breaks the spec.
+RESERVED_IDS = frozenset({"Start", "End", "Root"})
+
+
 def parse_route(path: str | None) -> dict | None:
     """`commune/leader` -> {level, unit_type, role}; None when not a routing path."""
     if not path:
@@ -113,6 +117,9 @@ def describe(root: etree._Element) -> tuple[dict, list[Problem]]:
 
     for el in process.iter():
         name = _local(el.tag)
+        if el.get("id") in RESERVED_IDS and name not in ("process",):
+            problems.append(Problem(f"Mã phần tử '{el.get('id')}' trùng tên nội bộ của bộ máy quy trình; hãy đổi tên "
+                                    "(ví dụ StartEvent_1).", el.get("id"), el.sourceline))
         if name in UNSUPPORTED:
             owner = el if el.get("id") else el.getparent()
             problems.append(Problem(UNSUPPORTED[name], owner.get("id"), el.sourceline))

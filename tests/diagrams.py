@@ -1,0 +1,50 @@
+"""Small BPMN documents built in tests, to exercise validation and routing rules."""
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+HEADER = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+          '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+          'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" '
+          'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="Defs" targetNamespace="http://example.org/bpmn">\n')
+
+
+def diagram(lanes: dict[str, str] | None = None, script: str = "fee = 0", condition: str = "decision == 'approve'",
+            form: str = "KS-KY", process_id: str = "Process_Test") -> bytes:
+    """start -> Reception (lane A) -> script -> gateway(cond) -> Review (lane B) -> end | -> end.
+
+    `lanes` maps lane id to its name (a routing path or a team name).
+    """
+    lanes = lanes or {"Lane_A": "commune/reception", "Lane_B": "commune/leader"}
+    (lane_a, name_a), (lane_b, name_b) = list(lanes.items())[:2]
+    props = ('<bpmn:extensionElements><spiffworkflow:properties>'
+             f'<spiffworkflow:property name="formKey" value="{form}"/>'
+             '</spiffworkflow:properties></bpmn:extensionElements>')
+    review_props = ('<bpmn:extensionElements><spiffworkflow:properties>'
+                    '<spiffworkflow:property name="formKey" value="KS-KY"/>'
+                    '</spiffworkflow:properties></bpmn:extensionElements>')
+    return (HEADER + f'''  <bpmn:process id="{process_id}" name="Test" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1">
+      <bpmn:lane id="{lane_a}" name="{escape(name_a)}"><bpmn:flowNodeRef>Task_Reception</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="{lane_b}" name="{escape(name_b)}"><bpmn:flowNodeRef>Task_Review</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Task_Reception" name="Tiếp nhận">{props}<bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:scriptTask id="Task_Script" name="Tính phí" scriptFormat="python"><bpmn:incoming>F2</bpmn:incoming><bpmn:outgoing>F3</bpmn:outgoing>
+      <bpmn:script>{escape(script)}</bpmn:script>
+    </bpmn:scriptTask>
+    <bpmn:exclusiveGateway id="Gateway" default="F_no"><bpmn:incoming>F3</bpmn:incoming><bpmn:outgoing>F_yes</bpmn:outgoing><bpmn:outgoing>F_no</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:sequenceFlow id="F1" sourceRef="StartEvent_1" targetRef="Task_Reception"/>
+    <bpmn:sequenceFlow id="F2" sourceRef="Task_Reception" targetRef="Task_Script"/>
+    <bpmn:sequenceFlow id="F3" sourceRef="Task_Script" targetRef="Gateway"/>
+    <bpmn:sequenceFlow id="F_yes" sourceRef="Gateway" targetRef="Task_Review">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">{escape(condition)}</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="F_no" sourceRef="Gateway" targetRef="End_No"/>
+    <bpmn:userTask id="Task_Review" name="Ký">{review_props}<bpmn:incoming>F_yes</bpmn:incoming><bpmn:outgoing>F5</bpmn:outgoing></bpmn:userTask>
+    <bpmn:sequenceFlow id="F5" sourceRef="Task_Review" targetRef="EndEvent_1"/>
+    <bpmn:endEvent id="EndEvent_1"><bpmn:incoming>F5</bpmn:incoming></bpmn:endEvent>
+    <bpmn:endEvent id="End_No"><bpmn:incoming>F_no</bpmn:incoming></bpmn:endEvent>
+  </bpmn:process>
+</bpmn:definitions>
+''').encode("utf-8")
