@@ -11,7 +11,10 @@ from orchestrator.services.errors import Invalid
 
 from . import bp
 from .auth import authenticated
-from .schemas import CalendarQuerySchema, UnitQuerySchema, UnitSchema, VNDateTime
+from orchestrator.services.deadlines import declare_day, declared_days
+
+from .auth import current_actor, json_body
+from .schemas import CalendarDaySchema, CalendarQuerySchema, UnitQuerySchema, UnitSchema, VNDateTime
 
 
 @bp.get("/units")
@@ -49,3 +52,22 @@ def calendar_due():
     dt = VNDateTime()
     return {"from": dt._serialize(args["from_"], None, None), "kind": kind, "days": days,
             "due_at": dt._serialize(due, None, None)}
+
+
+@bp.get("/calendar/days")
+@authenticated
+def calendar_days():
+    scope = request.args.get("scope", "VN")
+    year = request.args.get("year", type=int)
+    return {"items": CalendarDaySchema(many=True).dump(declared_days(db.session, scope, year))}
+
+
+@bp.post("/calendar/days")
+@authenticated
+def declare_calendar_day():
+    args = CalendarDaySchema().load(json_body())
+    if args["scope"] != "VN" and (db.session.get(Unit, args["scope"]) is None):
+        raise Invalid("Không có tỉnh này.", fields={"scope": "VN or a province code"})
+    row = declare_day(db.session, current_actor(), args["day"], args["kind"], args["scope"], args.get("note"))
+    db.session.commit()
+    return CalendarDaySchema().dump(row), 201

@@ -186,3 +186,13 @@ class UnitSchema(Schema):
     level = fields.String()
     parent_code = fields.String(allow_none=True)
     province_code = fields.String(allow_none=True)
+
+
+class CalendarDaySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    date = fields.Date(required=True, attribute="day")
+    kind = fields.String(required=True, validate=validate.OneOf(["off", "work"]))
+    scope = fields.String(load_default="VN", validate=validate.Length(min=2, max=2))
+    note = fields.String(allow_none=True, validate=validate.Length(max=300))

@@ -27,7 +27,8 @@ def get_task(task_id: str):
     item = service.get_visible(db.session, current_actor(), task_id)
     dossier = item.dossier
     return {**WorkItemSchema().dump(item), "state": item.state, "form_key": item.form_key,
-            "form": service.form_of(item), "lock_version": dossier.lock_version,
+            "form": service.form_of(item), "prefill": service.prefill(item, dossier.data),
+            "lock_version": dossier.lock_version,
             "dossier": DossierSchema(only=("code", "procedure_code", "status", "status_name", "applicant", "data",
                                            "received_at", "due_at", "commune_code", "received_by_unit")).dump(dossier)}
 

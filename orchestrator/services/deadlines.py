@@ -38,3 +38,28 @@ def legal_due_at(session: Session, province_code: str, received_at: datetime, ki
     if kind != "same-day" and not days:
         return None
     return calendar_for(session, province_code).due_at(received_at, kind, days if kind != "same-day" else None)
+
+
+def declare_day(session: Session, actor, day, kind: str, scope: str, note: str | None) -> CalendarDay:
+    """An administrator declares a day off or a make-up working day (country or province)."""
+    from .errors import Forbidden, Invalid
+
+    if kind not in (DAY_OFF, WORKING_DAY):
+        raise Invalid("Loại ngày không hợp lệ.", fields={"kind": "off | work"})
+    scopes = actor.scopes("admin") if not actor.is_integrator else set()
+    if "VN" not in scopes and scope not in scopes:
+        raise Forbidden("Cần vai trò quản trị (admin) của phạm vi này.")
+    row = session.scalar(select(CalendarDay).where(CalendarDay.day == day, CalendarDay.scope == scope))
+    if row is None:
+        row = CalendarDay(day=day, scope=scope, kind=kind, note=note)
+        session.add(row)
+    else:
+        row.kind, row.note = kind, note
+    session.flush()
+    return row
+
+
+def declared_days(session: Session, scope: str, year: int | None = None) -> list[CalendarDay]:
+    query = select(CalendarDay).where(CalendarDay.scope == scope).order_by(CalendarDay.day)
+    rows = session.scalars(query).all()
+    return [r for r in rows if year is None or r.day.year == year]

@@ -48,6 +48,13 @@ def form_of(item: WorkItem) -> dict | None:
     return item.dossier.version.forms.get(item.form_key or "")
 
 
+def prefill(item: WorkItem, values: dict) -> dict:
+    """The dossier's values for the fields of this step's form (what a form opens with)."""
+    form = form_of(item) or {}
+    fields = form.get("schema", {}).get("properties", {})
+    return {k: v for k, v in values.items() if k in fields}
+
+
 def _may_act(actor: Actor, item: WorkItem) -> None:
     if actor.is_integrator or not actor.has_role(item.role, item.unit_code):
         raise Forbidden(f"Công việc này dành cho vai trò {item.role} của đơn vị {item.unit_code}.")
@@ -182,8 +189,10 @@ def complete_reception_in_person(session: Session, actor: Actor, dossier: Dossie
                                                  WorkItem.step_id.in_(reception_steps)))
     if item is None:
         return
-    data = {"reception_result": "accept", **reception}
-    if data["reception_result"] != "accept":
+    form_fields = (form_of(item) or {}).get("schema", {}).get("properties", {})
+    defaults = {"reception_result": "accept"} if "reception_result" in form_fields else {}
+    data = {**defaults, **prefill(item, dossier.data), **reception}
+    if data.get("reception_result", "accept") != "accept":
         raise Invalid("Hồ sơ ghi nhận trực tiếp là hồ sơ được tiếp nhận.", fields={"reception.reception_result": "accept"})
     errors = forms.field_errors(form_of(item), data)
     if errors:
