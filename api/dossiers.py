@@ -1,7 +1,7 @@
 """Dossier routes: start, read, public tracking."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 
 from orchestrator.extensions import db
 from orchestrator.services import dossiers as service
@@ -9,7 +9,9 @@ from orchestrator.services import dossiers as service
 from . import bp
 from .auth import authenticated, current_actor, json_body
 from .limits import limiter
-from .schemas import CurrentTaskSchema, DossierSchema, DossierStartSchema, HistorySchema, PublicDossierSchema
+from .schemas import (
+    CurrentTaskSchema, DossierQuerySchema, DossierSchema, DossierStartSchema, HistorySchema, PublicDossierSchema,
+)
 
 
 def dossier_body(dossier) -> dict:
@@ -33,6 +35,16 @@ def start_dossier():
                             received_by_unit=args.get("received_by_unit"), reception=args["reception"])
     db.session.commit()
     return dossier_body(dossier), 201
+
+
+@bp.get("/dossiers")
+@authenticated
+def list_dossiers():
+    args = DossierQuerySchema().load(request.args.to_dict())
+    cursor, limit = int(args.pop("cursor", 0)), args.pop("limit")
+    rows, next_id = service.list_visible(db.session, current_actor(), after_id=cursor, limit=limit, **args)
+    return {"items": DossierSchema(many=True, exclude=("applicant", "data")).dump(rows),
+            "next_cursor": str(next_id) if next_id else None}
 
 
 @bp.get("/dossiers/<code>")

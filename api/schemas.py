@@ -73,6 +73,20 @@ class CalendarQuerySchema(Schema):
     province = fields.String(validate=validate.Length(min=2, max=2))
 
 
+class DossierQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    status = fields.Integer(validate=validate.Range(min=1, max=10))
+    procedure_code = fields.String(validate=validate.Length(max=40))
+    commune_code = fields.String(validate=validate.Length(max=5))
+    received_from = fields.AwareDateTime(default_timezone=TZ)
+    received_to = fields.AwareDateTime(default_timezone=TZ)
+    updated_since = fields.AwareDateTime(default_timezone=TZ)
+    cursor = fields.String(validate=validate.Regexp(r"^[0-9]{1,18}$", error="không hợp lệ"))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
 class TaskQuerySchema(Schema):
     class Meta:
         unknown = RAISE

@@ -252,3 +252,22 @@ def test_runaway_script_at_run_time_is_stopped(app, api, api_key):
     r = start(api, "reception.00070", procedure="9.000003", data={},
               reception={"decision": "approve", "decision_note": "long text that makes the loop huge"})
     assert r.status_code == 201 and r.get_json()["incident"] is True
+
+
+def test_listing_is_scoped_filtered_and_paged(app, api, api_key):
+    hanoi = api_key(provinces=["01"])
+    codes = [start(api, "reception.00070").get_json()["code"] for _ in range(3)]
+    codes.append(start(api, hanoi).get_json()["code"])
+    tn = start(api, "reception.05443", commune="05443", province="19")
+    assert tn.status_code == 201
+    page = api.get("/dossiers?limit=2", hanoi).get_json()
+    assert [d["code"] for d in page["items"]] == codes[:2] and page["next_cursor"]
+    rest = api.get(f"/dossiers?limit=10&cursor={page['next_cursor']}", hanoi).get_json()
+    assert [d["code"] for d in rest["items"]] == codes[2:] and rest["next_cursor"] is None
+    assert "applicant" not in rest["items"][0]
+    assert [d["code"] for d in api.get("/dossiers?status=1", hanoi).get_json()["items"]] == codes[3:]
+    # An officer lists only dossiers of units they take part in.
+    assert {d["code"] for d in api.get("/dossiers", "specialist.00070").get_json()["items"]} == set(codes)
+    assert api.get("/dossiers", "specialist.00454").get_json()["items"] == []
+    r = api.get("/dossiers?status=11&cursor=abc&updated_since=never", hanoi)
+    assert r.status_code == 400 and {"status", "cursor", "updated_since"} <= set(r.get_json()["error"]["fields"])

@@ -32,6 +32,13 @@ UNSUPPORTED = {
     "signalEventDefinition": "Sự kiện tín hiệu chưa được hỗ trợ trong phiên bản này.",
     "conditionalEventDefinition": "Sự kiện điều kiện chưa được hỗ trợ.",
     "complexGateway": "Cổng phức hợp (complexGateway) không được hỗ trợ.",
+    "eventBasedGateway": "Cổng theo sự kiện (eventBasedGateway) chưa được hỗ trợ.",
+    "errorEventDefinition": "Sự kiện lỗi chưa được hỗ trợ.",
+    "escalationEventDefinition": "Sự kiện leo thang chưa được hỗ trợ.",
+    "compensateEventDefinition": "Sự kiện bù trừ không được hỗ trợ.",
+    "cancelEventDefinition": "Sự kiện hủy giao dịch không được hỗ trợ.",
+    "multiInstanceLoopCharacteristics": "Tác vụ đa thể hiện (multi-instance) chưa được hỗ trợ.",
+    "standardLoopCharacteristics": "Vòng lặp chuẩn (loop marker) chưa được hỗ trợ; dùng cổng và luồng quay lại.",
 }
 
 

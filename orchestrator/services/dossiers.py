@@ -155,3 +155,25 @@ def visible_filter(actor: Actor):
         conds.append(exists().where(and_(DossierParticipant.dossier_id == Dossier.id,
                                          DossierParticipant.unit_code.in_(units))))
     return or_(*conds) if conds else False
+
+
+def list_visible(session: Session, actor: Actor, *, status: int | None = None, procedure_code: str | None = None,
+                 commune_code: str | None = None, received_from: datetime | None = None,
+                 received_to: datetime | None = None, updated_since: datetime | None = None,
+                 after_id: int = 0, limit: int = 50) -> tuple[list[Dossier], int | None]:
+    """A page of the dossiers the actor may see, oldest first; returns the next page's start."""
+    query = select(Dossier).where(visible_filter(actor), Dossier.id > after_id)
+    for column, value in ((Dossier.status, status), (Dossier.procedure_code, procedure_code),
+                          (Dossier.commune_code, commune_code)):
+        if value is not None:
+            query = query.where(column == value)
+    if received_from is not None:
+        query = query.where(Dossier.received_at >= received_from)
+    if received_to is not None:
+        query = query.where(Dossier.received_at < received_to)
+    if updated_since is not None:
+        query = query.where(Dossier.updated_at >= updated_since)
+    rows = list(session.scalars(query.order_by(Dossier.id).limit(limit + 1)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1].id if more else None)
