@@ -63,4 +63,23 @@ def create_app(config: dict | None = None) -> Flask:
     def index():
         return {"name": "orchestrator", "api": "/api/v1", "admin": "/admin"}
 
+    @app.get("/healthz")
+    def healthz():
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz():
+        """Readiness: the database answers and its schema is the one this code expects."""
+        from .services.checks import schema_is_current
+
+        try:
+            current = schema_is_current(db.session, MIGRATIONS_DIR)
+        except Exception as exc:  # noqa: BLE001 - any database failure means not ready
+            db.session.rollback()
+            return {"status": "unavailable", "reason": exc.__class__.__name__}, 503
+        if not current:
+            return {"status": "unavailable", "reason": "database schema is not at the latest migration"}, 503
+        return {"status": "ready"}
+
     return app

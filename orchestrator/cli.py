@@ -40,6 +40,50 @@ def register(app: Flask) -> None:
         click.echo("  specialist.<branch>/leader.<branch> for the land registration branches serving them"
                    f" ({len(created)} accounts created now)")
 
+    @app.cli.command("worker")
+    @click.option("--once", is_flag=True, help="run the jobs due now, then exit")
+    @click.option("--threads", default=1, show_default=True, help="worker threads in this process")
+    def worker(once, threads):
+        """Run the background worker (timers, reminders, deliveries)."""
+        import signal
+        import threading
+
+        from . import logs
+        from .worker import Worker
+
+        logs.configure(current_app.config.get("LOG_LEVEL", "INFO"), current_app.config.get("LOG_FORMAT", "json"))
+        app = current_app._get_current_object()
+        if once:
+            click.echo(f"Jobs run: {Worker(app).run_until_idle()}")
+            return
+        workers = [Worker(app) for _ in range(max(1, threads))]
+
+        def stop(*_):
+            for w in workers:
+                w.stop.set()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        runners = [threading.Thread(target=w.run_forever, daemon=True) for w in workers[1:]]
+        for t in runners:
+            t.start()
+        workers[0].run_forever()
+        for t in runners:
+            t.join(10)
+
+    @app.cli.command("check")
+    def check():
+        """Verify the invariants of the stored data; report problems, change nothing."""
+        from .services.checks import check_all
+
+        problems = check_all(db.session)
+        db.session.rollback()
+        for problem in problems:
+            click.echo(f"PROBLEM {problem}")
+        click.echo(f"{len(problems)} problem(s) found.")
+        if problems:
+            raise SystemExit(1)
+
     @app.cli.command("create-user")
     @click.option("--username", required=True)
     @click.option("--password", default="")

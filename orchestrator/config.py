@@ -31,3 +31,5 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_PUBLIC = os.environ.get("RATELIMIT_PUBLIC", "60 per minute")
     TESTING = _bool("TESTING")
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
+    LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")

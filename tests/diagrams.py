@@ -48,3 +48,38 @@ def diagram(lanes: dict[str, str] | None = None, script: str = "fee = 0", condit
   </bpmn:process>
 </bpmn:definitions>
 ''').encode("utf-8")
+
+
+def timer_diagram(boundary: str = "PT1S", wait: str = "PT1S", interrupting: bool = False) -> bytes:
+    """Work (commune/specialist) with a boundary timer that sends a reminder step to the leader,
+    then an intermediate timer, then Sign (commune/leader)."""
+    form = ('<bpmn:extensionElements><spiffworkflow:properties>'
+            '<spiffworkflow:property name="formKey" value="KS-KY"/>'
+            '</spiffworkflow:properties></bpmn:extensionElements>')
+    cancel = "true" if interrupting else "false"
+    return (HEADER + f'''  <bpmn:process id="Process_Timers" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1">
+      <bpmn:lane id="Lane_S" name="commune/specialist"><bpmn:flowNodeRef>Task_Work</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="Lane_L" name="commune/leader"><bpmn:flowNodeRef>Task_Remind</bpmn:flowNodeRef><bpmn:flowNodeRef>Task_Sign</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Task_Work" name="Xử lý">{form}<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:boundaryEvent id="Timer_Remind" name="Nhắc việc" attachedToRef="Task_Work" cancelActivity="{cancel}"><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">{boundary}</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:boundaryEvent>
+    <bpmn:userTask id="Task_Remind" name="Đôn đốc">{form}<bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="EndEvent_Remind"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:intermediateCatchEvent id="Timer_Wait" name="Chờ niêm yết"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">{wait}</bpmn:timeDuration></bpmn:timerEventDefinition>
+    </bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="Task_Sign" name="Ký">{form}<bpmn:incoming>f5</bpmn:incoming><bpmn:outgoing>f6</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="EndEvent_1"><bpmn:incoming>f6</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="StartEvent_1" targetRef="Task_Work"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Task_Work" targetRef="Timer_Wait"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="Timer_Remind" targetRef="Task_Remind"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="Task_Remind" targetRef="EndEvent_Remind"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="Timer_Wait" targetRef="Task_Sign"/>
+    <bpmn:sequenceFlow id="f6" sourceRef="Task_Sign" targetRef="EndEvent_1"/>
+  </bpmn:process>
+</bpmn:definitions>
+''').encode("utf-8")

@@ -27,7 +27,6 @@ UNSUPPORTED = {
     "callActivity": "Gọi quy trình con (callActivity) chưa được hỗ trợ trong phiên bản này.",
     "sendTask": "sendTask chưa được hỗ trợ.",
     "receiveTask": "receiveTask chưa được hỗ trợ.",
-    "timerEventDefinition": "Sự kiện hẹn giờ chưa được hỗ trợ trong phiên bản này (cần tiến trình nền).",
     "messageEventDefinition": "Sự kiện thông điệp chưa được hỗ trợ trong phiên bản này.",
     "signalEventDefinition": "Sự kiện tín hiệu chưa được hỗ trợ trong phiên bản này.",
     "conditionalEventDefinition": "Sự kiện điều kiện chưa được hỗ trợ.",
@@ -148,6 +147,7 @@ def describe(root: etree._Element) -> tuple[dict, list[Problem]]:
         if form_key and form_key.endswith(".json"):
             form_key = form_key[: -len(".json")]
         step_days = props.get("stepDays")
+        step_hours = props.get("stepHours")
         tasks.append({
             "id": task.get("id"),
             "name": (task.get("name") or task.get("id")).strip(),
@@ -155,6 +155,7 @@ def describe(root: etree._Element) -> tuple[dict, list[Problem]]:
             "form_key": form_key,
             "milestone": props.get("milestone") or None,
             "step_days": int(step_days) if step_days and step_days.isdigit() else None,
+            "step_hours": int(step_hours) if step_hours and step_hours.isdigit() else None,
             "candidate_groups": task.get(f"{{{CAMUNDA_NS}}}candidateGroups"),
             "line": task.sourceline,
         })
@@ -163,6 +164,8 @@ def describe(root: etree._Element) -> tuple[dict, list[Problem]]:
                                     task.get("id"), task.sourceline))
         if step_days and not step_days.isdigit():
             problems.append(Problem("stepDays phải là số ngày làm việc nguyên dương.", task.get("id"), task.sourceline))
+        if step_hours and not step_hours.isdigit():
+            problems.append(Problem("stepHours phải là số giờ làm việc nguyên dương.", task.get("id"), task.sourceline))
     tasks.sort(key=lambda t: order.get(t["id"], len(order)))
     for t in tasks:
         if t["lane_id"] is None:
@@ -211,6 +214,11 @@ def _expressions(process: etree._Element) -> list[dict]:
             if (el.text or "").strip():
                 found.append({"element_id": owner.get("id"), "kind": "script", "source": el.text,
                               "line": el.sourceline})
+    for tag in ("timeDuration", "timeDate", "timeCycle"):
+        for el in process.iter(f"{{{BPMN_NS}}}{tag}"):
+            owner = el.getparent().getparent()
+            found.append({"element_id": owner.get("id"), "kind": "timer", "source": (el.text or "").strip(),
+                          "line": el.sourceline, "timer": tag})
     for tag in ("loopCardinality", "completionCondition"):
         for el in process.iter(f"{{{BPMN_NS}}}{tag}"):
             owner = el.getparent().getparent()

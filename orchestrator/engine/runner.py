@@ -8,7 +8,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from datetime import datetime, timezone
+
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition, TimeDateEventDefinition, TimerEventDefinition,
+)
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -27,6 +32,19 @@ class HumanTask:
     step_id: str
     name: str
     lane: str | None
+
+
+def parse_timer(kind: str, value: str) -> None:
+    """Raise ValueError when an ISO 8601 timer value cannot be read the way the engine reads it."""
+    try:
+        if kind == "timeCycle":
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+        elif kind == "timeDate":
+            TimeDateEventDefinition.parse_time_or_duration(value)
+        else:
+            TimerEventDefinition.parse_iso_duration(value)
+    except Exception as exc:  # noqa: BLE001 - Spiff raises bare Exception for bad durations
+        raise ValueError(f"'{value}' ({kind}): {exc}") from None
 
 
 class TaskNotReady(Exception):
@@ -111,6 +129,59 @@ class WorkflowRun:
         except SpiffWorkflowException as exc:
             raise _incident(exc) from exc
         self._engine_steps()
+
+    def next_timer_at(self) -> datetime | None:
+        """The earliest due time among the timers the workflow waits on (for the timer job)."""
+        times = []
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            definition = getattr(task.task_spec, "event_definition", None)
+            if not isinstance(definition, TimerEventDefinition):
+                continue
+            value = task._get_internal_data("event_value")
+            if isinstance(definition, CycleTimerEventDefinition) and isinstance(value, dict):
+                value = value.get("next")
+            if value is None:
+                times.append(datetime.now(timezone.utc))  # not evaluated yet: look at it now
+                continue
+            try:
+                times.append(TimerEventDefinition.get_datetime(value) if isinstance(value, str) else value)
+            except (TypeError, ValueError):
+                times.append(datetime.now(timezone.utc))
+        return min(times) if times else None
+
+    def _waiting_timers(self) -> dict:
+        return {task.id: (task.task_spec.bpmn_id, repr(task._get_internal_data("event_value")))
+                for task in self.workflow.get_tasks(state=TaskState.WAITING)
+                if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)}
+
+    def fire_timers(self) -> list[str]:
+        """Let due timers fire and run what follows; returns the ids of the timer events that fired.
+        Raises EngineIncident like a step."""
+        before = self._waiting_timers()
+        try:
+            self.workflow.refresh_waiting_tasks()
+        except SpiffWorkflowException as exc:
+            raise _incident(exc) from exc
+        after = self._waiting_timers()
+        fired = [bpmn_id for task_id, (bpmn_id, value) in before.items()
+                 if task_id not in after or after[task_id][1] != value]
+        if fired:
+            self._engine_steps()
+        return fired
+
+    def fast_forward_timers(self) -> list[str]:
+        """Make every waiting timer due now (dry runs and simulations: no real waiting)."""
+        past = "1970-01-01T00:00:00+00:00"
+        self.workflow.refresh_waiting_tasks()  # evaluates timers not yet evaluated
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            if not isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
+                continue
+            value = task._get_internal_data("event_value")
+            if isinstance(value, dict):
+                task._set_internal_data(event_value={**value, "next": past})
+            else:
+                task._set_internal_data(event_value=past)
+        return self.fire_timers()
 
     def has_errors(self) -> bool:
         return bool(self.workflow.get_tasks(state=TaskState.ERROR))

@@ -76,6 +76,15 @@ def iso8601_literal(expression: str, names: Mapping[str, Any] | None = None) -> 
     return text
 
 
+_NAIVE_DATETIME = re.compile(r"^(\d{4}-\d{2}-\d{2}T\d{2}(?::?\d{2}(?::?\d{2}(?:[.,]\d+)?)?)?)$")
+
+
+def with_local_offset(value: str) -> str:
+    """A date-time written without an offset means Vietnamese time, not the server's zone."""
+    parts = value.split("/")
+    return "/".join(p + "+07:00" if _NAIVE_DATETIME.match(p) else p for p in parts)
+
+
 class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """Script environment backed by the sandbox instead of ``eval``/``exec``.
 
@@ -101,7 +110,7 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         helpers = self._helpers(external_context)
         literal = iso8601_literal(expression, {**helpers, **context})
         if literal is not None:
-            return literal
+            return with_local_offset(literal)
         return sandbox.evaluate(expression, context, helpers)
 
     def execute(self, script: str, context: dict[str, Any],

@@ -2,6 +2,7 @@
 and a dry run through the engine on sample data."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from lxml import etree
@@ -9,7 +10,8 @@ from lxml import etree
 from . import sandbox
 from .model import describe, parse_route
 from .problems import DiagramRejected, Problem
-from .runner import EngineIncident, WorkflowRun
+from .runner import EngineIncident, WorkflowRun, parse_timer
+from .script_engine import iso8601_literal
 from .specs import SpecBundle, build_spec
 from .xml import parse_untrusted
 
@@ -24,9 +26,35 @@ class Checked:
     warnings: list[Problem] = field(default_factory=list)
 
 
+_ISO_LOOKALIKE = re.compile(r"^(?:R\d*/|P-?\d|PT|\d{4}-)", re.IGNORECASE)
+
+
+def _timer_problems(expr: dict) -> list[Problem]:
+    """A timer is an ISO 8601 literal as modelers write it (PT15M, 2026-12-01T08:00:00+07:00, R3/PT1H),
+    or a sandboxed expression that yields one."""
+    source = expr["source"]
+    if not source:
+        return [Problem("Sự kiện hẹn giờ không có giá trị thời gian.", expr["element_id"], expr["line"])]
+    literal = iso8601_literal(source)
+    if literal is not None:
+        try:
+            parse_timer(expr["timer"], literal)
+        except ValueError as exc:
+            return [Problem(f"Giá trị hẹn giờ không hợp lệ: {exc}", expr["element_id"], expr["line"])]
+        return []
+    if _ISO_LOOKALIKE.match(source):
+        return [Problem(f"Giá trị hẹn giờ '{source}' không đúng ISO 8601 (ví dụ PT15M, P3D, "
+                        "2026-12-01T08:00:00+07:00, R3/PT1H).", expr["element_id"], expr["line"])]
+    return [Problem(f"Biểu thức hẹn giờ không an toàn hoặc sai cú pháp: {err.message}", expr["element_id"], expr["line"])
+            for err in sandbox.check_expression(source)]
+
+
 def _expression_problems(model: dict) -> list[Problem]:
     problems = []
     for expr in model["expressions"]:
+        if expr["kind"] == "timer":
+            problems += _timer_problems(expr)
+            continue
         check = sandbox.check_script if expr["kind"] == "script" else sandbox.check_expression
         for err in check(expr["source"]):
             line = expr["line"] + (err.line - 1) if err.line and expr["line"] else expr["line"]
@@ -114,6 +142,9 @@ def dry_run(bundle: SpecBundle, model: dict, forms: dict[str, dict], start_data:
         run = WorkflowRun.start(bundle, dict(start_data or {}))
         for _ in range(max_steps):
             ready = run.ready_human_tasks()
+            if not ready and run.next_timer_at() is not None:
+                run.fast_forward_timers()
+                continue
             if not ready:
                 break
             task = ready[0]

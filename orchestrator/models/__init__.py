@@ -9,13 +9,14 @@ from .dossiers import (
     DossierState,
     WorkItem,
 )
+from .jobs import Job, Notification
 from .procedures import FormDefinition, Procedure, ProcedureInForce, ProcedureVersion
 from .units import Unit, UnitServiceArea
 from .users import ApiKey, Integrator, RoleAssignment, User, UserToken
 
 __all__ = [
     "ApiKey", "AuditEvent", "CalendarDay", "Dossier", "DossierCounter", "DossierParticipant",
-    "DossierState", "FormDefinition", "Integrator", "Procedure", "ProcedureInForce",
+    "DossierState", "FormDefinition", "Integrator", "Job", "Notification", "Procedure", "ProcedureInForce",
     "ProcedureVersion", "RoleAssignment", "STATUS_NAMES", "Unit", "UnitServiceArea", "User",
     "UserToken", "WorkItem",
 ]

@@ -80,10 +80,10 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
         raise Conflict(f"Không định tuyến được làn '{exc.path}': {exc.reason}.", code="unroutable",
                        extra={"lane": exc.path}) from None
     dossier.code = next_code(session, received_by, now)
-    if in_person:
-        steps.accept(session, dossier, now)
     session.add(dossier)
     session.flush()
+    if in_person:
+        steps.accept(session, dossier, now)
     steps.add_participants(session, dossier, {received_by} | {r.unit_code for r in routes.values()})
     audit.record(session, "created", actor.name, dossier=dossier, to_status=dossier.status,
                  unit_code=received_by, note=f"kênh {channel} ({CHANNELS.get(channel, '?')})")

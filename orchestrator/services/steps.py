@@ -5,7 +5,8 @@ state, lock_version, work items, participants and audit events change together.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -16,10 +17,12 @@ from ..engine import EngineIncident, WorkflowRun, bundle_for, lane_paths
 from ..models import Dossier, DossierParticipant, DossierState, WorkItem
 from ..models.dossiers import CANCELLED, OPEN
 from ..models.types import utcnow
-from . import audit
+from . import audit, jobs
 from .deadlines import calendar_for, legal_due_at
 from .errors import NotFound
 from .routing import Route, resolve
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def locked_dossier(session: Session, dossier_id: int) -> Dossier:
@@ -100,6 +103,8 @@ def _step_due(session: Session, dossier: Dossier, step: dict, now: datetime) -> 
     if step.get("step_days"):
         cal = calendar_for(session, dossier.province_code)
         return cal.due_at(now, "working", step["step_days"])
+    if step.get("step_hours"):  # a step deadline in office hours (set in the back office)
+        return calendar_for(session, dossier.province_code).add_office_hours(now, step["step_hours"])
     return dossier.due_at
 
 
@@ -109,8 +114,23 @@ def accept(session: Session, dossier: Dossier, now: datetime) -> None:
     dossier.received_at = now
     dossier.legal_due_at = legal_due_at(session, dossier.province_code, now, v.deadline_kind, v.deadline_days)
     dossier.due_at = dossier.legal_due_at
+    schedule_reminder(session, dossier)
     session.execute(update(WorkItem).where(WorkItem.dossier_id == dossier.id, WorkItem.state == OPEN,
                                            WorkItem.due_at.is_(None)).values(due_at=dossier.due_at))
+
+
+def schedule_reminder(session: Session, dossier: Dossier) -> None:
+    """The working day before the due date, at 08:00, the holders and their leaders are reminded."""
+    if dossier.due_at is None:
+        return
+    cal = calendar_for(session, dossier.province_code)
+    due_day = dossier.due_at.astimezone(TZ).date()
+    day = due_day - timedelta(days=1)
+    while not cal.is_working_day(day):
+        day -= timedelta(days=1)
+    run_at = max(datetime.combine(day, time(8, 0), TZ), utcnow())
+    jobs.enqueue(session, "reminder", run_at=run_at, dossier_id=dossier.id,
+                 payload={"due_at": dossier.due_at.isoformat()})
 
 
 def set_status(session: Session, dossier: Dossier, new: int, actor: str, action: str, **kw) -> None:
@@ -138,3 +158,5 @@ def save_step(session: Session, dossier: Dossier, run: WorkflowRun, actor: str,
     dossier.lock_version += 1
     dossier.updated_at = utcnow()
     session.flush()
+    jobs.replace_timer(session, dossier.id, dossier.lock_version,
+                       None if run.completed else run.next_timer_at())

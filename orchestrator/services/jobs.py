@@ -1,0 +1,114 @@
+"""The job queue: enqueue in the caller's transaction, claim with a lease, finish or retry.
+
+PostgreSQL: claims use `FOR UPDATE SKIP LOCKED`, and `NOTIFY jobs` (sent at commit) wakes the
+workers. SQLite (embedded, one worker): `BEGIN IMMEDIATE` already serialises claims.
+"""
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+
+from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy.orm import Session
+
+from ..models import Job
+from ..models.jobs import DEAD, DONE, QUEUED, RUNNING
+from ..models.types import utcnow
+
+CHANNEL = "jobs"
+TIMER = "timer"
+
+
+def _notify(session: Session) -> None:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text(f"NOTIFY {CHANNEL}"))
+
+
+def enqueue(session: Session, kind: str, *, run_at: datetime | None = None, dossier_id: int | None = None,
+            lock_version: int | None = None, payload: dict | None = None, max_attempts: int = 8) -> Job:
+    """Add a job in the current transaction: it exists if and only if the change that needs it commits."""
+    job = Job(kind=kind, run_at=run_at or utcnow(), dossier_id=dossier_id, lock_version=lock_version,
+              payload=payload or {}, state=QUEUED, attempts=0, max_attempts=max_attempts)
+    session.add(job)
+    session.flush()
+    _notify(session)
+    return job
+
+
+def replace_timer(session: Session, dossier_id: int, lock_version: int, run_at: datetime | None) -> None:
+    """Timer jobs are derived from the workflow at each commit: drop the queued one, add the next."""
+    session.execute(delete(Job).where(Job.dossier_id == dossier_id, Job.kind == TIMER, Job.state == QUEUED))
+    if run_at is not None:
+        enqueue(session, TIMER, run_at=run_at, dossier_id=dossier_id, lock_version=lock_version, max_attempts=20)
+
+
+def claim(session: Session, worker: str, lease: timedelta, now: datetime | None = None) -> Job | None:
+    """Take the most overdue job (or one whose holder's lease expired) and lease it to `worker`."""
+    now = now or utcnow()
+    ready = or_(and_(Job.state == QUEUED, Job.run_at <= now), and_(Job.state == RUNNING, Job.lease_until < now))
+    query = select(Job).where(ready).order_by(Job.run_at, Job.id).limit(1)
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    job = session.scalars(query).first()
+    if job is None:
+        return None
+    job.state, job.locked_by, job.lease_until = RUNNING, worker, now + lease
+    job.attempts += 1
+    session.flush()
+    return job
+
+
+def still_ours(session: Session, job: Job, worker: str) -> bool:
+    """Re-check, under a row lock, that the lease was not taken over while the handler ran."""
+    row = session.scalars(select(Job).where(Job.id == job.id).with_for_update()
+                          .execution_options(populate_existing=True)).first()
+    return row is not None and row.state == RUNNING and row.locked_by == worker
+
+
+def finish(session: Session, job: Job) -> None:
+    job.state, job.finished_at, job.lease_until = DONE, utcnow(), None
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential with jitter: 2, 4, 8 ... seconds, capped at an hour."""
+    return timedelta(seconds=min(3600, 2 ** attempts) * (0.8 + 0.4 * random.random()))
+
+
+def fail(session: Session, job_id: int, worker: str, error: str) -> None:
+    """Record a failure; retry later, or dead-letter after max_attempts."""
+    job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
+    if job is None or job.locked_by != worker or job.state != RUNNING:
+        return
+    job.last_error = error[:4000]
+    job.lease_until = None
+    if job.attempts >= job.max_attempts:
+        job.state, job.finished_at = DEAD, utcnow()
+    else:
+        job.state, job.run_at = QUEUED, utcnow() + backoff(job.attempts)
+
+
+def next_run_at(session: Session) -> datetime | None:
+    """When the next job becomes due (workers sleep until then, or until NOTIFY)."""
+    queued = session.scalar(select(func.min(Job.run_at)).where(Job.state == QUEUED))
+    leased = session.scalar(select(func.min(Job.lease_until)).where(Job.state == RUNNING))
+    candidates = [t for t in (queued, leased) if t is not None]
+    return min(candidates) if candidates else None
+
+
+def retry_dead(session: Session, job_id: int) -> Job | None:
+    job = session.get(Job, job_id)
+    if job is None or job.state != DEAD:
+        return None
+    job.state, job.run_at, job.attempts, job.finished_at = QUEUED, utcnow(), 0, None
+    _notify(session)
+    return job
+
+
+def purge_done(session: Session, older_than: timedelta) -> int:
+    result = session.execute(delete(Job).where(Job.state == DONE, Job.finished_at < utcnow() - older_than))
+    return result.rowcount or 0
+
+
+def expire_now(session: Session, job_id: int) -> None:
+    """For tests and operators: make a leased job's lease expire at once."""
+    session.execute(update(Job).where(Job.id == job_id).values(lease_until=utcnow() - timedelta(seconds=1)))

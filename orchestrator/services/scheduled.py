@@ -1,0 +1,62 @@
+"""What the worker does for each kind of job: fire timers, send deadline reminders."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..engine import EngineIncident
+from ..models import Job, Notification, RoleAssignment, WorkItem
+from ..models.dossiers import FINAL_STATUSES, OPEN
+from . import audit, steps
+
+SYSTEM_TIMER = "system:timer"
+
+
+def fire_timer(session: Session, job: Job) -> str:
+    """Fire the dossier's due timers, if the job still matches the dossier's state."""
+    dossier = steps.locked_dossier(session, job.dossier_id)
+    if dossier.lock_version != job.lock_version or dossier.status in FINAL_STATUSES:
+        return "stale"
+    run = steps.restore(session, dossier)
+    incident = None
+    try:
+        fired = run.fire_timers()
+    except EngineIncident as exc:
+        fired, incident = [exc.element_id or "?"], exc
+    if not fired and incident is None:
+        return "early"  # not due yet by the engine's clock: save_step reschedules it
+    for element_id in fired:
+        audit.record(session, "timer", SYSTEM_TIMER, dossier=dossier, step_id=element_id,
+                     data={"job": job.id})
+    steps.save_step(session, dossier, run, SYSTEM_TIMER, incident)
+    return "fired"
+
+
+def send_reminder(session: Session, job: Job) -> str:
+    """Tell whoever holds the dossier's open steps, and their unit leaders, that it is due tomorrow."""
+    dossier = steps.locked_dossier(session, job.dossier_id)
+    if dossier.status in FINAL_STATUSES or dossier.finished_at is not None:
+        return "finished"
+    if dossier.due_at is None or dossier.due_at != datetime.fromisoformat(job.payload.get("due_at", "")):
+        return "stale"  # the due date moved (apology, supplement): a new reminder was scheduled
+    items = session.scalars(select(WorkItem).where(WorkItem.dossier_id == dossier.id, WorkItem.state == OPEN)).all()
+    users: set[int] = set()
+    for item in items:
+        if item.assignee_id:
+            users.add(item.assignee_id)
+        else:
+            users |= set(session.scalars(select(RoleAssignment.user_id).where(
+                RoleAssignment.unit_code == item.unit_code, RoleAssignment.role == item.role)).all())
+        users |= set(session.scalars(select(RoleAssignment.user_id).where(
+            RoleAssignment.unit_code == item.unit_code, RoleAssignment.role == "leader")).all())
+    due = dossier.due_at.astimezone(steps.TZ).strftime("%H:%M %d/%m/%Y")
+    for user_id in sorted(users):
+        session.add(Notification(user_id=user_id, dossier_id=dossier.id, kind="due_soon",
+                                 message=f"Hồ sơ {dossier.code} đến hạn lúc {due}."))
+    audit.record(session, "reminder", "system:reminder", dossier=dossier, note=f"{len(users)} người nhận")
+    return "sent"
+
+
+HANDLERS = {"timer": fire_timer, "reminder": send_reminder}

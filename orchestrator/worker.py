@@ -1,0 +1,146 @@
+"""The background worker: takes due jobs from the `job` table and runs their handlers.
+
+Several workers may run against one PostgreSQL; each job is leased to one of them, a lease
+held by a dead worker expires and the job is taken again, and a handler's effects commit
+together with the job's completion (so a timer fires once). Workers sleep until the nearest
+due job or until `NOTIFY jobs`; on SQLite they poll briefly instead.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from datetime import timedelta
+
+from flask import Flask
+
+from .extensions import db
+from .models import Job
+from .models.types import utcnow
+from .services import jobs as queue
+from .services.scheduled import HANDLERS
+
+log = logging.getLogger("orchestrator.worker")
+
+
+class Worker:
+    def __init__(self, app: Flask, name: str | None = None, lease: timedelta = timedelta(seconds=60),
+                 max_sleep: float = 30.0, handlers: dict | None = None):
+        self.app = app
+        self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 10000}"
+        self.lease = lease
+        self.max_sleep = max_sleep
+        self.handlers = handlers or HANDLERS
+        self.stop = threading.Event()
+        self.processed = 0
+        self._listener = None
+
+    # One job -----------------------------------------------------------------------------
+    def run_once(self) -> bool:
+        """Claim and run one due job; False when nothing is due."""
+        with self.app.app_context():
+            session = db.session
+            try:
+                job = queue.claim(session, self.name, self.lease)
+                if job is None:
+                    session.rollback()
+                    return False
+                job_id, kind = job.id, job.kind
+                session.commit()
+            except Exception:  # noqa: BLE001 - a locked database or a lost connection: try again later
+                session.rollback()
+                log.exception("claim failed")
+                return False
+            started = time.monotonic()
+            try:
+                job = session.get(Job, job_id)
+                handler = self.handlers.get(kind)
+                if handler is None:
+                    raise LookupError(f"no handler for job kind {kind!r}")
+                outcome = handler(session, job)
+                if not queue.still_ours(session, job, self.name):
+                    session.rollback()
+                    log.warning("lease lost", extra={"job": job_id, "kind": kind})
+                    return True
+                queue.finish(session, job)
+                session.commit()
+                self.processed += 1
+                log.info("job done", extra={"job": job_id, "kind": kind, "outcome": outcome,
+                                            "ms": round((time.monotonic() - started) * 1000, 1)})
+            except Exception as exc:  # noqa: BLE001 - any handler failure is retried, never fatal
+                session.rollback()
+                log.warning("job failed", extra={"job": job_id, "kind": kind, "error": repr(exc)})
+                try:
+                    queue.fail(session, job_id, self.name, f"{exc.__class__.__name__}: {exc}")
+                    session.commit()
+                except Exception:  # noqa: BLE001
+                    session.rollback()
+                    log.exception("could not record the failure of job %s", job_id)
+            finally:
+                session.remove()
+            return True
+
+    def run_until_idle(self, limit: int = 10_000) -> int:
+        """Run every job that is due now (tests, the `worker --once` command)."""
+        count = 0
+        while count < limit and self.run_once():
+            count += 1
+        return count
+
+    # Forever -------------------------------------------------------------------------------
+    def run_forever(self) -> None:
+        log.info("worker started", extra={"worker": self.name})
+        while not self.stop.is_set():
+            if self.run_once():
+                continue
+            self._sleep(self._seconds_to_next())
+        self._close_listener()
+        log.info("worker stopped", extra={"worker": self.name, "processed": self.processed})
+
+    def _seconds_to_next(self) -> float:
+        with self.app.app_context():
+            try:
+                nxt = queue.next_run_at(db.session)
+            finally:
+                db.session.remove()
+        if nxt is None:
+            return self.max_sleep
+        return max(0.0, min(self.max_sleep, (nxt - utcnow()).total_seconds()))
+
+    def _sleep(self, seconds: float) -> None:
+        if seconds <= 0:
+            return
+        listener = self._get_listener()
+        if listener is None:
+            self.stop.wait(min(seconds, 0.5))  # SQLite: short polls, one process
+            return
+        try:
+            for _ in listener.notifies(timeout=seconds, stop_after=1):
+                break
+        except Exception:  # noqa: BLE001 - the listener died: fall back to a short sleep, reconnect later
+            log.exception("listener failed")
+            self._close_listener()
+            self.stop.wait(min(seconds, 1.0))
+
+    def _get_listener(self):
+        if self._listener is not None:
+            return self._listener
+        with self.app.app_context():
+            url = db.engine.url
+        if url.get_backend_name() != "postgresql":
+            return None
+        import psycopg
+
+        conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._listener = psycopg.connect(conninfo, autocommit=True)
+        self._listener.execute(f"LISTEN {queue.CHANNEL}")
+        return self._listener
+
+    def _close_listener(self) -> None:
+        if self._listener is not None:
+            try:
+                self._listener.close()
+            finally:
+                self._listener = None
