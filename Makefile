@@ -22,7 +22,8 @@ run: $(STAMP)
 	mkdir -p instance
 	$(BIN)/flask init-db
 	$(BIN)/flask load-examples
-	@echo "Server: http://$(HOST):$(PORT)/  (API under /api/v1)"
+	@echo "Server: http://$(HOST):$(PORT)/  (API under /api/v1, back office under /admin); worker started alongside"
+	$(BIN)/flask worker & WORKER=$$!; trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/flask run --host $(HOST) --port $(PORT)
 
 test: $(STAMP)

@@ -3,4 +3,4 @@ from flask import Blueprint
 
 bp = Blueprint("api", __name__)
 
-from . import errors, procedures, dossiers, tasks, reference, auth  # noqa: E402,F401  (routes register on bp)
+from . import errors, procedures, dossiers, tasks, reference, auth, operations  # noqa: E402,F401  (routes register on bp)

@@ -210,3 +210,23 @@ class CalendarDaySchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(["off", "work"]))
     scope = fields.String(load_default="VN", validate=validate.Length(min=2, max=2))
     note = fields.String(allow_none=True, validate=validate.Length(max=300))
+
+
+class RetrySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    data = fields.Dict(keys=fields.String())
+
+
+class JobSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    state = fields.String()
+    attempts = fields.Integer()
+    max_attempts = fields.Integer()
+    last_error = fields.String(allow_none=True)
+    run_at = VNDateTime()
+    created_at = VNDateTime()
+    finished_at = VNDateTime()
+    dossier_id = fields.Integer(allow_none=True)

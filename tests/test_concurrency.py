@@ -40,7 +40,7 @@ def land_dossier(api, key):
     return r.get_json()
 
 
-@pytest.mark.parametrize("threads", [2, 12])
+@pytest.mark.parametrize("threads", [2, 50])
 def test_same_task_completed_concurrently_once(app, api, api_key, threads):
     body = land_dossier(api, api_key())
     task = body["current_tasks"][0]

@@ -247,3 +247,70 @@ def test_check_reports_a_broken_invariant(app, api):
 def test_health_and_readiness(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/readyz").get_json() == {"status": "ready"}
+
+
+def test_failing_script_after_a_timer_is_an_incident_retryable_by_an_admin(app, api, api_key):
+    """A script failing in the worker marks the dossier, never kills the worker; an admin retries."""
+    from .diagrams import HEADER
+
+    form_props = ('<bpmn:extensionElements><spiffworkflow:properties>'
+                  '<spiffworkflow:property name="formKey" value="KS-KY"/></spiffworkflow:properties>'
+                  '</bpmn:extensionElements>')
+    xml = (HEADER + f'''<bpmn:process id="P_Inc" isExecutable="true">
+    <bpmn:laneSet id="LS"><bpmn:lane id="L" name="commune/leader"><bpmn:flowNodeRef>U1</bpmn:flowNodeRef><bpmn:flowNodeRef>U2</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>
+    <bpmn:startEvent id="S1"><bpmn:outgoing>a</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="U1" name="Ghi">{form_props}<bpmn:incoming>a</bpmn:incoming><bpmn:outgoing>b</bpmn:outgoing></bpmn:userTask>
+    <bpmn:intermediateCatchEvent id="W"><bpmn:incoming>b</bpmn:incoming><bpmn:outgoing>c</bpmn:outgoing>
+      <bpmn:timerEventDefinition><bpmn:timeDuration>PT1S</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:intermediateCatchEvent>
+    <bpmn:scriptTask id="Calc" scriptFormat="python"><bpmn:incoming>c</bpmn:incoming><bpmn:outgoing>d</bpmn:outgoing>
+      <bpmn:script>ratio = 10 / (len(decision_note) - 4)</bpmn:script></bpmn:scriptTask>
+    <bpmn:userTask id="U2" name="Ký">{form_props}<bpmn:incoming>d</bpmn:incoming><bpmn:outgoing>e</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="E1"><bpmn:incoming>e</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="a" sourceRef="S1" targetRef="U1"/><bpmn:sequenceFlow id="b" sourceRef="U1" targetRef="W"/>
+    <bpmn:sequenceFlow id="c" sourceRef="W" targetRef="Calc"/><bpmn:sequenceFlow id="d" sourceRef="Calc" targetRef="U2"/>
+    <bpmn:sequenceFlow id="e" sourceRef="U2" targetRef="E1"/>
+  </bpmn:process></bpmn:definitions>''').encode()
+    form = {"code": "9.100009", "name": "Sự cố hẹn giờ", "scope": "01", "deadline_days": "3",
+            "deadline_kind": "working", "file": (io.BytesIO(xml), "i.bpmn")}
+    assert api.post("/procedures", "designer.01", data=form, content_type="multipart/form-data").status_code == 201
+    assert api.post("/procedures/9.100009/versions/1/publish", "designer.01").status_code == 200
+    body = start(api, api_key(), code="9.100009")
+    task = body["current_tasks"][0]
+    r = api.post(f"/tasks/{task['id']}/complete", "leader.00070", json={"data": {"decision": "approve",
+                                                                                "decision_note": "abcd"}})
+    assert r.status_code == 200 and not r.get_json()["incident"]
+    time.sleep(1.1)
+    worker = Worker(app, name="w1")
+    worker.run_until_idle()
+    after = api.get(f"/dossiers/{body['code']}", "leader.00070").get_json()
+    assert after["incident"] and "division by zero" in after["incident_message"]
+    with app.app_context():
+        assert db.session.query(Job).filter_by(kind="timer", state="done").count() == 1  # the job itself succeeded
+    assert [d["code"] for d in api.get("/admin/incidents", "admin.01").get_json()["items"]] == [body["code"]]
+    assert api.get("/admin/incidents", "admin.19").get_json()["items"] == []
+    assert api.post(f"/dossiers/{body['code']}/actions/retry", "leader.00070", json={}).status_code == 403
+    assert api.post(f"/dossiers/{body['code']}/actions/retry", "admin.19", json={}).status_code == 404
+    r = api.post(f"/dossiers/{body['code']}/actions/retry", "admin.01", json={})
+    assert r.status_code == 200 and r.get_json()["incident"] is True          # same data, same failure
+    r = api.post(f"/dossiers/{body['code']}/actions/retry", "admin.01", json={"data": {"decision_note": "fixed note"}})
+    assert r.status_code == 200, r.get_json()
+    fixed = r.get_json()
+    assert fixed["incident"] is False and [t["step_id"] for t in fixed["current_tasks"]] == ["U2"]
+    assert [h["action"] for h in fixed["history"]].count("incident_retry") == 2
+    assert api.post(f"/dossiers/{body['code']}/actions/retry", "admin.01", json={}).status_code == 409
+    with app.app_context():
+        assert check_all(db.session) == []
+
+
+def test_dead_jobs_are_visible_and_requeued_by_admins(app, api):
+    worker = Worker(app, name="w1", handlers={"webhook": lambda s, j: 1 / 0})
+    with app.app_context():
+        job_id = queue.enqueue(db.session, "webhook", max_attempts=1).id
+        db.session.commit()
+    worker.run_once()
+    items = api.get("/admin/jobs", "admin.VN").get_json()["items"]
+    assert [(j["id"], j["state"], j["attempts"]) for j in items] == [(job_id, "dead", 1)]
+    assert "ZeroDivisionError" in items[0]["last_error"]
+    assert api.get("/admin/jobs", "reception.00070").status_code == 403
+    assert api.post(f"/admin/jobs/{job_id}/retry", "admin.VN").get_json()["state"] == "queued"
+    assert api.post(f"/admin/jobs/{job_id}/retry", "admin.VN").status_code == 409

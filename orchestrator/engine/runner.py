@@ -186,9 +186,14 @@ class WorkflowRun:
     def has_errors(self) -> bool:
         return bool(self.workflow.get_tasks(state=TaskState.ERROR))
 
-    def retry(self) -> None:
-        """Re-run tasks that failed (after a fix), then continue."""
+    def failed_steps(self) -> list[str]:
+        return [t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.ERROR)]
+
+    def retry(self, data: dict | None = None) -> None:
+        """Re-run the tasks that failed, with corrected data merged in, then continue.
+        Raises EngineIncident if they fail again."""
         for task in self.workflow.get_tasks(state=TaskState.ERROR):
+            task.data.update(data or {})
             task._set_state(TaskState.READY)
         self._engine_steps()
 
