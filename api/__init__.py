@@ -1,6 +1,12 @@
-"""The JSON API (API.md): thin views that parse input, call one service, shape the output."""
-from flask import Blueprint
+"""The JSON API (API.md): thin views that parse input, call one service, shape the output.
 
-bp = Blueprint("api", __name__)
+Routes are declared on a flask-smorest blueprint with their marshmallow schemas, so the
+OpenAPI document at /api/v1/openapi.json is generated from the code that validates.
+"""
+from flask_smorest import Blueprint
 
-from . import errors, procedures, dossiers, tasks, reference, auth, operations  # noqa: E402,F401  (routes register on bp)
+bp = Blueprint("api", __name__, description="Hồ sơ thủ tục hành chính: API cho hệ thống tích hợp")
+
+from . import errors, procedures, dossiers, tasks, reference, auth, operations  # noqa: E402,F401
+
+from .openapi import init_api  # noqa: E402,F401

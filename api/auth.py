@@ -8,10 +8,11 @@ from flask import current_app, g, request
 from orchestrator.extensions import db
 from orchestrator.services import auth as auth_service
 from orchestrator.services.auth import Actor
-from orchestrator.services.errors import Invalid
 
 from . import bp
-from .schemas import TokenRequestSchema, VNDateTime
+from .errors import documented
+from .limits import limiter
+from .schemas import TokenRequestSchema, TokenSchema
 
 
 def current_actor() -> Actor:
@@ -29,17 +30,15 @@ def authenticated(view):
     return wrapper
 
 
-def json_body() -> dict:
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise Invalid("Thân yêu cầu phải là một đối tượng JSON.", fields={"_": "expected a JSON object"})
-    return body
-
-
 @bp.post("/auth/token")
-def issue_token():
-    args = TokenRequestSchema().load(json_body())
+@limiter.limit(lambda: current_app.config["RATELIMIT_TOKEN"])
+@bp.arguments(TokenRequestSchema)
+@bp.response(200, TokenSchema)
+@bp.doc(security=[])
+@documented(400, 401, 429)
+def issue_token(args):
+    """Exchange a username and password for an opaque token (users)."""
     token, expires = auth_service.issue_token(db.session, args["username"], args["password"],
                                               current_app.config["USER_TOKEN_HOURS"])
     db.session.commit()
-    return {"token": token, "expires_at": VNDateTime()._serialize(expires, None, None)}
+    return {"token": token, "expires_at": expires}

@@ -1,59 +1,71 @@
-"""Dossier routes: start, read, public tracking."""
+"""Dossier routes: start, list, read, public tracking."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app
 
 from orchestrator.extensions import db
 from orchestrator.services import dossiers as service
 
 from . import bp
-from .auth import authenticated, current_actor, json_body
+from .auth import authenticated, current_actor
+from .errors import documented
 from .limits import limiter
 from .schemas import (
-    CurrentTaskSchema, DossierQuerySchema, DossierSchema, DossierStartSchema, HistorySchema, PublicDossierSchema,
+    DossierDetailSchema, DossierListSchema, DossierQuerySchema, DossierStartSchema, PublicDossierSchema,
 )
 
 
-def dossier_body(dossier) -> dict:
+def dossier_body(dossier):
+    """The dossier with its current tasks and history, as GET /dossiers/{code} answers it."""
     session = db.session
-    return {
-        **DossierSchema().dump(dossier),
-        "current_tasks": CurrentTaskSchema(many=True).dump(service.current_tasks(session, dossier)),
-        "history": HistorySchema(many=True).dump(service.history(session, dossier)),
-    }
+    dossier.current_tasks = service.current_tasks(session, dossier)
+    dossier.history = service.history(session, dossier)
+    return dossier
 
 
 @bp.post("/dossiers")
 @authenticated
-def start_dossier():
+@bp.arguments(DossierStartSchema)
+@bp.response(201, DossierDetailSchema)
+@documented(400, 401, 403, 404, 409)
+def start_dossier(args):
+    """Start a dossier: integrators (online, status 1) or a reception officer (in person, status 2)."""
     actor = current_actor()
-    args = DossierStartSchema().load(json_body())
     channel = args.get("channel") or (2 if actor.is_integrator else 1)
     dossier = service.start(db.session, actor, procedure_code=args["procedure_code"],
                             province_code=args["province_code"], commune_code=args["commune_code"],
                             channel=channel, applicant=args["applicant"], data=args["data"],
                             received_by_unit=args.get("received_by_unit"), reception=args["reception"])
     db.session.commit()
-    return dossier_body(dossier), 201
+    return dossier_body(dossier)
 
 
 @bp.get("/dossiers")
 @authenticated
-def list_dossiers():
-    args = DossierQuerySchema().load(request.args.to_dict())
+@bp.arguments(DossierQuerySchema, location="query")
+@bp.response(200, DossierListSchema)
+@documented(400, 401)
+def list_dossiers(args):
+    """The dossiers the caller may see, oldest first, with cursor pagination."""
     cursor, limit = int(args.pop("cursor", 0)), args.pop("limit")
     rows, next_id = service.list_visible(db.session, current_actor(), after_id=cursor, limit=limit, **args)
-    return {"items": DossierSchema(many=True, exclude=("applicant", "data")).dump(rows),
-            "next_cursor": str(next_id) if next_id else None}
+    return {"items": rows, "next_cursor": str(next_id) if next_id else None}
 
 
 @bp.get("/dossiers/<code>")
 @authenticated
+@bp.response(200, DossierDetailSchema)
+@documented(401, 404)
 def get_dossier(code: str):
+    """Status, current tasks, due dates and the full history of a dossier."""
     return dossier_body(service.get_visible(db.session, current_actor(), code))
 
 
 @bp.get("/public/dossiers/<code>")
 @limiter.limit(lambda: current_app.config["RATELIMIT_PUBLIC"])
+@bp.response(200, PublicDossierSchema)
+@bp.doc(security=[])
+@documented(404, 429)
 def public_dossier(code: str):
-    return PublicDossierSchema().dump(service.get_public(db.session, code))
+    """A citizen's view of progress by dossier code: nothing personal, not even the procedure."""
+    return service.get_public(db.session, code)

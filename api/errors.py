@@ -55,9 +55,26 @@ def _validation_error(exc: ValidationError):
     return error_response(400, "invalid", "Dữ liệu gửi lên không hợp lệ.", _flatten(exc.messages))
 
 
+def documented(*codes: int):
+    """Declare the error answers of a route in the OpenAPI document (bodies as in API.md)."""
+    def decorate(view):
+        for code in reversed(codes):
+            view = bp.alt_response(code, response=f"E{code}")(view)
+        return view
+
+    return decorate
+
+
 @bp.errorhandler(HTTPException)
 def _http_error(exc: HTTPException):
     db.session.rollback()
+    data = getattr(exc, "data", None)
+    if exc.code == 422 and isinstance(data, dict) and "messages" in data:
+        # webargs' validation failure: per-field messages under each location (json, query, form, files)
+        fields: dict[str, str] = {}
+        for _location, messages in data["messages"].items():
+            fields.update(_flatten(messages))
+        return error_response(400, "invalid", "Dữ liệu gửi lên không hợp lệ.", fields)
     headers = {"Retry-After": exc.retry_after} if getattr(exc, "retry_after", None) else None
     if exc.code == 429 and exc.response is not None and "Retry-After" in exc.response.headers:
         headers = {"Retry-After": exc.response.headers["Retry-After"]}

@@ -1,29 +1,32 @@
 """Operator routes: incidents and dead-letter jobs (administrators)."""
 from __future__ import annotations
 
-from flask import request
-
 from orchestrator.extensions import db
 from orchestrator.services import operations as service
 
 from . import bp
 from .auth import authenticated, current_actor
 from .dossiers import dossier_body
-from .schemas import DossierSchema, JobSchema, RetrySchema
+from .errors import documented
+from .schemas import DossierDetailSchema, IncidentListSchema, JobListSchema, JobSchema, RetrySchema
 
 
 @bp.get("/admin/incidents")
 @authenticated
+@bp.response(200, IncidentListSchema)
+@documented(401, 403)
 def incidents():
-    rows = service.incidents(db.session, current_actor())
-    return {"items": DossierSchema(many=True, only=("code", "procedure_code", "status", "status_name",
-                                                    "incident_message", "province_code")).dump(rows)}
+    """Dossiers whose script, condition or timer failed, in the administrator's area."""
+    return {"items": service.incidents(db.session, current_actor())}
 
 
 @bp.post("/dossiers/<code>/actions/retry")
 @authenticated
-def retry_incident(code: str):
-    args = RetrySchema().load(request.get_json(silent=True) or {})
+@bp.arguments(RetrySchema)
+@bp.response(200, DossierDetailSchema)
+@documented(400, 401, 403, 404, 409)
+def retry_incident(args, code: str):
+    """Re-run the failed step of a dossier in incident, with corrected data if given."""
     dossier = service.retry_incident(db.session, current_actor(), code, args.get("data"))
     db.session.commit()
     return dossier_body(dossier)
@@ -31,13 +34,19 @@ def retry_incident(code: str):
 
 @bp.get("/admin/jobs")
 @authenticated
+@bp.response(200, JobListSchema)
+@documented(401, 403)
 def dead_jobs():
-    return {"items": JobSchema(many=True).dump(service.dead_jobs(db.session, current_actor()))}
+    """Background jobs that failed for good (dead letters)."""
+    return {"items": service.dead_jobs(db.session, current_actor())}
 
 
 @bp.post("/admin/jobs/<int:job_id>/retry")
 @authenticated
+@bp.response(200, JobSchema)
+@documented(401, 403, 404, 409)
 def requeue(job_id: int):
+    """Queue a dead job again."""
     job = service.requeue_job(db.session, current_actor(), job_id)
     db.session.commit()
-    return JobSchema().dump(job)
+    return job

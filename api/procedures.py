@@ -3,19 +3,23 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app, request
+from flask import current_app
 
 from orchestrator.extensions import db
 from orchestrator.services import procedures as service
 from orchestrator.services.errors import Invalid, TooLarge
 
 from . import bp
-from .auth import authenticated, current_actor, json_body
-from .schemas import VersionSchema
+from .auth import authenticated, current_actor
+from .errors import documented
+from .schemas import (
+    LaneMapSchema, OfferedListSchema, OfferedQuerySchema, PublishedSchema, UploadedSchema, UploadFileSchema,
+    UploadFormSchema, VersionListSchema, VersionSchema,
+)
 
 
-def _json_field(name: str) -> dict | None:
-    raw = request.form.get(name)
+def _json_field(form: dict, name: str) -> dict | None:
+    raw = form.get(name)
     if not raw:
         return None
     try:
@@ -29,52 +33,67 @@ def _json_field(name: str) -> dict | None:
 
 @bp.post("/procedures")
 @authenticated
-def upload_procedure():
-    upload = request.files.get("file")
-    if upload is None:
-        raise Invalid("Thiếu tệp BPMN (trường 'file').", fields={"file": "required"})
+@bp.arguments(UploadFormSchema, location="form")
+@bp.arguments(UploadFileSchema, location="files")
+@bp.response(201, UploadedSchema)
+@documented(400, 401, 403, 409, 413, 422)
+def upload_procedure(form, files):
+    """Upload a BPMN diagram as a new draft version (designers; integrators with procedures:write)."""
     limit = current_app.config["MAX_BPMN_BYTES"]
-    data = upload.stream.read(limit + 1)
+    data = files["file"].stream.read(limit + 1)
     if len(data) > limit:
-        raise TooLarge(f"Tệp BPMN vượt quá {limit} byte.", problems=[{"element_id": None, "line": None,
-                                                                    "message": f"file larger than {limit} bytes"}])
-    form = request.form
+        raise TooLarge(f"Tệp BPMN vượt quá {limit} byte.",
+                       problems=[{"element_id": None, "line": None, "message": f"file larger than {limit} bytes"}])
     version = service.upload(
-        db.session, current_actor(), data, code=form.get("code", "").strip(), scope=form.get("scope", "").strip(),
+        db.session, current_actor(), data, code=form["code"].strip(), scope=form["scope"].strip(),
         name=form.get("name"), name_en=form.get("name_en"), field=form.get("field"),
-        deadline_days=form.get("deadline_days"), deadline_kind=form.get("deadline_kind", "working"),
-        fee_rule=_json_field("fee"), lane_map=_json_field("lanes"), max_bytes=limit,
+        deadline_days=form.get("deadline_days"), deadline_kind=form["deadline_kind"],
+        fee_rule=_json_field(form, "fee"), lane_map=_json_field(form, "lanes"), max_bytes=limit,
     )
     db.session.commit()
     return {"code": version.procedure_code, "scope": version.scope, "version": version.version,
-            "state": version.state, "warnings": version.warnings}, 201
+            "state": version.state, "warnings": version.warnings}
 
 
 @bp.get("/procedures/<code>/versions")
 @authenticated
+@bp.response(200, VersionListSchema)
+@documented(401, 404)
 def list_versions(code: str):
+    """Every version of a procedure, across scopes, and which are in force."""
     rows = service.versions(db.session, code)
-    schema = VersionSchema()
-    return {"items": [{**schema.dump(v), "in_force": in_force} for v, in_force in rows]}
+    for version, in_force in rows:
+        version.in_force = in_force
+    return {"items": [v for v, _ in rows]}
 
 
 @bp.get("/procedures/<code>/versions/<int:number>")
 @authenticated
+@bp.response(200, VersionSchema)
+@documented(401, 404)
 def get_version(code: str, number: int):
-    return VersionSchema().dump(service.get_version(db.session, code, number))
+    """One version with its lanes, warnings, deadline and fee rule."""
+    return service.get_version(db.session, code, number)
 
 
 @bp.put("/procedures/<code>/versions/<int:number>/lanes")
 @authenticated
-def put_lanes(code: str, number: int):
-    version = service.set_lanes(db.session, current_actor(), code, number, json_body())
+@bp.arguments(LaneMapSchema)
+@bp.response(200, VersionSchema)
+@documented(400, 401, 403, 404, 409)
+def put_lanes(mapping, code: str, number: int):
+    """Map lanes of a draft to routing paths: `{lane id: "commune/reception", ...}`."""
+    version = service.set_lanes(db.session, current_actor(), code, number, mapping)
     db.session.commit()
-    return VersionSchema().dump(version)
+    return version
 
 
 @bp.post("/procedures/<code>/versions/<int:number>/publish")
 @authenticated
+@bp.response(200, PublishedSchema)
+@documented(401, 403, 404, 409, 422)
 def publish(code: str, number: int):
+    """Publish a draft (after checks and a dry run), or roll back to an earlier published version."""
     version, notes = service.publish(db.session, current_actor(), code, number)
     db.session.commit()
     return {"code": version.procedure_code, "scope": version.scope, "version": version.version,
@@ -83,11 +102,12 @@ def publish(code: str, number: int):
 
 @bp.get("/procedures")
 @authenticated
-def offered():
-    province = request.args.get("province", "")
-    if not province:
-        raise Invalid("Thiếu mã tỉnh.", fields={"province": "required"})
-    versions = service.offered(db.session, province)
+@bp.arguments(OfferedQuerySchema, location="query")
+@bp.response(200, OfferedListSchema)
+@documented(400, 401)
+def offered(args):
+    """The procedures a province offers, with the version in force (its variant, else national)."""
+    versions = service.offered(db.session, args["province"])
     return {"items": [{"code": v.procedure_code, "name": v.procedure.name, "name_en": v.procedure.name_en,
                        "field": v.procedure.field, "version": v.version, "scope": v.scope,
                        "deadline_days": v.deadline_days, "deadline_kind": v.deadline_kind} for v in versions]}

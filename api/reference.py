@@ -1,26 +1,29 @@
-"""Reference data: units and the legal due-date computation."""
+"""Reference data: units, the legal due-date computation, declared calendar days."""
 from __future__ import annotations
 
-from flask import request
 from sqlalchemy import func, or_, select
 
 from orchestrator.extensions import db
 from orchestrator.models import Unit
-from orchestrator.services.deadlines import calendar_for
+from orchestrator.services.deadlines import calendar_for, declare_day, declared_days
 from orchestrator.services.errors import Invalid
 
 from . import bp
-from .auth import authenticated
-from orchestrator.services.deadlines import declare_day, declared_days
-
-from .auth import current_actor, json_body
-from .schemas import CalendarDaySchema, CalendarQuerySchema, UnitQuerySchema, UnitSchema, VNDateTime
+from .auth import authenticated, current_actor
+from .errors import documented
+from .schemas import (
+    CalendarDayListSchema, CalendarDaySchema, CalendarDaysQuerySchema, CalendarQuerySchema, DueSchema,
+    UnitListSchema, UnitQuerySchema, VNDateTime,
+)
 
 
 @bp.get("/units")
 @authenticated
-def units():
-    args = UnitQuerySchema().load(request.args.to_dict())
+@bp.arguments(UnitQuerySchema, location="query")
+@bp.response(200, UnitListSchema)
+@documented(400, 401)
+def units(args):
+    """Provinces, communes, departments, service centers and their branches."""
     query = select(Unit)
     if "level" in args:
         query = query.where(Unit.level == args["level"])
@@ -32,13 +35,16 @@ def units():
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(query.order_by(Unit.code).limit(args["per_page"])
                               .offset((args["page"] - 1) * args["per_page"])).all()
-    return {"items": UnitSchema(many=True).dump(rows), "total": total}
+    return {"items": rows, "total": total}
 
 
 @bp.get("/calendar/due")
 @authenticated
-def calendar_due():
-    args = CalendarQuerySchema().load(request.args.to_dict())
+@bp.arguments(CalendarQuerySchema, location="query")
+@bp.response(200, DueSchema)
+@documented(400, 401)
+def calendar_due(args):
+    """The legal due date-time for a reception time, by the rules of DOMAIN.md."""
     kind, days = args["kind"], args.get("days")
     if kind != "same-day" and days is None:
         raise Invalid("Thiếu số ngày.", fields={"days": "bắt buộc với kind working/calendar"})
@@ -50,24 +56,29 @@ def calendar_due():
     except ValueError as exc:
         raise Invalid(str(exc), fields={"days": str(exc)}) from None
     dt = VNDateTime()
-    return {"from": dt._serialize(args["from_"], None, None), "kind": kind, "days": days,
+    return {"from_": dt._serialize(args["from_"], None, None), "kind": kind, "days": days,
             "due_at": dt._serialize(due, None, None)}
 
 
 @bp.get("/calendar/days")
 @authenticated
-def calendar_days():
-    scope = request.args.get("scope", "VN")
-    year = request.args.get("year", type=int)
-    return {"items": CalendarDaySchema(many=True).dump(declared_days(db.session, scope, year))}
+@bp.arguments(CalendarDaysQuerySchema, location="query")
+@bp.response(200, CalendarDayListSchema)
+@documented(400, 401)
+def calendar_days(args):
+    """Days off and make-up working days declared for a scope (VN or a province)."""
+    return {"items": declared_days(db.session, args["scope"], args.get("year"))}
 
 
 @bp.post("/calendar/days")
 @authenticated
-def declare_calendar_day():
-    args = CalendarDaySchema().load(json_body())
-    if args["scope"] != "VN" and (db.session.get(Unit, args["scope"]) is None):
+@bp.arguments(CalendarDaySchema)
+@bp.response(201, CalendarDaySchema)
+@documented(400, 401, 403)
+def declare_calendar_day(args):
+    """An administrator declares a day off or a make-up working day (country or province)."""
+    if args["scope"] != "VN" and db.session.get(Unit, args["scope"]) is None:
         raise Invalid("Không có tỉnh này.", fields={"scope": "VN or a province code"})
     row = declare_day(db.session, current_actor(), args["day"], args["kind"], args["scope"], args.get("note"))
     db.session.commit()
-    return CalendarDaySchema().dump(row), 201
+    return row

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from flask_smorest.fields import Upload
+from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, validate
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -230,3 +231,170 @@ class JobSchema(Schema):
     created_at = VNDateTime()
     finished_at = VNDateTime()
     dossier_id = fields.Integer(allow_none=True)
+
+
+# Response envelopes and errors (documented in the OpenAPI document) ------------------------
+
+class ProblemSchema(Schema):
+    element_id = fields.String(allow_none=True)
+    line = fields.Integer(allow_none=True)
+    message = fields.String()
+
+
+class ErrorBodySchema(Schema):
+    code = fields.String(metadata={"description": "machine-readable reason"})
+    message = fields.String(metadata={"description": "human-readable, Vietnamese"})
+    field_errors = fields.Dict(keys=fields.String(), values=fields.String(), data_key="fields",
+                               metadata={"description": "field name -> problem, for body and form errors"})
+    problems = fields.List(fields.Nested(ProblemSchema), metadata={"description": "diagram problems"})
+    holder = fields.String(metadata={"description": "who holds the task (409 held_by_other)"})
+    holder_name = fields.String(allow_none=True)
+    lane = fields.String(metadata={"description": "the lane that cannot be routed (409 unroutable)"})
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorBodySchema, required=True)
+
+
+class TokenSchema(Schema):
+    token = fields.String()
+    expires_at = VNDateTime()
+
+
+class UploadFormSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    code = fields.String(load_default="", metadata={"description": "national procedure code, e.g. 1.001193"})
+    scope = fields.String(load_default="", metadata={"description": "'national' or a province code"})
+    name = fields.String(validate=validate.Length(max=300))
+    name_en = fields.String(validate=validate.Length(max=300))
+    field = fields.String(validate=validate.Length(max=200))
+    deadline_days = fields.String(validate=validate.Length(max=5))
+    deadline_kind = fields.String(load_default="working")
+    fee = fields.String(metadata={"description": "JSON object: the fee rule"})
+    lanes = fields.String(metadata={"description": "JSON object: lane id -> routing path"})
+
+
+class UploadFileSchema(Schema):
+    file = Upload(required=True, metadata={"description": "the BPMN 2.0 XML file"})
+
+
+class UploadedSchema(Schema):
+    code = fields.String()
+    scope = fields.String()
+    version = fields.Integer()
+    state = fields.String()
+    warnings = fields.List(fields.Nested(ProblemSchema))
+
+
+class VersionListSchema(Schema):
+    items = fields.List(fields.Nested(lambda: VersionInForceSchema()))
+
+
+class VersionInForceSchema(VersionSchema):
+    in_force = fields.Boolean()
+
+
+class LaneMapSchema(Schema):
+    """Lane id -> routing path (any lane ids as keys)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class PublishedSchema(Schema):
+    code = fields.String()
+    scope = fields.String()
+    version = fields.Integer()
+    state = fields.String()
+    in_force = fields.Boolean()
+    provinces_lacking_units = fields.List(fields.Dict())
+
+
+class OfferedSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    name_en = fields.String(allow_none=True)
+    field = fields.String(allow_none=True)
+    version = fields.Integer()
+    scope = fields.String()
+    deadline_days = fields.Integer(allow_none=True)
+    deadline_kind = fields.String()
+
+
+class OfferedQuerySchema(Schema):
+    province = fields.String(required=True, validate=validate.Length(min=2, max=2))
+
+
+class OfferedListSchema(Schema):
+    items = fields.List(fields.Nested(OfferedSchema))
+
+
+class DossierDetailSchema(DossierSchema):
+    current_tasks = fields.List(fields.Nested(CurrentTaskSchema))
+    history = fields.List(fields.Nested(HistorySchema))
+
+
+class DossierBriefSchema(DossierSchema):
+    """A dossier in lists: without the applicant's personal data and the form data."""
+
+    class Meta:
+        exclude = ("applicant", "data")
+
+
+class DossierListSchema(Schema):
+    items = fields.List(fields.Nested(DossierBriefSchema))
+    next_cursor = fields.String(allow_none=True)
+
+
+class TaskListSchema(Schema):
+    items = fields.List(fields.Nested(WorkItemSchema))
+    total = fields.Integer()
+
+
+class TaskDetailSchema(WorkItemSchema):
+    state = fields.String()
+    form_key = fields.String(allow_none=True)
+    form = fields.Dict(allow_none=True, metadata={"description": "JSON Schema 2020-12 with UI hints"})
+    prefill = fields.Dict()
+    lock_version = fields.Integer()
+    dossier = fields.Dict(attribute="dossier_summary")
+
+
+class UnitListSchema(Schema):
+    items = fields.List(fields.Nested(UnitSchema))
+    total = fields.Integer()
+
+
+class DueSchema(Schema):
+    from_ = fields.String(data_key="from")
+    kind = fields.String()
+    days = fields.Integer(allow_none=True)
+    due_at = fields.String()
+
+
+class CalendarDaysQuerySchema(Schema):
+    scope = fields.String(load_default="VN", validate=validate.Length(min=2, max=2))
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+
+
+class CalendarDayListSchema(Schema):
+    items = fields.List(fields.Nested(CalendarDaySchema))
+
+
+class IncidentSchema(Schema):
+    code = fields.String()
+    procedure_code = fields.String()
+    province_code = fields.String()
+    status = fields.Integer()
+    status_name = fields.String()
+    incident_message = fields.String(allow_none=True)
+
+
+class IncidentListSchema(Schema):
+    items = fields.List(fields.Nested(IncidentSchema))
+
+
+class JobListSchema(Schema):
+    items = fields.List(fields.Nested(JobSchema))

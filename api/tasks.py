@@ -1,69 +1,90 @@
 """Task routes: inbox, detail with form, claim/unclaim/assign, complete."""
 from __future__ import annotations
 
-from flask import request
-
 from orchestrator.extensions import db
 from orchestrator.services import tasks as service
 
 from . import bp
-from .auth import authenticated, current_actor, json_body
+from .auth import authenticated, current_actor
 from .dossiers import dossier_body
-from .schemas import AssignSchema, CompleteSchema, DossierSchema, TaskQuerySchema, WorkItemSchema
+from .errors import documented
+from .schemas import (
+    AssignSchema, CompleteSchema, DossierDetailSchema, DossierSchema, TaskDetailSchema, TaskListSchema,
+    TaskQuerySchema, WorkItemSchema,
+)
+
+_SUMMARY = DossierSchema(only=("code", "procedure_code", "status", "status_name", "applicant", "data",
+                               "received_at", "due_at", "commune_code", "received_by_unit"))
 
 
 @bp.get("/tasks")
 @authenticated
-def inbox():
-    args = TaskQuerySchema().load(request.args.to_dict())
+@bp.arguments(TaskQuerySchema, location="query")
+@bp.response(200, TaskListSchema)
+@documented(400, 401)
+def inbox(args):
+    """My inbox: `available` (my units and roles, unclaimed) or `mine` (claimed by me)."""
     items, total = service.inbox(db.session, current_actor(), args["view"], overdue=args["overdue"],
                                  page=args["page"], per_page=args["per_page"])
-    return {"items": WorkItemSchema(many=True).dump(items), "total": total}
+    return {"items": items, "total": total}
 
 
 @bp.get("/tasks/<task_id>")
 @authenticated
+@bp.response(200, TaskDetailSchema)
+@documented(401, 404)
 def get_task(task_id: str):
+    """A task with its form (JSON Schema + UI hints), the values it opens with, and the dossier."""
     item = service.get_visible(db.session, current_actor(), task_id)
     dossier = item.dossier
-    return {**WorkItemSchema().dump(item), "state": item.state, "form_key": item.form_key,
-            "form": service.form_of(item), "prefill": service.prefill(item, dossier.data),
-            "lock_version": dossier.lock_version,
-            "dossier": DossierSchema(only=("code", "procedure_code", "status", "status_name", "applicant", "data",
-                                           "received_at", "due_at", "commune_code", "received_by_unit")).dump(dossier)}
-
-
-def _task_action(action, task_id: str):
-    item = action(db.session, current_actor(), task_id)
-    db.session.commit()
-    return WorkItemSchema().dump(item)
+    item.form = service.form_of(item)
+    item.prefill = service.prefill(item, dossier.data)
+    item.lock_version = dossier.lock_version
+    item.dossier_summary = _SUMMARY.dump(dossier)
+    return item
 
 
 @bp.post("/tasks/<task_id>/claim")
 @authenticated
+@bp.response(200, WorkItemSchema)
+@documented(401, 403, 404, 409)
 def claim(task_id: str):
-    return _task_action(service.claim, task_id)
+    """Take a task; 409 naming the holder when someone else has it."""
+    item = service.claim(db.session, current_actor(), task_id)
+    db.session.commit()
+    return item
 
 
 @bp.post("/tasks/<task_id>/unclaim")
 @authenticated
+@bp.response(200, WorkItemSchema)
+@documented(401, 403, 404, 409)
 def unclaim(task_id: str):
-    return _task_action(service.unclaim, task_id)
+    """Give a task back (a leader may take it from anyone in the unit)."""
+    item = service.unclaim(db.session, current_actor(), task_id)
+    db.session.commit()
+    return item
 
 
 @bp.post("/tasks/<task_id>/assign")
 @authenticated
-def assign(task_id: str):
-    args = AssignSchema().load(json_body())
+@bp.arguments(AssignSchema)
+@bp.response(200, WorkItemSchema)
+@documented(400, 401, 403, 404, 409)
+def assign(args, task_id: str):
+    """A leader of the unit gives the task to one of its officers."""
     item = service.assign(db.session, current_actor(), task_id, args["username"])
     db.session.commit()
-    return WorkItemSchema().dump(item)
+    return item
 
 
 @bp.post("/tasks/<task_id>/complete")
 @authenticated
-def complete(task_id: str):
-    args = CompleteSchema().load(json_body())
+@bp.arguments(CompleteSchema)
+@bp.response(200, DossierDetailSchema)
+@documented(400, 401, 403, 404, 409)
+def complete(args, task_id: str):
+    """Complete a step with its form data (validated server-side); the workflow moves on."""
     dossier = service.complete(db.session, current_actor(), task_id, args["data"], args.get("lock_version"))
     db.session.commit()
     return dossier_body(dossier)

@@ -46,11 +46,11 @@ def create_app(config: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             _sqlite_pragmas(db.engine)
 
-    from api import bp as api_bp
+    from api import init_api
     from api.limits import limiter
 
     limiter.init_app(app)
-    app.register_blueprint(api_bp, url_prefix="/api/v1")
+    init_api(app)
     from admin import bp as admin_bp
 
     app.register_blueprint(admin_bp, url_prefix="/admin")

@@ -30,6 +30,7 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_PUBLIC = os.environ.get("RATELIMIT_PUBLIC", "60 per minute")
+    RATELIMIT_TOKEN = os.environ.get("RATELIMIT_TOKEN", "20 per minute")
     TESTING = _bool("TESTING")
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")

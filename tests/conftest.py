@@ -71,7 +71,7 @@ def _seed(app) -> None:
 
 def _config(uri: str) -> dict:
     return {"SQLALCHEMY_DATABASE_URI": uri, "TESTING": True, "SECRET_KEY": "test", "DEMO_PASSWORD": PASSWORD,
-            "RATELIMIT_PUBLIC": "1000 per minute", "PROPAGATE_UNEXPECTED": os.environ.get("PROPAGATE_UNEXPECTED") == "1"}
+            "RATELIMIT_PUBLIC": "1000 per minute", "RATELIMIT_TOKEN": "1000 per minute", "PROPAGATE_UNEXPECTED": os.environ.get("PROPAGATE_UNEXPECTED") == "1"}
 
 
 @pytest.fixture(scope="session")
