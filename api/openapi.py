@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from flask import Flask
 from flask_smorest import Api
+from werkzeug.routing import BaseConverter
 
 from . import bp
 from .schemas import ErrorSchema
@@ -12,11 +13,26 @@ class OrchestratorApi(Api):
     """flask-smorest without its app-wide HTTP error handler: the API blueprint answers its own
     errors in the API.md format, and the back office keeps its HTML error pages."""
 
+    ERROR_SCHEMA = ErrorSchema
+
     def _register_error_handlers(self):
         pass
 
 
+class BoundedInt(BaseConverter):
+    """Integer path parts up to 9 digits: larger values are not ids, and would overflow the database."""
+
+    regex = r"\d{1,9}"
+
+    def to_python(self, value: str) -> int:
+        return int(value)
+
+    def to_url(self, value) -> str:
+        return str(value)
+
+
 def init_api(app: Flask) -> None:
+    app.url_map.converters["id"] = BoundedInt
     app.config.setdefault("API_TITLE", "Orchestrator: thủ tục hành chính hai cấp")
     app.config.setdefault("API_VERSION", "v1")
     app.config.setdefault("OPENAPI_VERSION", "3.0.3")
@@ -30,13 +46,13 @@ def init_api(app: Flask) -> None:
                                                        "description": "user token or integrator API key"}}},
         "security": [{"bearer": []}],
     })
-    api.spec.components.schema("ApiError", schema=ErrorSchema)
     for status, text in (("400", "Invalid input (see error.fields)"), ("401", "No or bad credentials"),
                          ("403", "Not allowed"), ("404", "Unknown, or not visible to the caller"),
                          ("409", "Conflicts with the current state"), ("413", "Too large"),
                          ("422", "Well-formed but rejected (see error.problems)"), ("429", "Rate limited")):
         api.spec.components.response(f"E{status}", {"description": text, "content": {
-            "application/json": {"schema": "ApiError"}}})
+            "application/json": {"schema": "Error"}}})
+    api.register_converter(BoundedInt, lambda _converter: {"type": "integer", "minimum": 0, "maximum": 999999999})
     api.register_blueprint(bp, url_prefix="/api/v1")
     _docs_assets(app)
 

@@ -41,7 +41,7 @@ def dead_jobs():
     return {"items": service.dead_jobs(db.session, current_actor())}
 
 
-@bp.post("/admin/jobs/<int:job_id>/retry")
+@bp.post("/admin/jobs/<id:job_id>/retry")
 @authenticated
 @bp.response(200, JobSchema)
 @documented(401, 403, 404, 409)

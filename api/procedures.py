@@ -67,7 +67,7 @@ def list_versions(code: str):
     return {"items": [v for v, _ in rows]}
 
 
-@bp.get("/procedures/<code>/versions/<int:number>")
+@bp.get("/procedures/<code>/versions/<id:number>")
 @authenticated
 @bp.response(200, VersionSchema)
 @documented(401, 404)
@@ -76,7 +76,7 @@ def get_version(code: str, number: int):
     return service.get_version(db.session, code, number)
 
 
-@bp.put("/procedures/<code>/versions/<int:number>/lanes")
+@bp.put("/procedures/<code>/versions/<id:number>/lanes")
 @authenticated
 @bp.arguments(LaneMapSchema)
 @bp.response(200, VersionSchema)
@@ -88,7 +88,7 @@ def put_lanes(mapping, code: str, number: int):
     return version
 
 
-@bp.post("/procedures/<code>/versions/<int:number>/publish")
+@bp.post("/procedures/<code>/versions/<id:number>/publish")
 @authenticated
 @bp.response(200, PublishedSchema)
 @documented(401, 403, 404, 409, 422)
