@@ -107,7 +107,8 @@ def refuse(message: str, status: int, fields: dict | None = None, problems: list
     db.session.rollback()
     target = _back_target() if request.method == "POST" and status not in (403, 404) else None
     if target:
-        flash(message[:600], "error")
+        details = "; ".join(f"{k}: {v}" for k, v in list((fields or {}).items())[:6])
+        flash((f"{message} ({details})" if details else message)[:800], "error")
         for p in (problems or [])[:8]:
             where = " ".join(x for x in (p.get("element_id") or "", f"(dòng {p['line']})" if p.get("line") else "") if x)
             flash(f"{where}: {p.get('message')}" if where else p.get("message", ""), "error")
