@@ -24,12 +24,14 @@
   }
   var host = document.createElement("div");
   host.style.height = "100%";
+  var fallback = box.querySelector(".svg-fallback");
+  box.appendChild(host);  /* attached first: bpmn-js measures its container */
   var viewer = new window.BpmnJS({container: host});
   viewer.importXML(source.value).then(function () {
-    box.querySelector(".svg-fallback").remove();
-    box.appendChild(host);
+    fallback.remove();
     box.setAttribute("data-renderer", "bpmn-js");
     var canvas = viewer.get("canvas");
+    canvas.resized();
     var registry = viewer.get("elementRegistry");
     var overlays = viewer.get("overlays");
     canvas.zoom("fit-viewport");
@@ -54,6 +56,7 @@
       });
     });
   }).catch(function (err) {
+    host.remove();
     box.setAttribute("data-renderer", "svg");
     if (window.console) console.warn("bpmn-js could not draw the diagram; keeping the server rendering", err);
   });
