@@ -8,12 +8,25 @@ export DATABASE_URL ?= sqlite:///$(CURDIR)/instance/orchestrator.sqlite3
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test venv bench clean
+.PHONY: run test venv bench clean screenshots
 
-$(STAMP): requirements.txt setup.cfg
+$(STAMP): requirements.txt setup.cfg package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	$(BIN)/pybabel compile -d admin/translations
+	# bpmn-js for the back office's diagrams (served from node_modules; the pages fall back to a
+	# server-side SVG rendering when it is missing)
+	if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
+	else echo "npm not found: the back office will show server-rendered diagrams only"; fi
+	# Debian's chromium for the browser tests (never a downloaded browser build)
+	if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get install -y --no-install-recommends chromium || \
+	     (apt-get update && apt-get install -y --no-install-recommends chromium) || \
+	     echo "could not install chromium: browser tests will be skipped (and fail when CI=true)"); \
+	  else echo "chromium missing: install it (apt-get install chromium) to run the browser tests"; fi; \
+	fi
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -31,6 +44,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/step_throughput.py
+
+screenshots: $(STAMP)
+	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/test_admin_browser.py
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -43,6 +43,20 @@ def _flatten(messages, prefix: str = "") -> dict[str, str]:
     return out
 
 
+@bp.before_request
+def _refuse_nul_characters():
+    """No text in this domain contains NUL, and PostgreSQL cannot store it: refuse it up front."""
+    texts = [request.path, *request.args.values()]
+    if request.mimetype == "multipart/form-data":
+        texts += request.form.values()  # files are checked by their own parsers (XML refuses NUL)
+        body = b""
+    else:
+        body = request.get_data(cache=True)
+    if b"\x00" in body or b"\\u0000" in body or any("\x00" in t for t in texts):
+        return error_response(400, "invalid", "Dữ liệu chứa ký tự NUL không hợp lệ.", {"_": "NUL character"})
+    return None
+
+
 @bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError):
     db.session.rollback()

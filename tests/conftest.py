@@ -121,8 +121,12 @@ def database_uri(request, tmp_path):
 def pytest_generate_tests(metafunc):
     """Tests that use the database run once per backend, unless marked for one backend."""
     if "database_uri" in metafunc.fixturenames:
-        marker = metafunc.definition.get_closest_marker("postgres")
-        backends = ["postgresql"] if marker else BACKENDS
+        if metafunc.definition.get_closest_marker("postgres"):
+            backends = ["postgresql"]
+        elif metafunc.definition.get_closest_marker("sqlite_only"):
+            backends = ["sqlite"]
+        else:
+            backends = BACKENDS
         metafunc.parametrize("database_uri", backends, indirect=True, ids=backends)
 
 

@@ -1,0 +1,118 @@
+"""A server-side SVG picture of a diagram from its BPMNDI, for when bpmn-js cannot run
+(JavaScript off, or the npm install missing). Shapes, lanes, edges and labels only: enough to
+see the flow and where the problems are, not a modeler.
+"""
+from __future__ import annotations
+
+from xml.sax.saxutils import escape
+
+from lxml import etree
+from markupsafe import Markup
+
+from orchestrator.engine import parse_trusted
+from orchestrator.engine.xml import BPMNDI_NS, DC_NS, DI_NS
+
+EVENTS = {"startEvent", "endEvent", "intermediateThrowEvent", "intermediateCatchEvent", "boundaryEvent"}
+GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
+GATEWAY_MARK = {"exclusiveGateway": "×", "parallelGateway": "+", "inclusiveGateway": "○"}
+
+
+def _wrap(text: str, width: float, size: int = 12) -> list[str]:
+    per_line = max(6, int(width / (size * 0.55)))
+    lines, line = [], ""
+    for word in text.split():
+        if line and len(line) + 1 + len(word) > per_line:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line} {word}".strip()
+    if line:
+        lines.append(line)
+    return lines[:5]
+
+
+def _text(x: float, y: float, lines: list[str], cls: str = "label") -> str:
+    if not lines:
+        return ""
+    top = y - (len(lines) - 1) * 7
+    spans = "".join(f'<tspan x="{x:g}" y="{top + i * 14:g}">{escape(line)}</tspan>' for i, line in enumerate(lines))
+    return f'<text class="{cls}" text-anchor="middle" dominant-baseline="middle">{spans}</text>'
+
+
+def render_svg(xml: str, problems: set[str] | None = None, highlight: set[str] | None = None) -> Markup | None:
+    """SVG markup for the diagram, problem elements marked `problem`, highlighted ones `on-path`;
+    None when the file has no diagram interchange to draw from."""
+    problems, highlight = problems or set(), highlight or set()
+    try:
+        root = parse_trusted(xml) if isinstance(xml, str) else xml
+    except etree.XMLSyntaxError:
+        return None
+    elements = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+    plane = root.find(f".//{{{BPMNDI_NS}}}BPMNPlane")
+    if plane is None:
+        return None
+    back, middle, front, xs, ys = [], [], [], [], []
+    for shape in plane.iter(f"{{{BPMNDI_NS}}}BPMNShape"):
+        b = shape.find(f"{{{DC_NS}}}Bounds")
+        el = elements.get(shape.get("bpmnElement"))
+        if b is None or el is None:
+            continue
+        x, y, w, h = (float(b.get(k, 0)) for k in ("x", "y", "width", "height"))
+        xs += [x, x + w]
+        ys += [y, y + h]
+        kind = etree.QName(el).localname
+        eid = escape(el.get("id"), {'"': "&quot;"})
+        cls = " ".join(c for c in (kind, "problem" if el.get("id") in problems else "",
+                                   "on-path" if el.get("id") in highlight else "") if c)
+        name = (el.get("name") or "").strip()
+        title = f"<title>{escape(name or el.get('id'))} ({eid})</title>"
+        if kind in ("participant", "lane"):
+            label_x, label_y = x + 15, y + h / 2
+            spans = _text(0, 0, _wrap(name, h, 11), "lane-label")
+            back.append(f'<g class="{cls}" data-element-id="{eid}">{title}<rect x="{x:g}" y="{y:g}" width="{w:g}" '
+                        f'height="{h:g}"/><g transform="translate({label_x:g},{label_y:g}) rotate(-90)">{spans}</g></g>')
+        elif kind in EVENTS:
+            r = min(w, h) / 2
+            label = _text(x + w / 2, y + h + 16, _wrap(name, 110, 11))
+            front.append(f'<g class="{cls}" data-element-id="{eid}">{title}<circle cx="{x + r:g}" cy="{y + r:g}" '
+                         f'r="{r:g}"/>{label}</g>')
+        elif kind in GATEWAYS:
+            cx, cy = x + w / 2, y + h / 2
+            pts = f"{cx:g},{y:g} {x + w:g},{cy:g} {cx:g},{y + h:g} {x:g},{cy:g}"
+            label = _text(cx, y - 14, _wrap(name, 140, 11))
+            mark = GATEWAY_MARK.get(kind, "")
+            front.append(f'<g class="{cls}" data-element-id="{eid}">{title}<polygon points="{pts}"/>'
+                         f'<text class="mark" x="{cx:g}" y="{cy + 6:g}" text-anchor="middle">{mark}</text>{label}</g>')
+        elif kind in ("textAnnotation",):
+            text = (el.findtext("{*}text") or "").strip()
+            middle.append(f'<g class="{cls}" data-element-id="{eid}"><path d="M{x + 15:g},{y:g} L{x:g},{y:g} '
+                          f'L{x:g},{y + h:g} L{x + 15:g},{y + h:g}"/>'
+                          f'{_text(x + w / 2, y + h / 2, _wrap(text, w, 10), "note")}</g>')
+        else:
+            front.append(f'<g class="{cls} task" data-element-id="{eid}">{title}<rect x="{x:g}" y="{y:g}" '
+                         f'width="{w:g}" height="{h:g}" rx="10"/>{_text(x + w / 2, y + h / 2, _wrap(name, w - 8))}</g>')
+    for edge in plane.iter(f"{{{BPMNDI_NS}}}BPMNEdge"):
+        points = [(float(p.get("x", 0)), float(p.get("y", 0))) for p in edge.findall(f"{{{DI_NS}}}waypoint")]
+        el = elements.get(edge.get("bpmnElement"))
+        if len(points) < 2 or el is None:
+            continue
+        xs += [p[0] for p in points]
+        ys += [p[1] for p in points]
+        kind = etree.QName(el).localname
+        eid = escape(el.get("id"), {'"': "&quot;"})
+        cls = " ".join(c for c in ("edge", kind, "problem" if el.get("id") in problems else "") if c)
+        d = " ".join(f"{'M' if i == 0 else 'L'}{x:g},{y:g}" for i, (x, y) in enumerate(points))
+        marker = ' marker-end="url(#arrow)"' if kind == "sequenceFlow" else ""
+        name = (el.get("name") or "").strip()
+        mx, my = points[len(points) // 2 - 1] if len(points) > 2 else points[0]
+        label = _text(mx + 25, my - 10, _wrap(name, 100, 10), "edge-label") if name else ""
+        middle.append(f'<g class="{cls}" data-element-id="{eid}"><title>{escape(name or el.get("id"))}</title>'
+                      f'<path d="{d}"{marker}/>{label}</g>')
+    if not xs:
+        return None
+    x0, y0, x1, y1 = min(xs) - 20, min(ys) - 40, max(xs) + 20, max(ys) + 40
+    return Markup(
+        f'<svg class="bpmn-svg" xmlns="http://www.w3.org/2000/svg" viewBox="{x0:g} {y0:g} {x1 - x0:g} {y1 - y0:g}" '
+        f'role="img" aria-label="BPMN"><defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" '
+        f'markerWidth="8" markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker></defs>'
+        + "".join(back + middle + front) + "</svg>")

@@ -1,0 +1,309 @@
+"""Designer pages: catalogue, upload, a version (diagram, routing, forms, conditions, deadlines),
+compare, publish and roll back, dry run, the modeler."""
+from __future__ import annotations
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from orchestrator.engine import DiagramRejected, lane_paths, parse_route
+from orchestrator.engine.xml import parse_untrusted
+from orchestrator.extensions import db
+from orchestrator.models import FormDefinition, Unit
+from orchestrator.models.procedures import DRAFT, NATIONAL
+from orchestrator.services import designer, procedures
+from orchestrator.services.errors import Invalid, ServiceError, TooLarge
+
+from . import bp
+from .diagram import render_svg
+from .views_auth import current_actor, role_required
+
+designer_required = role_required("designer")
+
+
+def _version_url(version, anchor: str = "") -> str:
+    return url_for("admin.version", code=version.procedure_code, number=version.version) + (f"#{anchor}" if anchor else "")
+
+
+@bp.get("/procedures")
+@designer_required
+def catalogue():
+    actor = current_actor()
+    scopes = designer.home_scopes(actor)
+    scope = request.args.get("scope") or scopes[0]
+    rows = designer.catalogue(db.session, actor, scope)
+    provinces = []
+    if "VN" in actor.scopes("designer"):
+        provinces = db.session.execute(select(Unit.code, Unit.name).where(Unit.level == "province")
+                                       .order_by(Unit.code)).all()
+    return render_template("admin/catalogue.html", rows=rows, scope=scope, scopes=scopes, provinces=provinces,
+                           NATIONAL=NATIONAL)
+
+
+def _upload_scopes(actor) -> list[tuple[str, str]]:
+    scopes = actor.scopes("designer")
+    if "VN" in scopes:
+        out = [(NATIONAL, _("Mẫu quốc gia"))]
+        out += [(c, n) for c, n in db.session.execute(select(Unit.code, Unit.name).where(Unit.level == "province")
+                                                       .order_by(Unit.code)).all()]
+        return out
+    return [(c, db.session.get(Unit, c).name if db.session.get(Unit, c) else c) for c in sorted(scopes)]
+
+
+@bp.route("/procedures/upload", methods=["GET", "POST"])
+@designer_required
+def upload():
+    actor = current_actor()
+    scopes = _upload_scopes(actor)
+    ctx = {"scopes": scopes, "problems": [], "message": None, "fields": {}, "svg": None, "xml": None,
+           "form": request.form}
+    if request.method == "GET":
+        return render_template("admin/upload.html", **ctx)
+    file = request.files.get("file")
+    limit = current_app.config["MAX_BPMN_BYTES"]
+    data = file.stream.read(limit + 1) if file else b""
+    try:
+        if not file or not file.filename:
+            raise Invalid(_("Chọn một tệp BPMN (.bpmn, .xml)."), fields={"file": _("bắt buộc")})
+        if len(data) > limit:
+            raise TooLarge(_("Tệp BPMN quá lớn: tối đa %(n)s byte. Không có gì được lưu.", n=limit))
+        version = procedures.upload(
+            db.session, actor, data, code=request.form.get("code", "").strip(),
+            scope=request.form.get("scope", "").strip(), name=request.form.get("name") or None,
+            deadline_days=request.form.get("deadline_days"),
+            deadline_kind=request.form.get("deadline_kind", "working"), max_bytes=limit)
+        db.session.commit()
+    except ServiceError as exc:
+        db.session.rollback()
+        ctx.update(message=exc.message, problems=exc.problems, fields=exc.fields)
+        if exc.problems and exc.status == 422:  # well-formed but refused: show where on the diagram
+            try:
+                root_xml = data.decode("utf-8", "replace")
+                parse_untrusted(data, limit)
+                ctx["svg"] = render_svg(root_xml, {p.get("element_id") for p in exc.problems if p.get("element_id")})
+                ctx["xml"] = root_xml
+            except (DiagramRejected, ValueError):
+                pass
+        return render_template("admin/upload.html", **ctx), exc.status
+    flash(_("Đã lưu bản nháp phiên bản %(n)s.", n=version.version), "ok")
+    return redirect(_version_url(version))
+
+
+@bp.get("/procedures/<code>")
+@designer_required
+def procedure(code: str):
+    actor = current_actor()
+    rows = designer.visible_versions(db.session, actor, code)
+    editable = sorted(s for s in actor.scopes("designer") if s != "VN")
+    return render_template("admin/procedure.html", code=code, procedure=rows[0][0].procedure, rows=rows,
+                           derive_scopes=editable, has_national=any(v.scope == NATIONAL and f for v, f in rows))
+
+
+@bp.post("/procedures/<code>/derive")
+@designer_required
+def derive(code: str):
+    draft = designer.derive_variant(db.session, current_actor(), code, request.form.get("province", ""))
+    db.session.commit()
+    flash(_("Đã tạo biến thể của tỉnh (bản nháp phiên bản %(n)s).", n=draft.version), "ok")
+    return redirect(_version_url(draft))
+
+
+def _version_context(version) -> dict:
+    actor = current_actor()
+    model = version.model
+    paths = lane_paths(model, version.lane_map)
+    tasks_by_lane: dict[str, list] = {}
+    for t in model["user_tasks"]:
+        tasks_by_lane.setdefault(t["lane_id"], []).append(t)
+    lanes = []
+    for lane in model["lanes"]:
+        path = paths.get(lane["id"])
+        lanes.append({**lane, "path": path, "route": parse_route(path) or {}, "mapped": lane["id"] in version.lane_map,
+                      "tasks": tasks_by_lane.get(lane["id"], [])})
+    problem_ids = {p.get("element_id") for p in version.warnings if p.get("element_id")}
+    return {
+        "version": version, "procedure": version.procedure, "lanes": lanes, "tasks": model["user_tasks"],
+        "gateways": designer.gateways(version), "can_edit": designer.can_edit(actor, version.scope),
+        "is_draft": version.state == DRAFT, "library": db.session.scalars(select(FormDefinition.key)
+                                                                          .order_by(FormDefinition.key)).all(),
+        "svg": render_svg(version.bpmn_xml, problem_ids), "problems": version.warnings,
+        "in_force": any(f for v, f in procedures.versions(db.session, version.procedure_code) if v.id == version.id),
+    }
+
+
+@bp.get("/procedures/<code>/v/<int:number>")
+@designer_required
+def version(code: str, number: int):
+    v = designer.get_for_view(db.session, current_actor(), code, number)
+    return render_template("admin/version.html", **_version_context(v))
+
+
+def _done(version, message: str, anchor: str = ""):
+    db.session.commit()
+    flash(message, "ok")
+    return redirect(_version_url(version, anchor), 303)
+
+
+@bp.post("/procedures/<code>/v/<int:number>/lanes/<lane_id>")
+@designer_required
+def lane_route(code: str, number: int, lane_id: str):
+    f = request.form
+    try:
+        path = designer.route_path(f.get("level", ""), f.get("unit_type", ""), f.get("dept_code", "").strip(),
+                                   f.get("role", ""))
+    except Invalid as exc:
+        raise Invalid(exc.message, fields={f"lane.{lane_id}": "; ".join(exc.fields.values())}) from None
+    v = designer.set_lane_route(db.session, current_actor(), code, number, lane_id, path)
+    return _done(v, _("Đã gán làn %(lane)s → %(path)s.", lane=lane_id, path=path), "routing")
+
+
+@bp.post("/procedures/<code>/v/<int:number>/lanes")
+@designer_required
+def lane_add(code: str, number: int):
+    v = designer.add_lane(db.session, current_actor(), code, number, request.form.get("name", ""))
+    return _done(v, _("Đã thêm làn mới."), "routing")
+
+
+@bp.post("/procedures/<code>/v/<int:number>/lanes/<lane_id>/delete")
+@designer_required
+def lane_delete(code: str, number: int, lane_id: str):
+    v = designer.delete_lane(db.session, current_actor(), code, number, lane_id)
+    return _done(v, _("Đã xóa làn %(lane)s.", lane=lane_id), "routing")
+
+
+@bp.post("/procedures/<code>/v/<int:number>/tasks/<task_id>/lane")
+@designer_required
+def task_lane(code: str, number: int, task_id: str):
+    v = designer.move_task(db.session, current_actor(), code, number, task_id, request.form.get("lane_id", ""))
+    return _done(v, _("Đã chuyển bước sang làn khác."), "steps")
+
+
+@bp.post("/procedures/<code>/v/<int:number>/tasks/<task_id>/form")
+@designer_required
+def task_form(code: str, number: int, task_id: str):
+    v = designer.set_task_form(db.session, current_actor(), code, number, task_id, request.form.get("form_key", ""))
+    return _done(v, _("Đã đổi biểu mẫu của bước."), "steps")
+
+
+@bp.post("/procedures/<code>/v/<int:number>/tasks/<task_id>/deadline")
+@designer_required
+def task_deadline(code: str, number: int, task_id: str):
+    v = designer.set_step_deadline(db.session, current_actor(), code, number, task_id,
+                                   request.form.get("amount", ""), request.form.get("unit", "days"))
+    return _done(v, _("Đã đổi thời hạn của bước."), "steps")
+
+
+@bp.route("/procedures/<code>/v/<int:number>/tasks/<task_id>/fields", methods=["GET", "POST"])
+@designer_required
+def task_fields(code: str, number: int, task_id: str):
+    actor = current_actor()
+    v = designer.get_for_view(db.session, actor, code, number)
+    task = next((t for t in v.model["user_tasks"] if t["id"] == task_id), None)
+    if task is None:
+        raise Invalid(_("Không có bước này."))
+    if request.method == "POST":
+        f = request.form
+        rows = []
+        for i in range(min(int(f.get("count", "0") or 0), 200) + 1):
+            if f.get(f"remove_{i}"):
+                continue
+            rows.append({"name": f.get(f"name_{i}", ""), "label": f.get(f"label_{i}", ""),
+                         "type": f.get(f"type_{i}", "string"), "required": bool(f.get(f"required_{i}")),
+                         "choices": f.get(f"choices_{i}", "")})
+        v = designer.save_task_form_fields(db.session, actor, code, number, task_id, rows)
+        return _done(v, _("Đã lưu biểu mẫu riêng của bước."), "steps")
+    definition = designer._forms_of(db.session, v).get(task["form_key"] or "")
+    return render_template("admin/fields.html", version=v, task=task, fields=designer.form_fields(definition),
+                           types=designer.FIELD_TYPES, can_edit=designer.can_edit(actor, v.scope) and v.state == DRAFT)
+
+
+@bp.post("/procedures/<code>/v/<int:number>/flows/<flow_id>/condition")
+@designer_required
+def flow_condition(code: str, number: int, flow_id: str):
+    v = designer.set_condition(db.session, current_actor(), code, number, flow_id,
+                               request.form.get("condition", ""), default=bool(request.form.get("default")))
+    return _done(v, _("Đã lưu điều kiện của luồng %(flow)s.", flow=flow_id), "conditions")
+
+
+@bp.post("/procedures/<code>/v/<int:number>/meta")
+@designer_required
+def meta(code: str, number: int):
+    f = request.form
+    v = designer.set_procedure_meta(db.session, current_actor(), code, number, deadline_days=f.get("deadline_days"),
+                                    deadline_kind=f.get("deadline_kind", ""), fee_kind=f.get("fee_kind", ""),
+                                    fee_amount=f.get("fee_amount"))
+    return _done(v, _("Đã lưu thời hạn và lệ phí."), "meta")
+
+
+@bp.post("/procedures/<code>/v/<int:number>/publish")
+@designer_required
+def publish(code: str, number: int):
+    v, notes = designer.publish(db.session, current_actor(), code, number)
+    db.session.commit()
+    flash(_("Đã công bố phiên bản %(n)s; phiên bản này đang được áp dụng cho hồ sơ mới.", n=v.version), "ok")
+    for note in notes:
+        flash(_("Tỉnh %(p)s chưa có đơn vị cho làn: %(lanes)s", p=note["province"], lanes=", ".join(note["lanes"])),
+              "warn")
+    return redirect(_version_url(v), 303)
+
+
+@bp.post("/procedures/<code>/v/<int:number>/copy")
+@designer_required
+def copy(code: str, number: int):
+    draft = designer.draft_from(db.session, current_actor(), code, number)
+    return _done(draft, _("Đã tạo bản nháp mới phiên bản %(n)s.", n=draft.version))
+
+
+@bp.get("/procedures/<code>/v/<int:number>/compare")
+@designer_required
+def compare(code: str, number: int):
+    other = request.args.get("with", type=int)
+    result = designer.compare(db.session, current_actor(), code, number, other)
+    return render_template("admin/compare.html", r=result)
+
+
+@bp.route("/procedures/<code>/v/<int:number>/dry-run", methods=["GET", "POST"])
+@designer_required
+def dry_run(code: str, number: int):
+    actor = current_actor()
+    v = designer.get_for_view(db.session, actor, code, number)
+    fields = designer.sample_fields(db.session, v)
+    default_commune = {"01": "00070", "19": "05443"}.get(v.scope, "00070")
+    commune = request.form.get("commune_code", default_commune).strip()
+    report, error, values = None, None, {f["name"]: f["sample"] for f in fields}
+    if request.method == "POST":
+        raw = {k[2:]: val for k, val in request.form.items() if k.startswith("f.")}
+        for name in request.form.getlist("bool"):
+            raw.setdefault(name, "")
+        try:
+            sample = designer.parse_sample(fields, raw)
+            values.update(sample)
+            report = designer.dry_run(db.session, actor, code, number, commune, sample)
+            db.session.commit()
+        except ServiceError as exc:
+            db.session.rollback()
+            error = exc
+    path_ids = {s.step_id for s in report.steps} if report else set()
+    svg = render_svg(v.bpmn_xml, {report.problem_element} if report and report.problem_element else set(), path_ids)
+    return render_template("admin/dryrun.html", version=v, fields=fields, values=values, commune=commune,
+                           report=report, error=error, svg=svg), (error.status if error else 200)
+
+
+@bp.route("/procedures/<code>/v/<int:number>/modeler", methods=["GET", "POST"])
+@designer_required
+def modeler(code: str, number: int):
+    actor = current_actor()
+    v = designer.get_for_edit(db.session, actor, code, number, draft=False)
+    if request.method == "POST":
+        xml = request.form.get("xml", "").encode("utf-8")
+        limit = current_app.config["MAX_BPMN_BYTES"]
+        if len(xml) > limit:
+            raise TooLarge(_("Sơ đồ quá lớn: tối đa %(n)s byte.", n=limit))
+        try:
+            draft = designer.save_structure(db.session, actor, code, number, xml, limit)
+        except ServiceError as exc:  # stay on the modeler with the drawing and the problems
+            db.session.rollback()
+            return render_template("admin/modeler.html", version=v, xml=xml.decode("utf-8", "replace"),
+                                   message=exc.message, problems=exc.problems), exc.status
+        return _done(draft, _("Đã lưu sơ đồ thành bản nháp mới phiên bản %(n)s.", n=draft.version))
+    return render_template("admin/modeler.html", version=v, xml=v.bpmn_xml, message=None, problems=[])

@@ -1,0 +1,247 @@
+"""What administrators do in the back office: users and their (role, unit) pairs, the working
+calendar's declared days, and units' validity dates when communes merge.
+
+Scope: an administrator of province P manages the users whose every unit lies in P, grants
+pairs only on P's units, declares P's calendar days and edits P's units; an administrator of
+VN manages everything. Users an administrator may not manage answer 404 (they are not
+listed either), so the existence of other provinces' accounts does not leak.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import delete, func, or_, select, true
+from sqlalchemy.orm import Session
+
+from ..models import CalendarDay, RoleAssignment, Unit, User
+from ..models.users import ROLES
+from . import audit
+from .auth import Actor, create_user
+from .deadlines import declare_day
+from .errors import Conflict, Forbidden, Invalid, NotFound
+
+
+def admin_scopes(actor: Actor) -> set[str]:
+    scopes = actor.scopes("admin") if not actor.is_integrator else set()
+    if not scopes:
+        raise Forbidden("Cần vai trò quản trị (admin).")
+    return scopes
+
+
+def _unit_province(session: Session, unit_code: str) -> str | None:
+    unit = session.get(Unit, unit_code)
+    if unit is None:
+        return None
+    return "VN" if unit.level == "national" else unit.province_code
+
+
+def can_manage_unit(session: Session, actor: Actor, unit_code: str) -> bool:
+    scopes = admin_scopes(actor)
+    return "VN" in scopes or _unit_province(session, unit_code) in scopes
+
+
+def can_manage_user(session: Session, actor: Actor, user: User) -> bool:
+    """Every unit of the user must lie in the administrator's province (a user without units is
+    manageable only nationally, since nothing ties it to a province)."""
+    scopes = admin_scopes(actor)
+    if "VN" in scopes:
+        return True
+    units = [a.unit_code for a in user.assignments]
+    return bool(units) and all(_unit_province(session, u) in scopes for u in units)
+
+
+def _user_filter(session: Session, scopes: set[str]):
+    if "VN" in scopes:
+        return true()
+    in_scope = select(Unit.code).where(Unit.province_code.in_(scopes), Unit.level != "national")
+    outside = select(RoleAssignment.user_id).where(RoleAssignment.unit_code.not_in(in_scope))
+    inside = select(RoleAssignment.user_id).where(RoleAssignment.unit_code.in_(in_scope))
+    return User.id.in_(inside) & User.id.not_in(outside)
+
+
+def search_users(session: Session, actor: Actor, q: str = "", role: str = "", active: str = "",
+                 limit: int = 100) -> list[User]:
+    scopes = admin_scopes(actor)
+    query = select(User).where(_user_filter(session, scopes))
+    q = (q or "").strip()
+    if q:
+        like = f"%{q.lower()}%"
+        query = query.where(or_(func.lower(User.username).like(like), func.lower(User.full_name).like(like),
+                                User.id.in_(select(RoleAssignment.user_id).where(RoleAssignment.unit_code == q))))
+    if role:
+        query = query.where(User.id.in_(select(RoleAssignment.user_id).where(RoleAssignment.role == role)))
+    if active in ("1", "0"):
+        query = query.where(User.active == (active == "1"))
+    return list(session.scalars(query.order_by(User.username).limit(limit)).all())
+
+
+def get_user(session: Session, actor: Actor, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None or not can_manage_user(session, actor, user):
+        raise NotFound("Không tìm thấy người dùng.")
+    return user
+
+
+def _check_pair(session: Session, actor: Actor, role: str, unit_code: str) -> None:
+    if role not in ROLES:
+        raise Invalid("Vai trò không hợp lệ.", fields={"role": ", ".join(ROLES)})
+    if session.get(Unit, unit_code or "") is None:
+        raise Invalid("Không có đơn vị mã này.", fields={"unit": "mã đơn vị (ví dụ 00070, 01.TTPVHCC)"})
+    if not can_manage_unit(session, actor, unit_code):
+        raise Forbidden("Đơn vị này không thuộc phạm vi quản trị của bạn.")
+
+
+def new_user(session: Session, actor: Actor, username: str, password: str, full_name: str, role: str,
+             unit_code: str) -> User:
+    _check_pair(session, actor, role, unit_code)
+    username = (username or "").strip()
+    if session.scalar(select(User.id).where(User.username == username)):
+        raise Conflict("Tên đăng nhập đã tồn tại.", fields={"username": "đã có"})
+    user = create_user(session, username, password, [(role, unit_code)], full_name=(full_name or "").strip() or None)
+    audit.record(session, "user.create", actor.name, unit_code=unit_code, note=f"{username}: {role}@{unit_code}")
+    return user
+
+
+def add_pair(session: Session, actor: Actor, user_id: int, role: str, unit_code: str) -> User:
+    user = get_user(session, actor, user_id)
+    _check_pair(session, actor, role, unit_code)
+    if any(a.role == role and a.unit_code == unit_code for a in user.assignments):
+        raise Conflict("Người dùng đã có vai trò này tại đơn vị này.")
+    user.assignments.append(RoleAssignment(role=role, unit_code=unit_code))
+    audit.record(session, "user.role_add", actor.name, unit_code=unit_code, note=f"{user.username}: {role}@{unit_code}")
+    session.flush()
+    return user
+
+
+def remove_pair(session: Session, actor: Actor, user_id: int, assignment_id: int) -> User:
+    user = get_user(session, actor, user_id)
+    pair = next((a for a in user.assignments if a.id == assignment_id), None)
+    if pair is None:
+        raise NotFound("Không có vai trò này.")
+    if len(user.assignments) == 1 and "VN" not in admin_scopes(actor):
+        raise Conflict("Không thể gỡ vai trò cuối cùng: người dùng sẽ ra khỏi phạm vi quản lý của bạn. "
+                       "Hãy khóa tài khoản thay vì gỡ.", code="last_pair")
+    user.assignments.remove(pair)
+    audit.record(session, "user.role_remove", actor.name, unit_code=pair.unit_code,
+                 note=f"{user.username}: {pair.role}@{pair.unit_code}")
+    session.flush()
+    return user
+
+
+def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> User:
+    """Deactivation keeps the account and its history; the user can no longer log in or use tokens."""
+    user = get_user(session, actor, user_id)
+    if user.id == actor.user_id and not active:
+        raise Conflict("Không thể tự khóa tài khoản của chính mình.")
+    user.active = active
+    audit.record(session, "user.activate" if active else "user.deactivate", actor.name, note=user.username)
+    session.flush()
+    return user
+
+
+def reset_password(session: Session, actor: Actor, user_id: int, password: str) -> User:
+    from werkzeug.security import generate_password_hash
+
+    user = get_user(session, actor, user_id)
+    if not password or len(password) < 8:
+        raise Invalid("Mật khẩu phải có ít nhất 8 ký tự.", fields={"password": "tối thiểu 8 ký tự"})
+    user.password_hash = generate_password_hash(password)
+    audit.record(session, "user.password", actor.name, note=user.username)
+    session.flush()
+    return user
+
+
+# -- calendar ----------------------------------------------------------------------------------
+
+def calendar_scopes(actor: Actor) -> list[str]:
+    scopes = admin_scopes(actor)
+    return ["VN"] if "VN" in scopes else sorted(scopes)
+
+
+def _check_calendar_scope(session: Session, actor: Actor, scope: str) -> None:
+    scopes = admin_scopes(actor)
+    if scope != "VN":
+        unit = session.get(Unit, scope)
+        if unit is None or unit.level != "province":
+            raise Invalid("Phạm vi phải là VN hoặc mã tỉnh.", fields={"scope": "VN | mã tỉnh"})
+    if "VN" not in scopes and scope not in scopes:
+        raise Forbidden("Cần vai trò quản trị (admin) của phạm vi này.")
+
+
+def add_day(session: Session, actor: Actor, scope: str, day, kind: str, note: str | None) -> CalendarDay:
+    _check_calendar_scope(session, actor, scope)
+    if isinstance(day, str):
+        try:
+            day = date.fromisoformat(day)
+        except ValueError:
+            raise Invalid("Ngày không hợp lệ.", fields={"day": "YYYY-MM-DD"}) from None
+    if not isinstance(day, date):
+        raise Invalid("Ngày không hợp lệ.", fields={"day": "YYYY-MM-DD"})
+    row = declare_day(session, actor, day, kind, scope, (note or "").strip()[:300] or None)
+    audit.record(session, "calendar.declare", actor.name, unit_code=scope,
+                 note=f"{scope} {day.isoformat()} {kind}: {row.note or ''}")
+    return row
+
+
+def remove_day(session: Session, actor: Actor, scope: str, day_id: int) -> None:
+    _check_calendar_scope(session, actor, scope)
+    row = session.get(CalendarDay, day_id)
+    if row is None or row.scope != scope:
+        raise NotFound("Không có ngày đã khai báo này.")
+    session.execute(delete(CalendarDay).where(CalendarDay.id == day_id))
+    audit.record(session, "calendar.remove", actor.name, unit_code=scope, note=f"{scope} {row.day.isoformat()} {row.kind}")
+    session.flush()
+
+
+# -- units -------------------------------------------------------------------------------------
+
+def search_units(session: Session, actor: Actor, q: str = "", level: str = "", limit: int = 100) -> list[Unit]:
+    scopes = admin_scopes(actor)
+    query = select(Unit)
+    if "VN" not in scopes:
+        query = query.where(Unit.province_code.in_(scopes))
+    q = (q or "").strip()
+    if q:
+        query = query.where(or_(Unit.code == q, func.lower(Unit.name).like(f"%{q.lower()}%")))
+    if level:
+        query = query.where(Unit.level == level)
+    return list(session.scalars(query.order_by(Unit.code).limit(limit)).all())
+
+
+def set_validity(session: Session, actor: Actor, unit_code: str, valid_from: str | None,
+                 valid_to: str | None) -> Unit:
+    """When communes merge, the old units get an end date (and the new one a start date)."""
+    unit = session.get(Unit, unit_code)
+    if unit is None or not can_manage_unit(session, actor, unit_code) or unit.level == "national":
+        raise NotFound("Không tìm thấy đơn vị.")
+    fields, parsed = {}, {}
+    for name, raw in (("valid_from", valid_from), ("valid_to", valid_to)):
+        try:
+            parsed[name] = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            fields[name] = "YYYY-MM-DD"
+    if not fields and parsed["valid_from"] and parsed["valid_to"] and parsed["valid_to"] < parsed["valid_from"]:
+        fields["valid_to"] = "phải sau ngày bắt đầu"
+    if fields:
+        raise Invalid("Ngày hiệu lực không hợp lệ.", fields=fields)
+    before = {"valid_from": str(unit.valid_from or ""), "valid_to": str(unit.valid_to or "")}
+    unit.valid_from, unit.valid_to = parsed["valid_from"], parsed["valid_to"]
+    audit.record(session, "unit.validity", actor.name, unit_code=unit_code, note=unit.name,
+                 data={"before": before, "after": {k: str(v or "") for k, v in parsed.items()}})
+    session.flush()
+    return unit
+
+
+def recent_events(session: Session, actor: Actor, limit: int = 200):
+    """The back office's own history (events without a dossier), newest first."""
+    from ..models import AuditEvent
+
+    admin_or_designer = (actor.scopes("admin") | actor.scopes("designer")) if not actor.is_integrator else set()
+    if not admin_or_designer:
+        raise Forbidden("Cần vai trò quản trị hoặc thiết kế.")
+    query = select(AuditEvent).where(AuditEvent.dossier_id.is_(None)).order_by(AuditEvent.id.desc()).limit(limit)
+    if "VN" not in admin_or_designer:  # a province sees what its own people did
+        people = select(User.username).join(RoleAssignment, RoleAssignment.user_id == User.id).join(
+            Unit, Unit.code == RoleAssignment.unit_code).where(Unit.province_code.in_(admin_or_designer))
+        query = query.where(AuditEvent.actor.in_(people))
+    return list(session.scalars(query).all())

@@ -1,0 +1,803 @@
+"""What a procedure designer does in the back office, beyond upload and publish.
+
+Every change to a draft is made by rewriting its BPMN XML with lxml and sending the result
+through the very same `check_diagram` and warnings path as an upload, so nothing the back
+office produces could not also have been uploaded. Changes that have their own column
+(lane map, legal deadline, fee rule) go there. A failed check raises before anything is
+assigned, so the caller's rollback leaves the draft as it was.
+
+Scope: a designer of province P sees P's versions and the national templates (read-only)
+and edits P's drafts; a national designer (unit VN) sees and edits everything. A version
+the actor may not see answers 404, one it may see but not change answers 403.
+"""
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from lxml import etree
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..engine import DiagramRejected, bundle_for, check_diagram, lane_paths, parse_route, parse_trusted
+from ..engine.sandbox import check_expression
+from ..engine.simulate import simulate
+from ..engine.xml import BPMN_NS, BPMNDI_NS, CAMUNDA_NS, DC_NS, NS, SPIFF_NS, parse_untrusted
+from ..models import FormDefinition, Procedure, ProcedureInForce, ProcedureVersion, Unit
+from ..models.procedures import DRAFT, NATIONAL, PUBLISHED
+from ..models.types import utcnow
+from . import audit, forms, procedures
+from .auth import Actor
+from .deadlines import calendar_for, legal_due_at
+from .errors import Conflict, Forbidden, Invalid, NotFound
+from .routing import Unresolvable, resolve
+
+XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
+# Stored drafts already passed the upload limit; a rewrite only adds a few elements.
+REWRITE_MAX_BYTES = 8 * 1024 * 1024
+FIELD_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
+FIELD_TYPES = ("string", "text", "integer", "number", "boolean", "date")
+ROLES = ("reception", "specialist", "leader")
+LANE_HEIGHT = 125
+
+
+# -- scope -------------------------------------------------------------------------------------
+
+def designer_scopes(actor: Actor) -> set[str]:
+    """Province codes (or VN) where the actor designs; 403 when it designs nowhere."""
+    scopes = actor.scopes("designer") if not actor.is_integrator else set()
+    if not scopes:
+        raise Forbidden("Cần vai trò thiết kế quy trình (designer).")
+    return scopes
+
+
+def can_view(actor: Actor, scope: str) -> bool:
+    scopes = designer_scopes(actor)
+    return "VN" in scopes or scope == NATIONAL or scope in scopes
+
+
+def can_edit(actor: Actor, scope: str) -> bool:
+    scopes = designer_scopes(actor)
+    return "VN" in scopes or (scope != NATIONAL and scope in scopes)
+
+
+def get_for_view(session: Session, actor: Actor, code: str, number: int) -> ProcedureVersion:
+    version = session.scalar(select(ProcedureVersion).where(
+        ProcedureVersion.procedure_code == code, ProcedureVersion.version == number))
+    if version is None or not can_view(actor, version.scope):
+        raise NotFound(f"Không có thủ tục {code} phiên bản {number}.")
+    return version
+
+
+def get_for_edit(session: Session, actor: Actor, code: str, number: int, *, draft: bool = True) -> ProcedureVersion:
+    version = get_for_view(session, actor, code, number)
+    if not can_edit(actor, version.scope):
+        raise Forbidden("Bạn chỉ được xem phiên bản này (mẫu quốc gia hoặc tỉnh khác); hãy tạo biến thể của tỉnh.")
+    if draft and version.state != DRAFT:
+        raise Conflict("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới từ phiên bản này.", code="immutable")
+    return version
+
+
+def home_scopes(actor: Actor) -> list[str]:
+    """The scopes a designer works on, national first: what the catalogue offers to choose."""
+    scopes = designer_scopes(actor)
+    if "VN" in scopes:
+        return [NATIONAL]
+    return sorted(scopes)
+
+
+# -- catalogue ---------------------------------------------------------------------------------
+
+@dataclass
+class CatalogueRow:
+    procedure: Procedure
+    in_force: ProcedureVersion | None
+    national: ProcedureVersion | None
+    drafts: list[ProcedureVersion] = field(default_factory=list)
+    published: list[ProcedureVersion] = field(default_factory=list)
+
+
+def catalogue(session: Session, actor: Actor, scope: str) -> list[CatalogueRow]:
+    """Every procedure with a version in `scope` or a national template: what is in force there
+    (the province variant, else the national template), the drafts, and who published what."""
+    if not can_view(actor, scope):
+        raise NotFound("Không có phạm vi này.")
+    scopes = {scope, NATIONAL}
+    rows = session.scalars(select(ProcedureVersion).where(ProcedureVersion.scope.in_(scopes))
+                           .order_by(ProcedureVersion.procedure_code, ProcedureVersion.version)).all()
+    links = {(link.procedure_code, link.scope): link.version for link in session.scalars(
+        select(ProcedureInForce).where(ProcedureInForce.scope.in_(scopes))).all()}
+    out: dict[str, CatalogueRow] = {}
+    for v in rows:
+        row = out.get(v.procedure_code)
+        if row is None:
+            national = links.get((v.procedure_code, NATIONAL))
+            row = out[v.procedure_code] = CatalogueRow(
+                v.procedure, links.get((v.procedure_code, scope)) or national, national)
+        if v.scope != scope:
+            continue
+        (row.drafts if v.state == DRAFT else row.published).append(v)
+    return list(out.values())
+
+
+def visible_versions(session: Session, actor: Actor, code: str) -> list[tuple[ProcedureVersion, bool]]:
+    rows = [(v, f) for v, f in procedures.versions(session, code) if can_view(actor, v.scope)]
+    if not rows:
+        raise NotFound(f"Không có thủ tục {code}.")
+    return rows
+
+
+# -- new drafts --------------------------------------------------------------------------------
+
+def _lane_ids_of(data: bytes) -> set[str]:
+    try:
+        root = parse_untrusted(data, REWRITE_MAX_BYTES * 4)
+    except DiagramRejected:
+        return set()
+    return {lane.get("id") for lane in root.iter(f"{{{BPMN_NS}}}lane")}
+
+
+def _copy_as_draft(session: Session, actor: Actor, source: ProcedureVersion, scope: str, xml: bytes,
+                   action: str, max_bytes: int) -> ProcedureVersion:
+    lanes = _lane_ids_of(xml)
+    lane_map = {k: v for k, v in (source.lane_map or {}).items() if k in lanes}
+    draft = procedures.upload(
+        session, actor, xml, code=source.procedure_code, scope=scope, deadline_days=source.deadline_days,
+        deadline_kind=source.deadline_kind, fee_rule=dict(source.fee_rule or {}), lane_map=lane_map,
+        max_bytes=max_bytes)
+    audit.record(session, action, actor.name,
+                 note=f"{source.procedure_code} v{draft.version} ({scope}) từ v{source.version} ({source.scope})")
+    return draft
+
+
+def derive_variant(session: Session, actor: Actor, code: str, province: str,
+                   max_bytes: int = REWRITE_MAX_BYTES) -> ProcedureVersion:
+    """One click: the national template in force becomes a draft of the province's own variant."""
+    if province == NATIONAL or not can_edit(actor, province):
+        raise Forbidden("Chỉ tạo biến thể cho tỉnh bạn thiết kế.")
+    link = session.get(ProcedureInForce, (code, NATIONAL))
+    if link is None:
+        raise NotFound(f"Thủ tục {code} chưa có mẫu quốc gia đang áp dụng.")
+    source = link.version
+    return _copy_as_draft(session, actor, source, province, source.bpmn_xml.encode("utf-8"),
+                          "procedure.derive", max_bytes)
+
+
+def draft_from(session: Session, actor: Actor, code: str, number: int,
+               max_bytes: int = REWRITE_MAX_BYTES) -> ProcedureVersion:
+    """A new draft in the same scope, starting from any version (published ones are immutable)."""
+    source = get_for_edit(session, actor, code, number, draft=False)
+    return _copy_as_draft(session, actor, source, source.scope, source.bpmn_xml.encode("utf-8"),
+                          "procedure.copy", max_bytes)
+
+
+def save_structure(session: Session, actor: Actor, code: str, number: int, xml: bytes,
+                   max_bytes: int) -> ProcedureVersion:
+    """The modeler's XML becomes a new draft, validated exactly like an upload."""
+    source = get_for_edit(session, actor, code, number, draft=False)
+    return _copy_as_draft(session, actor, source, source.scope, xml, "procedure.model", max_bytes)
+
+
+# -- rewriting a draft's XML -------------------------------------------------------------------
+
+def _root(version: ProcedureVersion) -> etree._Element:
+    return parse_trusted(version.bpmn_xml)
+
+
+def _process(root: etree._Element, version: ProcedureVersion) -> etree._Element:
+    found = root.xpath("./bpmn:process[@id=$pid]", namespaces=NS, pid=version.process_id)
+    return found[0]
+
+
+def _element(process: etree._Element, element_id: str, *tags: str) -> etree._Element:
+    for tag in tags:
+        found = process.xpath(f".//bpmn:{tag}[@id=$eid]", namespaces=NS, eid=element_id)
+        if found:
+            return found[0]
+    raise NotFound(f"Không có phần tử {element_id} trong sơ đồ.")
+
+
+def _store(session: Session, actor: Actor, version: ProcedureVersion, root: etree._Element, action: str,
+           note: str, data: dict | None = None) -> ProcedureVersion:
+    """Validate the rewritten XML like an upload, then (only then) replace the draft's diagram."""
+    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
+    try:
+        checked = check_diagram(xml, REWRITE_MAX_BYTES)
+    except DiagramRejected as exc:
+        raise procedures._rejected(exc) from None
+    lane_ids = {lane["id"] for lane in checked.model["lanes"]}
+    lane_map = {k: v for k, v in (version.lane_map or {}).items() if k in lane_ids}
+    version.bpmn_xml = checked.xml
+    version.model = checked.model
+    version.dialect = checked.model["dialect"]
+    version.process_id = checked.model["process_id"]
+    version.lane_map = lane_map
+    version.warnings = procedures._warnings(session, checked.model, lane_map)
+    audit.record(session, action, actor.name, note=f"{version.procedure_code} v{version.version}: {note}", data=data)
+    session.flush()
+    return version
+
+
+def _extension(task: etree._Element, dialect: str) -> etree._Element:
+    """The task's properties container for its dialect, created where BPMN wants it (first child)."""
+    ns, prefix = (CAMUNDA_NS, "camunda") if dialect == "camunda" else (SPIFF_NS, "spiffworkflow")
+    ext = task.find(f"{{{BPMN_NS}}}extensionElements")
+    if ext is None:
+        ext = etree.Element(f"{{{BPMN_NS}}}extensionElements")
+        docs = task.findall(f"{{{BPMN_NS}}}documentation")
+        task.insert(len(docs), ext)
+    props = ext.find(f"{{{ns}}}properties")
+    if props is None:
+        props = etree.SubElement(ext, f"{{{ns}}}properties", nsmap={prefix: ns})
+    return props
+
+
+def _set_property(task: etree._Element, dialect: str, name: str, value: str | None) -> None:
+    for prop in task.xpath("./bpmn:extensionElements/*[local-name()='properties']/*[local-name()='property'][@name=$n]",
+                           namespaces=NS, n=name):
+        if value is None:
+            prop.getparent().remove(prop)
+        else:
+            prop.set("value", value)
+        return
+    if value is not None:
+        props = _extension(task, dialect)
+        etree.SubElement(props, f"{{{etree.QName(props).namespace}}}property", name=name, value=value)
+
+
+def route_path(level: str, unit_type: str, dept_code: str, role: str) -> str:
+    """Level, unit type and role as chosen on the page -> the routing path of API.md."""
+    fields = {}
+    if role not in ROLES:
+        fields["role"] = "reception, specialist hoặc leader"
+    if level == "commune":
+        path = f"commune/{role}"
+    elif level == "province":
+        if unit_type == "service-center":
+            path = f"province/service-center/{role}"
+        elif unit_type == "department" and re.fullmatch(r"[A-Za-z0-9_.-]{1,20}", dept_code or ""):
+            path = f"province/department:{dept_code}/{role}"
+        else:
+            fields["dept_code"] = "mã sở/ban (ví dụ STP, VPDKDD)"
+            path = ""
+    else:
+        fields["level"] = "commune hoặc province"
+        path = ""
+    if fields or parse_route(path) is None:
+        raise Invalid("Định tuyến không hợp lệ.", fields=fields or {"level": "không hợp lệ"})
+    return path
+
+
+def set_lane_route(session: Session, actor: Actor, code: str, number: int, lane_id: str, path: str) -> ProcedureVersion:
+    get_for_edit(session, actor, code, number)
+    return procedures.set_lanes(session, actor, code, number, {lane_id: path})
+
+
+def _lane_shapes(root: etree._Element) -> dict[str, etree._Element]:
+    return {s.get("bpmnElement"): s for s in root.iter(f"{{{BPMNDI_NS}}}BPMNShape")}
+
+
+def _bounds(shape: etree._Element | None) -> etree._Element | None:
+    return shape.find(f"{{{DC_NS}}}Bounds") if shape is not None else None
+
+
+def add_lane(session: Session, actor: Actor, code: str, number: int, name: str) -> ProcedureVersion:
+    """A new, empty lane at the bottom of the pool (with its diagram band, so it can be drawn)."""
+    version = get_for_edit(session, actor, code, number)
+    name = (name or "").strip()
+    if not name or len(name) > 200:
+        raise Invalid("Làn mới cần tên.", fields={"name": "bắt buộc, tối đa 200 ký tự"})
+    root = _root(version)
+    process = _process(root, version)
+    lane_set = process.find(f"{{{BPMN_NS}}}laneSet")
+    if lane_set is None:
+        lane_set = etree.Element(f"{{{BPMN_NS}}}laneSet", id=f"LaneSet_{version.process_id}")
+        process.insert(0, lane_set)
+    existing = {el.get("id") for el in root.iter() if isinstance(el.tag, str)}
+    n = 1
+    while f"Lane_New{n}" in existing:
+        n += 1
+    lane_id = f"Lane_New{n}"
+    etree.SubElement(lane_set, f"{{{BPMN_NS}}}lane", id=lane_id, name=name)
+    shapes = _lane_shapes(root)
+    lane_bounds = [_bounds(shapes.get(lane.get("id"))) for lane in lane_set.findall(f"{{{BPMN_NS}}}lane")]
+    lane_bounds = [b for b in lane_bounds if b is not None]
+    if lane_bounds:
+        last = max(lane_bounds, key=lambda b: float(b.get("y")) + float(b.get("height")))
+        y = float(last.get("y")) + float(last.get("height"))
+        shape = etree.SubElement(last.getparent().getparent(), f"{{{BPMNDI_NS}}}BPMNShape",
+                                 id=f"{lane_id}_di", bpmnElement=lane_id, isHorizontal="true")
+        etree.SubElement(shape, f"{{{DC_NS}}}Bounds", x=last.get("x"), y=f"{y:g}", width=last.get("width"),
+                         height=str(LANE_HEIGHT))
+        for participant in root.xpath("./bpmn:collaboration/bpmn:participant[@processRef=$pid]", namespaces=NS,
+                                      pid=version.process_id):
+            pb = _bounds(shapes.get(participant.get("id")))
+            if pb is not None:
+                pb.set("height", f"{float(pb.get('height')) + LANE_HEIGHT:g}")
+    return _store(session, actor, version, root, "procedure.lane_add", f"thêm làn {lane_id} '{name}'")
+
+
+def delete_lane(session: Session, actor: Actor, code: str, number: int, lane_id: str) -> ProcedureVersion:
+    """Remove an empty lane; one that still holds steps is refused with their names, nothing changes."""
+    version = get_for_edit(session, actor, code, number)
+    root = _root(version)
+    process = _process(root, version)
+    lane = _element(process, lane_id, "lane")
+    refs = [r.text.strip() for r in lane.findall(f"{{{BPMN_NS}}}flowNodeRef") if r.text and r.text.strip()]
+    if refs:
+        names = []
+        for ref in refs:
+            found = process.xpath(".//*[@id=$eid]", eid=ref)
+            names.append((found[0].get("name") or ref) if found else ref)
+        raise Conflict(f"Làn '{lane.get('name') or lane_id}' đang chứa {len(refs)} phần tử ({', '.join(names)}); "
+                       "hãy chuyển các bước sang làn khác trước khi xóa.", code="lane_in_use",
+                       fields={lane_id: "đang được sử dụng"})
+    lane.getparent().remove(lane)
+    shape = _lane_shapes(root).get(lane_id)
+    if shape is not None:
+        shape.getparent().remove(shape)
+    return _store(session, actor, version, root, "procedure.lane_delete", f"xóa làn {lane_id}")
+
+
+def move_task(session: Session, actor: Actor, code: str, number: int, task_id: str, lane_id: str) -> ProcedureVersion:
+    """Route one step elsewhere by moving it into another lane (its shape follows into the band)."""
+    version = get_for_edit(session, actor, code, number)
+    root = _root(version)
+    process = _process(root, version)
+    _element(process, task_id, "userTask", "manualTask")
+    target = _element(process, lane_id, "lane")
+    for ref in process.iter(f"{{{BPMN_NS}}}flowNodeRef"):
+        if (ref.text or "").strip() == task_id:
+            ref.getparent().remove(ref)
+    etree.SubElement(target, f"{{{BPMN_NS}}}flowNodeRef").text = task_id
+    shapes = _lane_shapes(root)
+    tb, lb = _bounds(shapes.get(task_id)), _bounds(shapes.get(lane_id))
+    if tb is not None and lb is not None:
+        y = float(lb.get("y")) + (float(lb.get("height")) - float(tb.get("height"))) / 2
+        dy = y - float(tb.get("y"))
+        tb.set("y", f"{y:g}")
+        for edge in root.iter(f"{{{BPMNDI_NS}}}BPMNEdge"):
+            flow = process.xpath(".//bpmn:sequenceFlow[@id=$fid]", namespaces=NS, fid=edge.get("bpmnElement"))
+            if not flow:
+                continue
+            points = edge.findall("{http://www.omg.org/spec/DD/20100524/DI}waypoint")
+            if points and flow[0].get("targetRef") == task_id:
+                points[-1].set("y", f"{float(points[-1].get('y')) + dy:g}")
+            if points and flow[0].get("sourceRef") == task_id:
+                points[0].set("y", f"{float(points[0].get('y')) + dy:g}")
+    return _store(session, actor, version, root, "procedure.task_lane", f"{task_id} -> {lane_id}")
+
+
+def gateways(version: ProcedureVersion) -> list[dict]:
+    """Exclusive gateways with their outgoing flows, conditions and default: the conditions page."""
+    root = _root(version)
+    process = _process(root, version)
+    out = []
+    for gw in process.iter(f"{{{BPMN_NS}}}exclusiveGateway"):
+        flows = []
+        for flow in process.xpath("./bpmn:sequenceFlow[@sourceRef=$g]", namespaces=NS, g=gw.get("id")):
+            cond = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+            target = process.xpath("./*[@id=$t]", t=flow.get("targetRef"))
+            flows.append({"id": flow.get("id"), "name": flow.get("name") or "",
+                          "target": (target[0].get("name") or flow.get("targetRef")) if target else flow.get("targetRef"),
+                          "condition": (cond.text or "").strip() if cond is not None else ""})
+        if len(flows) > 1:
+            out.append({"id": gw.get("id"), "name": gw.get("name") or gw.get("id"), "default": gw.get("default"),
+                        "flows": flows})
+    return out
+
+
+def condition_errors(source: str) -> list[str]:
+    return [str(err) for err in check_expression(source)]
+
+
+def set_condition(session: Session, actor: Actor, code: str, number: int, flow_id: str, source: str,
+                  default: bool = False) -> ProcedureVersion:
+    """Change the condition of a flow out of an exclusive gateway, checked by the run-time sandbox."""
+    version = get_for_edit(session, actor, code, number)
+    source = (source or "").strip()
+    root = _root(version)
+    process = _process(root, version)
+    flow = _element(process, flow_id, "sequenceFlow")
+    gateway = _element(process, flow.get("sourceRef"), "exclusiveGateway")
+    if source:
+        errors = condition_errors(source)
+        if errors:
+            raise Invalid("Điều kiện không hợp lệ: " + "; ".join(errors), fields={flow_id: "; ".join(errors)})
+    elif not default and gateway.get("default") != flow_id:
+        raise Invalid("Luồng không phải mặc định cần một điều kiện.", fields={flow_id: "bắt buộc"})
+    cond = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+    if default:
+        gateway.set("default", flow_id)
+        if cond is not None:
+            flow.remove(cond)
+        source = ""
+    elif source:
+        if cond is None:
+            cond = etree.SubElement(flow, f"{{{BPMN_NS}}}conditionExpression")
+            prefix = next((p for p, ns in root.nsmap.items() if ns == BPMN_NS), None)
+            cond.set(XSI_TYPE, f"{prefix}:tFormalExpression" if prefix else "tFormalExpression")
+        cond.text = source
+        if gateway.get("default") == flow_id:
+            del gateway.attrib["default"]
+    return _store(session, actor, version, root, "procedure.condition", f"{flow_id}: {source or '(mặc định)'}",
+                  {"flow": flow_id, "condition": source, "default": default})
+
+
+def set_task_form(session: Session, actor: Actor, code: str, number: int, task_id: str, form_key: str) -> ProcedureVersion:
+    version = get_for_edit(session, actor, code, number)
+    if not form_key or session.get(FormDefinition, form_key) is None:
+        raise Invalid("Biểu mẫu không có trong thư viện.", fields={"form_key": "chọn một biểu mẫu của thư viện"})
+    root = _root(version)
+    task = _element(_process(root, version), task_id, "userTask", "manualTask")
+    _write_form_key(task, version.dialect, form_key)
+    return _store(session, actor, version, root, "procedure.form", f"{task_id}: biểu mẫu {form_key}")
+
+
+def _write_form_key(task: etree._Element, dialect: str, form_key: str) -> None:
+    if dialect == "camunda" or task.get(f"{{{CAMUNDA_NS}}}formKey") is not None:
+        task.set(f"{{{CAMUNDA_NS}}}formKey", form_key)
+        _set_property(task, dialect, "formKey", None)
+    else:
+        _set_property(task, dialect, "formKey", form_key)
+
+
+def form_fields(definition: dict | None) -> list[dict]:
+    """The editable view of a form: name, label, type, required, choices, in display order."""
+    if not definition:
+        return []
+    schema = definition.get("schema", {})
+    props = schema.get("properties", {})
+    order = [n for n in (definition.get("ui") or {}).get("ui:order", []) if n in props]
+    order += [n for n in props if n not in order]
+    required = set(schema.get("required", []))
+    ui = definition.get("ui") or {}
+    out = []
+    for name in order:
+        prop = props[name]
+        kind = prop.get("type", "string")
+        if kind == "string" and prop.get("format") == "date":
+            kind = "date"
+        elif kind == "string" and (ui.get(name) or {}).get("ui:widget") == "textarea":
+            kind = "text"
+        elif kind not in FIELD_TYPES:
+            kind = "string"
+        out.append({"name": name, "label": prop.get("title", name), "type": kind, "required": name in required,
+                    "choices": ", ".join(str(c) for c in prop.get("enum", []))})
+    return out
+
+
+def save_task_form_fields(session: Session, actor: Actor, code: str, number: int, task_id: str,
+                          rows: list[dict]) -> ProcedureVersion:
+    """Edited fields become a form of their own (`<key>.<scope>.v<n>`), so the library form other
+    versions use stays as it was; the step then points at the new form."""
+    version = get_for_edit(session, actor, code, number)
+    task_meta = next((t for t in version.model["user_tasks"] if t["id"] == task_id), None)
+    if task_meta is None:
+        raise NotFound(f"Không có bước {task_id}.")
+    base_key = task_meta["form_key"] or task_id
+    current = session.get(FormDefinition, base_key)
+    definition = copy.deepcopy(current.definition) if current else {"title": {"vi": task_meta["name"]}, "schema": {
+        "$schema": "https://json-schema.org/draft/2020-12/schema", "type": "object", "properties": {}}}
+    schema = definition.setdefault("schema", {})
+    old_props = schema.get("properties", {})
+    props, required, order, errors = {}, [], [], {}
+    for i, row in enumerate(rows):
+        name = (row.get("name") or "").strip()
+        if not name and not (row.get("label") or "").strip():
+            continue  # an empty spare row
+        if not FIELD_NAME_RE.match(name):
+            errors[f"name_{i}"] = "tên trường: chữ thường, số, gạch dưới (ví dụ so_giay_to)"
+            continue
+        if name in props:
+            errors[f"name_{i}"] = "tên trường bị trùng"
+            continue
+        kind = row.get("type") or "string"
+        if kind not in FIELD_TYPES:
+            errors[f"type_{i}"] = "kiểu không hợp lệ"
+            continue
+        prop = dict(old_props.get(name, {}))
+        prop["title"] = (row.get("label") or name).strip()
+        json_type = {"text": "string", "date": "string"}.get(kind, kind)
+        if prop.get("type") != json_type:
+            for key in ("format", "enum", "x-enum-labels", "minLength", "maxLength", "pattern", "minimum", "maximum",
+                        "items", "minItems"):
+                prop.pop(key, None)
+        prop["type"] = json_type
+        if kind == "date":
+            prop["format"] = "date"
+        elif prop.get("format") == "date":
+            prop.pop("format")
+        choices = [c.strip() for c in (row.get("choices") or "").split(",") if c.strip()]
+        if choices:
+            try:
+                prop["enum"] = [{"integer": int, "number": float}.get(json_type, str)(c) for c in choices]
+            except ValueError:
+                errors[f"choices_{i}"] = "lựa chọn phải cùng kiểu với trường"
+                continue
+            if len(prop.get("x-enum-labels", {}).get("vi", [])) != len(choices):
+                prop.pop("x-enum-labels", None)
+        else:
+            prop.pop("enum", None)
+            prop.pop("x-enum-labels", None)
+        props[name] = prop
+        order.append(name)
+        if row.get("required"):
+            required.append(name)
+        ui = definition.setdefault("ui", {})
+        if kind == "text":
+            ui.setdefault(name, {})["ui:widget"] = "textarea"
+    if errors:
+        raise Invalid("Trường biểu mẫu không hợp lệ.", fields=errors)
+    if not props:
+        raise Invalid("Biểu mẫu cần ít nhất một trường.", fields={"name_0": "bắt buộc"})
+    removed = set(old_props) - set(props)
+    if removed and "allOf" in schema:  # rules naming a removed field would make the form unusable
+        schema["allOf"] = [r for r in schema["allOf"] if not any(f'"{n}"' in json.dumps(r) for n in removed)]
+    schema["properties"], schema["required"] = props, required
+    ui = definition.setdefault("ui", {})
+    ui["ui:order"] = order
+    for name in removed:
+        ui.pop(name, None)
+    key = f"{re.sub(r'[.][^.]+[.]v[0-9]+$', '', base_key)}.{version.scope}.v{version.version}"
+    definition["id"] = key
+    problems = forms.check_definition(definition)
+    if problems:
+        raise Invalid("Biểu mẫu không hợp lệ: " + "; ".join(problems))
+    row = session.get(FormDefinition, key)
+    if row is None:
+        session.add(FormDefinition(key=key, definition=definition))
+    else:
+        row.definition = definition
+    session.flush()
+    root = _root(version)
+    _write_form_key(_element(_process(root, version), task_id, "userTask", "manualTask"), version.dialect, key)
+    return _store(session, actor, version, root, "procedure.form_fields", f"{task_id}: biểu mẫu {key}",
+                  {"fields": order, "required": required})
+
+
+def set_step_deadline(session: Session, actor: Actor, code: str, number: int, task_id: str, amount,
+                      unit: str) -> ProcedureVersion:
+    """A step's own deadline in working days or office hours (empty: the dossier's due date)."""
+    version = get_for_edit(session, actor, code, number)
+    value = None
+    if amount not in (None, ""):
+        try:
+            value = int(amount)
+            if not 1 <= value <= (365 if unit == "days" else 2000):
+                raise ValueError
+        except (TypeError, ValueError):
+            raise Invalid("Thời hạn bước phải là số nguyên dương.", fields={"amount": "số nguyên dương"}) from None
+    if unit not in ("days", "hours"):
+        raise Invalid("Đơn vị thời hạn: ngày làm việc hoặc giờ làm việc.", fields={"unit": "days | hours"})
+    root = _root(version)
+    task = _element(_process(root, version), task_id, "userTask", "manualTask")
+    _set_property(task, version.dialect, "stepDays", str(value) if value and unit == "days" else None)
+    _set_property(task, version.dialect, "stepHours", str(value) if value and unit == "hours" else None)
+    label = f"{value} {'ngày' if unit == 'days' else 'giờ'} làm việc" if value else "theo hạn hồ sơ"
+    return _store(session, actor, version, root, "procedure.step_deadline", f"{task_id}: {label}")
+
+
+def set_procedure_meta(session: Session, actor: Actor, code: str, number: int, *, deadline_days, deadline_kind: str,
+                       fee_kind: str, fee_amount) -> ProcedureVersion:
+    """The legal deadline and its kind, and the fee rule, of a draft."""
+    version = get_for_edit(session, actor, code, number)
+    meta = procedures._validate_meta(session, code, version.scope, deadline_days, deadline_kind)
+    if deadline_kind == "same-day":
+        meta["deadline_days"] = None
+    if fee_kind == "free":
+        fee = {"kind": "free"}
+    elif fee_kind == "fixed":
+        try:
+            amount = int(fee_amount)
+            if amount < 0 or amount > 1_000_000_000:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise Invalid("Lệ phí phải là số tiền (VND) không âm.", fields={"fee_amount": "số nguyên ≥ 0"}) from None
+        fee = {"kind": "fixed", "amount": amount}
+    else:
+        raise Invalid("Loại lệ phí không hợp lệ.", fields={"fee_kind": "free | fixed"})
+    before = {"deadline_days": version.deadline_days, "deadline_kind": version.deadline_kind, "fee": version.fee_rule}
+    version.deadline_days, version.deadline_kind = meta["deadline_days"], meta["deadline_kind"]
+    version.fee_rule = {**{k: v for k, v in (version.fee_rule or {}).items() if k not in ("kind", "amount")}, **fee}
+    audit.record(session, "procedure.meta", actor.name, note=f"{code} v{number}",
+                 data={"before": before, "after": {**meta, "fee": version.fee_rule}})
+    session.flush()
+    return version
+
+
+# -- publish -----------------------------------------------------------------------------------
+
+def publish(session: Session, actor: Actor, code: str, number: int):
+    """Publish a draft or roll back to a published version; the checks are the service's."""
+    version = get_for_view(session, actor, code, number)
+    if not can_edit(actor, version.scope):
+        raise Forbidden("Chỉ nhà thiết kế cấp quốc gia được công bố mẫu quốc gia.")
+    return procedures.publish(session, actor, code, number)
+
+
+# -- compare -----------------------------------------------------------------------------------
+
+def base_of(session: Session, version: ProcedureVersion) -> ProcedureVersion | None:
+    """What a draft would replace: the version in force in its scope, else the national template."""
+    link = session.get(ProcedureInForce, (version.procedure_code, version.scope)) or \
+        session.get(ProcedureInForce, (version.procedure_code, NATIONAL))
+    return link.version if link else None
+
+
+def _conditions(version: ProcedureVersion) -> dict[str, str]:
+    return {e["element_id"]: e["source"] for e in version.model.get("expressions", []) if e["kind"] == "condition"}
+
+
+def _forms_of(session: Session, version: ProcedureVersion) -> dict[str, dict]:
+    if version.state != DRAFT and version.forms:
+        return version.forms
+    return forms.library(session, {t["form_key"] for t in version.model["user_tasks"] if t["form_key"]})
+
+
+def compare(session: Session, actor: Actor, code: str, number: int, other: int | None = None) -> dict:
+    """Steps added/removed/changed, routing, forms, conditions and deadline/fee, against the
+    version in force (or `other`)."""
+    version = get_for_view(session, actor, code, number)
+    base = get_for_view(session, actor, code, other) if other else base_of(session, version)
+    result = {"version": version, "base": base, "added": [], "removed": [], "changed": [], "routing": [],
+              "forms": [], "conditions": [], "meta": []}
+    if base is None:
+        return result
+    new_steps = {t["id"]: t for t in version.model["user_tasks"]}
+    old_steps = {t["id"]: t for t in base.model["user_tasks"]}
+    new_paths, old_paths = lane_paths(version.model, version.lane_map), lane_paths(base.model, base.lane_map)
+    new_forms, old_forms = _forms_of(session, version), _forms_of(session, base)
+    result["added"] = [t for sid, t in new_steps.items() if sid not in old_steps]
+    result["removed"] = [t for sid, t in old_steps.items() if sid not in new_steps]
+    for sid, new in new_steps.items():
+        old = old_steps.get(sid)
+        if old is None:
+            continue
+        changes = []
+        for key, label in (("name", "tên"), ("milestone", "mốc"), ("step_days", "thời hạn (ngày)"),
+                           ("step_hours", "thời hạn (giờ)")):
+            if old.get(key) != new.get(key):
+                changes.append(f"{label}: {old.get(key) or '—'} → {new.get(key) or '—'}")
+        if changes:
+            result["changed"].append({"step": new, "changes": changes})
+        old_path, new_path = old_paths.get(old["lane_id"]), new_paths.get(new["lane_id"])
+        if old_path != new_path:
+            result["routing"].append({"step": new, "before": old_path, "after": new_path})
+        old_def, new_def = old_forms.get(old["form_key"] or ""), new_forms.get(new["form_key"] or "")
+        if old["form_key"] != new["form_key"] or (old_def or {}).get("schema") != (new_def or {}).get("schema"):
+            old_fields = {f["name"]: f for f in form_fields(old_def)}
+            new_fields = {f["name"]: f for f in form_fields(new_def)}
+            result["forms"].append({
+                "step": new, "before": old["form_key"], "after": new["form_key"],
+                "added": sorted(set(new_fields) - set(old_fields)),
+                "removed": sorted(set(old_fields) - set(new_fields)),
+                "changed": sorted(n for n in set(new_fields) & set(old_fields) if new_fields[n] != old_fields[n]),
+            })
+    old_cond, new_cond = _conditions(base), _conditions(version)
+    for flow_id in sorted(set(old_cond) | set(new_cond)):
+        if old_cond.get(flow_id) != new_cond.get(flow_id):
+            result["conditions"].append({"flow": flow_id, "before": old_cond.get(flow_id),
+                                         "after": new_cond.get(flow_id)})
+    for key, label in (("deadline_days", "thời hạn giải quyết"), ("deadline_kind", "loại thời hạn"),
+                       ("fee_rule", "lệ phí")):
+        if getattr(base, key) != getattr(version, key):
+            result["meta"].append({"field": label, "before": getattr(base, key), "after": getattr(version, key)})
+    return result
+
+
+# -- dry run -----------------------------------------------------------------------------------
+
+@dataclass
+class DryRunStep:
+    step_id: str
+    name: str
+    lane: str | None
+    path: str | None
+    unit_code: str | None
+    unit_name: str | None
+    role: str | None
+    due_at: datetime | None
+    error: str | None = None
+
+
+@dataclass
+class DryRunReport:
+    steps: list[DryRunStep]
+    completed: bool
+    problem: str | None
+    problem_element: str | None
+    received_at: datetime
+    legal_due_at: datetime | None
+    final_data: dict
+
+
+def sample_fields(session: Session, version: ProcedureVersion) -> list[dict]:
+    """Every field of every step's form, once, with a valid sample value: the dry-run form."""
+    from ..engine import sample_data
+
+    seen: dict[str, dict] = {}
+    for task in version.model["user_tasks"]:
+        definition = _forms_of(session, version).get(task["form_key"] or "")
+        if not definition:
+            continue
+        samples = sample_data(definition.get("schema", {}))
+        for f in form_fields(definition):
+            if f["name"] not in seen:
+                prop = definition["schema"]["properties"][f["name"]]
+                if prop.get("type") in ("array", "object"):
+                    continue
+                seen[f["name"]] = {**f, "choices": prop.get("enum", []), "sample": samples.get(f["name"]),
+                                   "step": task["name"]}
+    return list(seen.values())
+
+
+def parse_sample(fields: list[dict], raw: dict[str, str]) -> dict:
+    """Typed values from the dry-run form's strings (an empty input keeps the sample)."""
+    data, errors = {}, {}
+    for f in fields:
+        value = raw.get(f["name"])
+        if value in (None, ""):
+            if f["type"] == "boolean" and f["name"] in raw:
+                data[f["name"]] = False
+            continue
+        try:
+            if f["type"] == "integer":
+                data[f["name"]] = int(value)
+            elif f["type"] == "number":
+                data[f["name"]] = float(value)
+            elif f["type"] == "boolean":
+                data[f["name"]] = value in ("1", "true", "on", "yes")
+            else:
+                data[f["name"]] = value
+        except ValueError:
+            errors[f["name"]] = "sai kiểu dữ liệu"
+    if errors:
+        raise Invalid("Dữ liệu mẫu không hợp lệ.", fields=errors)
+    return data
+
+
+def dry_run(session: Session, actor: Actor, code: str, number: int, commune_code: str, sample: dict,
+            received_at: datetime | None = None) -> DryRunReport:
+    """The path a dossier with this data would take, who would receive each step and when it
+    would be due, without creating anything (each step is assumed to use its whole allowance)."""
+    version = get_for_view(session, actor, code, number)
+    commune = session.get(Unit, commune_code or "")
+    if commune is None or commune.level != "commune":
+        raise Invalid("Chọn một xã/phường để định tuyến.", fields={"commune_code": "mã xã/phường (5 chữ số)"})
+    province = commune.province_code
+    if version.scope != NATIONAL and province != version.scope:
+        raise Invalid("Xã/phường phải thuộc tỉnh của phiên bản.", fields={"commune_code": f"thuộc tỉnh {version.scope}"})
+    library = _forms_of(session, version)
+    bundle = bundle_for(version.id, version.bpmn_xml, version.dialect, version.process_id)
+    sim = simulate(bundle, version.model, library, sample)
+    now = received_at or utcnow()
+    cal = calendar_for(session, province)
+    legal = legal_due_at(session, province, now, version.deadline_kind, version.deadline_days)
+    paths = lane_paths(version.model, version.lane_map)
+    lanes = {lane["id"]: lane["name"] for lane in version.model["lanes"]}
+    steps_meta = {t["id"]: t for t in version.model["user_tasks"]}
+    cursor, out = now, []
+    for step in sim.steps:
+        meta = steps_meta.get(step.step_id, {})
+        path = paths.get(step.lane_id)
+        row = DryRunStep(step.step_id, step.name, lanes.get(step.lane_id), path, None, None, None, None)
+        try:
+            route = resolve(session, path or "", province, commune_code, commune_code)
+            unit = session.get(Unit, route.unit_code)
+            row.unit_code, row.unit_name, row.role = route.unit_code, unit.name if unit else None, route.role
+        except Unresolvable as exc:
+            row.error = exc.reason
+        if meta.get("step_days"):
+            row.due_at = cal.due_at(cursor, "working", meta["step_days"])
+        elif meta.get("step_hours"):
+            row.due_at = cal.add_office_hours(cursor, meta["step_hours"])
+        else:
+            row.due_at = legal
+        cursor = max(cursor, row.due_at or cursor)
+        out.append(row)
+    audit.record(session, "procedure.dry_run", actor.name, note=f"{code} v{number} tại {commune_code}")
+    return DryRunReport(out, sim.completed, sim.problem, sim.problem_element, now, legal, sim.final_data)

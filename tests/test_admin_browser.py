@@ -1,0 +1,193 @@
+"""Browser tests of the back office: Playwright driving Debian's chromium against a live server.
+
+They run on SQLite only (a real server thread shares the test's database file). Without
+/usr/bin/chromium they are skipped, except in CI (CI=true) where they must run. With
+SCREENSHOT_DIR set (`make screenshots`) they also save the pictures used by the README.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import pytest
+
+from .conftest import IN_CI, PASSWORD
+
+pytestmark = pytest.mark.sqlite_only
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+SHOTS = os.environ.get("SCREENSHOT_DIR")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not os.path.exists(CHROMIUM):
+        message = f"{CHROMIUM} not found: install Debian's chromium (make venv does it as root)"
+        if IN_CI:
+            pytest.fail(message + " (CI=true: browser tests are mandatory)", pytrace=False)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def server(app):
+    from werkzeug.serving import make_server
+
+    srv = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+    thread.join(5)
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="vi-VN")
+    context.set_default_timeout(15000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+    context.close()
+
+
+def shot(page, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(Path(SHOTS) / f"{name}.png"), full_page=False)
+
+
+def login(page, server: str, username: str) -> None:
+    page.goto(f"{server}/admin/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def test_designer_changes_routing_and_condition_without_xml_then_a_dossier_follows(page, server, api, tmp_path):
+    page.goto(f"{server}/admin/login")
+    shot(page, "login")
+    login(page, server, "designer.01")
+    page.wait_for_selector("table.catalogue")
+    assert "Danh mục thủ tục" in page.content()
+    shot(page, "catalogue")
+
+    # a broken diagram: the report names the element and the line, on the diagram too
+    broken = (ROOT / "bpmn" / "national" / "1.001193.bpmn").read_text(encoding="utf-8").replace(
+        "reception_result == 'accept'", "__import__('os').system('id')")
+    (tmp_path / "broken.bpmn").write_text(broken, encoding="utf-8")
+    page.goto(f"{server}/admin/procedures/upload")
+    page.set_input_files("input[name=file]", str(tmp_path / "broken.bpmn"))
+    page.fill("input[name=code]", "1.001193")
+    page.select_option("select[name=deadline_kind]", "same-day")
+    page.click("form.card button[type=submit]")
+    page.wait_for_selector("#upload-error")
+    assert page.locator("table.problems tr[data-element-id=Flow_Accept]").count() >= 1
+    page.wait_for_selector("#diagram .has-problem, #diagram .problem", state="attached")
+    shot(page, "upload-report")
+
+    # a non-XML file: a clear message
+    (tmp_path / "notes.bpmn").write_text("not xml", encoding="utf-8")
+    page.set_input_files("input[name=file]", str(tmp_path / "notes.bpmn"))
+    page.fill("input[name=code]", "1.001193")
+    page.click("form.card button[type=submit]")
+    assert "XML không hợp lệ" in page.locator("#upload-error").inner_text()
+
+    # the shipped diagram as Hà Nội's draft
+    page.set_input_files("input[name=file]", str(ROOT / "bpmn" / "national" / "1.001193.bpmn"))
+    page.fill("input[name=code]", "1.001193")
+    page.select_option("select[name=deadline_kind]", "same-day")
+    page.click("form.card button[type=submit]")
+    page.wait_for_selector("#state")
+    assert "bản nháp" in page.locator("#state").inner_text()
+    if (ROOT / "node_modules" / "bpmn-js" / "dist" / "bpmn-viewer.production.min.js").exists():
+        page.wait_for_selector("#diagram[data-renderer=bpmn-js] .djs-container")
+    version_url = page.url.split("#")[0]
+    shot(page, "version-diagram")
+
+    # a lane's role, chosen from lists
+    lane = page.locator("#lane-Lane_Specialist")
+    lane.locator("select[name=role]").select_option("leader")
+    lane.locator("button[type=submit]", has_text="Lưu").click()
+    page.wait_for_selector("text=Đã gán làn Lane_Specialist")
+    assert "commune/leader" in page.locator("#lane-Lane_Specialist code.path").inner_text()
+
+    # a gateway condition: an unsafe one is refused next to the field, then a good one
+    flow = page.locator("#flow-Flow_Accept")
+    flow.locator("input[name=condition]").fill("__import__('os')")
+    flow.locator("button[type=submit]").click()
+    page.wait_for_selector("#flow-Flow_Accept .field-error")
+    flow = page.locator("#flow-Flow_Accept")
+    flow.locator("input[name=condition]").fill("reception_result == 'accept' and child_nationality == 'Việt Nam'")
+    flow.locator("button[type=submit]").click()
+    page.wait_for_selector("text=Đã lưu điều kiện của luồng Flow_Accept")
+    shot(page, "version-conditions")
+
+    page.goto(f"{version_url}/compare")
+    assert "commune/leader" in page.content() and "child_nationality" in page.content()
+    shot(page, "compare")
+
+    page.goto(f"{version_url}/dry-run")
+    page.fill("input[name=commune_code]", "00070")
+    page.click("#run")
+    page.wait_for_selector("table.dry-run")
+    assert page.locator("table.dry-run tr[data-step=Task_Record] td.role").inner_text() == "leader"
+    shot(page, "dry-run")
+
+    page.goto(version_url)
+    page.click("#publish")
+    page.wait_for_selector("text=Đã công bố phiên bản")
+
+    # a dossier started through the JSON API follows the changed routing
+    body = {"procedure_code": "1.001193", "province_code": "01", "commune_code": "00070", "channel": 1,
+            "applicant": {"full_name": "Lê Thị Hoa", "id_number": "001190012345"},
+            "data": {"child_full_name": "Trần Minh Khôi", "child_sex": "male", "child_date_of_birth": "2026-11-20",
+                     "child_place_of_birth": "Bệnh viện Phụ sản Hà Nội", "child_ethnicity": "Kinh",
+                     "child_nationality": "Việt Nam", "birth_proof_type": "birth_certificate",
+                     "mother_full_name": "Lê Thị Hoa", "requester_full_name": "Lê Thị Hoa",
+                     "requester_id_number": "001190012345", "requester_relationship": "mother"}}
+    r = api.post("/dossiers", "reception.00070", json=body)
+    assert r.status_code == 201, r.get_json()
+    tasks = r.get_json()["current_tasks"]
+    assert [(t["name"], t["unit_code"], t["role"]) for t in tasks] == [
+        ("Kiểm tra, ghi Sổ đăng ký khai sinh", "00070", "leader")]
+    other = {**body, "data": {**body["data"], "child_nationality": "Lào"}}
+    r = api.post("/dossiers", "reception.00070", json=other)
+    assert r.status_code == 201 and r.get_json()["current_tasks"] == []  # the new condition sends it elsewhere
+
+
+def test_diagram_without_javascript_is_drawn_by_the_server(browser, server):
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    login(page, server, "designer.19")
+    page.goto(f"{server}/admin/procedures/1.001193/v/1")
+    svg = page.locator("#diagram .svg-fallback svg.bpmn-svg")
+    assert svg.count() == 1 and svg.locator("[data-element-id]").count() > 10
+    shot(page, "diagram-fallback")
+    context.close()
+
+
+def test_administrator_declares_a_make_up_saturday(page, server, api):
+    query = "/calendar/due?from=2027-03-05T08:00:00%2B07:00&kind=working&days=1&province=01"
+    assert api.get(query, "admin.01").get_json()["due_at"].startswith("2027-03-08T17:00")
+    login(page, server, "admin.01")
+    page.wait_for_selector("table.users")
+    shot(page, "users")
+    page.goto(f"{server}/admin/calendar?scope=01&year=2027")
+    page.fill("#declare-day input[name=day]", "2027-03-06")
+    page.select_option("#declare-day select[name=kind]", "work")
+    page.fill("#declare-day input[name=note]", "Làm bù")
+    page.click("#declare-day button[type=submit]")
+    page.wait_for_selector("text=Đã khai báo ngày 06/03/2027")
+    shot(page, "calendar")
+    assert api.get(query, "admin.01").get_json()["due_at"].startswith("2027-03-06T17:00")
