@@ -1,7 +1,9 @@
 """Dossier routes: start, list, read, public tracking."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
+
+from orchestrator.services import integrations
 
 from orchestrator.extensions import db
 from orchestrator.services import dossiers as service
@@ -29,15 +31,35 @@ def dossier_body(dossier):
 @bp.response(201, DossierDetailSchema)
 @documented(400, 401, 403, 404, 409)
 def start_dossier(args):
-    """Start a dossier: integrators (online, status 1) or a reception officer (in person, status 2)."""
+    """Start a dossier: integrators (online, status 1) or a reception officer (in person, status 2).
+    With an `Idempotency-Key`, the same key and body return the same dossier; another body, 422."""
     actor = current_actor()
+    record, replay = idempotency("POST", "/dossiers", 201)
+    if replay is not None:
+        return replay
     channel = args.get("channel") or (2 if actor.is_integrator else 1)
     dossier = service.start(db.session, actor, procedure_code=args["procedure_code"],
                             province_code=args["province_code"], commune_code=args["commune_code"],
                             channel=channel, applicant=args["applicant"], data=args["data"],
                             received_by_unit=args.get("received_by_unit"), reception=args["reception"])
+    if record is not None:
+        record.resource = dossier.code
     db.session.commit()
     return dossier_body(dossier)
+
+
+def idempotency(method: str, path: str, status: int):
+    """(reservation, None) to go on, or (None, the earlier answer) to replay; nothing without the header."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None, None
+    record, earlier = integrations.reserve(db.session, current_actor(), key, method, path,
+                                           request.get_json(silent=True), status)
+    if earlier is None:
+        return record, None
+    db.session.rollback()
+    dossier = service.get_visible(db.session, current_actor(), earlier.resource)
+    return None, (dossier_body(dossier), earlier.status_code, {"Idempotent-Replayed": "true"})
 
 
 @bp.get("/dossiers")

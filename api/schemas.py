@@ -398,3 +398,90 @@ class IncidentListSchema(Schema):
 
 class JobListSchema(Schema):
     items = fields.List(fields.Nested(JobSchema))
+
+
+class KeyRequestSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=120))
+    provinces = fields.List(fields.String(validate=validate.Length(min=2, max=2)), required=True,
+                            validate=validate.Length(min=1))
+    permissions = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    expires_at = fields.AwareDateTime(default_timezone=TZ)
+
+
+class ApiKeySchema(Schema):
+    id = fields.Integer()
+    prefix = fields.String()
+    integrator = fields.Function(lambda k: k.integrator.name)
+    provinces = fields.List(fields.String())
+    permissions = fields.List(fields.String())
+    created_at = VNDateTime()
+    expires_at = VNDateTime(allow_none=True)
+    revoked_at = VNDateTime(allow_none=True)
+    last_used_at = VNDateTime(allow_none=True)
+    replaced_by_id = fields.Integer(allow_none=True)
+
+
+class NewKeySchema(ApiKeySchema):
+    key = fields.String(metadata={"description": "the secret, shown only in this answer"})
+
+
+class RotateSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    overlap_hours = fields.Float(load_default=24, validate=validate.Range(min=0, max=720))
+
+
+class IntegratorSchema(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    active = fields.Boolean()
+    keys = fields.List(fields.Nested(ApiKeySchema))
+
+
+class IntegratorListSchema(Schema):
+    items = fields.List(fields.Nested(IntegratorSchema))
+
+
+class SubscribeSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    url = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    event_types = fields.List(fields.String(), required=True)
+    secret = fields.String(validate=validate.Length(min=1, max=200))
+
+
+class SubscriptionSchema(Schema):
+    id = fields.Integer()
+    url = fields.String()
+    event_types = fields.List(fields.String())
+    active = fields.Boolean()
+    created_at = VNDateTime()
+
+
+class NewSubscriptionSchema(SubscriptionSchema):
+    secret = fields.String(metadata={"description": "the signing secret, shown only in this answer"})
+
+
+class SubscriptionListSchema(Schema):
+    items = fields.List(fields.Nested(SubscriptionSchema))
+
+
+class DeliverySchema(Schema):
+    id = fields.String()
+    event_type = fields.String()
+    dossier_code = fields.Function(lambda d: d.payload.get("dossier", {}).get("code"))
+    created_at = VNDateTime()
+    delivered_at = VNDateTime(allow_none=True)
+    last_status_code = fields.Integer(allow_none=True)
+    attempts = fields.Integer()
+    state = fields.String()
+    last_error = fields.String(allow_none=True)
+
+
+class DeliveryListSchema(Schema):
+    items = fields.List(fields.Nested(DeliverySchema))

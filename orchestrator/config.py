@@ -32,5 +32,10 @@ class Config:
     RATELIMIT_PUBLIC = os.environ.get("RATELIMIT_PUBLIC", "60 per minute")
     RATELIMIT_TOKEN = os.environ.get("RATELIMIT_TOKEN", "20 per minute")
     TESTING = _bool("TESTING")
+    # Integrations: webhook delivery and the national portal synchronisation endpoint.
+    WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", 10))
+    WEBHOOK_ALLOW_PRIVATE = _bool("WEBHOOK_ALLOW_PRIVATE")
+    PORTAL_SYNC_URL = os.environ.get("PORTAL_SYNC_URL")
+    PORTAL_SYNC_TOKEN = os.environ.get("PORTAL_SYNC_TOKEN")
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")

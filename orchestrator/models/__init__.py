@@ -9,6 +9,7 @@ from .dossiers import (
     DossierState,
     WorkItem,
 )
+from .integrations import IdempotencyRecord, WebhookDelivery, WebhookSubscription
 from .jobs import Job, Notification
 from .procedures import FormDefinition, Procedure, ProcedureInForce, ProcedureVersion
 from .units import Unit, UnitServiceArea
@@ -16,7 +17,7 @@ from .users import ApiKey, Integrator, RoleAssignment, User, UserToken
 
 __all__ = [
     "ApiKey", "AuditEvent", "CalendarDay", "Dossier", "DossierCounter", "DossierParticipant",
-    "DossierState", "FormDefinition", "Integrator", "Job", "Notification", "Procedure", "ProcedureInForce",
+    "DossierState", "FormDefinition", "IdempotencyRecord", "Integrator", "Job", "Notification", "Procedure", "ProcedureInForce",
     "ProcedureVersion", "RoleAssignment", "STATUS_NAMES", "Unit", "UnitServiceArea", "User",
-    "UserToken", "WorkItem",
+    "UserToken", "WebhookDelivery", "WebhookSubscription", "WorkItem",
 ]

@@ -21,6 +21,8 @@ class Job(db.Model):
     # Timer jobs carry the dossier's lock_version: a job from an older state does nothing.
     lock_version: Mapped[int | None] = mapped_column(Integer)
     payload: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # Jobs sharing a fifo_key run one at a time in id order (national portal sync per dossier).
+    fifo_key: Mapped[str | None] = mapped_column(String(80))
     state: Mapped[str] = mapped_column(String(10), default=QUEUED)
     run_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

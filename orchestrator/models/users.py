@@ -77,5 +77,6 @@ class ApiKey(db.Model):
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    replaced_by_id: Mapped[int | None] = mapped_column(Integer)
 
     integrator: Mapped[Integrator] = relationship(lazy="joined")

@@ -13,7 +13,7 @@ from ..engine import EngineIncident, WorkflowRun
 from ..models import AuditEvent, Dossier, DossierCounter, DossierParticipant, DossierState, Unit, WorkItem
 from ..models.dossiers import OPEN
 from ..models.types import utcnow
-from . import audit, procedures, steps
+from . import audit, outbox, procedures, steps
 from .auth import Actor
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .routing import Unresolvable
@@ -96,6 +96,8 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
     session.add(DossierState(dossier_id=dossier.id, state=run.dumps()))
     session.flush()
     steps.save_step(session, dossier, run, actor.name, incident)
+    outbox.emit(session, dossier, "dossier.created")
+    outbox.portal_sync(session, dossier)
     if in_person:
         from .tasks import complete_reception_in_person
         complete_reception_in_person(session, actor, dossier, reception or {})

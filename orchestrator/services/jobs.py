@@ -8,7 +8,8 @@ from __future__ import annotations
 import random
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, or_, select, text, update
+from sqlalchemy import and_, delete, exists, func, or_, select, text, update
+from sqlalchemy.orm import aliased
 from sqlalchemy.orm import Session
 
 from ..models import Job
@@ -25,10 +26,11 @@ def _notify(session: Session) -> None:
 
 
 def enqueue(session: Session, kind: str, *, run_at: datetime | None = None, dossier_id: int | None = None,
-            lock_version: int | None = None, payload: dict | None = None, max_attempts: int = 8) -> Job:
+            lock_version: int | None = None, payload: dict | None = None, max_attempts: int = 8,
+            fifo_key: str | None = None) -> Job:
     """Add a job in the current transaction: it exists if and only if the change that needs it commits."""
     job = Job(kind=kind, run_at=run_at or utcnow(), dossier_id=dossier_id, lock_version=lock_version,
-              payload=payload or {}, state=QUEUED, attempts=0, max_attempts=max_attempts)
+              payload=payload or {}, state=QUEUED, attempts=0, max_attempts=max_attempts, fifo_key=fifo_key)
     session.add(job)
     session.flush()
     _notify(session)
@@ -46,7 +48,10 @@ def claim(session: Session, worker: str, lease: timedelta, now: datetime | None 
     """Take the most overdue job (or one whose holder's lease expired) and lease it to `worker`."""
     now = now or utcnow()
     ready = or_(and_(Job.state == QUEUED, Job.run_at <= now), and_(Job.state == RUNNING, Job.lease_until < now))
-    query = select(Job).where(ready).order_by(Job.run_at, Job.id).limit(1)
+    earlier = aliased(Job)
+    first_in_line = or_(Job.fifo_key.is_(None), ~exists().where(
+        earlier.fifo_key == Job.fifo_key, earlier.id < Job.id, earlier.state.in_([QUEUED, RUNNING])))
+    query = select(Job).where(ready, first_in_line).order_by(Job.run_at, Job.id).limit(1)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
     job = session.scalars(query).first()

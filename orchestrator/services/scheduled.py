@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from ..engine import EngineIncident
 from ..models import Job, Notification, RoleAssignment, WorkItem
 from ..models.dossiers import FINAL_STATUSES, OPEN
-from . import audit, steps
+from . import audit, outbox, steps
 
 SYSTEM_TIMER = "system:timer"
 
@@ -59,4 +59,5 @@ def send_reminder(session: Session, job: Job) -> str:
     return "sent"
 
 
-HANDLERS = {"timer": fire_timer, "reminder": send_reminder}
+HANDLERS = {"timer": fire_timer, "reminder": send_reminder,
+            outbox.WEBHOOK: outbox.deliver_webhook, outbox.PORTAL_SYNC: outbox.deliver_portal}

@@ -17,7 +17,7 @@ from ..engine import EngineIncident, WorkflowRun, bundle_for, lane_paths
 from ..models import Dossier, DossierParticipant, DossierState, WorkItem
 from ..models.dossiers import CANCELLED, OPEN
 from ..models.types import utcnow
-from . import audit, jobs
+from . import audit, jobs, outbox
 from .deadlines import calendar_for, legal_due_at
 from .errors import NotFound
 from .routing import Route, resolve
@@ -139,6 +139,7 @@ def set_status(session: Session, dossier: Dossier, new: int, actor: str, action:
         return
     dossier.status = new
     audit.record(session, action, actor, dossier=dossier, from_status=old, to_status=new, **kw)
+    outbox.status_changed(session, dossier, old, new)
 
 
 def save_step(session: Session, dossier: Dossier, run: WorkflowRun, actor: str,
@@ -149,6 +150,7 @@ def save_step(session: Session, dossier: Dossier, run: WorkflowRun, actor: str,
         dossier.incident, dossier.incident_message = True, incident.message
         audit.record(session, "incident", actor, dossier=dossier, step_id=incident.element_id,
                      note=incident.message)
+        outbox.emit(session, dossier, "dossier.incident", {"step_id": incident.element_id})
     created = sync_work_items(session, dossier, run)
     reception_steps = {sid for sid, s in step_model(dossier).items() if s.get("milestone") == "reception"}
     if dossier.status == 2 and any(w.step_id not in reception_steps for w in created):

@@ -1,0 +1,120 @@
+"""Integrator routes: keys (administrators), webhook subscriptions (integrators), deliveries."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+
+from orchestrator.extensions import db
+from orchestrator.services import integrations as service
+
+from . import bp
+from .auth import authenticated, current_actor
+from .errors import documented
+from .schemas import (
+    DeliveryListSchema, IntegratorListSchema, KeyRequestSchema, NewKeySchema, NewSubscriptionSchema, RotateSchema,
+    SubscribeSchema, SubscriptionListSchema, SubscriptionSchema, ApiKeySchema,
+)
+
+
+def _with_secret(key, secret):
+    key.key = secret
+    return key
+
+
+@bp.get("/admin/integrators")
+@authenticated
+@bp.response(200, IntegratorListSchema)
+@documented(401, 403)
+def list_integrators():
+    """Integrators with their keys (never the secrets), in the administrator's provinces."""
+    rows = service.integrators(db.session, current_actor())
+    for integrator in rows:
+        integrator.keys = service.keys_of(db.session, integrator)
+    return {"items": rows}
+
+
+@bp.post("/admin/integrators/keys")
+@authenticated
+@bp.arguments(KeyRequestSchema)
+@bp.response(201, NewKeySchema)
+@documented(400, 401, 403)
+def issue_key(args):
+    """Register an integrator (by name) and issue it a key scoped to provinces and permissions."""
+    key, secret = service.issue_key(db.session, current_actor(), args["name"], args["provinces"],
+                                    args["permissions"], args.get("expires_at"))
+    db.session.commit()
+    return _with_secret(key, secret)
+
+
+@bp.post("/admin/keys/<id:key_id>/rotate")
+@authenticated
+@bp.arguments(RotateSchema)
+@bp.response(201, NewKeySchema)
+@documented(400, 401, 403, 404, 409)
+def rotate_key(args, key_id: int):
+    """A new key with the same scope; the old one keeps working for `overlap_hours`."""
+    key, secret = service.rotate_key(db.session, current_actor(), key_id, timedelta(hours=args["overlap_hours"]))
+    db.session.commit()
+    return _with_secret(key, secret)
+
+
+@bp.post("/admin/keys/<id:key_id>/revoke")
+@authenticated
+@bp.response(200, ApiKeySchema)
+@documented(401, 403, 404)
+def revoke_key(key_id: int):
+    """Stop a key at once."""
+    key = service.revoke_key(db.session, current_actor(), key_id)
+    db.session.commit()
+    return key
+
+
+@bp.get("/admin/integrators/<id:integrator_id>/deliveries")
+@authenticated
+@bp.response(200, DeliveryListSchema)
+@documented(401, 403, 404)
+def deliveries(integrator_id: int):
+    """Recent webhook deliveries of an integrator: attempts, state and last error."""
+    rows = service.deliveries(db.session, current_actor(), integrator_id)
+    items = []
+    for delivery, job in rows:
+        delivery.attempts = job.attempts if job else 0
+        delivery.state = "delivered" if delivery.delivered_at else (job.state if job else "unknown")
+        delivery.last_error = job.last_error if job else None
+        items.append(delivery)
+    return {"items": items}
+
+
+@bp.get("/webhooks")
+@authenticated
+@bp.response(200, SubscriptionListSchema)
+@documented(401, 403)
+def list_webhooks():
+    """The calling integrator's webhook subscriptions."""
+    return {"items": service.subscriptions(db.session, current_actor())}
+
+
+@bp.post("/webhooks")
+@authenticated
+@bp.arguments(SubscribeSchema)
+@bp.response(201, NewSubscriptionSchema)
+@documented(400, 401, 403)
+def subscribe(args):
+    """Subscribe a URL to event types; deliveries are signed with the returned secret."""
+    sub, secret = service.subscribe(db.session, current_actor(), args["url"], args["event_types"],
+                                    args.get("secret"), current_app.config.get("WEBHOOK_ALLOW_PRIVATE", False))
+    db.session.commit()
+    sub.secret = secret
+    return sub
+
+
+@bp.delete("/webhooks/<id:sub_id>")
+@authenticated
+@bp.response(200, SubscriptionSchema)
+@documented(401, 403, 404)
+def unsubscribe(sub_id: int):
+    """Stop deliveries to a subscription."""
+    sub = service.unsubscribe(db.session, current_actor(), sub_id)
+    db.session.commit()
+    return sub
