@@ -83,3 +83,29 @@ def timer_diagram(boundary: str = "PT1S", wait: str = "PT1S", interrupting: bool
   </bpmn:process>
 </bpmn:definitions>
 ''').encode("utf-8")
+
+
+def message_diagram() -> bytes:
+    """Work, then wait for the tax authority's notice (a message), then Sign."""
+    form = ('<bpmn:extensionElements><spiffworkflow:properties>'
+            '<spiffworkflow:property name="formKey" value="KS-KY"/>'
+            '</spiffworkflow:properties></bpmn:extensionElements>')
+    return (HEADER + f'''  <bpmn:message id="Msg_Tax" name="tax_notice"/>
+  <bpmn:process id="Process_Msg" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1">
+      <bpmn:lane id="Lane_S" name="commune/specialist"><bpmn:flowNodeRef>Task_Work</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="Lane_L" name="commune/leader"><bpmn:flowNodeRef>Task_Sign</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Task_Work" name="Chuyển cơ quan thuế">{form}<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:intermediateCatchEvent id="Wait_Tax" name="Chờ thông báo thuế"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:messageEventDefinition messageRef="Msg_Tax"/></bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="Task_Sign" name="Ký">{form}<bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="EndEvent_1"><bpmn:incoming>f4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="StartEvent_1" targetRef="Task_Work"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Task_Work" targetRef="Wait_Tax"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="Wait_Tax" targetRef="Task_Sign"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="Task_Sign" targetRef="EndEvent_1"/>
+  </bpmn:process>
+</bpmn:definitions>
+''').encode("utf-8")

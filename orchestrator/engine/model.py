@@ -27,7 +27,6 @@ UNSUPPORTED = {
     "callActivity": "Gọi quy trình con (callActivity) chưa được hỗ trợ trong phiên bản này.",
     "sendTask": "sendTask chưa được hỗ trợ.",
     "receiveTask": "receiveTask chưa được hỗ trợ.",
-    "messageEventDefinition": "Sự kiện thông điệp chưa được hỗ trợ trong phiên bản này.",
     "signalEventDefinition": "Sự kiện tín hiệu chưa được hỗ trợ trong phiên bản này.",
     "conditionalEventDefinition": "Sự kiện điều kiện chưa được hỗ trợ.",
     "complexGateway": "Cổng phức hợp (complexGateway) không được hỗ trợ.",
@@ -40,6 +39,8 @@ UNSUPPORTED = {
     "standardLoopCharacteristics": "Vòng lặp chuẩn (loop marker) chưa được hỗ trợ; dùng cổng và luồng quay lại.",
 }
 
+
+MESSAGE_CATCHERS = ("intermediateCatchEvent", "boundaryEvent")
 
 # SpiffWorkflow names its own control tasks so; a diagram element with such an id breaks the spec.
 RESERVED_IDS = frozenset({"Start", "End", "Root"})
@@ -126,6 +127,9 @@ def describe(root: etree._Element) -> tuple[dict, list[Problem]]:
         if el.get("id") in RESERVED_IDS and name not in ("process",):
             problems.append(Problem(f"Mã phần tử '{el.get('id')}' trùng tên nội bộ của bộ máy quy trình; hãy đổi tên "
                                     "(ví dụ StartEvent_1).", el.get("id"), el.sourceline))
+        if name == "messageEventDefinition" and _local(el.getparent().tag) not in MESSAGE_CATCHERS:
+            problems.append(Problem("Chỉ hỗ trợ sự kiện thông điệp dạng chờ (intermediateCatchEvent, boundaryEvent).",
+                                    el.getparent().get("id"), el.sourceline))
         if name in UNSUPPORTED:
             owner = el if el.get("id") else el.getparent()
             problems.append(Problem(UNSUPPORTED[name], owner.get("id"), el.sourceline))
@@ -180,7 +184,19 @@ def describe(root: etree._Element) -> tuple[dict, list[Problem]]:
         "lanes": lanes,
         "user_tasks": tasks,
         "expressions": _expressions(process),
+        "messages": _messages(root, process),
     }, problems
+
+
+def _messages(root: etree._Element, process: etree._Element) -> list[str]:
+    """Names of the messages the process waits for: the events integrators may send it."""
+    names = {m.get("id"): (m.get("name") or m.get("id")) for m in root.iter(f"{{{BPMN_NS}}}message")}
+    found = []
+    for definition in process.iter(f"{{{BPMN_NS}}}messageEventDefinition"):
+        name = names.get(definition.get("messageRef"))
+        if name and name not in found:
+            found.append(name)
+    return found
 
 
 def _default_milestones(tasks: list[dict]) -> None:

@@ -11,6 +11,8 @@ from uuid import UUID
 from datetime import datetime, timezone
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition, TimeDateEventDefinition, TimerEventDefinition,
 )
@@ -182,6 +184,30 @@ class WorkflowRun:
             else:
                 task._set_internal_data(event_value=past)
         return self.fire_timers()
+
+    def _message_catchers(self, name: str | None = None) -> list:
+        return [t for t in self.workflow.get_tasks(state=TaskState.WAITING)
+                if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
+                and (name is None or t.task_spec.event_definition.name == name)]
+
+    def waiting_messages(self) -> list[str]:
+        """The message names the workflow waits for now."""
+        return sorted({t.task_spec.event_definition.name for t in self._message_catchers()})
+
+    def deliver_message(self, name: str, data: dict) -> bool:
+        """Deliver a message with its data (merged into the dossier's data on that path).
+        False when the workflow is not waiting for it; raises EngineIncident like a step."""
+        catchers = self._message_catchers(name)
+        if not catchers:
+            return False
+        for task in catchers:
+            task.data.update(data)
+        try:
+            self.workflow.send_event(BpmnEvent(catchers[0].task_spec.event_definition, data))
+        except SpiffWorkflowException as exc:
+            raise _incident(exc) from exc
+        self._engine_steps()
+        return True
 
     def has_errors(self) -> bool:
         return bool(self.workflow.get_tasks(state=TaskState.ERROR))

@@ -145,6 +145,9 @@ def dry_run(bundle: SpecBundle, model: dict, forms: dict[str, dict], start_data:
             if not ready and run.next_timer_at() is not None:
                 run.fast_forward_timers()
                 continue
+            if not ready and run.waiting_messages():
+                run.deliver_message(run.waiting_messages()[0], {})
+                continue
             if not ready:
                 break
             task = ready[0]
