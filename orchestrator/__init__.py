@@ -46,14 +46,13 @@ def create_app(config: dict | None = None) -> Flask:
         if db.engine.dialect.name == "sqlite":
             _sqlite_pragmas(db.engine)
 
+    from admin import bp as admin_bp
     from api import init_api
     from api.limits import limiter
 
-    limiter.init_app(app)
     init_api(app)
-    from admin import bp as admin_bp
-
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    limiter.init_app(app)  # after every view module is imported, so their limits are known
 
     from . import cli
 
