@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from zoneinfo import ZoneInfo
 from urllib.parse import urlparse
 
 from flask import (current_app, flash, g, redirect, render_template, request, send_from_directory, session,
@@ -71,6 +72,7 @@ def _helpers():
     g.field_errors, g.form_values = errors, values
     return {
         "actor": actor,
+        "tz": ZoneInfo("Asia/Ho_Chi_Minh"),
         "is_designer": bool(actor and actor.scopes("designer")),
         "is_admin": bool(actor and actor.scopes("admin")),
         "languages": LANGUAGES,
