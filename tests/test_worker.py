@@ -247,3 +247,16 @@ def test_check_reports_a_broken_invariant(app, api):
 def test_health_and_readiness(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/readyz").get_json() == {"status": "ready"}
+
+
+@pytest.mark.postgres
+def test_idle_worker_stops_promptly(app):
+    """SIGTERM sets `stop`: a worker asleep on LISTEN (up to max_sleep) must not wait that long to exit."""
+    worker = Worker(app, name="w1", max_sleep=30)
+    thread = threading.Thread(target=worker.run_forever)
+    thread.start()
+    time.sleep(1.5)  # now asleep on the listener
+    stopped_at = time.monotonic()
+    worker.stop.set()
+    thread.join(10)
+    assert not thread.is_alive() and time.monotonic() - stopped_at < 2.5
