@@ -117,8 +117,14 @@ class Worker:
             self.stop.wait(min(seconds, 0.5))  # SQLite: short polls, one process
             return
         try:
-            for _ in listener.notifies(timeout=seconds, stop_after=1):
-                break
+            # In slices of at most a second, so that `stop` (SIGTERM) is honoured promptly.
+            deadline = time.monotonic() + seconds
+            while not self.stop.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                if any(True for _ in listener.notifies(timeout=min(remaining, 1.0), stop_after=1)):
+                    break
         except Exception:  # noqa: BLE001 - the listener died: fall back to a short sleep, reconnect later
             log.exception("listener failed")
             self._close_listener()

@@ -314,3 +314,26 @@ def test_dead_jobs_are_visible_and_requeued_by_admins(app, api):
     assert api.get("/admin/jobs", "reception.00070").status_code == 403
     assert api.post(f"/admin/jobs/{job_id}/retry", "admin.VN").get_json()["state"] == "queued"
     assert api.post(f"/admin/jobs/{job_id}/retry", "admin.VN").status_code == 409
+
+
+@pytest.mark.postgres
+def test_idle_worker_stops_promptly(app):
+    """SIGTERM sets `stop`: a worker asleep on LISTEN (up to max_sleep) must not wait that long to exit."""
+    worker = Worker(app, name="w1", max_sleep=30)
+    thread = threading.Thread(target=worker.run_forever)
+    thread.start()
+    time.sleep(1.5)  # now asleep on the listener
+    stopped_at = time.monotonic()
+    worker.stop.set()
+    thread.join(10)
+    assert not thread.is_alive() and time.monotonic() - stopped_at < 2.5
+
+
+def test_steps_reached_only_through_a_boundary_event_get_no_default_milestone():
+    """A reminder branch must not close the dossier: defaults apply to the main path only."""
+    from orchestrator.engine.model import describe
+    from orchestrator.engine.xml import parse_untrusted
+
+    model, problems = describe(parse_untrusted(timer_diagram(), 10**6))
+    milestones = {t["id"]: t["milestone"] for t in model["user_tasks"]}
+    assert problems == [] and milestones == {"Task_Work": "reception", "Task_Remind": None, "Task_Sign": "return"}

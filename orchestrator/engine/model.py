@@ -175,7 +175,7 @@ def describe(root: etree._Element) -> tuple[dict, list[Problem]]:
         if t["lane_id"] is None:
             problems.append(Problem("Bước xử lý không nằm trong làn (lane) nào nên không biết giao cho ai.",
                                     t["id"], t["line"]))
-    _default_milestones(tasks)
+    _default_milestones(tasks, set(order))
 
     return {
         "dialect": dialect,
@@ -199,17 +199,20 @@ def _messages(root: etree._Element, process: etree._Element) -> list[str]:
     return found
 
 
-def _default_milestones(tasks: list[dict]) -> None:
-    """Sensible defaults (DOMAIN.md): first step receives, last returns, the one before decides."""
+def _default_milestones(tasks: list[dict], main_path: set[str]) -> None:
+    """Sensible defaults (DOMAIN.md): first step receives, last returns, the one before decides.
+    Only steps on the main path count: a step reached through a boundary event (a reminder, an
+    escalation) must not close the dossier."""
     declared = {t["milestone"] for t in tasks if t["milestone"]}
-    if not tasks:
+    main = [t for t in tasks if t["id"] in main_path]
+    if not main:
         return
-    if "reception" not in declared and not tasks[0]["milestone"]:
-        tasks[0]["milestone"] = "reception"
-    if len(tasks) >= 2 and "return" not in declared and not tasks[-1]["milestone"]:
-        tasks[-1]["milestone"] = "return"
-    if len(tasks) >= 3 and "decision" not in declared and not tasks[-2]["milestone"]:
-        tasks[-2]["milestone"] = "decision"
+    if "reception" not in declared and not main[0]["milestone"]:
+        main[0]["milestone"] = "reception"
+    if len(main) >= 2 and "return" not in declared and not main[-1]["milestone"]:
+        main[-1]["milestone"] = "return"
+    if len(main) >= 3 and "decision" not in declared and not main[-2]["milestone"]:
+        main[-2]["milestone"] = "decision"
 
 
 def _expressions(process: etree._Element) -> list[dict]:
