@@ -4,6 +4,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from flask_smorest.fields import Upload
+from orchestrator.services import versions
 from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, validate
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -146,8 +147,8 @@ class HistorySchema(Schema):
 class DossierSchema(Schema):
     code = fields.String()
     procedure_code = fields.String()
-    procedure_version = fields.Function(lambda d: d.version.version)
-    procedure_scope = fields.Function(lambda d: d.version.scope)
+    procedure_version = fields.Function(lambda d: versions.of(d).number)
+    procedure_scope = fields.Function(lambda d: versions.of(d).scope)
     province_code = fields.String()
     commune_code = fields.String()
     channel = fields.Integer()

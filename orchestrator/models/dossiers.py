@@ -51,7 +51,8 @@ class Dossier(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
 
-    version: Mapped[ProcedureVersion] = relationship(lazy="joined")
+    # Steps read the version through services.versions (cached, immutable); load it only on demand.
+    version: Mapped[ProcedureVersion] = relationship(lazy="select")
 
     __table_args__ = (
         Index("ix_dossier_province_status", "province_code", "status"),
@@ -115,7 +116,7 @@ class WorkItem(db.Model):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     completed_by: Mapped[str | None] = mapped_column(String(120))
 
-    dossier: Mapped[Dossier] = relationship(lazy="joined")
+    dossier: Mapped[Dossier] = relationship(lazy="select")  # usually already in the session
     assignee = relationship("User", lazy="joined")
 
     __table_args__ = (

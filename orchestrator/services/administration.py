@@ -14,6 +14,8 @@ from sqlalchemy import delete, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from ..models import CalendarDay, RoleAssignment, Unit, User
+from .deadlines import forget_calendars
+from .routing import forget_routes
 from ..models.users import ROLES
 from . import audit
 from .auth import Actor, create_user
@@ -189,6 +191,7 @@ def remove_day(session: Session, actor: Actor, scope: str, day_id: int) -> None:
     if row is None or row.scope != scope:
         raise NotFound("Không có ngày đã khai báo này.")
     session.execute(delete(CalendarDay).where(CalendarDay.id == day_id))
+    forget_calendars()
     audit.record(session, "calendar.remove", actor.name, unit_code=scope, note=f"{scope} {row.day.isoformat()} {row.kind}")
     session.flush()
 
@@ -226,6 +229,7 @@ def set_validity(session: Session, actor: Actor, unit_code: str, valid_from: str
         raise Invalid("Ngày hiệu lực không hợp lệ.", fields=fields)
     before = {"valid_from": str(unit.valid_from or ""), "valid_to": str(unit.valid_to or "")}
     unit.valid_from, unit.valid_to = parsed["valid_from"], parsed["valid_to"]
+    forget_routes()
     audit.record(session, "unit.validity", actor.name, unit_code=unit_code, note=unit.name,
                  data={"before": before, "after": {k: str(v or "") for k, v in parsed.items()}})
     session.flush()

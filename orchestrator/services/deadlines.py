@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..models import CalendarDay
 from ..models.calendar import DAY_OFF, WORKING_DAY
+from .cache import TTLCache, db_key
 from .calendar import CalendarOverrides, WorkingCalendar
 
 
@@ -17,8 +18,20 @@ def _calendar(overrides: CalendarOverrides) -> WorkingCalendar:
     return WorkingCalendar(overrides)
 
 
+_calendars = TTLCache(max_size=128, ttl=60)
+
+
 def calendar_for(session: Session, province_code: str | None) -> WorkingCalendar:
-    """Country-wide declarations, with a province's own declarations taking precedence."""
+    """Country-wide declarations, with a province's own declarations taking precedence.
+    Cached for a minute (declarations made in this process apply at once)."""
+    return _calendars.get((db_key(session), province_code), lambda: _calendar_for(session, province_code))
+
+
+def forget_calendars() -> None:
+    _calendars.clear()
+
+
+def _calendar_for(session: Session, province_code: str | None) -> WorkingCalendar:
     scopes = ["VN"] + ([province_code] if province_code and province_code != "VN" else [])
     rows = session.execute(
         select(CalendarDay.day, CalendarDay.scope, CalendarDay.kind).where(CalendarDay.scope.in_(scopes))
@@ -49,6 +62,7 @@ def declare_day(session: Session, actor, day, kind: str, scope: str, note: str |
     scopes = actor.scopes("admin") if not actor.is_integrator else set()
     if "VN" not in scopes and scope not in scopes:
         raise Forbidden("Cần vai trò quản trị (admin) của phạm vi này.")
+    forget_calendars()
     row = session.scalar(select(CalendarDay).where(CalendarDay.day == day, CalendarDay.scope == scope))
     if row is None:
         row = CalendarDay(day=day, scope=scope, kind=kind, note=note)

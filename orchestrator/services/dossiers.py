@@ -93,8 +93,9 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
     except EngineIncident as exc:
         incident = exc
         run = exc.run  # type: ignore[attr-defined]
-    session.add(DossierState(dossier_id=dossier.id, state=run.dumps()))
-    session.flush()
+    state_row = DossierState(dossier_id=dossier.id, state="")
+    session.add(state_row)
+    run.state_row, run.timer_before = state_row, None  # a new dossier has no timer job to replace
     steps.save_step(session, dossier, run, actor.name, incident)
     outbox.emit(session, dossier, "dossier.created")
     outbox.portal_sync(session, dossier)

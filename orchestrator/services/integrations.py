@@ -17,7 +17,7 @@ from ..models.types import utcnow
 from . import audit
 from .auth import Actor, create_api_key
 from .errors import Conflict, Forbidden, Invalid, NotFound, Rejected
-from .outbox import EVENT_TYPES
+from .outbox import EVENT_TYPES, forget_subscriptions
 
 # Idempotency -----------------------------------------------------------------------------------
 
@@ -141,6 +141,7 @@ def revoke_key(session: Session, actor: Actor, key_id: int) -> ApiKey:
     key = _key(session, actor, key_id)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
+        forget_subscriptions()
         audit.record(session, "api_key.revoke", actor.name, note=key.prefix)
     return key
 
@@ -179,6 +180,7 @@ def subscribe(session: Session, actor: Actor, url: str, event_types: list[str], 
     sub = WebhookSubscription(integrator_id=integrator.id, url=url, event_types=list(event_types), secret=secret)
     session.add(sub)
     session.flush()
+    forget_subscriptions()
     return sub, secret
 
 
@@ -210,6 +212,7 @@ def unsubscribe(session: Session, actor: Actor, sub_id: int) -> WebhookSubscript
     if sub is None or sub.integrator_id != integrator.id:
         raise NotFound("Không có đăng ký webhook này.")
     sub.active = False
+    forget_subscriptions()
     return sub
 
 

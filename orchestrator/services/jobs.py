@@ -17,6 +17,7 @@ from ..models.jobs import DEAD, DONE, QUEUED, RUNNING
 from ..models.types import utcnow
 
 CHANNEL = "jobs"
+WAKE_WINDOW = timedelta(seconds=25)  # below the workers' longest sleep (30 s)
 TIMER = "timer"
 
 
@@ -27,13 +28,18 @@ def _notify(session: Session) -> None:
 
 def enqueue(session: Session, kind: str, *, run_at: datetime | None = None, dossier_id: int | None = None,
             lock_version: int | None = None, payload: dict | None = None, max_attempts: int = 8,
-            fifo_key: str | None = None) -> Job:
-    """Add a job in the current transaction: it exists if and only if the change that needs it commits."""
-    job = Job(kind=kind, run_at=run_at or utcnow(), dossier_id=dossier_id, lock_version=lock_version,
+            fifo_key: str | None = None, flush: bool = True) -> Job:
+    """Add a job in the current transaction: it exists if and only if the change that needs it commits.
+    Workers are woken (NOTIFY at commit) only for jobs due soon; the others they find when they
+    next look at the queue's nearest due time."""
+    run_at = run_at or utcnow()
+    job = Job(kind=kind, run_at=run_at, dossier_id=dossier_id, lock_version=lock_version,
               payload=payload or {}, state=QUEUED, attempts=0, max_attempts=max_attempts, fifo_key=fifo_key)
     session.add(job)
-    session.flush()
-    _notify(session)
+    if flush:
+        session.flush()
+    if run_at <= utcnow() + WAKE_WINDOW:
+        _notify(session)
     return job
 
 

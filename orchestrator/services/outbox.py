@@ -17,6 +17,7 @@ from ..models import ApiKey, AuditEvent, Dossier, Integrator, Job, Unit, Webhook
 from ..models.dossiers import STATUS_NAMES
 from ..models.types import utcnow
 from . import jobs
+from .cache import TTLCache, db_key
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 EVENT_TYPES = ("dossier.created", "dossier.status_changed", "dossier.event", "dossier.incident")
@@ -35,19 +36,32 @@ def dossier_summary(dossier: Dossier) -> dict:
             "finished_at": _iso(dossier.finished_at), "incident": dossier.incident}
 
 
-def _subscriptions(session: Session, province_code: str, event_type: str) -> list[WebhookSubscription]:
-    """Active subscriptions of integrators allowed in the dossier's province."""
+_subs = TTLCache(max_size=8, ttl=10)
+
+
+def forget_subscriptions() -> None:
+    _subs.clear()
+
+
+def _subscriptions(session: Session, province_code: str, event_type: str) -> list[tuple]:
+    """(subscription id, event types) of active subscriptions of integrators allowed in the
+    province. Cached ten seconds across processes (this process forgets at once on a change)."""
+    rows = _subs.get(db_key(session), lambda: _all_subscriptions(session))
+    return [(sub_id, types) for sub_id, types, provinces in rows
+            if (event_type in types or "*" in types) and ("VN" in provinces or province_code in provinces)]
+
+
+def _all_subscriptions(session: Session) -> list[tuple]:
     rows = session.execute(
         select(WebhookSubscription, ApiKey.provinces).join(Integrator, Integrator.id == WebhookSubscription.integrator_id)
         .join(ApiKey, ApiKey.integrator_id == Integrator.id)
         .where(WebhookSubscription.active.is_(True), Integrator.active.is_(True), ApiKey.revoked_at.is_(None))
     ).all()
-    chosen: dict[int, WebhookSubscription] = {}
+    merged: dict[int, tuple] = {}
     for sub, provinces in rows:
-        if (event_type in sub.event_types or "*" in sub.event_types) and (
-                "VN" in provinces or province_code in provinces):
-            chosen[sub.id] = sub
-    return list(chosen.values())
+        _, types, known = merged.get(sub.id, (sub.id, tuple(sub.event_types), ()))
+        merged[sub.id] = (sub.id, types, tuple(set(known) | set(provinces)))
+    return list(merged.values())
 
 
 def emit(session: Session, dossier: Dossier, event_type: str, data: dict | None = None) -> None:
@@ -57,8 +71,8 @@ def emit(session: Session, dossier: Dossier, event_type: str, data: dict | None 
         return
     body = {"type": event_type, "occurred_at": utcnow().astimezone(TZ).isoformat(),
             "dossier": dossier_summary(dossier), "data": data or {}}
-    for sub in subs:
-        delivery = WebhookDelivery(id=str(uuid.uuid4()), subscription_id=sub.id, event_type=event_type,
+    for sub_id, _types in subs:
+        delivery = WebhookDelivery(id=str(uuid.uuid4()), subscription_id=sub_id, event_type=event_type,
                                    payload={**body, "delivery_id": None})
         delivery.payload = {**body, "delivery_id": delivery.id}
         session.add(delivery)

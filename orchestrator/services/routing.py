@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from ..engine import parse_route
 from ..models import Unit, UnitServiceArea
+from .cache import TTLCache, db_key
 
 
 @dataclass(frozen=True)
@@ -23,8 +24,24 @@ class Unresolvable(Exception):
         self.reason = reason
 
 
+_routes = TTLCache(max_size=20_000, ttl=300)
+
+
 def resolve(session: Session, path: str, province_code: str, commune_code: str,
             received_by_unit: str | None = None) -> Route:
+    """The unit and role a lane's work goes to for this dossier (cached a few minutes: units
+    change rarely, and a step must not pay a query for it)."""
+    key = (db_key(session), path, province_code, commune_code, received_by_unit)
+    return _routes.get(key, lambda: _resolve(session, path, province_code, commune_code, received_by_unit))
+
+
+def forget_routes() -> None:
+    """Called when units or their areas change in this process."""
+    _routes.clear()
+
+
+def _resolve(session: Session, path: str, province_code: str, commune_code: str,
+             received_by_unit: str | None = None) -> Route:
     """Apply DESIGN.md's rules: commune lanes to the dossier's commune, the service center to
     the branch that received it (else the main center), a department to its branch serving
     the commune (else the department)."""

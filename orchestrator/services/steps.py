@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -17,7 +17,7 @@ from ..engine import EngineIncident, WorkflowRun, bundle_for, lane_paths
 from ..models import Dossier, DossierParticipant, DossierState, WorkItem
 from ..models.dossiers import CANCELLED, OPEN
 from ..models.types import utcnow
-from . import audit, jobs, outbox
+from . import audit, jobs, outbox, versions
 from .deadlines import calendar_for, legal_due_at
 from .errors import NotFound
 from .routing import Route, resolve
@@ -36,23 +36,34 @@ def locked_dossier(session: Session, dossier_id: int) -> Dossier:
     return dossier
 
 
+def locked_for_task(session: Session, task_id: str) -> Dossier | None:
+    """Lock the dossier a work item belongs to, in one statement (before reading the item, so
+    what is read next is what the previous step committed)."""
+    owner = select(WorkItem.dossier_id).where(WorkItem.id == task_id).scalar_subquery()
+    return session.scalar(select(Dossier).where(Dossier.id == owner).with_for_update(of=Dossier)
+                          .execution_options(populate_existing=True))
+
+
 def bundle_of(dossier: Dossier):
-    v = dossier.version
-    return bundle_for(v.id, v.bpmn_xml, v.dialect, v.process_id)
+    v = versions.of(dossier)
+    return bundle_for(v.id, v.xml, v.dialect, v.process_id)
 
 
 def restore(session: Session, dossier: Dossier) -> WorkflowRun:
     state = session.get(DossierState, dossier.id, populate_existing=True)
-    return WorkflowRun.restore(bundle_of(dossier), state.state)
+    run = WorkflowRun.restore(bundle_of(dossier), state.state)
+    run.state_row = state  # keep it: the session only holds weak references
+    run.timer_before = run.next_timer_at()
+    return run
 
 
 def step_model(dossier: Dossier) -> dict[str, dict]:
-    return {t["id"]: t for t in dossier.version.model["user_tasks"]}
+    return versions.of(dossier).steps
 
 
 def routes_for(session: Session, dossier: Dossier) -> dict[str, Route]:
     """Lane id -> unit and role for this dossier (raises Unresolvable)."""
-    v = dossier.version
+    v = versions.runtime(session, dossier.procedure_version_id)
     paths = lane_paths(v.model, v.lane_map)
     used = {t["lane_id"] for t in v.model["user_tasks"]}
     return {lane_id: resolve(session, path, dossier.province_code, dossier.commune_code, dossier.received_by_unit)
@@ -68,13 +79,23 @@ def add_participants(session: Session, dossier: Dossier, unit_codes: set[str]) -
     session.execute(insert(DossierParticipant).values(rows).on_conflict_do_nothing())
 
 
-def sync_work_items(session: Session, dossier: Dossier, run: WorkflowRun) -> list[WorkItem]:
-    """Make the open work items match the engine's ready human tasks, in place (stable ids)."""
+def open_items_of(session: Session, dossier: Dossier, also: str | None = None) -> list[WorkItem]:
+    """The dossier's open work items (and one more by id, open or not), in one query."""
+    cond = WorkItem.state == OPEN if also is None else or_(WorkItem.state == OPEN, WorkItem.id == also)
+    return list(session.scalars(select(WorkItem).where(WorkItem.dossier_id == dossier.id, cond)
+                                .execution_options(populate_existing=True)).all())
+
+
+def sync_work_items(session: Session, dossier: Dossier, run: WorkflowRun,
+                    open_items: list[WorkItem] | None = None) -> list[WorkItem]:
+    """Make the open work items match the engine's ready human tasks, in place (stable ids).
+    `open_items`: the items as read under the lock, if the caller has them (saves a query)."""
     steps = step_model(dossier)
     lane_by_step = {sid: s["lane_id"] for sid, s in steps.items()}
     ready = {t.id: t for t in run.ready_human_tasks()}
-    open_items = {w.id: w for w in session.scalars(select(WorkItem).where(
-        WorkItem.dossier_id == dossier.id, WorkItem.state == OPEN)).all()}
+    if open_items is None:
+        open_items = open_items_of(session, dossier)
+    open_items = {w.id: w for w in open_items if w.state == OPEN}
     now = utcnow()
     for item_id in set(open_items) - set(ready):
         item = open_items[item_id]
@@ -94,8 +115,9 @@ def sync_work_items(session: Session, dossier: Dossier, run: WorkflowRun) -> lis
         )
         session.add(item)
         created.append(item)
-    if created:
-        add_participants(session, dossier, {w.unit_code for w in created})
+    for item in open_items.values():  # steps opened before the legal period started get its end
+        if item.due_at is None and item.id in ready and dossier.due_at is not None:
+            item.due_at = dossier.due_at
     return created
 
 
@@ -110,13 +132,11 @@ def _step_due(session: Session, dossier: Dossier, step: dict, now: datetime) -> 
 
 def accept(session: Session, dossier: Dossier, now: datetime) -> None:
     """Reception accepted: the legal period starts now (DOMAIN.md)."""
-    v = dossier.version
+    v = versions.runtime(session, dossier.procedure_version_id)
     dossier.received_at = now
     dossier.legal_due_at = legal_due_at(session, dossier.province_code, now, v.deadline_kind, v.deadline_days)
     dossier.due_at = dossier.legal_due_at
     schedule_reminder(session, dossier)
-    session.execute(update(WorkItem).where(WorkItem.dossier_id == dossier.id, WorkItem.state == OPEN,
-                                           WorkItem.due_at.is_(None)).values(due_at=dossier.due_at))
 
 
 def schedule_reminder(session: Session, dossier: Dossier) -> None:
@@ -130,7 +150,7 @@ def schedule_reminder(session: Session, dossier: Dossier) -> None:
         day -= timedelta(days=1)
     run_at = max(datetime.combine(day, time(8, 0), TZ), utcnow())
     jobs.enqueue(session, "reminder", run_at=run_at, dossier_id=dossier.id,
-                 payload={"due_at": dossier.due_at.isoformat()})
+                 payload={"due_at": dossier.due_at.isoformat()}, flush=False)
 
 
 def set_status(session: Session, dossier: Dossier, new: int, actor: str, action: str, **kw) -> None:
@@ -143,22 +163,28 @@ def set_status(session: Session, dossier: Dossier, new: int, actor: str, action:
 
 
 def save_step(session: Session, dossier: Dossier, run: WorkflowRun, actor: str,
-              incident: EngineIncident | None = None) -> None:
-    """Persist the workflow, reconcile work items, move 2 -> 4 when processing begins."""
-    session.get(DossierState, dossier.id).state = run.dumps()
+              incident: EngineIncident | None = None, open_items: list[WorkItem] | None = None) -> None:
+    """Persist the workflow, reconcile work items, move 2 -> 4 when processing begins.
+    The dossier's own columns change first, so they reach the database in one UPDATE."""
+    dossier.lock_version += 1
+    dossier.updated_at = utcnow()
+    state_row = getattr(run, "state_row", None) or session.get(DossierState, dossier.id)
+    state_row.state = run.dumps()
     if incident is not None:
         dossier.incident, dossier.incident_message = True, incident.message
         audit.record(session, "incident", actor, dossier=dossier, step_id=incident.element_id,
                      note=incident.message)
         outbox.emit(session, dossier, "dossier.incident", {"step_id": incident.element_id})
-    created = sync_work_items(session, dossier, run)
-    reception_steps = {sid for sid, s in step_model(dossier).items() if s.get("milestone") == "reception"}
-    if dossier.status == 2 and any(w.step_id not in reception_steps for w in created):
-        set_status(session, dossier, 4, actor, "processing")
-    if run.completed and dossier.finished_at is None and dossier.status in (3, 5, 9, 10):
-        dossier.finished_at = utcnow()
-    dossier.lock_version += 1
-    dossier.updated_at = utcnow()
+    with session.no_autoflush:  # one flush at the end: one UPDATE per row, INSERTs batched per table
+        created = sync_work_items(session, dossier, run, open_items)
+        reception_steps = {sid for sid, s in step_model(dossier).items() if s.get("milestone") == "reception"}
+        if dossier.status == 2 and any(w.step_id not in reception_steps for w in created):
+            set_status(session, dossier, 4, actor, "processing")
+        if run.completed and dossier.finished_at is None and dossier.status in (3, 5, 9, 10):
+            dossier.finished_at = utcnow()
     session.flush()
-    jobs.replace_timer(session, dossier.id, dossier.lock_version,
-                       None if run.completed else run.next_timer_at())
+    if created:
+        add_participants(session, dossier, {w.unit_code for w in created})
+    timer_at = None if run.completed else run.next_timer_at()
+    if timer_at is not None or getattr(run, "timer_before", True) is not None:
+        jobs.replace_timer(session, dossier.id, dossier.lock_version, timer_at)

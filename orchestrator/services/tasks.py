@@ -8,7 +8,7 @@ from ..engine import EngineIncident, TaskNotReady
 from ..models import Dossier, User, WorkItem
 from ..models.dossiers import COMPLETED, OPEN
 from ..models.types import utcnow
-from . import audit, forms, steps
+from . import audit, forms, steps, versions
 from .auth import Actor
 from .dossiers import can_see
 from .errors import Conflict, Forbidden, Invalid, NotFound
@@ -45,7 +45,7 @@ def get_visible(session: Session, actor: Actor, task_id: str) -> WorkItem:
 
 
 def form_of(item: WorkItem) -> dict | None:
-    return item.dossier.version.forms.get(item.form_key or "")
+    return versions.of(item.dossier).forms.get(item.form_key or "")
 
 
 def prefill(item: WorkItem, values: dict) -> dict:
@@ -121,11 +121,18 @@ def assign(session: Session, actor: Actor, task_id: str, username: str) -> WorkI
 
 def complete(session: Session, actor: Actor, task_id: str, data: dict,
              expected_lock_version: int | None = None) -> Dossier:
-    """Lock the dossier, check the item is still open and ours, validate, run, save: one transaction."""
-    item = get_visible(session, actor, task_id)
+    """Lock the dossier, check the item is still open and ours, validate, run, save: one transaction.
+
+    The dossier is locked first and the items read after, so a second concurrent completion
+    waits for the first to commit and then finds the item completed (409)."""
+    dossier = steps.locked_for_task(session, task_id) if isinstance(task_id, str) and len(task_id) <= 36 else None
+    if dossier is None:
+        raise NotFound("Không tìm thấy công việc.")
+    items = steps.open_items_of(session, dossier, also=task_id)
+    item = next((w for w in items if w.id == task_id), None)
+    if item is None or not (actor.has_role(item.role, item.unit_code) or can_see(session, actor, dossier)):
+        raise NotFound("Không tìm thấy công việc.")
     _may_act(actor, item)
-    dossier = steps.locked_dossier(session, item.dossier_id)
-    session.refresh(item)
     if item.state != OPEN:
         raise Conflict("Công việc đã được hoàn thành hoặc không còn hiệu lực.", code="not_open")
     if item.assignee_id is not None and item.assignee_id != actor.user_id:
@@ -133,11 +140,12 @@ def complete(session: Session, actor: Actor, task_id: str, data: dict,
     if expected_lock_version is not None and expected_lock_version != dossier.lock_version:
         raise Conflict("Hồ sơ đã thay đổi kể từ khi mở biểu mẫu; hãy tải lại.", code="stale")
     forms.validate(form_of(item), data)
-    _run_step(session, actor, dossier, item, data)
+    _run_step(session, actor, dossier, item, data, items)
     return dossier
 
 
-def _run_step(session: Session, actor: Actor, dossier: Dossier, item: WorkItem, data: dict) -> None:
+def _run_step(session: Session, actor: Actor, dossier: Dossier, item: WorkItem, data: dict,
+              items: list[WorkItem] | None = None) -> None:
     run = steps.restore(session, dossier)
     incident = None
     try:
@@ -155,7 +163,7 @@ def _run_step(session: Session, actor: Actor, dossier: Dossier, item: WorkItem, 
     audit.record(session, "complete", actor.name, dossier=dossier, task_id=item.id, step_id=item.step_id,
                  unit_code=item.unit_code, from_status=from_status, note=item.step_name, data=data)
     _milestone(session, actor, dossier, item, data, now)
-    steps.save_step(session, dossier, run, actor.name, incident)
+    steps.save_step(session, dossier, run, actor.name, incident, items)
 
 
 def _milestone(session: Session, actor: Actor, dossier: Dossier, item: WorkItem, data: dict, now) -> None:

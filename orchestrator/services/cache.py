@@ -1,0 +1,46 @@
+"""Small bounded caches for what steps read again and again: immutable versions, unit routes,
+calendars, webhook subscriptions. Keys include the database URL, so several databases in one
+process (tests, tools) never mix; entries that may change (routes, calendars, subscriptions)
+expire after a short time, and this process drops them at once when it changes them."""
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from typing import Any, Callable
+
+from sqlalchemy.orm import Session
+
+
+class TTLCache:
+    def __init__(self, max_size: int, ttl: float | None):
+        self.max_size, self.ttl = max_size, ttl
+        self._items: OrderedDict[Any, tuple[float, Any]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Any, load: Callable[[], Any]) -> Any:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._items.get(key)
+            if hit is not None and (self.ttl is None or now - hit[0] < self.ttl):
+                self._items.move_to_end(key)
+                return hit[1]
+        value = load()
+        with self._lock:
+            self._items[key] = (now, value)
+            self._items.move_to_end(key)
+            while len(self._items) > self.max_size:
+                self._items.popitem(last=False)
+        return value
+
+    def pop(self, key: Any) -> None:
+        with self._lock:
+            self._items.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def db_key(session: Session) -> str:
+    return str(session.get_bind().url)
