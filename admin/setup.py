@@ -73,6 +73,7 @@ def _helpers():
         "actor": actor,
         "is_designer": bool(actor and actor.scopes("designer")),
         "is_admin": bool(actor and actor.scopes("admin")),
+        "is_officer": bool(actor and any(actor.scopes(r) for r in ("reception", "specialist", "leader", "supervisor"))),
         "languages": LANGUAGES,
         "lang": select_locale(),
         "csrf_token": generate_csrf,

@@ -16,12 +16,6 @@ from .schemas import (
 )
 
 
-def storages() -> dict:
-    """Every storage a stored attachment may name (reads keep working after a switch)."""
-    cfg, session = current_app.config, db.session
-    return {name: attachments.storage_from_config(cfg, session, name) for name in ("database", "disk")}
-
-
 def document_response(session, dossier, kind: str, fmt: str, pdf_url: str = "") -> Response:
     font_dir = current_app.config["DOCUMENT_FONT_DIR"]
     html = documents.render_html(session, dossier, kind, screen=fmt == "html", pdf_url=pdf_url, font_dir=font_dir)
@@ -93,7 +87,8 @@ def upload_attachment(form, files, code: str):
 @documented(401, 404)
 def download_attachment(attachment_id: int):
     """The file, for those who may see its dossier."""
-    row, data = attachments.fetch(db.session, current_actor(), attachment_id, storages())
+    row, data = attachments.fetch(db.session, current_actor(), attachment_id,
+                                 attachments.all_storages(current_app.config, db.session))
     return Response(data, mimetype=row.content_type, headers={
         "Content-Disposition": f'attachment; filename="{row.id}{row.filename[row.filename.rfind("."):]}"',
         "X-Content-Type-Options": "nosniff"})

@@ -54,6 +54,9 @@ def create_app(config: dict | None = None) -> Flask:
     from admin import bp as admin_bp
 
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    from admin.public import public_bp
+
+    app.register_blueprint(public_bp)  # the citizens' tracking page /tra-cuu
 
     from . import cli
 

@@ -105,6 +105,11 @@ def storage_from_config(config: Mapping, session: Session, name: str | None = No
     raise ValueError(f"unknown attachment storage {name!r}")
 
 
+def all_storages(config: Mapping, session: Session) -> dict[str, Storage]:
+    """Every storage a stored attachment may name, so reads keep working after a switch."""
+    return {name: storage_from_config(config, session, name) for name in ("database", "disk")}
+
+
 def _clean_name(filename: str) -> str:
     name = os.path.basename((filename or "").replace("\\", "/"))
     name = re.sub(r"[\x00-\x1f\x7f\"<>|:*?]", "", name).strip()
