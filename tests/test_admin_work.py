@@ -101,3 +101,13 @@ def test_public_tracking_page(app, api, api_key, client):
     assert 'id="details"' in page and "Đăng ký đất đai" in page
     assert client.get("/tra-cuu?code=NOPE").status_code == 404
     assert client.get("/tra-cuu").status_code == 200
+
+
+def test_tracking_details_are_rate_limited_per_dossier(app, api, api_key, client):
+    app.config["RATELIMIT_TRACKING_DETAIL"] = "2 per day"
+    code = accepted(api, api_key())["code"]
+    assert client.get(f"/tra-cuu?code={code}&phone=1111").status_code == 200
+    assert client.get(f"/tra-cuu?code={code}&phone=2222").status_code == 200
+    r = client.get(f"/tra-cuu?code={code}&phone=5678")
+    assert r.status_code == 429 and "quá nhiều lần" in r.get_data(as_text=True)
+    assert client.get(f"/tra-cuu?code={code}").status_code == 200  # the status alone stays available

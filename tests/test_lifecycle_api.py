@@ -295,3 +295,33 @@ def test_inbox_filters_counts_marks_and_leader_reassignment(app, api, api_key):
     assert r.status_code == 200 and r.get_json()["assignee"] == "specialist2.CN11"
     r = api.post(f"/tasks/{tid}/complete", BRANCH_OFFICER, json={"data": STEP_DATA["Task_FileCheck"]})
     assert r.status_code == 409 and r.get_json()["error"]["holder"] == "specialist2.CN11"
+
+
+def test_attachments_on_disk_type_size_and_authorisation(app, api, api_key, tmp_path):
+    import io
+
+    app.config.update(ATTACHMENT_STORAGE="disk", ATTACHMENT_DIR=str(tmp_path), ATTACHMENT_MAX_BYTES=1024)
+    key = api_key()
+    code = accepted(api, key)["code"]
+
+    def upload(who, name, data, kind="applicant"):
+        return api.post(f"/dossiers/{code}/attachments", who, data={"kind": kind, "file": (io.BytesIO(data), name)},
+                        content_type="multipart/form-data")
+
+    assert upload(RECEPTION, "a.exe", b"MZ").status_code == 400
+    assert upload(RECEPTION, "a.pdf", b"<html>").status_code == 400
+    assert upload(RECEPTION, "a.pdf", b"%PDF-" + b"x" * 2000).status_code == 413
+    assert upload("reception.00070", "a.pdf", b"%PDF-1").status_code == 404
+    assert upload(key, "r.pdf", b"%PDF-1", kind="result").status_code == 403  # integrators: applicant's only
+    r = upload(key, "scan.png", b"\x89PNG\r\n\x1a\nrest")
+    assert r.status_code == 201 and r.get_json()["uploaded_by"] == "integrator:portal"
+    assert list(tmp_path.rglob("*"))  # the bytes are on disk
+    aid = r.get_json()["id"]
+    got = api.get(f"/attachments/{aid}", BRANCH_OFFICER)
+    assert got.status_code == 200 and got.data == b"\x89PNG\r\n\x1a\nrest" and got.mimetype == "image/png"
+    assert api.get(f"/attachments/{aid}", "specialist.00070").status_code == 404
+    assert api.get("/attachments/999999", RECEPTION).status_code == 404
+    assert [d["kind"] for d in api.get(f"/dossiers/{code}/documents", RECEPTION).get_json()["items"]] == [
+        "receipt", "control"]
+    assert api.get(f"/dossiers/{code}/documents/stop", RECEPTION).status_code == 404
+    assert api.get(f"/dossiers/{code}/documents/receipt?format=doc", RECEPTION).status_code == 400
