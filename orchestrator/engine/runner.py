@@ -130,14 +130,6 @@ class WorkflowRun:
             raise _incident(exc) from exc
         self._engine_steps()
 
-    def completed_human_steps(self) -> list[str]:
-        """Step ids of the human tasks already completed, oldest first (for return-to-step and the
-        diagram's 'done' marks)."""
-        done = [t for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
-                if isinstance(t.task_spec, (UserTask, ManualTask))]
-        done.sort(key=lambda t: t.last_state_change)
-        return [t.task_spec.bpmn_id for t in done]
-
     def reset_to(self, step_id: str) -> None:
         """Rewind to the last completed run of human step `step_id` (return-to-step): it becomes
         ready again and everything after it is dropped. Only a step that every open human task
