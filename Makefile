@@ -19,6 +19,14 @@ $(STAMP): requirements.txt setup.cfg package.json package-lock.json
 	# server-side SVG rendering when it is missing)
 	if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: the back office will show server-rendered diagrams only"; fi
+	# DejaVu fonts: the Vietnamese glyphs of the PDF documents (Debian's fonts-dejavu-core)
+	if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    (apt-get install -y --no-install-recommends fonts-dejavu-core || \
+	     (apt-get update && apt-get install -y --no-install-recommends fonts-dejavu-core) || \
+	     echo "could not install fonts-dejavu-core: PDF documents will lack Vietnamese glyphs"); \
+	  else echo "fonts-dejavu-core missing: install it for the PDF documents"; fi; \
+	fi
 	# Debian's chromium for the browser tests (never a downloaded browser build)
 	if [ ! -x /usr/bin/chromium ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

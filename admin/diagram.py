@@ -39,10 +39,12 @@ def _text(x: float, y: float, lines: list[str], cls: str = "label") -> str:
     return f'<text class="{cls}" text-anchor="middle" dominant-baseline="middle">{spans}</text>'
 
 
-def render_svg(xml: str, problems: set[str] | None = None, highlight: set[str] | None = None) -> Markup | None:
-    """SVG markup for the diagram, problem elements marked `problem`, highlighted ones `on-path`;
-    None when the file has no diagram interchange to draw from."""
-    problems, highlight = problems or set(), highlight or set()
+def render_svg(xml: str, problems: set[str] | None = None, highlight: set[str] | None = None,
+               done: set[str] | None = None) -> Markup | None:
+    """SVG markup for the diagram, problem elements marked `problem`, highlighted ones `on-path`
+    (a dry run's path, a dossier's current steps), completed steps `done`; None when the file has
+    no diagram interchange to draw from."""
+    problems, highlight, done = problems or set(), highlight or set(), done or set()
     try:
         root = parse_trusted(xml) if isinstance(xml, str) else xml
     except etree.XMLSyntaxError:
@@ -63,7 +65,8 @@ def render_svg(xml: str, problems: set[str] | None = None, highlight: set[str] |
         kind = etree.QName(el).localname
         eid = escape(el.get("id"), {'"': "&quot;"})
         cls = " ".join(c for c in (kind, "problem" if el.get("id") in problems else "",
-                                   "on-path" if el.get("id") in highlight else "") if c)
+                                   "on-path" if el.get("id") in highlight else "",
+                                   "done" if el.get("id") in done else "") if c)
         name = (el.get("name") or "").strip()
         title = f"<title>{escape(name or el.get('id'))} ({eid})</title>"
         if kind in ("participant", "lane"):

@@ -18,7 +18,8 @@ from orchestrator.services.errors import Forbidden
 from . import bp
 from .setup import login_manager
 
-BACK_OFFICE_ROLES = ("designer", "admin")
+BACK_OFFICE_ROLES = ("designer", "admin", "reception", "specialist", "leader", "supervisor")
+OFFICER_ROLES = ("reception", "specialist", "leader", "supervisor")
 
 
 class SessionUser(UserMixin):
@@ -80,6 +81,8 @@ def home():
     actor = current_actor_or_none()
     if actor is None:
         return redirect(url_for("admin.login"))
+    if any(actor.scopes(r) for r in OFFICER_ROLES):
+        return redirect(url_for("admin.inbox"))
     if actor.scopes("designer"):
         return redirect(url_for("admin.catalogue"))
     return redirect(url_for("admin.users"))
@@ -98,8 +101,7 @@ def login():
         else:
             actor = actor_for_user(db.session, user)
             if not any(actor.scopes(r) for r in BACK_OFFICE_ROLES):
-                error = _("Tài khoản này không có vai trò thiết kế quy trình hoặc quản trị, nên không dùng được "
-                          "trang quản trị.")
+                error = _("Tài khoản này không có vai trò nào dùng được trang quản trị.")
             else:
                 login_user(SessionUser(user))
                 audit.record(db.session, "admin.login", user.username)

@@ -69,7 +69,8 @@ def idempotency(method: str, path: str, status: int):
 @documented(400, 401)
 def list_dossiers(args):
     """The dossiers the caller may see, oldest first, with cursor pagination."""
-    cursor, limit = int(args.pop("cursor", 0)), args.pop("limit")
+    # ids are 32-bit integers: a larger cursor means "past the end" (PostgreSQL would refuse the bound)
+    cursor, limit = min(int(args.pop("cursor", 0)), 2**31 - 1), args.pop("limit")
     rows, next_id = service.list_visible(db.session, current_actor(), after_id=cursor, limit=limit, **args)
     return {"items": rows, "next_cursor": str(next_id) if next_id else None}
 

@@ -14,17 +14,28 @@ from flask_limiter.util import get_remote_address
 
 
 class RateLimits:
-    def limit(self, value):
-        """Decorator: limit this view (value: a limit string or a callable returning one)."""
+    def limit(self, value, **options):
+        """Decorator: limit this view (value: a limit string or a callable returning one; options
+        as Flask-Limiter's, e.g. key_func). Stacked limits on one view are checked together."""
         def decorate(view):
+            rules = getattr(view, "_rate_rules", None)
+            if rules is not None:  # already limited: add the rule to the same check
+                rules.append((value, options))
+                return view
+
             @wraps(view)
             def limited(*args, **kwargs):
                 limiter: Limiter = current_app.extensions["rate_limits"]
-                wrapped = limiter.__dict__.setdefault("_orchestrator_views", {}).get(view)
+                cache = limiter.__dict__.setdefault("_orchestrator_views", {})
+                wrapped = cache.get(limited)
                 if wrapped is None:
-                    wrapped = limiter._orchestrator_views[view] = limiter.limit(value)(view)
+                    wrapped = view
+                    for rule_value, rule_options in limited._rate_rules:
+                        wrapped = limiter.limit(rule_value, **rule_options)(wrapped)
+                    cache[limited] = wrapped
                 return wrapped(*args, **kwargs)
 
+            limited._rate_rules = [(value, options)]
             return limited
 
         return decorate

@@ -4,8 +4,9 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from flask_smorest.fields import Upload
+from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, validate
+
 from orchestrator.services import versions
-from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, validate
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -55,6 +56,98 @@ class AssignSchema(Schema):
         unknown = RAISE
 
     username = fields.String(required=True)
+
+
+# Lifecycle (events into a dossier, officers' actions, documents, attachments) -----------------
+
+class DateOrDateTime(fields.Field):
+    """A new appointment: `YYYY-MM-DD` (17:00 that day) or an ISO 8601 date-time."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        from datetime import date, datetime
+
+        if not isinstance(value, str) or len(value) > 40:
+            raise ValidationError("ngày YYYY-MM-DD hoặc thời điểm ISO 8601")
+        try:
+            return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+        except ValueError:
+            raise ValidationError("ngày YYYY-MM-DD hoặc thời điểm ISO 8601") from None
+
+
+class EventSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class ActionSchema(Schema):
+    """Every field any action reads; each action validates what it needs (400 naming the field)."""
+
+    class Meta:
+        unknown = RAISE
+
+    reason = fields.String(validate=validate.Length(max=2000))
+    items = fields.List(fields.String(validate=validate.Length(max=500)), validate=validate.Length(max=50))
+    new_due_at = DateOrDateTime()
+    step_id = fields.String(validate=validate.Length(max=200))
+    amount = fields.Integer(validate=validate.Range(min=0, max=10**13))
+    note = fields.String(validate=validate.Length(max=2000))
+    method = fields.String(validate=validate.OneOf(["in_person", "post", "online"]))
+    data = fields.Dict(keys=fields.String())
+    attachment_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
+                                 validate=validate.Length(max=50))
+
+
+class InboxQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    view = fields.String(load_default="available", validate=validate.OneOf(["available", "mine", "unit"]))
+    overdue = fields.Boolean(load_default=False)
+    due = fields.String(validate=validate.OneOf(["overdue", "today", "soon"]))
+    procedure_code = fields.String(validate=validate.Length(max=40))
+    status = fields.Integer(validate=validate.Range(min=1, max=10))
+    received_by_unit = fields.String(validate=validate.Length(max=40))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
+    per_page = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class AttachmentSchema(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    uploaded_by = fields.String()
+    uploaded_at = VNDateTime()
+
+
+class AttachmentListSchema(Schema):
+    items = fields.List(fields.Nested(AttachmentSchema))
+
+
+class AttachmentFormSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    kind = fields.String(load_default="applicant", validate=validate.OneOf(["applicant", "result"]))
+
+
+class AttachmentFileSchema(Schema):
+    file = Upload(required=True)
+
+
+class DocumentQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    format = fields.String(load_default="html", validate=validate.OneOf(["html", "pdf"]))
+
+
+class DocumentListSchema(Schema):
+    items = fields.List(fields.Dict())
 
 
 class TokenRequestSchema(Schema):
@@ -121,6 +214,9 @@ class WorkItemSchema(Schema):
     assignee = fields.Function(lambda w: w.assignee.username if w.assignee else None)
     due_at = VNDateTime()
     created_at = VNDateTime()
+    status = fields.Function(lambda w: w.dossier.status)
+    received_by_unit = fields.Function(lambda w: w.dossier.received_by_unit)
+    due_mark = fields.String(allow_none=True, metadata={"description": "overdue | today | soon, computed now"})
 
 
 class CurrentTaskSchema(Schema):
@@ -163,6 +259,8 @@ class DossierSchema(Schema):
     due_at = VNDateTime()
     finished_at = VNDateTime()
     lock_version = fields.Integer()
+    apologized_at = VNDateTime()
+    paused = fields.List(fields.Dict())
     applicant = fields.Dict()
     data = fields.Dict()
 
@@ -251,6 +349,13 @@ class ErrorBodySchema(Schema):
     holder = fields.String(metadata={"description": "who holds the task (409 held_by_other)"})
     holder_name = fields.String(allow_none=True)
     lane = fields.String(metadata={"description": "the lane that cannot be routed (409 unroutable)"})
+    status = fields.Integer(metadata={"description": "the dossier's status when an action is not allowed in it"})
+    window_days = fields.Integer(metadata={"description": "409 supplement_too_late: the configured window"})
+    elapsed_working_days = fields.Integer(metadata={"description": "409 supplement_too_late: days since reception"})
+    due_at = fields.String(metadata={"description": "409 apology_too_late: the current due date"})
+    event = fields.String(metadata={"description": "409 not_waiting: the event the dossier does not wait for"})
+    actions = fields.List(fields.String(), metadata={"description": "404 unknown_action: the known actions"})
+    open_steps = fields.List(fields.String(), metadata={"description": "409 steps_open: steps still open"})
 
 
 class ErrorSchema(Schema):
@@ -352,6 +457,8 @@ class DossierListSchema(Schema):
 class TaskListSchema(Schema):
     items = fields.List(fields.Nested(WorkItemSchema))
     total = fields.Integer()
+    counts = fields.Dict(keys=fields.String(), values=fields.Integer(),
+                         metadata={"description": "all, overdue, today, soon (with the same filters)"})
 
 
 class TaskDetailSchema(WorkItemSchema):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from orchestrator.extensions import db
+from orchestrator.services import inbox as inbox_service
 from orchestrator.services import tasks as service
 
 from . import bp
@@ -9,8 +10,8 @@ from .auth import authenticated, current_actor
 from .dossiers import dossier_body
 from .errors import documented
 from .schemas import (
-    AssignSchema, CompleteSchema, DossierDetailSchema, DossierSchema, TaskDetailSchema, TaskListSchema,
-    TaskQuerySchema, WorkItemSchema,
+    AssignSchema, CompleteSchema, DossierDetailSchema, DossierSchema, InboxQuerySchema, TaskDetailSchema,
+    TaskListSchema, WorkItemSchema,
 )
 
 _SUMMARY = DossierSchema(only=("code", "procedure_code", "status", "status_name", "applicant", "data",
@@ -19,14 +20,19 @@ _SUMMARY = DossierSchema(only=("code", "procedure_code", "status", "status_name"
 
 @bp.get("/tasks")
 @authenticated
-@bp.arguments(TaskQuerySchema, location="query")
+@bp.arguments(InboxQuerySchema, location="query")
 @bp.response(200, TaskListSchema)
 @documented(400, 401)
 def inbox(args):
-    """My inbox: `available` (my units and roles, unclaimed) or `mine` (claimed by me)."""
-    items, total = service.inbox(db.session, current_actor(), args["view"], overdue=args["overdue"],
-                                 page=args["page"], per_page=args["per_page"])
-    return {"items": items, "total": total}
+    """My inbox: `available` (my units and roles, unclaimed), `mine` (claimed by me) or `unit` (a
+    leader's whole unit); filters; sorted by due date; `due_mark` and `counts` computed now."""
+    due = args.get("due") or ("overdue" if args["overdue"] else None)
+    result = inbox_service.search(db.session, current_actor(), args["view"], procedure_code=args.get("procedure_code"),
+                                  status=args.get("status"), due=due, received_by_unit=args.get("received_by_unit"),
+                                  page=args["page"], per_page=args["per_page"])
+    for item in result.items:
+        item.due_mark = result.marks.mark(item.due_at)
+    return {"items": result.items, "total": result.total, "counts": result.counts}
 
 
 @bp.get("/tasks/<task_id>")

@@ -52,6 +52,9 @@ def create_app(config: dict | None = None) -> Flask:
 
     init_api(app)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    from admin.public import public_bp
+
+    app.register_blueprint(public_bp)  # the citizens' tracking page /tra-cuu
     limiter.init_app(app)  # after every view module is imported, so their limits are known
 
     from . import cli

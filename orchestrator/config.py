@@ -31,6 +31,17 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_PUBLIC = os.environ.get("RATELIMIT_PUBLIC", "60 per minute")
     RATELIMIT_TOKEN = os.environ.get("RATELIMIT_TOKEN", "20 per minute")
+    # Lifecycle rules that may change (DOMAIN.md "to confirm"): supplements during processing are
+    # allowed within this many working days of reception.
+    SUPPLEMENT_WINDOW_DAYS = int(os.environ.get("SUPPLEMENT_WINDOW_DAYS", 3))
+    # Attachments: 'database' (embedded default) or 'disk' under ATTACHMENT_DIR.
+    ATTACHMENT_STORAGE = os.environ.get("ATTACHMENT_STORAGE", "database")
+    ATTACHMENT_DIR = os.environ.get("ATTACHMENT_DIR") or os.path.join(os.getcwd(), "instance", "attachments")
+    ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+    # Printable documents: fonts with Vietnamese glyphs for the PDFs (Debian fonts-dejavu-core).
+    DOCUMENT_FONT_DIR = os.environ.get("DOCUMENT_FONT_DIR", "/usr/share/fonts/truetype/dejavu")
+    # Public tracking page: attempts at the details (phone suffix) per dossier code.
+    RATELIMIT_TRACKING_DETAIL = os.environ.get("RATELIMIT_TRACKING_DETAIL", "20 per day")
     TESTING = _bool("TESTING")
     # Integrations: webhook delivery and the national portal synchronisation endpoint.
     WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", 10))

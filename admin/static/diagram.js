@@ -8,6 +8,7 @@
   if (!box || !source) return;
   var problems = JSON.parse(box.getAttribute("data-problems") || "[]");
   var highlight = JSON.parse(box.getAttribute("data-highlight") || "[]");
+  var done = JSON.parse(box.getAttribute("data-done") || "[]");
   var rows = document.querySelectorAll("table.problems tr[data-element-id]");
 
   function selectSvg(id) {
@@ -47,6 +48,7 @@
         .map(function (p) { return p.message; }).join("\n");
       overlays.add(id, {position: {top: -10, right: 10}, html: badge});
     });
+    done.forEach(function (id) { if (registry.get(id)) canvas.addMarker(id, "done"); });
     highlight.forEach(function (id) { if (registry.get(id)) canvas.addMarker(id, "on-path"); });
     rows.forEach(function (row) {
       row.addEventListener("click", function () {

@@ -6,7 +6,7 @@ The only place that drives SpiffWorkflow at run time. Callers see plain data
 from __future__ import annotations
 
 from dataclasses import dataclass
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from datetime import datetime, timezone
 
@@ -130,6 +130,36 @@ class WorkflowRun:
             task.run()
         except SpiffWorkflowException as exc:
             raise _incident(exc) from exc
+        self._engine_steps()
+
+    def reset_to(self, step_id: str) -> None:
+        """Rewind to the last completed run of human step `step_id` (return-to-step): it becomes
+        ready again and everything after it is dropped. Only a step that every open human task
+        descends from is allowed, so no branch is left running past the point returned to.
+        Raises TaskNotReady when there is no such step."""
+        ready = [t for t in self.workflow.get_tasks(state=TaskState.READY)
+                 if isinstance(t.task_spec, (UserTask, ManualTask))]
+        candidates = [t for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
+                      if isinstance(t.task_spec, (UserTask, ManualTask)) and t.task_spec.bpmn_id == step_id
+                      and all(r.is_descendant_of(t) for r in ready)]
+        if not candidates:
+            raise TaskNotReady(step_id)
+        target = max(candidates, key=lambda t: t.last_state_change)
+        try:
+            self.workflow.reset_from_task_id(target.id)
+        except SpiffWorkflowException as exc:
+            raise _incident(exc) from exc
+        # A new run of the step is a new work item: give the task a fresh id, so the completed
+        # run keeps its row (history, process control slip) and ids stay unique.
+        owner, old = target.workflow, target.id
+        owner.tasks.pop(old, None)
+        target.id = uuid4()
+        owner.tasks[target.id] = target
+        if target._parent is not None:
+            parent = owner.tasks[target._parent]
+            parent._children = [target.id if cid == old else cid for cid in parent._children]
+        for child in target.children:
+            child._parent = target.id
         self._engine_steps()
 
     def next_timer_at(self) -> datetime | None:

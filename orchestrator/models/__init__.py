@@ -1,4 +1,5 @@
 """SQLAlchemy 2 typed models, one module per aggregate."""
+from .attachments import Attachment, AttachmentBlob
 from .audit import AuditEvent
 from .calendar import CalendarDay
 from .dossiers import (
@@ -16,8 +17,9 @@ from .units import Unit, UnitServiceArea
 from .users import ApiKey, Integrator, RoleAssignment, User, UserToken
 
 __all__ = [
-    "ApiKey", "AuditEvent", "CalendarDay", "Dossier", "DossierCounter", "DossierParticipant",
-    "DossierState", "FormDefinition", "IdempotencyRecord", "Integrator", "Job", "Notification", "Procedure", "ProcedureInForce",
+    "ApiKey", "Attachment", "AttachmentBlob", "AuditEvent", "CalendarDay", "Dossier", "DossierCounter",
+    "DossierParticipant", "DossierState", "FormDefinition", "IdempotencyRecord", "Integrator", "Job", "Notification",
+    "Procedure", "ProcedureInForce",
     "ProcedureVersion", "RoleAssignment", "STATUS_NAMES", "Unit", "UnitServiceArea", "User",
     "UserToken", "WebhookDelivery", "WebhookSubscription", "WorkItem",
 ]

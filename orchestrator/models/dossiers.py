@@ -46,7 +46,11 @@ class Dossier(db.Model):
     legal_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Intervals not counted against the deadline: [{"kind": "supplement"|"payment", "from", "to", ...}]
     paused: Mapped[list] = mapped_column(JSONType, default=list)
+    # The apology and extension letter (once per dossier); legal_due_at keeps the legal date.
+    apologized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    apology_reason: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(String(120))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)

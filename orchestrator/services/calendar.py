@@ -223,6 +223,26 @@ class WorkingCalendar:
                     due_day = self.next_working_day(due_day)
         return datetime.combine(due_day, DUE_TIME, tzinfo=TZ)
 
+    def office_hours_between(self, start: datetime, end: datetime) -> float:
+        """Office time (hours) between two instants: what a paused interval costs a deadline.
+
+        The inverse of :meth:`add_office_hours`: a due date moved by this many office hours
+        gives back exactly the working time the dossier spent paused.
+        """
+        cursor = _require_aware(start, "start")
+        stop = _require_aware(end, "end")
+        total = timedelta()
+        day = cursor.date()
+        while day <= stop.date():
+            if self.is_working_day(day):
+                for open_t, close_t in ((MORNING_START, MORNING_END), (AFTERNOON_START, AFTERNOON_END)):
+                    begin = max(cursor, datetime.combine(day, open_t, tzinfo=TZ))
+                    finish = min(stop, datetime.combine(day, close_t, tzinfo=TZ))
+                    if finish > begin:
+                        total += finish - begin
+            day += timedelta(days=1)
+        return total.total_seconds() / 3600
+
     def add_office_hours(self, start: datetime, hours: float) -> datetime:
         """``start`` plus ``hours`` of office time (working days, 07:30–11:30 and 13:00–17:00).
 

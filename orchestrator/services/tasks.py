@@ -8,7 +8,7 @@ from ..engine import EngineIncident, TaskNotReady
 from ..models import Dossier, User, WorkItem
 from ..models.dossiers import COMPLETED, OPEN
 from ..models.types import utcnow
-from . import audit, forms, steps, versions
+from . import audit, forms, pauses, steps, versions
 from .auth import Actor
 from .dossiers import can_see
 from .errors import Conflict, Forbidden, Invalid, NotFound
@@ -137,6 +137,10 @@ def complete(session: Session, actor: Actor, task_id: str, data: dict,
         raise Conflict("Công việc đã được hoàn thành hoặc không còn hiệu lực.", code="not_open")
     if item.assignee_id is not None and item.assignee_id != actor.user_id:
         raise _holder_conflict(session, item)
+    if dossier.status in (5, 6):
+        waiting = "bổ sung hồ sơ" if dossier.status == 5 else "thực hiện nghĩa vụ tài chính"
+        raise Conflict(f"Hồ sơ đang tạm dừng chờ {waiting}; bước này tiếp tục khi có kết quả.",
+                       code="dossier_paused")
     if expected_lock_version is not None and expected_lock_version != dossier.lock_version:
         raise Conflict("Hồ sơ đã thay đổi kể từ khi mở biểu mẫu; hãy tải lại.", code="stale")
     forms.validate(form_of(item), data)
@@ -175,6 +179,9 @@ def _milestone(session: Session, actor: Actor, dossier: Dossier, item: WorkItem,
             steps.accept(session, dossier, now)
             steps.set_status(session, dossier, 2, actor.name, "accepted", step_id=item.step_id)
         elif result == "supplement":
+            pauses.ensure_first_supplement(dossier, pauses.RECEPTION)
+            pauses.open_pause(dossier, pauses.SUPPLEMENT, now, stage=pauses.RECEPTION, step_id=item.step_id,
+                              items=[str(i) for i in data.get("missing_items") or []], by=actor.name)
             steps.set_status(session, dossier, 5, actor.name, "supplement_requested", step_id=item.step_id,
                              note="; ".join(map(str, data.get("missing_items") or [])) or None)
         elif result == "refuse":

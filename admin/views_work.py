@@ -1,0 +1,244 @@
+"""Officers' workspace: inbox (with a leader's unit view and reassignment), the task page
+(dossier, documents, earlier data, diagram, history, the step's form), the dossier page with
+its lifecycle actions and events, printable documents and attachments.
+
+Thin views over the services the JSON API uses (`inbox`, `tasks`, `lifecycle`, `documents`,
+`attachments`); a refused action comes back to its page with the reason (setup.refuse).
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from orchestrator.extensions import db
+from orchestrator.models import RoleAssignment, STATUS_NAMES, Unit, User, WorkItem
+from orchestrator.models.dossiers import COMPLETED
+from orchestrator.services import attachments, documents, inbox as inbox_service, lifecycle, tasks
+from orchestrator.services import dossiers as dossier_service
+from orchestrator.services.errors import Invalid
+
+from . import bp
+from .diagram import render_svg
+from .formdata import fields_of, parse
+from .i18n import select_locale
+from .views_auth import OFFICER_ROLES, current_actor, role_required
+
+officer_required = role_required(*OFFICER_ROLES)
+
+
+def _int(value, default=None):
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+@bp.get("/inbox")
+@officer_required
+def inbox():
+    actor = current_actor()
+    args = request.args
+    view = args.get("view") if args.get("view") in inbox_service.VIEWS else "available"
+    due = args.get("due") if args.get("due") in inbox_service.DUE_FILTERS else None
+    status = _int(args.get("status"))
+    page = max(1, min(_int(args.get("page"), 1), 100000))
+    result = inbox_service.search(db.session, actor, view, procedure_code=args.get("procedure") or None,
+                                  status=status if status in STATUS_NAMES else None, due=due,
+                                  received_by_unit=args.get("unit") or None, page=page)
+    colleagues = {}
+    if view == "unit":
+        for unit_code, role in {(w.unit_code, w.role) for w in result.items}:
+            colleagues[(unit_code, role)] = db.session.execute(
+                select(User.username, User.full_name).join(RoleAssignment, RoleAssignment.user_id == User.id)
+                .where(RoleAssignment.unit_code == unit_code, RoleAssignment.role == role)
+                .order_by(User.username)).all()
+    return render_template("admin/inbox.html", result=result, view=view, due=due, status=status,
+                           procedure=args.get("procedure", ""), unit=args.get("unit", ""),
+                           statuses=STATUS_NAMES, colleagues=colleagues,
+                           is_leader=bool(actor.units("leader")))
+
+
+def _back_to_task(task_id: str):
+    return redirect(request.form.get("next") or url_for("admin.task", task_id=task_id))
+
+
+@bp.post("/tasks/<task_id>/claim")
+@officer_required
+def claim(task_id: str):
+    tasks.claim(db.session, current_actor(), task_id)
+    db.session.commit()
+    flash(_("Đã nhận việc."), "ok")
+    return _back_to_task(task_id)
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@officer_required
+def unclaim(task_id: str):
+    tasks.unclaim(db.session, current_actor(), task_id)
+    db.session.commit()
+    flash(_("Đã trả lại việc."), "ok")
+    return redirect(request.form.get("next") or url_for("admin.inbox"))
+
+
+@bp.post("/tasks/<task_id>/assign")
+@officer_required
+def assign(task_id: str):
+    item = tasks.assign(db.session, current_actor(), task_id, request.form.get("username", ""))
+    db.session.commit()
+    flash(_("Đã giao việc cho %(u)s.", u=item.assignee.username), "ok")
+    return redirect(request.form.get("next") or url_for("admin.inbox", view="unit"))
+
+
+def _dossier_context(dossier) -> dict:
+    session = db.session
+    items = session.scalars(select(WorkItem).where(WorkItem.dossier_id == dossier.id)
+                            .order_by(WorkItem.created_at)).all()
+    current = [w for w in items if w.state == "open"]
+    done = sorted({w.step_id for w in items if w.state == COMPLETED})
+    highlight = sorted({w.step_id for w in current})
+    units = dict(session.execute(select(Unit.code, Unit.name).where(
+        Unit.code.in_({dossier.received_by_unit, dossier.commune_code} | {w.unit_code for w in items}))).all())
+    return {
+        "dossier": dossier, "current": current, "history": dossier_service.history(session, dossier),
+        "svg": render_svg(dossier.version.bpmn_xml, highlight=set(highlight), done=set(done)),
+        "highlight": highlight, "done": done, "units": units, "statuses": STATUS_NAMES,
+        "documents": [(k, documents.TITLES[k]) for k in documents.available(dossier)],
+        "attachments": attachments.list_for(session, dossier),
+        "returnable": [s for s in done if steps_model(dossier).get(s, {}).get("milestone") != "reception"],
+        "step_names": {sid: s.get("name", sid) for sid, s in steps_model(dossier).items()},
+    }
+
+
+def steps_model(dossier) -> dict:
+    return {t["id"]: t for t in dossier.version.model["user_tasks"]}
+
+
+def _render_task(item, values: dict, errors: dict, status: int = 200):
+    dossier = item.dossier
+    ctx = _dossier_context(dossier)
+    form = tasks.form_of(item)
+    fields = fields_of(form, values, select_locale())
+    g.field_errors = errors
+    return render_template("admin/task.html", item=item, form=form, fields=fields, errors=errors,
+                           lock_version=dossier.lock_version, **ctx), status
+
+
+@bp.get("/tasks/<task_id>")
+@officer_required
+def task(task_id: str):
+    item = tasks.get_visible(db.session, current_actor(), task_id)
+    return _render_task(item, tasks.prefill(item, item.dossier.data), {})
+
+
+@bp.post("/tasks/<task_id>/complete")
+@officer_required
+def complete(task_id: str):
+    actor = current_actor()
+    item = tasks.get_visible(db.session, actor, task_id)
+    data = parse(tasks.form_of(item), request.form)
+    try:
+        dossier = tasks.complete(db.session, actor, task_id, data, _int(request.form.get("lock_version")))
+    except Invalid as exc:
+        db.session.rollback()
+        item = tasks.get_visible(db.session, actor, task_id)
+        flash(exc.message, "error")
+        return _render_task(item, {**data, **{k: v for k, v in request.form.items() if k not in data}},
+                            exc.fields, 400)
+    db.session.commit()
+    flash(_("Đã hoàn thành bước “%(s)s”. Hồ sơ: %(st)s.", s=item.step_name, st=dossier.status_name), "ok")
+    return redirect(url_for("admin.dossier", code=dossier.code))
+
+
+@bp.get("/dossiers/<code>")
+@officer_required
+def dossier(code: str):
+    actor = current_actor()
+    d = dossier_service.get_visible(db.session, actor, code)
+    return render_template("admin/dossier.html", may_act=lifecycle.takes_part(db.session, actor, d),
+                           today=date.today().isoformat(), **_dossier_context(d))
+
+
+def _action_body(form) -> dict:
+    body: dict = {}
+    for name in ("reason", "step_id", "note", "method"):
+        if form.get(name, "").strip():
+            body[name] = form[name].strip()
+    if "items" in form:
+        body["items"] = [line.strip() for line in form["items"].splitlines() if line.strip()]
+    if form.get("amount", "").strip():
+        amount = _int(form["amount"].replace(".", "").replace(",", ""))
+        if amount is None:
+            raise Invalid(_("Số tiền không hợp lệ."), fields={"amount": _("số nguyên VND")})
+        body["amount"] = amount
+    if form.get("new_due_at"):
+        try:
+            body["new_due_at"] = date.fromisoformat(form["new_due_at"])
+        except ValueError:
+            raise Invalid(_("Ngày hẹn mới không hợp lệ."), fields={"new_due_at": "YYYY-MM-DD"}) from None
+    if form.get("result_number"):
+        body["data"] = {"result_number": form["result_number"].strip()}
+    ids = [_int(v) for v in form.getlist("attachment_ids")]
+    if ids:
+        body["attachment_ids"] = [i for i in ids if i is not None]
+    return body
+
+
+@bp.post("/dossiers/<code>/actions/<action>")
+@officer_required
+def dossier_action(code: str, action: str):
+    d = lifecycle.perform(db.session, current_actor(), code, action, _action_body(request.form),
+                          supplement_window_days=current_app.config["SUPPLEMENT_WINDOW_DAYS"])
+    db.session.commit()
+    flash(_("Đã thực hiện: %(a)s. Trạng thái: %(s)s.", a=action, s=d.status_name), "ok")
+    return redirect(url_for("admin.dossier", code=d.code))
+
+
+@bp.post("/dossiers/<code>/events/<name>")
+@officer_required
+def dossier_event(code: str, name: str):
+    data = {k: v.strip() for k, v in request.form.items() if k in ("note", "reason", "receipt_number") and v.strip()}
+    d = lifecycle.send_event(db.session, current_actor(), code, name, data)
+    db.session.commit()
+    flash(_("Đã ghi nhận: %(e)s. Trạng thái: %(s)s.", e=name, s=d.status_name), "ok")
+    return redirect(url_for("admin.dossier", code=d.code))
+
+
+@bp.get("/dossiers/<code>/documents/<kind>")
+@officer_required
+def document(code: str, kind: str):
+    d = dossier_service.get_visible(db.session, current_actor(), code)
+    font_dir = current_app.config["DOCUMENT_FONT_DIR"]
+    if request.args.get("format") == "pdf":
+        pdf = documents.render_pdf(documents.render_html(db.session, d, kind, font_dir=font_dir), font_dir)
+        return Response(pdf, mimetype="application/pdf",
+                        headers={"Content-Disposition": f'inline; filename="{d.code}-{kind}.pdf"'})
+    html = documents.render_html(db.session, d, kind, screen=True,
+                                 pdf_url=url_for("admin.document", code=code, kind=kind, format="pdf"))
+    return Response(html, mimetype="text/html")
+
+
+@bp.post("/dossiers/<code>/attachments")
+@officer_required
+def upload_attachment(code: str):
+    d = dossier_service.get_visible(db.session, current_actor(), code)
+    file = request.files.get("file")
+    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
+    attachments.upload(db.session, current_actor(), d, request.form.get("kind", "applicant"),
+                       file.filename if file else "", file.stream.read(limit + 1) if file else b"",
+                       attachments.storage_from_config(current_app.config, db.session), limit)
+    db.session.commit()
+    flash(_("Đã tải tệp lên."), "ok")
+    return redirect(request.form.get("next") or url_for("admin.dossier", code=code))
+
+
+@bp.get("/attachments/<int(max=2147483647):attachment_id>")
+@officer_required
+def download_attachment(attachment_id: int):
+    row, data = attachments.fetch(db.session, current_actor(), attachment_id,
+                                  attachments.all_storages(current_app.config, db.session))
+    return Response(data, mimetype=row.content_type, headers={
+        "Content-Disposition": f'attachment; filename="{row.id}{row.filename[row.filename.rfind("."):]}"',
+        "X-Content-Type-Options": "nosniff"})

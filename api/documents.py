@@ -1,0 +1,94 @@
+"""Printable documents (Circular 03/2025 forms, HTML or PDF) and attachments of a dossier."""
+from __future__ import annotations
+
+from flask import Response, current_app
+
+from orchestrator.extensions import db
+from orchestrator.services import attachments, documents
+from orchestrator.services import dossiers as dossier_service
+
+from . import bp
+from .auth import authenticated, current_actor
+from .errors import documented
+from .schemas import (
+    AttachmentFileSchema, AttachmentFormSchema, AttachmentListSchema, AttachmentSchema, DocumentListSchema,
+    DocumentQuerySchema,
+)
+
+
+def document_response(session, dossier, kind: str, fmt: str, pdf_url: str = "") -> Response:
+    font_dir = current_app.config["DOCUMENT_FONT_DIR"]
+    html = documents.render_html(session, dossier, kind, screen=fmt == "html", pdf_url=pdf_url, font_dir=font_dir)
+    if fmt == "pdf":
+        return Response(documents.render_pdf(html, font_dir), mimetype="application/pdf", headers={
+            "Content-Disposition": f'inline; filename="{dossier.code}-{kind}.pdf"'})
+    return Response(html, mimetype="text/html")
+
+
+@bp.get("/dossiers/<code>/documents")
+@authenticated
+@bp.response(200, DocumentListSchema)
+@documented(401, 404)
+def list_documents(code: str):
+    """The printable documents this dossier has (receipt, supplement, refusal, apology, stop, control)."""
+    dossier = dossier_service.get_visible(db.session, current_actor(), code)
+    return {"items": [{"kind": k, "title": documents.TITLES[k]} for k in documents.available(dossier)]}
+
+
+@bp.get("/dossiers/<code>/documents/<kind>")
+@authenticated
+@bp.arguments(DocumentQuerySchema, location="query")
+@bp.response(200)
+@documented(400, 401, 404)
+def get_document(args, code: str, kind: str):
+    """One document as HTML (`format=html`) or PDF (`format=pdf`)."""
+    dossier = dossier_service.get_visible(db.session, current_actor(), code)
+    return document_response(db.session, dossier, kind, args["format"])
+
+
+@bp.get("/dossiers/<code>/attachments")
+@authenticated
+@bp.response(200, AttachmentListSchema)
+@documented(401, 404)
+def list_attachments(code: str):
+    """Applicant's and result documents of a dossier."""
+    dossier = dossier_service.get_visible(db.session, current_actor(), code)
+    return {"items": attachments.list_for(db.session, dossier)}
+
+
+@bp.post("/dossiers/<code>/attachments")
+@authenticated
+@bp.arguments(AttachmentFormSchema, location="form")
+@bp.arguments(AttachmentFileSchema, location="files")
+@bp.response(201, AttachmentSchema)
+@documented(400, 401, 403, 404, 409, 413)
+def upload_attachment(form, files, code: str):
+    """Upload a PDF, PNG or JPEG (type checked on content; size limited by ATTACHMENT_MAX_BYTES)."""
+    from sqlalchemy import select
+
+    from orchestrator.models import Dossier
+    from orchestrator.services.errors import NotFound
+
+    dossier = db.session.scalar(select(Dossier).where(Dossier.code == code))
+    if dossier is None:
+        raise NotFound(f"Không tìm thấy hồ sơ {code}.")
+    file = files["file"]
+    limit = current_app.config["ATTACHMENT_MAX_BYTES"]
+    row = attachments.upload(db.session, current_actor(), dossier, form["kind"], file.filename or "",
+                             file.stream.read(limit + 1),
+                             attachments.storage_from_config(current_app.config, db.session), limit)
+    db.session.commit()
+    return row
+
+
+@bp.get("/attachments/<int(max=2147483647):attachment_id>")
+@authenticated
+@bp.response(200)
+@documented(401, 404)
+def download_attachment(attachment_id: int):
+    """The file, for those who may see its dossier."""
+    row, data = attachments.fetch(db.session, current_actor(), attachment_id,
+                                 attachments.all_storages(current_app.config, db.session))
+    return Response(data, mimetype=row.content_type, headers={
+        "Content-Disposition": f'attachment; filename="{row.id}{row.filename[row.filename.rfind("."):]}"',
+        "X-Content-Type-Options": "nosniff"})

@@ -1,0 +1,188 @@
+"""Attachments: applicants' documents and result documents, behind a swappable storage.
+
+`Storage` is the interface (`put`, `get`, `delete` by an opaque key the service generates, never
+a user-supplied name). `DiskStorage` writes under a root folder, `DatabaseStorage` keeps the bytes
+in `attachment_blob` (the embedded default: one file to back up); an object store implements the
+same three methods. The type is checked on the extension *and* the file's leading bytes, so a
+renamed executable is not stored as a PDF. Bytes written to disk by a transaction that then
+rolls back are orphans that nothing references: never served, removable by a sweep.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import uuid
+from pathlib import Path
+from typing import Mapping, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Attachment, AttachmentBlob, Dossier
+from ..models.attachments import APPLICANT_DOCUMENT, RESULT_DOCUMENT
+from ..models.dossiers import FINAL_STATUSES
+from . import audit
+from .auth import Actor
+from .dossiers import can_see
+from .errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
+from .lifecycle import OFFICER_ROLES, takes_part
+
+DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+# extension -> (content type, leading bytes)
+TYPES = {
+    ".pdf": ("application/pdf", (b"%PDF-",)),
+    ".png": ("image/png", (b"\x89PNG\r\n\x1a\n",)),
+    ".jpg": ("image/jpeg", (b"\xff\xd8\xff",)),
+    ".jpeg": ("image/jpeg", (b"\xff\xd8\xff",)),
+}
+KINDS = (APPLICANT_DOCUMENT, RESULT_DOCUMENT)
+
+
+class Storage(Protocol):
+    name: str
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+    def get(self, key: str) -> bytes: ...
+
+    def delete(self, key: str) -> None: ...
+
+
+class DiskStorage:
+    name = "disk"
+
+    def __init__(self, root: str | os.PathLike):
+        self.root = Path(root)
+
+    def _path(self, key: str) -> Path:
+        if not re.fullmatch(r"[0-9a-f]{32}", key):
+            raise ValueError("bad storage key")
+        return self.root / key[:2] / key
+
+    def put(self, key: str, data: bytes) -> None:
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_bytes(data)
+        os.replace(tmp, path)
+
+    def get(self, key: str) -> bytes:
+        return self._path(key).read_bytes()
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+
+class DatabaseStorage:
+    name = "database"
+
+    def __init__(self, session: Session):
+        self.session = session
+
+    def put(self, key: str, data: bytes) -> None:
+        self.session.add(AttachmentBlob(key=key, data=data))
+
+    def get(self, key: str) -> bytes:
+        blob = self.session.get(AttachmentBlob, key)
+        if blob is None:
+            raise FileNotFoundError(key)
+        return blob.data
+
+    def delete(self, key: str) -> None:
+        blob = self.session.get(AttachmentBlob, key)
+        if blob is not None:
+            self.session.delete(blob)
+
+
+def storage_from_config(config: Mapping, session: Session, name: str | None = None) -> Storage:
+    """ATTACHMENT_STORAGE = 'database' (default) or 'disk' (under ATTACHMENT_DIR)."""
+    name = name or config.get("ATTACHMENT_STORAGE", "database")
+    if name == "disk":
+        return DiskStorage(config.get("ATTACHMENT_DIR") or "instance/attachments")
+    if name == "database":
+        return DatabaseStorage(session)
+    raise ValueError(f"unknown attachment storage {name!r}")
+
+
+def all_storages(config: Mapping, session: Session) -> dict[str, Storage]:
+    """Every storage a stored attachment may name, so reads keep working after a switch."""
+    return {name: storage_from_config(config, session, name) for name in ("database", "disk")}
+
+
+def _clean_name(filename: str) -> str:
+    name = os.path.basename((filename or "").replace("\\", "/"))
+    name = re.sub(r"[\x00-\x1f\x7f\"<>|:*?]", "", name).strip()
+    return name[:200]
+
+
+def check_file(filename: str, data: bytes, max_bytes: int) -> tuple[str, str]:
+    """(clean name, content type), or a 400/413 naming what is wrong."""
+    name = _clean_name(filename)
+    if not name:
+        raise Invalid("Chọn một tệp.", fields={"file": "bắt buộc"})
+    ext = os.path.splitext(name)[1].lower()
+    if ext not in TYPES:
+        raise Invalid(f"Loại tệp không được chấp nhận: {ext or '(không có đuôi)'}.",
+                      fields={"file": "chỉ nhận " + ", ".join(sorted(TYPES))})
+    if len(data) > max_bytes:
+        raise TooLarge(f"Tệp quá lớn: tối đa {max_bytes // (1024 * 1024)} MB.")
+    if not data:
+        raise Invalid("Tệp rỗng.", fields={"file": "tệp rỗng"})
+    content_type, magic = TYPES[ext]
+    if not any(data.startswith(m) for m in magic):
+        raise Invalid("Nội dung tệp không đúng với loại tệp.", fields={"file": f"không phải tệp {ext} hợp lệ"})
+    return name, content_type
+
+
+def _may_upload(session: Session, actor: Actor, dossier: Dossier, kind: str) -> None:
+    if actor.is_integrator:
+        if kind != APPLICANT_DOCUMENT or not actor.can("dossiers:create") \
+                or not actor.province_allowed(dossier.province_code):
+            raise Forbidden("Khóa API chỉ nộp được giấy tờ của người nộp hồ sơ (dossiers:create).")
+        return
+    if not any(actor.has_role(r) for r in OFFICER_ROLES) or not takes_part(session, actor, dossier):
+        raise Forbidden("Chỉ cán bộ của đơn vị tham gia giải quyết hồ sơ mới tải tệp lên được.")
+
+
+def upload(session: Session, actor: Actor, dossier: Dossier, kind: str, filename: str, data: bytes,
+           storage: Storage, max_bytes: int = DEFAULT_MAX_BYTES) -> Attachment:
+    if not can_see(session, actor, dossier) and not (actor.is_integrator and actor.can("dossiers:create")
+                                                     and actor.province_allowed(dossier.province_code)):
+        raise NotFound(f"Không tìm thấy hồ sơ {dossier.code}.")
+    if kind not in KINDS:
+        raise Invalid("Loại giấy tờ không hợp lệ.", fields={"kind": " | ".join(KINDS)})
+    _may_upload(session, actor, dossier, kind)
+    if dossier.status in FINAL_STATUSES:
+        raise Conflict("Hồ sơ đã kết thúc; không thêm tệp được.", code="not_allowed_in_status")
+    name, content_type = check_file(filename, data, max_bytes)
+    key = uuid.uuid4().hex
+    storage.put(key, data)
+    row = Attachment(dossier_id=dossier.id, kind=kind, filename=name, content_type=content_type, size=len(data),
+                     sha256=hashlib.sha256(data).hexdigest(), storage=storage.name, storage_key=key,
+                     uploaded_by=actor.name)
+    session.add(row)
+    session.flush()
+    audit.record(session, "attachment_added", actor.name, dossier=dossier, note=name,
+                 data={"id": row.id, "kind": kind, "size": len(data), "sha256": row.sha256})
+    return row
+
+
+def list_for(session: Session, dossier: Dossier) -> list[Attachment]:
+    return list(session.scalars(select(Attachment).where(Attachment.dossier_id == dossier.id)
+                                .order_by(Attachment.kind, Attachment.id)).all())
+
+
+def fetch(session: Session, actor: Actor, attachment_id: int, storages: Mapping[str, Storage]) -> tuple[Attachment, bytes]:
+    """The file, for those who may see its dossier (404 for everyone else)."""
+    row = session.get(Attachment, attachment_id) if isinstance(attachment_id, int) else None
+    dossier = session.get(Dossier, row.dossier_id) if row is not None else None
+    if row is None or dossier is None or not can_see(session, actor, dossier):
+        raise NotFound("Không tìm thấy tệp.")
+    storage = storages.get(row.storage)
+    if storage is None:
+        raise NotFound("Không đọc được tệp từ kho lưu trữ.")
+    try:
+        return row, storage.get(row.storage_key)
+    except (FileNotFoundError, ValueError):
+        raise NotFound("Không đọc được tệp từ kho lưu trữ.") from None

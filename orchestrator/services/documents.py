@@ -1,0 +1,193 @@
+"""Printable documents of a dossier (the forms of Circular 03/2025/TT-VPCP), HTML and PDF.
+
+Templates are Jinja2 files in `orchestrator/templates/documents/` (autoescaped: applicants'
+names are data, not markup). PDF goes through xhtml2pdf under a resource policy that reads
+only the font directory and never the network, with DejaVu fonts embedded (Debian's
+fonts-dejavu-core) because the PDF base fonts have no Vietnamese glyphs.
+
+Which documents exist follows the dossier's history: a receipt once accepted, a supplement
+request once one was made, a refusal for status 3, an apology letter once sent, a stop notice
+for status 8; the process control slip always.
+"""
+from __future__ import annotations
+
+import io
+import logging
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import Attachment, AuditEvent, Dossier, Unit, User, WorkItem
+from ..models.attachments import APPLICANT_DOCUMENT
+from ..models.dossiers import CANCELLED, COMPLETED
+from ..models.types import utcnow
+from . import pauses
+from .calendar import TZ
+from .errors import NotFound
+
+log = logging.getLogger(__name__)
+TEMPLATES = Path(__file__).resolve().parents[1] / "templates" / "documents"
+DEFAULT_FONT_DIR = "/usr/share/fonts/truetype/dejavu"
+FONT_FILES = {"regular": "DejaVuSerif.ttf", "bold": "DejaVuSerif-Bold.ttf", "italic": "DejaVuSerif-Italic.ttf"}
+TITLES = {
+    "receipt": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
+    "supplement": "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
+    "refusal": "Phiếu từ chối tiếp nhận giải quyết hồ sơ",
+    "apology": "Phiếu xin lỗi và đề nghị gia hạn thời gian giải quyết",
+    "stop": "Thông báo dừng giải quyết hồ sơ",
+    "control": "Phiếu kiểm soát quá trình giải quyết hồ sơ",
+}
+KINDS = tuple(TITLES)
+
+_env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html"]))
+
+
+def _fmt(value: datetime | None, with_time: bool = True) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(TZ).strftime("%H:%M ngày %d/%m/%Y" if with_time else "%d/%m/%Y")
+
+
+def available(dossier: Dossier) -> list[str]:
+    """The documents this dossier has, in the order they happen."""
+    out = []
+    if dossier.received_at is not None:
+        out.append("receipt")
+    if pauses.has(dossier, pauses.SUPPLEMENT):
+        out.append("supplement")
+    if dossier.status == 3:
+        out.append("refusal")
+    if dossier.apologized_at is not None:
+        out.append("apology")
+    if dossier.status == 8:
+        out.append("stop")
+    out.append("control")
+    return out
+
+
+def _last_event(session: Session, dossier: Dossier, *actions: str) -> AuditEvent | None:
+    return session.scalars(select(AuditEvent).where(AuditEvent.dossier_id == dossier.id,
+                                                    AuditEvent.action.in_(actions))
+                           .order_by(AuditEvent.id.desc()).limit(1)).first()
+
+
+def _officer(session: Session, username: str | None) -> str:
+    if not username:
+        return ""
+    user = session.scalar(select(User).where(User.username == username))
+    return (user.full_name or user.username) if user else username
+
+
+@dataclass
+class ControlRow:
+    step_id: str
+    step_name: str
+    unit_name: str
+    role: str
+    holder: str | None
+    from_: str
+    to: str | None
+    due: str | None
+    outcome: str
+    outcome_label: str
+
+
+OUTCOME_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn", "open": "Đang xử lý",
+                  "open_late": "Đang xử lý, đã quá hạn", "cancelled": "Không thực hiện"}
+
+
+def control_rows(session: Session, dossier: Dossier) -> list[ControlRow]:
+    """Every holder of the dossier, from when to when, on time or late (the control slip)."""
+    items = session.scalars(select(WorkItem).where(WorkItem.dossier_id == dossier.id)
+                            .order_by(WorkItem.created_at, WorkItem.id)).all()
+    names = dict(session.execute(select(Unit.code, Unit.name).where(
+        Unit.code.in_({w.unit_code for w in items} or {""}))).all())
+    now = utcnow()
+    rows = []
+    for w in items:
+        if w.state == CANCELLED:
+            outcome = "cancelled"
+        elif w.state == COMPLETED:
+            if w.due_at is None or w.completed_at <= w.due_at:
+                outcome = "early" if w.due_at is not None and w.completed_at.date() < w.due_at.date() else "on_time"
+            else:
+                outcome = "late"
+        else:
+            outcome = "open_late" if w.due_at is not None and w.due_at < now else "open"
+        holder = w.completed_by or (w.assignee.username if w.assignee else None)
+        rows.append(ControlRow(w.step_id, w.step_name, names.get(w.unit_code, w.unit_code), w.role, holder,
+                               _fmt(w.created_at), _fmt(w.completed_at) or None, _fmt(w.due_at) or None,
+                               outcome, OUTCOME_LABELS[outcome]))
+    return rows
+
+
+def _fonts(font_dir: str) -> dict | None:
+    paths = {k: os.path.join(font_dir, f) for k, f in FONT_FILES.items()}
+    if all(os.path.isfile(p) for p in paths.values()):
+        return paths
+    log.warning("DejaVu fonts missing in %s: PDF documents will lack Vietnamese glyphs "
+                "(install fonts-dejavu-core)", font_dir)
+    return None
+
+
+def render_html(session: Session, dossier: Dossier, kind: str, *, screen: bool = False, pdf_url: str = "",
+                font_dir: str = DEFAULT_FONT_DIR) -> str:
+    """The document as a complete HTML page (404 when this dossier has no such document)."""
+    if kind not in KINDS or kind not in available(dossier):
+        raise NotFound(f"Hồ sơ {dossier.code} không có văn bản '{kind}'.", code="no_such_document")
+    unit = session.get(Unit, dossier.received_by_unit)
+    parent = session.get(Unit, unit.parent_code) if unit and unit.parent_code else None
+    province = session.get(Unit, dossier.province_code)
+    v = dossier.version
+    deadline = {"same-day": "trong ngày", "working": f"{v.deadline_days} ngày làm việc",
+                "calendar": f"{v.deadline_days} ngày"}.get(v.deadline_kind, "") if v.deadline_kind else ""
+    ctx = {
+        "title": TITLES[kind], "dossier": dossier, "procedure": v.procedure, "screen": screen, "pdf_url": pdf_url,
+        "unit": {"name": unit.name if unit else dossier.received_by_unit, "parent_name": parent.name if parent else ""},
+        "place": province.name.replace("Thành phố ", "").replace("Tỉnh ", "") if province else "",
+        "today": utcnow().astimezone(TZ).date(), "received_at": _fmt(dossier.received_at),
+        "due_at": _fmt(dossier.due_at), "legal_due_at": _fmt(dossier.legal_due_at), "deadline": deadline,
+        "fonts": _fonts(font_dir) if not screen else None,
+    }
+    if kind == "receipt":
+        accepted = _last_event(session, dossier, "accepted", "created")
+        ctx["officer"] = _officer(session, accepted.actor if accepted else dossier.created_by)
+        ctx["attachments"] = session.scalars(select(Attachment).where(
+            Attachment.dossier_id == dossier.id, Attachment.kind == APPLICANT_DOCUMENT).order_by(Attachment.id)).all()
+    elif kind == "supplement":
+        entry = [e for e in pauses.entries(dossier) if e.get("kind") == pauses.SUPPLEMENT][-1]
+        ctx.update(items=entry.get("items") or [], reason=entry.get("reason"),
+                   requested_at=_fmt(pauses.started(entry)), officer=_officer(session, entry.get("by")))
+    elif kind == "refusal":
+        event = _last_event(session, dossier, "refused")
+        ctx.update(reason=event.note if event else "", officer=_officer(session, event.actor if event else None))
+    elif kind == "apology":
+        ctx["reason"] = dossier.apology_reason
+    elif kind == "stop":
+        event = _last_event(session, dossier, "stopped")
+        ctx.update(reason=event.note if event else "", stopped_at=_fmt(event.at if event else None, False))
+    else:
+        labels = {pauses.SUPPLEMENT: "Chờ bổ sung hồ sơ", pauses.PAYMENT: "Chờ thực hiện nghĩa vụ tài chính"}
+        ctx["rows"] = control_rows(session, dossier)
+        ctx["pauses"] = [{"label": labels.get(e.get("kind"), e.get("kind")), "from_": _fmt(pauses.started(e)),
+                          "to": _fmt(datetime.fromisoformat(e["to"])) if e.get("to") else None}
+                         for e in pauses.entries(dossier)]
+    return _env.get_template(f"{kind}.html").render(**ctx)
+
+
+def render_pdf(html: str, font_dir: str = DEFAULT_FONT_DIR) -> bytes:
+    """HTML to PDF; local reads confined to the font directory, no network."""
+    from xhtml2pdf import pisa
+    from xhtml2pdf.config.resources import ResourceAccessPolicy
+
+    policy = ResourceAccessPolicy(allow_remote=False, base_dir=font_dir if os.path.isdir(font_dir) else None)
+    out = io.BytesIO()
+    result = pisa.CreatePDF(html, dest=out, encoding="utf-8", resource_policy=policy)
+    if result.err:
+        raise RuntimeError(f"PDF rendering failed ({result.err} errors)")
+    return out.getvalue()

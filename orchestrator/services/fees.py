@@ -1,0 +1,86 @@
+"""Fees and charges from a procedure version's fee rule (data, never code per procedure).
+
+A rule is the JSON frozen into `procedure_version.fee_rule` at publish:
+
+- `{"kind": "free"}`
+- `{"kind": "fixed", "amount": 100000}`
+- `{"kind": "field", "field": "obligation_total"}`: an amount the workflow computed (a script
+  task, a tax notice) and stored in the dossier's data
+- `{"kind": "tiered", "quantity_field": "page_count", "tiers": [{"from": 1, "price": 2000},
+  {"from": 3, "price": 1000}], "max": 200000, "multiplier_field": "copy_count"}`: a price per
+  unit that changes from a given unit on, capped per item and multiplied by a count (certified
+  copies: 2,000 VND a page, 1,000 from page 3, at most 200,000 a copy, times the copies)
+
+Amounts are whole VND.
+"""
+from __future__ import annotations
+
+from .errors import Conflict, Invalid
+
+KINDS = ("free", "fixed", "field", "tiered")
+
+
+def _count(data: dict, field: str | None, default: int | None = None) -> int:
+    if not field:
+        return 1
+    value = data.get(field, default)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 0:
+        raise Invalid(f"Thiếu hoặc sai số lượng '{field}' để tính phí.", fields={field: "số nguyên ≥ 0"})
+    return int(value)
+
+
+def tiered_amount(quantity: int, tiers: list[dict], cap: int | None = None) -> int:
+    """Sum of each unit's price, the price of unit n being that of the last tier starting at or
+    before n; then capped."""
+    ordered = sorted(tiers, key=lambda t: t["from"])
+    total = 0
+    for n in range(1, quantity + 1):
+        price = 0
+        for tier in ordered:
+            if tier["from"] <= n:
+                price = tier["price"]
+        total += price
+    return min(total, cap) if cap is not None else total
+
+
+def check_rule(rule: dict) -> None:
+    """Raise Invalid when a rule cannot be computed (so a bad rule is caught at the edge)."""
+    kind = (rule or {}).get("kind", "free")
+    if kind not in KINDS:
+        raise Invalid(f"Loại quy tắc lệ phí không hợp lệ: {kind}", fields={"fee.kind": " | ".join(KINDS)})
+    if kind == "fixed" and (not isinstance(rule.get("amount"), int) or rule["amount"] < 0):
+        raise Invalid("Lệ phí cố định phải là số nguyên ≥ 0.", fields={"fee.amount": "số nguyên ≥ 0"})
+    if kind == "field" and not isinstance(rule.get("field"), str):
+        raise Invalid("Quy tắc lệ phí theo trường cần tên trường.", fields={"fee.field": "bắt buộc"})
+    if kind == "tiered":
+        tiers = rule.get("tiers")
+        ok = isinstance(tiers, list) and tiers and all(
+            isinstance(t, dict) and isinstance(t.get("from"), int) and t["from"] >= 1
+            and isinstance(t.get("price"), int) and t["price"] >= 0 for t in tiers)
+        if not ok or not isinstance(rule.get("quantity_field"), str):
+            raise Invalid("Quy tắc lệ phí theo bậc cần quantity_field và tiers [{from ≥ 1, price ≥ 0}].",
+                          fields={"fee.tiers": "[{from, price}]"})
+        if rule.get("max") is not None and (not isinstance(rule["max"], int) or rule["max"] < 0):
+            raise Invalid("Mức trần lệ phí phải là số nguyên ≥ 0.", fields={"fee.max": "số nguyên ≥ 0"})
+
+
+def compute(rule: dict, data: dict) -> int:
+    """The amount due for a dossier with these data (400 when the data lack what the rule reads)."""
+    rule = rule or {"kind": "free"}
+    try:
+        check_rule(rule)
+    except Invalid as exc:
+        raise Conflict(f"Quy tắc lệ phí của thủ tục không dùng được: {exc.message}", code="bad_fee_rule") from None
+    kind = rule.get("kind", "free")
+    if kind == "free":
+        return 0
+    if kind == "fixed":
+        return rule["amount"]
+    if kind == "field":
+        value = data.get(rule["field"])
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+            raise Invalid(f"Hồ sơ chưa có số tiền '{rule['field']}' để tính nghĩa vụ tài chính.",
+                          fields={rule["field"]: "số tiền ≥ 0"})
+        return int(round(value))
+    per_item = tiered_amount(_count(data, rule["quantity_field"]), rule["tiers"], rule.get("max"))
+    return per_item * _count(data, rule.get("multiplier_field"), default=1)

@@ -1,0 +1,110 @@
+"""The officers' inbox: filters, counts and due-date marks computed at query time.
+
+It reads only `work_item` joined to `dossier` (never a workflow). Overdue, due today and due
+soon are conditions on `work_item.due_at` against thresholds computed now from the working
+calendar, so nothing stored goes stale. Views: `available` (my units and roles, unclaimed),
+`mine` (claimed by me), `unit` (a leader's whole unit, claimed or not, for reassignment).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy.orm import Session
+
+from ..models import Dossier, WorkItem
+from ..models.dossiers import OPEN
+from ..models.types import utcnow
+from .auth import Actor
+from .calendar import TZ
+from .deadlines import calendar_for
+from .errors import Invalid
+
+VIEWS = ("available", "mine", "unit")
+DUE_FILTERS = ("overdue", "today", "soon")
+OFFICER_ROLES = ("reception", "specialist", "leader")
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    now: datetime
+    end_of_today: datetime
+    soon: datetime  # end of the next working day
+
+    def mark(self, due: datetime | None) -> str | None:
+        if due is None:
+            return None
+        if due < self.now:
+            return "overdue"
+        if due <= self.end_of_today:
+            return "today"
+        if due <= self.soon:
+            return "soon"
+        return None
+
+
+def thresholds(session: Session, province_code: str | None, now: datetime | None = None) -> Thresholds:
+    now = now or utcnow()
+    cal = calendar_for(session, province_code)
+    today = now.astimezone(TZ).date()
+    end_today = datetime.combine(today, time(23, 59, 59), tzinfo=TZ)
+    soon = datetime.combine(cal.next_working_day(today), time(23, 59, 59), tzinfo=TZ)
+    return Thresholds(now, end_today, soon)
+
+
+@dataclass
+class InboxPage:
+    items: list[WorkItem]
+    total: int
+    counts: dict[str, int]
+    marks: Thresholds
+    page: int
+    per_page: int
+
+
+def _view_condition(actor: Actor, view: str):
+    if view == "mine":
+        return WorkItem.assignee_id == actor.user_id if actor.user_id else false()
+    if view == "unit":
+        units = actor.units("leader")
+        return WorkItem.unit_code.in_(units) if units else false()
+    pairs = [(a.unit_code, a.role) for a in actor.assignments if a.role in OFFICER_ROLES]
+    cond = or_(*[and_(WorkItem.unit_code == u, WorkItem.role == r) for u, r in pairs]) if pairs else false()
+    return and_(cond, WorkItem.assignee_id.is_(None))
+
+
+def search(session: Session, actor: Actor, view: str = "available", *, procedure_code: str | None = None,
+           status: int | None = None, due: str | None = None, received_by_unit: str | None = None,
+           page: int = 1, per_page: int = 50, now: datetime | None = None) -> InboxPage:
+    """One page of the inbox sorted by due date (no due date last), with counts per mark."""
+    if view not in VIEWS:
+        raise Invalid("view không hợp lệ.", fields={"view": " | ".join(VIEWS)})
+    if due is not None and due not in DUE_FILTERS:
+        raise Invalid("Bộ lọc hạn không hợp lệ.", fields={"due": " | ".join(DUE_FILTERS)})
+    province = next((a.province_code for a in actor.assignments if a.province_code), None)
+    marks = thresholds(session, province, now)
+    base = [WorkItem.state == OPEN, _view_condition(actor, view)]
+    if procedure_code:
+        base.append(Dossier.procedure_code == procedure_code)
+    if status is not None:
+        base.append(Dossier.status == status)
+    if received_by_unit:
+        base.append(Dossier.received_by_unit == received_by_unit)
+    joined = select(WorkItem).join(Dossier, Dossier.id == WorkItem.dossier_id)
+    overdue = WorkItem.due_at < marks.now
+    today = and_(WorkItem.due_at >= marks.now, WorkItem.due_at <= marks.end_of_today)
+    soon = and_(WorkItem.due_at > marks.end_of_today, WorkItem.due_at <= marks.soon)
+    row = session.execute(
+        select(func.count(), func.sum(case((overdue, 1), else_=0)), func.sum(case((today, 1), else_=0)),
+               func.sum(case((soon, 1), else_=0)))
+        .select_from(WorkItem).join(Dossier, Dossier.id == WorkItem.dossier_id).where(*base)).one()
+    counts = {"all": row[0] or 0, "overdue": row[1] or 0, "today": row[2] or 0, "soon": row[3] or 0}
+    cond = list(base)
+    if due:
+        cond.append({"overdue": overdue, "today": today, "soon": soon}[due])
+    total = counts[due] if due else counts["all"]
+    items = session.scalars(joined.where(*cond).order_by(WorkItem.due_at.is_(None), WorkItem.due_at,
+                                                         WorkItem.created_at, WorkItem.id)
+                            .limit(per_page).offset((page - 1) * per_page)).all()
+    return InboxPage(list(items), total, counts, marks, page, per_page)

@@ -1,0 +1,52 @@
+"""The citizens' tracking page: status by dossier code; details only with a second factor.
+
+Anyone with the code sees the status and dates (as the public API does). The details (the
+procedure, the steps and status changes, what to supplement, what to pay) need the last four
+digits of the applicant's phone number, compared in constant time; attempts per dossier are
+capped by the caller's rate limit so the four digits cannot be guessed.
+"""
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..models import AuditEvent, Dossier
+from . import pauses
+from .dossiers import current_tasks, get_public
+
+SUFFIX = 4
+
+
+@dataclass
+class Tracking:
+    dossier: Dossier
+    detailed: bool
+    wrong_factor: bool
+    steps: list[str]
+    moves: list[AuditEvent]
+    waiting_for: dict | None
+
+
+def phone_matches(dossier: Dossier, suffix: str | None) -> bool:
+    digits = re.sub(r"\D", "", str((dossier.applicant or {}).get("phone") or ""))
+    given = re.sub(r"\D", "", suffix or "")
+    if len(digits) < SUFFIX or len(given) != SUFFIX:
+        return False
+    return hmac.compare_digest(digits[-SUFFIX:], given)
+
+
+def track(session: Session, code: str, phone_suffix: str | None) -> Tracking:
+    dossier = get_public(session, (code or "").strip()[:80])
+    detailed = phone_matches(dossier, phone_suffix)
+    steps, moves, waiting = [], [], None
+    if detailed:
+        steps = [w.step_name for w in current_tasks(session, dossier)]
+        moves = list(session.scalars(select(AuditEvent).where(AuditEvent.dossier_id == dossier.id,
+                                                              AuditEvent.to_status.is_not(None))
+                                     .order_by(AuditEvent.id)).all())
+        waiting = pauses.current(dossier)
+    return Tracking(dossier, detailed, bool(phone_suffix) and not detailed, steps, moves, waiting)
