@@ -15,7 +15,7 @@ from orchestrator.services import lifecycle
 
 from . import bp
 from .auth import authenticated, current_actor
-from .dossiers import dossier_body
+from .dossiers import dossier_body, idempotency
 from .errors import documented
 from .schemas import ActionSchema, DossierDetailSchema, EventSchema
 
@@ -28,7 +28,12 @@ from .schemas import ActionSchema, DossierDetailSchema, EventSchema
 def send_event(args, code: str, name: str):
     """An event the dossier receives: integrators with `events:send` for its province, or an
     officer of a unit taking part (e.g. the reception officer recording a supplement)."""
+    record, replay = idempotency("POST", f"/dossiers/{code}/events/{name}", 200)
+    if replay is not None:
+        return replay
     dossier = lifecycle.send_event(db.session, current_actor(), code, name, args["data"])
+    if record is not None:
+        record.resource = dossier.code
     db.session.commit()
     return dossier_body(dossier)
 
@@ -40,7 +45,12 @@ def send_event(args, code: str, name: str):
 @documented(400, 401, 403, 404, 409)
 def perform_action(args, code: str, action: str):
     """An officer's action on the whole dossier; 409 with the reason when not allowed now."""
+    record, replay = idempotency("POST", f"/dossiers/{code}/actions/{action}", 200)
+    if replay is not None:
+        return replay
     dossier = lifecycle.perform(db.session, current_actor(), code, action, args,
                                 supplement_window_days=current_app.config["SUPPLEMENT_WINDOW_DAYS"])
+    if record is not None:
+        record.resource = dossier.code
     db.session.commit()
     return dossier_body(dossier)

@@ -245,7 +245,8 @@ def test_events_and_actions_authorisation(app, api, api_key):
     key = api_key()
     code = accepted(api, key)["code"]
     r = event(api, key, code, "tax_notice")
-    assert r.status_code == 409 and r.get_json()["error"]["message"] == "the dossier is not waiting for this event"
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_waiting"
+    assert "tax_notice" in r.get_json()["error"]["message"]
     assert event(api, api_key(permissions=("dossiers:read",), name="reader"), code, "withdrawn").status_code == 403
     assert event(api, api_key(provinces=("19",), name="other"), code, "withdrawn").status_code == 404
     assert event(api, key, code, "bad name!").status_code == 400

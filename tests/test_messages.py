@@ -51,3 +51,33 @@ def test_throwing_messages_is_refused(api):
             "file": (io.BytesIO(xml), "m.bpmn")}
     r = api.post("/procedures", "designer.01", data=form, content_type="multipart/form-data")
     assert r.status_code == 422 and r.get_json()["error"]["problems"][0]["element_id"] == "Wait_Tax"
+
+
+def test_events_over_http_idempotent_and_message_delivery(app, api, api_key):
+    form = {"code": "9.200003", "name": "Chờ thuế", "scope": "01", "deadline_days": "5", "deadline_kind": "working",
+            "file": (io.BytesIO(message_diagram()), "m.bpmn")}
+    assert api.post("/procedures", "designer.01", data=form, content_type="multipart/form-data").status_code == 201
+    assert api.post("/procedures/9.200003/versions/1/publish", "designer.01").status_code == 200
+    key = api_key(permissions=["dossiers:create", "dossiers:read", "events:send"])
+    body = api.post("/dossiers", key, json={"procedure_code": "9.200003", "province_code": "01",
+                                            "commune_code": "00070", "applicant": {"full_name": "A"},
+                                            "data": {}}).get_json()
+    code = body["code"]
+    r = api.post(f"/dossiers/{code}/events/tax_notice", key, json={"data": {"tax_amount": 5}})
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "not_waiting"
+    [work] = body["current_tasks"]
+    assert api.post(f"/tasks/{work['id']}/complete", "specialist.00070",
+                    json={"data": {"decision": "approve"}}).status_code == 200
+    headers = {**api.headers(key), "Idempotency-Key": "tax-2026-0001"}
+    first = api.client.post(f"/api/v1/dossiers/{code}/events/tax_notice", json={"data": {"tax_amount": 5}},
+                            headers=headers)
+    assert first.status_code == 200, first.get_json()
+    assert [t["step_id"] for t in first.get_json()["current_tasks"]] == ["Task_Sign"]
+    again = api.client.post(f"/api/v1/dossiers/{code}/events/tax_notice", json={"data": {"tax_amount": 5}},
+                            headers=headers)
+    assert again.status_code == 200 and again.headers.get("Idempotent-Replayed") == "true"
+    events = [h for h in again.get_json()["history"] if h["action"] == "event"]
+    assert len(events) == 1, "the retried event took effect once"
+    other = api.client.post(f"/api/v1/dossiers/{code}/events/tax_notice", json={"data": {"tax_amount": 6}},
+                            headers=headers)
+    assert other.status_code == 422

@@ -392,9 +392,10 @@ def return_result(session: Session, actor: Actor, dossier: Dossier, method, data
 # -- dispatch ------------------------------------------------------------------------------
 
 def handle_message_event(session: Session, actor: Actor, dossier: Dossier, name: str, data: dict) -> Dossier:
-    """An event that is not built in: a message a diagram may wait for (delivered by the engine
-    in a later change)."""
-    raise Conflict("the dossier is not waiting for this event", code="not_waiting", extra={"event": name})
+    """An event that is not built in: a message the dossier's diagram waits for."""
+    from .events import deliver_message
+
+    return deliver_message(session, actor.name, dossier, name, data)
 
 
 EVENTS = {"supplement_submitted": supplement_submitted, "payment_received": payment_received, "withdrawn": withdraw}
