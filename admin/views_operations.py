@@ -23,11 +23,15 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 @bp.get("/operations")
 @admin_required
 def operations_home():
+    return _page(new_key=None)
+
+
+def _page(new_key):
     actor = current_actor()
     rows = [(i, integrations.keys_of(db.session, i)) for i in integrations.integrators(db.session, actor)]
     return render_template("admin/operations.html", integrators=rows, permissions=PERMISSIONS,
                            dead=operations.dead_jobs(db.session, actor),
-                           incidents=operations.incidents(db.session, actor), new_key=None)
+                           incidents=operations.incidents(db.session, actor), new_key=new_key)
 
 
 @bp.post("/operations/keys")
@@ -62,11 +66,7 @@ def operations_rotate_key(key_id: int):
 
 def _show_secret(key, secret):
     """The only time the secret is shown: on this page, never stored in clear."""
-    actor = current_actor()
-    rows = [(i, integrations.keys_of(db.session, i)) for i in integrations.integrators(db.session, actor)]
-    return render_template("admin/operations.html", integrators=rows, permissions=PERMISSIONS,
-                           dead=operations.dead_jobs(db.session, actor),
-                           incidents=operations.incidents(db.session, actor), new_key=(key, secret))
+    return _page(new_key=(key, secret))
 
 
 @bp.post("/operations/keys/<int:key_id>/revoke")
