@@ -10,9 +10,9 @@ PORT ?= 5000
 
 .PHONY: run test venv bench clean screenshots
 
-$(STAMP): requirements.txt setup.cfg package.json package-lock.json
+$(STAMP): requirements.txt constraints.txt setup.cfg package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	$(BIN)/pybabel compile -d admin/translations
 	# bpmn-js for the back office's diagrams (served from node_modules; the pages fall back to a
