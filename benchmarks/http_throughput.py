@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Task completions per second through the HTTP API (gunicorn on PostgreSQL, load from a separate
+process on 127.0.0.1), next to the engine-with-serialisation limit measured in the same run.
+
+    .venv/bin/python benchmarks/http_throughput.py [--dossiers 60] [--clients 8] [--web-workers 2]
+
+Issue 8's target is a ratio of at least 0.5. Prints progress to stderr and one table.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import requests  # noqa: E402
+from sqlalchemy import create_engine, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from step_throughput import (  # noqa: E402
+    APPLICANT, PASSWORD, STEP_DATA, USERS, app_config, bench_engine, load_bundle, log, seed,
+)
+
+PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dossiers", type=int, default=60)
+    parser.add_argument("--clients", type=int, default=8)
+    parser.add_argument("--web-workers", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args()
+
+    bundle = load_bundle()
+    engine = bench_engine(bundle, max(30, args.dossiers), serialise=True)
+
+    name = f"orch_http_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_url(PG_URL).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    server = None
+    try:
+        from orchestrator import create_app
+
+        log("[http] seeding PostgreSQL ...")
+        seed(create_app(app_config(url)))
+        port = free_port()
+        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "PYTHONPATH": str(ROOT),
+               "RATELIMIT_TOKEN": "10000 per minute", "LOG_LEVEL": "WARNING"}
+        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+        server = subprocess.Popen([gunicorn, "--workers", str(args.web_workers), "--threads", str(args.threads),
+                                   "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "--log-level",
+                                   "warning", "orchestrator:create_app()"], env=env, cwd=ROOT)
+        base = f"http://127.0.0.1:{port}/api/v1"
+        for _ in range(100):
+            try:
+                if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(0.2)
+        app = create_app(app_config(url))
+        from orchestrator.extensions import db
+        from orchestrator.services.auth import create_api_key
+
+        with app.app_context():
+            _key, secret = create_api_key(db.session, "bench", ["01"], ["dossiers:create", "dossiers:read"])
+            db.session.commit()
+        tokens = {}
+        for who in set(USERS.values()):
+            tokens[who] = requests.post(f"{base}/auth/token", json={"username": who, "password": PASSWORD}).json()["token"]
+        log(f"[http] starting {args.dossiers} dossiers ...")
+        codes = []
+        for _ in range(args.dossiers):
+            r = requests.post(f"{base}/dossiers", headers={"Authorization": f"Bearer {secret}"},
+                              json={"procedure_code": "1.004227", "province_code": "01", "commune_code": "00454",
+                                    "channel": 2, "applicant": APPLICANT, "data": {}})
+            r.raise_for_status()
+            codes.append(r.json())
+        work = list(codes)
+        lock = threading.Lock()
+        done, errors = [0], [0]
+
+        def client():
+            session = requests.Session()
+            while True:
+                with lock:
+                    if not work:
+                        return
+                    dossier = work.pop()
+                tasks = dossier["current_tasks"]
+                while tasks:
+                    task = tasks[0]
+                    who = USERS[(task["unit_code"], task["role"])]
+                    r = session.post(f"{base}/tasks/{task['id']}/complete", json={"data": STEP_DATA[task["step_id"]]},
+                                     headers={"Authorization": f"Bearer {tokens[who]}"})
+                    if r.status_code != 200:
+                        errors[0] += 1
+                        break
+                    with lock:
+                        done[0] += 1
+                    tasks = r.json()["current_tasks"]
+
+        log(f"[http] completing with {args.clients} client threads against gunicorn "
+            f"({args.web_workers} workers x {args.threads} threads) ...")
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client) for _ in range(args.clients)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        seconds = time.perf_counter() - started
+        rate = done[0] / seconds
+        print("| mode | completions | seconds | completions/s | ratio to engine+serialisation |")
+        print("|---|---|---|---|---|")
+        print(f"| engine+serialisation (1 process) | {engine.completions} | {engine.seconds:.3f} | {engine.rate:.1f} | 1.00 |")
+        print(f"| HTTP, gunicorn {args.web_workers}x{args.threads}, PostgreSQL, {args.clients} clients | {done[0]} | "
+              f"{seconds:.3f} | {rate:.1f} | {rate / engine.rate:.2f} |")
+        print(f"errors: {errors[0]}; cpus: {os.cpu_count()}")
+        return 0 if errors[0] == 0 else 1
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(10)
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
