@@ -7,7 +7,6 @@ from datetime import datetime
 
 from orchestrator.extensions import db
 from orchestrator.models import AuditEvent, Dossier, DossierState, WorkItem
-from orchestrator.services.calendar import TZ
 from orchestrator.services.deadlines import calendar_for
 
 from .diagrams import diagram

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import pytest
 
 from orchestrator.extensions import db
 from orchestrator.services.auth import create_user

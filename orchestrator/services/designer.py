@@ -27,7 +27,7 @@ from ..engine.sandbox import check_expression
 from ..engine.simulate import simulate
 from ..engine.xml import BPMN_NS, BPMNDI_NS, CAMUNDA_NS, DC_NS, NS, SPIFF_NS, parse_untrusted
 from ..models import FormDefinition, Procedure, ProcedureInForce, ProcedureVersion, Unit
-from ..models.procedures import DRAFT, NATIONAL, PUBLISHED
+from ..models.procedures import DRAFT, NATIONAL
 from ..models.types import utcnow
 from . import audit, forms, procedures
 from .auth import Actor

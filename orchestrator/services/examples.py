@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from ..data.units import iter_units
 from ..models import CalendarDay, ProcedureInForce, ProcedureVersion, Unit, UnitServiceArea, User
 from ..models.calendar import DAY_OFF, WORKING_DAY
-from . import forms, procedures
+from . import procedures
 from .auth import Actor, Assignment, create_user
 from .calendar import load_default_overrides
 

@@ -8,7 +8,7 @@ calendar, so nothing stored goes stale. Views: `available` (my units and roles, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 
 from sqlalchemy import and_, case, false, func, or_, select
 from sqlalchemy.orm import Session
