@@ -14,6 +14,7 @@ from sqlalchemy import delete, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from ..models import CalendarDay, RoleAssignment, Unit, User
+from .auth import forget_actor
 from .deadlines import forget_calendars
 from .routing import forget_routes
 from ..models.users import ROLES
@@ -112,6 +113,7 @@ def add_pair(session: Session, actor: Actor, user_id: int, role: str, unit_code:
     user.assignments.append(RoleAssignment(role=role, unit_code=unit_code))
     audit.record(session, "user.role_add", actor.name, unit_code=unit_code, note=f"{user.username}: {role}@{unit_code}")
     session.flush()
+    forget_actor()
     return user
 
 
@@ -127,6 +129,7 @@ def remove_pair(session: Session, actor: Actor, user_id: int, assignment_id: int
     audit.record(session, "user.role_remove", actor.name, unit_code=pair.unit_code,
                  note=f"{user.username}: {pair.role}@{pair.unit_code}")
     session.flush()
+    forget_actor()
     return user
 
 

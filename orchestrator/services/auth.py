@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..models import ApiKey, Integrator, RoleAssignment, Unit, User, UserToken
 from ..models.types import utcnow
 from ..models.users import ROLES
+from .cache import TTLCache, db_key
 from .errors import Invalid, Unauthenticated
 
 PERMISSIONS = ("dossiers:create", "dossiers:read", "events:send", "procedures:write")
@@ -66,13 +67,7 @@ def _digest(secret: str) -> str:
 
 
 def actor_for_user(session: Session, user: User) -> Actor:
-    rows = session.execute(
-        select(RoleAssignment.role, Unit.code, Unit.level, Unit.province_code)
-        .join(Unit, Unit.code == RoleAssignment.unit_code)
-        .where(RoleAssignment.user_id == user.id)
-    ).all()
-    return Actor("user", user.username, user_id=user.id,
-                 assignments=tuple(Assignment(r, u, lv, p) for r, u, lv, p in rows))
+    return _actor_of(session, user.id, user.username)
 
 
 def create_user(session: Session, username: str, password: str, pairs: list[tuple[str, str]],
@@ -96,6 +91,7 @@ def create_user(session: Session, username: str, password: str, pairs: list[tupl
             user.assignments.append(RoleAssignment(role=role, unit_code=unit_code))
             existing.add((role, unit_code))
     session.flush()
+    forget_actor(user.id)
     return user
 
 
@@ -154,10 +150,29 @@ def authenticate(session: Session, bearer: str | None) -> Actor:
             key.last_used_at = now  # coarse, so hot keys do not write on every call
         return Actor("integrator", f"integrator:{key.integrator.name}", provinces=tuple(key.provinces),
                      permissions=frozenset(key.permissions))
-    token = session.scalar(select(UserToken).where(UserToken.token_hash == digest))
-    if token is None or token.revoked_at or token.expires_at <= now:
+    row = session.execute(select(UserToken.revoked_at, UserToken.expires_at, User.id, User.username, User.active)
+                          .join(User, User.id == UserToken.user_id).where(UserToken.token_hash == digest)).first()
+    if row is None or row.revoked_at or row.expires_at <= now:
         raise Unauthenticated("Mã truy cập không hợp lệ hoặc đã hết hạn.")
-    user = session.get(User, token.user_id)
-    if user is None or not user.active:
+    if not row.active:
         raise Unauthenticated("Tài khoản đã bị khóa.")
-    return actor_for_user(session, user)
+    # The token and the account are checked on every call; the roles are cached briefly.
+    return _actors.get((db_key(session), row.id), lambda: _actor_of(session, row.id, row.username))
+
+
+_actors = TTLCache(max_size=10_000, ttl=30)
+
+
+def forget_actor(user_id: int | None = None) -> None:
+    """Roles changed in this process: drop the cached actors (other processes within 30 s)."""
+    _actors.clear()
+
+
+def _actor_of(session: Session, user_id: int, username: str) -> Actor:
+    rows = session.execute(
+        select(RoleAssignment.role, Unit.code, Unit.level, Unit.province_code)
+        .join(Unit, Unit.code == RoleAssignment.unit_code)
+        .where(RoleAssignment.user_id == user_id)
+    ).all()
+    return Actor("user", username, user_id=user_id,
+                 assignments=tuple(Assignment(r, u, lv, p) for r, u, lv, p in rows))
