@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -124,6 +124,10 @@ class WorkItem(db.Model):
     assignee = relationship("User", lazy="joined")
 
     __table_args__ = (
-        Index("ix_work_item_inbox", "unit_code", "role", "state"),
+        # Open items only, in the inbox's order (due_at ASC NULLS LAST, created_at, id): the first page
+        # is read in index order and the counts are an index-only scan (assignee_id included).
+        Index("ix_work_item_open_inbox", "unit_code", "role", "due_at", "created_at", "id",
+              postgresql_where=text("state = 'open'"), sqlite_where=text("state = 'open'"),
+              postgresql_include=["assignee_id"]),
         Index("ix_work_item_assignee", "assignee_id", "state"),
     )

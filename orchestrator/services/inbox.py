@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time
 
 from sqlalchemy import and_, case, false, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from ..models import Dossier, WorkItem
 from ..models.dossiers import OPEN
@@ -85,26 +85,30 @@ def search(session: Session, actor: Actor, view: str = "available", *, procedure
     province = next((a.province_code for a in actor.assignments if a.province_code), None)
     marks = thresholds(session, province, now)
     base = [WorkItem.state == OPEN, _view_condition(actor, view)]
+    on_dossier = []
     if procedure_code:
-        base.append(Dossier.procedure_code == procedure_code)
+        on_dossier.append(Dossier.procedure_code == procedure_code)
     if status is not None:
-        base.append(Dossier.status == status)
+        on_dossier.append(Dossier.status == status)
     if received_by_unit:
-        base.append(Dossier.received_by_unit == received_by_unit)
-    joined = select(WorkItem).join(Dossier, Dossier.id == WorkItem.dossier_id)
+        on_dossier.append(Dossier.received_by_unit == received_by_unit)
     overdue = WorkItem.due_at < marks.now
     today = and_(WorkItem.due_at >= marks.now, WorkItem.due_at <= marks.end_of_today)
     soon = and_(WorkItem.due_at > marks.end_of_today, WorkItem.due_at <= marks.soon)
-    row = session.execute(
-        select(func.count(), func.sum(case((overdue, 1), else_=0)), func.sum(case((today, 1), else_=0)),
-               func.sum(case((soon, 1), else_=0)))
-        .select_from(WorkItem).join(Dossier, Dossier.id == WorkItem.dossier_id).where(*base)).one()
+    counting = select(func.count(), func.sum(case((overdue, 1), else_=0)), func.sum(case((today, 1), else_=0)),
+                      func.sum(case((soon, 1), else_=0))).select_from(WorkItem)
+    if on_dossier:  # every work item has its dossier (FK): join only to filter on it
+        counting = counting.join(Dossier, Dossier.id == WorkItem.dossier_id)
+    row = session.execute(counting.where(*base, *on_dossier)).one()
     counts = {"all": row[0] or 0, "overdue": row[1] or 0, "today": row[2] or 0, "soon": row[3] or 0}
-    cond = list(base)
+    cond = base + on_dossier
     if due:
         cond.append({"overdue": overdue, "today": today, "soon": soon}[due])
     total = counts[due] if due else counts["all"]
-    items = session.scalars(joined.where(*cond).order_by(WorkItem.due_at.is_(None), WorkItem.due_at,
-                                                         WorkItem.created_at, WorkItem.id)
+    # The dossier comes with each item (the list shows its code, status, ...): no query per row.
+    # due_at ASC NULLS LAST (= no due date last) is the order of ix_work_item_open_inbox.
+    items = session.scalars(select(WorkItem).join(Dossier, Dossier.id == WorkItem.dossier_id)
+                            .options(contains_eager(WorkItem.dossier)).where(*cond)
+                            .order_by(WorkItem.due_at.asc().nulls_last(), WorkItem.created_at, WorkItem.id)
                             .limit(per_page).offset((page - 1) * per_page)).all()
     return InboxPage(list(items), total, counts, marks, page, per_page)
