@@ -431,9 +431,9 @@ def print_report(results: list[dict], data: dict, show_plans: bool) -> None:
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         ok = "yes" if r["p95"] < r["target"] and not r["seq_scans"] else "NO"
+        scans = (", ".join(r["seq_scans"]) or "-") if r["plans"] else "n/a"
         print(f"| {r['label']} | {r['runs']} | {r['size']} | {len(r['statements'])} | {r['p50']:.2f} | {r['p95']:.2f} | "
-              f"{r['max']:.2f} | < {r['target']:.0f} | {ok} | {', '.join(r['seq_scans']) or '-'} | "
-              f"{', '.join(r['indexes']) or '-'} |")
+              f"{r['max']:.2f} | < {r['target']:.0f} | {ok} | {scans} | {', '.join(r['indexes']) or 'n/a'} |")
 
 
 def main() -> int:

@@ -144,7 +144,7 @@ def diagram(rounds: int = ROUNDS, with_di: bool = True) -> tuple[bytes, dict]:
                          f'<di:waypoint x="{sx + sw}" y="{sy + sh // 2}"/><di:waypoint x="{(sx + sw + tx) // 2}" '
                          f'y="{sy + sh // 2}"/><di:waypoint x="{(sx + sw + tx) // 2}" y="{ty + th // 2}"/>'
                          f'<di:waypoint x="{tx}" y="{ty + th // 2}"/></bpmndi:BPMNEdge>')
-        di = (f'<bpmndi:BPMNDiagram id="BPMNDiagram_1"><bpmndi:BPMNPlane id="BPMNPlane_1" bpmnElement="Process_Bench">'
+        di = ('<bpmndi:BPMNDiagram id="BPMNDiagram_1"><bpmndi:BPMNPlane id="BPMNPlane_1" bpmnElement="Process_Bench">'
               + "\n".join(shapes + edges) + "</bpmndi:BPMNPlane></bpmndi:BPMNDiagram>")
     xml = f"""<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI" xmlns:dc="http://www.omg.org/spec/DD/20100524/DC" xmlns:di="http://www.omg.org/spec/DD/20100524/DI" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="Definitions_Bench" targetNamespace="http://bpmn.io/schema/bpmn">
