@@ -109,3 +109,36 @@ def message_diagram() -> bytes:
   </bpmn:process>
 </bpmn:definitions>
 ''').encode("utf-8")
+
+
+def loop_diagram() -> bytes:
+    """Receive -> Review (loops back to itself while decision == 'refuse') -> Sign: a dossier
+    returned for revision many times."""
+    def props(form, milestone=None):
+        extra = f'<spiffworkflow:property name="milestone" value="{milestone}"/>' if milestone else ""
+        return ('<bpmn:extensionElements><spiffworkflow:properties>'
+                f'<spiffworkflow:property name="formKey" value="{form}"/>{extra}'
+                '</spiffworkflow:properties></bpmn:extensionElements>')
+    return (HEADER + f'''  <bpmn:process id="Process_Loop" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1">
+      <bpmn:lane id="Lane_R" name="commune/reception"><bpmn:flowNodeRef>Task_Receive</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="Lane_S" name="commune/specialist"><bpmn:flowNodeRef>Task_Review</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="Lane_L" name="commune/leader"><bpmn:flowNodeRef>Task_Sign</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Task_Receive" name="Tiếp nhận">{props("KS-KY", "reception")}<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="Task_Review" name="Thẩm định">{props("KS-KY")}<bpmn:incoming>f2</bpmn:incoming><bpmn:incoming>back</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:exclusiveGateway id="Gateway_Again" default="f4"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>back</bpmn:outgoing><bpmn:outgoing>f4</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:userTask id="Task_Sign" name="Ký">{props("KS-KY", "decision")}<bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="EndEvent_1"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="StartEvent_1" targetRef="Task_Receive"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Task_Receive" targetRef="Task_Review"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="Task_Review" targetRef="Gateway_Again"/>
+    <bpmn:sequenceFlow id="back" sourceRef="Gateway_Again" targetRef="Task_Review">
+      <bpmn:conditionExpression xsi:type="bpmn:tFormalExpression">decision == 'refuse'</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="f4" sourceRef="Gateway_Again" targetRef="Task_Sign"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="Task_Sign" targetRef="EndEvent_1"/>
+  </bpmn:process>
+</bpmn:definitions>
+''').encode("utf-8")

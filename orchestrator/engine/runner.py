@@ -22,6 +22,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
 from . import serializer
+from .compaction import compact
 from .script_engine import make_script_engine
 from .specs import SpecBundle
 
@@ -100,6 +101,8 @@ class WorkflowRun:
         return cls(workflow, bundle)
 
     def dumps(self) -> str:
+        """The state to store: first the completed past nothing needs is dropped (bounded state)."""
+        compact(self.workflow)
         return serializer.dumps(self.workflow, self.bundle.dialect)
 
     @property
