@@ -73,19 +73,10 @@ def app_for(name: str):
 # --------------------------------------------------------------------------- database
 
 def seed(app) -> None:
-    """As tests/conftest.py `_seed`: migrate to head, units, calendar, forms, procedures, demo users."""
-    from orchestrator.extensions import db
-    from orchestrator.services import examples, forms
+    """Units, calendar, forms, procedures, demo users (the schema is migrated by `upgrade`)."""
+    from orchestrator.seed import seed as load
 
-    with app.app_context():
-        session = db.session
-        examples.load_units(session)
-        examples.load_calendar(session)
-        forms.load_library(session, ROOT / "forms")
-        session.commit()
-        examples.load_procedures(session, ROOT / "bpmn", app.config["MAX_BPMN_BYTES"])
-        examples.load_demo_users(session, PASSWORD)
-        session.commit()
+    load(app, PASSWORD, migrate=False)
 
 
 def upgrade(app) -> None:

@@ -129,24 +129,9 @@ def app_config(uri: str) -> dict:
 
 
 def seed(app) -> None:
-    """As tests/conftest.py `_seed`."""
-    from flask_migrate import upgrade
+    from orchestrator.seed import seed as migrate_and_seed
 
-    from orchestrator.extensions import db
-    from orchestrator.services import examples, forms
-
-    with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
-        session = db.session
-        examples.load_units(session)
-        examples.load_calendar(session)
-        forms.load_library(session, ROOT / "forms")
-        session.commit()
-        examples.load_procedures(session, ROOT / "bpmn", app.config["MAX_BPMN_BYTES"])
-        examples.load_demo_users(session, PASSWORD)
-        session.commit()
-        db.session.remove()
-        db.engine.dispose()
+    migrate_and_seed(app, PASSWORD)
 
 
 class SqlCounter:

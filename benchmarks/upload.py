@@ -167,23 +167,9 @@ def diagram(rounds: int = ROUNDS, with_di: bool = True) -> tuple[bytes, dict]:
 # --------------------------------------------------------------------------- timing
 
 def seed(app) -> None:
-    """As tests/conftest.py `_seed`."""
-    from flask_migrate import upgrade
+    from orchestrator.seed import seed as migrate_and_seed
 
-    from orchestrator.extensions import db
-    from orchestrator.services import examples, forms
-
-    with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
-        session = db.session
-        examples.load_units(session)
-        examples.load_calendar(session)
-        forms.load_library(session, ROOT / "forms")
-        session.commit()
-        examples.load_procedures(session, ROOT / "bpmn", app.config["MAX_BPMN_BYTES"])
-        examples.load_demo_users(session, PASSWORD)
-        session.commit()
-        db.session.remove()
+    migrate_and_seed(app, PASSWORD)
 
 
 def app_for(uri: str):

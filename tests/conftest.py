@@ -51,22 +51,9 @@ def _pg_url(dbname: str) -> str:
 
 
 def _seed(app) -> None:
-    from flask_migrate import upgrade
+    from orchestrator.seed import seed
 
-    from orchestrator.extensions import db
-    from orchestrator.services import examples, forms
-
-    with app.app_context():
-        upgrade(directory=app.extensions["migrate"].directory)
-        session = db.session
-        examples.load_units(session)
-        examples.load_calendar(session)
-        forms.load_library(session, ROOT / "forms")
-        session.commit()
-        examples.load_procedures(session, ROOT / "bpmn", app.config["MAX_BPMN_BYTES"])
-        examples.load_demo_users(session, PASSWORD)
-        session.commit()
-        db.engine.dispose()
+    seed(app, PASSWORD)
 
 
 def _config(uri: str) -> dict:
