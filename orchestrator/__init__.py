@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from .config import Config
 from .extensions import db, migrate
+from .transactions import keep_prepared_statements
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
 
@@ -45,6 +46,8 @@ def create_app(config: dict | None = None) -> Flask:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             _sqlite_pragmas(db.engine)
+        elif db.engine.dialect.name == "postgresql":
+            keep_prepared_statements(app, db.engine, db)
 
     from admin import bp as admin_bp
     from api import init_api

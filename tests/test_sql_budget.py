@@ -2,7 +2,8 @@
 92): counted on a warm process, so the budget cannot creep back unnoticed."""
 from __future__ import annotations
 
-from sqlalchemy import event
+import pytest
+from sqlalchemy import event, text
 
 from orchestrator.extensions import db
 from orchestrator.models import User, WorkItem
@@ -59,3 +60,20 @@ def test_statements_per_completion(app):
     # Reception also starts the legal period: two status moves and the deadline reminder.
     assert per_step["Task_Reception"] <= 14, per_step
     assert sum(per_step.values()) / len(per_step) <= 10, per_step
+
+
+@pytest.mark.postgres
+def test_read_requests_keep_prepared_statements(app, api):
+    """psycopg drops a connection's prepared statements on ROLLBACK; requests that only read end
+    with COMMIT, so repeated reads are prepared once. (A request that wrote and then failed still
+    rolls back: test_dossiers_api.py::test_lane_that_cannot_resolve_is_409_and_nothing_is_created.)"""
+    from .test_dossiers_api import start
+
+    code = start(api, "reception.00070").get_json()["code"]
+    for _ in range(8):
+        assert api.get(f"/dossiers/{code}", "reception.00070").status_code == 200
+    with app.app_context():
+        prepared = db.session.execute(text("SELECT statement FROM pg_prepared_statements")).scalars().all()
+        db.session.commit()
+    assert any("FROM dossier" in s for s in prepared), prepared
+
