@@ -17,12 +17,22 @@ from .schemas import (
 )
 
 
+def committed(dossier, status: int = 200):
+    """Commit and answer with the dossier as GET shows it, read inside the transaction that
+    changed it: after COMMIT every loaded row is expired and would be read again in a second one."""
+    body = _DETAIL.dump(dossier_body(dossier))
+    db.session.commit()
+    return current_app.json.response(body), status
+
+
 def dossier_body(dossier):
     """The dossier with its current tasks and history, as GET /dossiers/{code} answers it."""
     session = db.session
     dossier.current_tasks = service.current_tasks(session, dossier)
     dossier.history = service.history(session, dossier)
     return dossier
+
+_DETAIL = DossierDetailSchema()
 
 
 @bp.post("/dossiers")
@@ -44,8 +54,7 @@ def start_dossier(args):
                             received_by_unit=args.get("received_by_unit"), reception=args["reception"])
     if record is not None:
         record.resource = dossier.code
-    db.session.commit()
-    return dossier_body(dossier)
+    return committed(dossier, 201)
 
 
 def idempotency(method: str, path: str, status: int):

@@ -15,7 +15,7 @@ from orchestrator.services import lifecycle
 
 from . import bp
 from .auth import authenticated, current_actor
-from .dossiers import dossier_body, idempotency
+from .dossiers import committed, idempotency
 from .errors import documented
 from .schemas import ActionSchema, DossierDetailSchema, EventSchema
 
@@ -34,8 +34,7 @@ def send_event(args, code: str, name: str):
     dossier = lifecycle.send_event(db.session, current_actor(), code, name, args["data"])
     if record is not None:
         record.resource = dossier.code
-    db.session.commit()
-    return dossier_body(dossier)
+    return committed(dossier)
 
 
 @bp.post("/dossiers/<code>/actions/<action>")
@@ -52,5 +51,4 @@ def perform_action(args, code: str, action: str):
                                 supplement_window_days=current_app.config["SUPPLEMENT_WINDOW_DAYS"])
     if record is not None:
         record.resource = dossier.code
-    db.session.commit()
-    return dossier_body(dossier)
+    return committed(dossier)

@@ -6,7 +6,7 @@ from orchestrator.services import operations as service
 
 from . import bp
 from .auth import authenticated, current_actor
-from .dossiers import dossier_body
+from .dossiers import committed
 from .errors import documented
 from .schemas import DossierDetailSchema, IncidentListSchema, JobListSchema, JobSchema, RetrySchema
 
@@ -28,8 +28,7 @@ def incidents():
 def retry_incident(args, code: str):
     """Re-run the failed step of a dossier in incident, with corrected data if given."""
     dossier = service.retry_incident(db.session, current_actor(), code, args.get("data"))
-    db.session.commit()
-    return dossier_body(dossier)
+    return committed(dossier)
 
 
 @bp.get("/admin/jobs")

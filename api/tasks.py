@@ -7,7 +7,7 @@ from orchestrator.services import tasks as service
 
 from . import bp
 from .auth import authenticated, current_actor
-from .dossiers import dossier_body
+from .dossiers import committed
 from .errors import documented
 from .schemas import (
     AssignSchema, CompleteSchema, DossierDetailSchema, DossierSchema, InboxQuerySchema, TaskDetailSchema,
@@ -92,5 +92,4 @@ def assign(args, task_id: str):
 def complete(args, task_id: str):
     """Complete a step with its form data (validated server-side); the workflow moves on."""
     dossier = service.complete(db.session, current_actor(), task_id, args["data"], args.get("lock_version"))
-    db.session.commit()
-    return dossier_body(dossier)
+    return committed(dossier)

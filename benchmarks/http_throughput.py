@@ -65,7 +65,7 @@ def main() -> int:
     parser.add_argument("--dossiers", type=int, default=60)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--web-workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 
     bundle = load_bundle()

@@ -27,10 +27,7 @@ TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 def locked_dossier(session: Session, dossier_id: int) -> Dossier:
     """The dossier row, locked until commit (FOR UPDATE on PostgreSQL; SQLite holds the write lock)."""
-    dossier = session.scalar(
-        select(Dossier).where(Dossier.id == dossier_id).with_for_update(of=Dossier).execution_options(
-            populate_existing=True)
-    )
+    dossier = _lock(session, Dossier.id == dossier_id)
     if dossier is None:
         raise NotFound("Không tìm thấy hồ sơ.")
     return dossier
@@ -39,9 +36,21 @@ def locked_dossier(session: Session, dossier_id: int) -> Dossier:
 def locked_for_task(session: Session, task_id: str) -> Dossier | None:
     """Lock the dossier a work item belongs to, in one statement (before reading the item, so
     what is read next is what the previous step committed)."""
-    owner = select(WorkItem.dossier_id).where(WorkItem.id == task_id).scalar_subquery()
-    return session.scalar(select(Dossier).where(Dossier.id == owner).with_for_update(of=Dossier)
-                          .execution_options(populate_existing=True))
+    return _lock(session, Dossier.id == select(WorkItem.dossier_id).where(WorkItem.id == task_id).scalar_subquery())
+
+
+def _lock(session: Session, where) -> Dossier | None:
+    """Lock the dossier and its workflow state together and read both, in one round trip. Both
+    rows are locked: PostgreSQL then reads the latest committed version of each once the lock is
+    granted (a row only joined, not locked, would come from the snapshot taken before waiting)."""
+    row = session.execute(
+        select(Dossier, DossierState).join(DossierState, DossierState.dossier_id == Dossier.id).where(where)
+        .with_for_update(of=(Dossier, DossierState)).execution_options(populate_existing=True)
+    ).first()
+    if row is None:
+        return None
+    dossier, dossier.locked_state = row  # a strong reference: the session's identity map is weak
+    return dossier
 
 
 def bundle_of(dossier: Dossier):
@@ -50,7 +59,8 @@ def bundle_of(dossier: Dossier):
 
 
 def restore(session: Session, dossier: Dossier) -> WorkflowRun:
-    state = session.get(DossierState, dossier.id, populate_existing=True)
+    """The workflow of a dossier, as read with its lock (`locked_dossier`, `locked_for_task`)."""
+    state = getattr(dossier, "locked_state", None) or session.get(DossierState, dossier.id, populate_existing=True)
     run = WorkflowRun.restore(bundle_of(dossier), state.state)
     run.state_row = state  # keep it: the session only holds weak references
     run.timer_before = run.next_timer_at()
