@@ -34,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from report import log, summary  # noqa: E402
 
 import os  # noqa: E402
 
@@ -48,10 +49,6 @@ OPEN_WINDOW = 120     # dossiers submitted in the last OPEN_WINDOW days are stil
 ITEMS_PER_DOSSIER = 3
 TARGETS_MS = {"inbox": 20.0, "detail": 20.0, "public": 10.0}
 BIG_TABLES = {"dossier", "work_item", "dossier_participant", "audit_event", "dossier_state"}
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 def admin_engine():
@@ -425,6 +422,8 @@ def print_report(results: list[dict], data: dict, show_plans: bool) -> None:
         scans = (", ".join(r["seq_scans"]) or "-") if r["plans"] else "n/a"
         print(f"| {r['label']} | {r['runs']} | {r['size']} | {len(r['statements'])} | {r['p50']:.2f} | {r['p95']:.2f} | "
               f"{r['max']:.2f} | < {r['target']:.0f} | {ok} | {scans} | {', '.join(r['indexes']) or 'n/a'} |")
+        summary("data_scale", f"{r['label']} p95 ({data['dossier']:,} dossiers)", round(r["p95"], 2), "ms",
+                f"< {r['target']:.0f}, no seq scan", ok == "yes")
 
 
 def main() -> int:

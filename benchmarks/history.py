@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from report import summary  # noqa: E402
+
 LOOP = b'''<?xml version="1.0" encoding="UTF-8"?>
 <bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="D" targetNamespace="x">
   <bpmn:process id="P_Loop" isExecutable="true">
@@ -66,7 +68,12 @@ def main() -> int:
         print(f"| {i} | {ms:.2f} | {size} |")
     by = {i: ms for i, ms, _ in rows}
     if 15 in by and 140 in by:
-        print(f"ratio step time 140/15: {by[140] / by[15]:.1f}x (target <= 2x)")
+        ratio = by[140] / by[15]
+        print(f"ratio step time 140/15: {ratio:.1f}x (target <= 2x)")
+        summary("history", "step time at loop iteration 140 / at 15", round(ratio, 2), "x", "<= 2", ratio <= 2)
+        sizes = {i: size for i, _, size in rows}
+        summary("history", "stored state at iteration 140 / at 15", round(sizes[140] / sizes[15], 2), "x",
+                "bounded (not linear: 140/15 would be ~9x)", sizes[140] / sizes[15] <= 2)
     return 0
 
 

@@ -28,6 +28,7 @@ import requests  # noqa: E402
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from report import summary  # noqa: E402
 from step_throughput import (  # noqa: E402
     APPLICANT, PASSWORD, STEP_DATA, USERS, app_config, bench_engine, load_bundle, log, seed,
 )
@@ -164,6 +165,13 @@ def main() -> int:
               f"{seconds:.3f} | {rate:.1f} | {rate / engine.rate:.2f} |")
         print(f"errors: {errors[0]}; cpus: {os.cpu_count()}; CPU ms per completion: "
               + ", ".join(f"{g} {ms:.2f}" for g, ms in sorted(cpu.items())))
+        summary("http_throughput", "engine+serialisation completions/s (1 process)", round(engine.rate, 1), "/s")
+        summary("http_throughput", f"HTTP completions/s (gunicorn {args.web_workers}x{args.threads}, PostgreSQL)",
+                round(rate, 1), "/s")
+        summary("http_throughput", "HTTP / engine+serialisation", round(rate / engine.rate, 2), "", ">= 0.5",
+                rate / engine.rate >= 0.5)
+        summary("http_throughput", "CPU ms per completion: " + ", ".join(
+            f"{g} {ms:.2f}" for g, ms in sorted(cpu.items()) if g != "other"), round(sum(cpu.values()), 2), "ms")
         return 0 if errors[0] == 0 else 1
     finally:
         if server is not None:

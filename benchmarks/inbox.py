@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from report import summary  # noqa: E402
 PASSWORD = "demo1234"
 
 
@@ -103,7 +104,9 @@ def main() -> None:
         print(f"{'request':32} {'median ms':>10} {'p95 ms':>8}")
         for name, fn in rows:
             times = sorted(timed(fn, args.runs))
-            print(f"{name:32} {statistics.median(times):10.1f} {times[int(len(times) * 0.95) - 1]:8.1f}")
+            p95 = times[int(len(times) * 0.95) - 1]
+            print(f"{name:32} {statistics.median(times):10.1f} {p95:8.1f}")
+            summary("inbox", f"{name} with {args.tasks:,} open tasks, SQLite (p95)", round(p95, 1), "ms")
 
 
 if __name__ == "__main__":

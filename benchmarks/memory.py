@@ -16,7 +16,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from step_throughput import APPLICANT, STEP_DATA, USERS, app_config, log, seed  # noqa: E402
+from report import log, summary  # noqa: E402
+from step_throughput import APPLICANT, STEP_DATA, USERS, app_config, seed  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -70,7 +71,10 @@ def main() -> int:
     for n, mb, _ in rows:
         print(f"| {n} | {mb:.1f} |")
     if len(rows) >= 3:
-        print(f"growth from the second sample to the last: {rows[-1][1] - rows[1][1]:+.1f} MB")
+        growth = rows[-1][1] - rows[1][1]
+        print(f"growth from the second sample to the last: {growth:+.1f} MB")
+        summary("memory", f"RSS growth from {rows[1][0]:,} to {rows[-1][0]:,} steps", round(growth, 1), "MB",
+                "flat (<= 10 MB)", growth <= 10)
     return 0
 
 

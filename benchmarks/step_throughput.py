@@ -28,6 +28,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from report import log, summary  # noqa: E402
+
 PROCEDURE = "1.004227"
 BPMN = ROOT / "bpmn" / "national" / f"{PROCEDURE}.bpmn"
 PROVINCE, COMMUNE, BRANCH = "01", "00454", "01.VPDKDD.CN11"
@@ -59,10 +61,6 @@ STEPS_PER_DOSSIER = len(STEP_DATA)
 # (unit, role) of a work item -> demo user who completes it
 USERS = {(COMMUNE, "reception"): f"reception.{COMMUNE}", (COMMUNE, "specialist"): f"specialist.{COMMUNE}",
          (BRANCH, "specialist"): f"specialist.{BRANCH}", (COMMUNE, "leader"): f"leader.{COMMUNE}"}
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 class Result:
@@ -315,6 +313,11 @@ def main() -> int:
 
     print()
     print_table(results, baseline)
+    for r in results:
+        summary("step_throughput", f"{r.mode}: completions/s", round(r.rate, 1), "/s")
+        if r.sql_per_step is not None:
+            summary("step_throughput", f"{r.mode}: SQL statements per completion", round(r.sql_per_step, 1), "",
+                    "<= 10", r.sql_per_step <= 10)
     for mode, extra in extras:
         print(f"{mode}: dossier start {extra['start_ms']:.1f} ms, {extra['start_sql']:.1f} SQL statements "
               f"(not in the table)")

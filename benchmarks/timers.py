@@ -31,6 +31,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from report import summary  # noqa: E402
 
 PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "demo1234"
@@ -229,6 +230,12 @@ def main() -> int:
             print(f"fired {len(first_at)}/{args.timers}, more than once {twice}; lateness ms p50 {ms['p50']:.0f} "
                   f"p90 {ms['p90']:.0f} p99 {ms['p99']:.0f} max {ms['max']:.0f}; "
                   f"{result['throughput_per_s']['first_due_to_last_fired']:.1f} timers/s")
+            label = f"{args.timers} timers due within {args.spread:g} s, {args.workers} workers"
+            summary("timers", f"{label}: fired exactly once", len(first_at) - twice, f"of {args.timers}",
+                    f"{args.timers}", twice == 0 and len(first_at) == args.timers)
+            summary("timers", f"{label}: lateness p99", round(ms["p99"]), "ms")
+            summary("timers", f"{label}: fired per second", round(result["throughput_per_s"]["first_due_to_last_fired"], 1),
+                    "/s")
         return 0 if twice == 0 and len(first_at) == args.timers else 1
     finally:
         for p in workers:

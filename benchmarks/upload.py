@@ -34,6 +34,7 @@ from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from report import log, summary  # noqa: E402
 
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
@@ -48,10 +49,6 @@ SPECIALIST_FORMS = ["KS-HOTICH", "HKD-THAMDINH", "HKD-XACMINH", "DD-XACMINH-XA",
 LANES = [("Lane_Reception", "commune/reception"), ("Lane_Specialist", "commune/specialist"),
          ("Lane_Leader", "commune/leader")]
 LANE_H, COL_W = 160, 130
-
-
-def log(msg: str) -> None:
-    print(msg, file=sys.stderr, flush=True)
 
 
 # --------------------------------------------------------------------------- the diagram
@@ -295,6 +292,8 @@ def main() -> int:
             ok &= med < TARGET_S
             print(f"| {r['label']} | {name} | {1000 * med:.0f} | {1000 * min(values):.0f} | {1000 * max(values):.0f} | "
                   f"< {1000 * TARGET_S:.0f} | {'yes' if med < TARGET_S else 'NO'} |")
+            summary("upload", f"{name} of a {flow_elements}-element diagram, {r['label']} (median)",
+                    round(1000 * med), "ms", f"< {1000 * TARGET_S:.0f}", med < TARGET_S)
     return 0 if ok else 1
 
 
