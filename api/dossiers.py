@@ -16,6 +16,8 @@ from .schemas import (
     DossierDetailSchema, DossierListSchema, DossierQuerySchema, DossierStartSchema, PublicDossierSchema,
 )
 
+_DETAIL = DossierDetailSchema()
+
 
 def committed(dossier, status: int = 200):
     """Commit and answer with the dossier as GET shows it, read inside the transaction that
@@ -31,8 +33,6 @@ def dossier_body(dossier):
     dossier.current_tasks = service.current_tasks(session, dossier)
     dossier.history = service.history(session, dossier)
     return dossier
-
-_DETAIL = DossierDetailSchema()
 
 
 @bp.post("/dossiers")

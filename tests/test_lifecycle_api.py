@@ -326,3 +326,33 @@ def test_attachments_on_disk_type_size_and_authorisation(app, api, api_key, tmp_
         "receipt", "control"]
     assert api.get(f"/dossiers/{code}/documents/stop", RECEPTION).status_code == 404
     assert api.get(f"/dossiers/{code}/documents/receipt?format=doc", RECEPTION).status_code == 400
+
+
+def test_a_file_written_by_a_rolled_back_upload_is_deleted(app, api, api_key, tmp_path):
+    from orchestrator.services import attachments
+    from orchestrator.services.auth import Actor
+
+    code = accepted(api, api_key())["code"]
+    portal = Actor("integrator", "integrator:portal", provinces=("01",), permissions=frozenset({"dossiers:create"}))
+    root = tmp_path / "files"
+    store = attachments.DiskStorage(root)
+
+    def files():
+        return sorted(f.name for f in root.rglob("*") if f.is_file())
+
+    with app.app_context():
+        dossier = db.session.query(Dossier).filter_by(code=code).one()
+        attachments.upload(db.session, portal, dossier, "applicant", "a.pdf", b"%PDF-1 kept", store)
+        db.session.commit()
+        kept = files()
+        assert len(kept) == 1
+        dossier = db.session.query(Dossier).filter_by(code=code).one()
+        attachments.upload(db.session, portal, dossier, "applicant", "b.pdf", b"%PDF-1 dropped", store)
+        assert len(files()) == 2  # written before the commit ...
+        db.session.rollback()
+        assert files() == kept  # ... and deleted with the transaction that did not commit
+        dossier = db.session.query(Dossier).filter_by(code=code).one()
+        attachments.upload(db.session, portal, dossier, "applicant", "c.pdf", b"%PDF-1 closed", store)
+        db.session.remove()  # a request that ends without committing
+        assert files() == kept
+        assert len(attachments.list_for(db.session, db.session.query(Dossier).filter_by(code=code).one())) == 1

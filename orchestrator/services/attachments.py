@@ -4,8 +4,9 @@
 a user-supplied name). `DiskStorage` writes under a root folder, `DatabaseStorage` keeps the bytes
 in `attachment_blob` (the embedded default: one file to back up); an object store implements the
 same three methods. The type is checked on the extension *and* the file's leading bytes, so a
-renamed executable is not stored as a PDF. Bytes written to disk by a transaction that then
-rolls back are orphans that nothing references: never served, removable by a sweep.
+renamed executable is not stored as a PDF. Bytes written outside the database (disk, an object
+store) by a transaction that then rolls back are deleted when it ends; only a process killed
+between the write and the commit can leave a file that nothing references (never served).
 """
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ import uuid
 from pathlib import Path
 from typing import Mapping, Protocol
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from ..models import Attachment, AttachmentBlob, Dossier
 from ..models.attachments import APPLICANT_DOCUMENT, RESULT_DOCUMENT
@@ -95,6 +96,29 @@ class DatabaseStorage:
             self.session.delete(blob)
 
 
+_WRITTEN = "attachments.written"  # session.info: (storage, key) written in the current transaction
+
+
+def _delete_if_rolled_back(session: Session, storage: Storage, key: str) -> None:
+    session.info.setdefault(_WRITTEN, []).append((storage, key))
+
+
+@event.listens_for(Session, "after_commit")
+def _kept(session: Session) -> None:
+    session.info.pop(_WRITTEN, None)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _rolled_back(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is not None:  # a savepoint: the outer transaction decides
+        return
+    for storage, key in session.info.pop(_WRITTEN, ()):  # still here: not committed
+        try:
+            storage.delete(key)
+        except (OSError, ValueError):
+            pass  # a file left behind is never served: nothing references it
+
+
 def storage_from_config(config: Mapping, session: Session, name: str | None = None) -> Storage:
     """ATTACHMENT_STORAGE = 'database' (default) or 'disk' (under ATTACHMENT_DIR)."""
     name = name or config.get("ATTACHMENT_STORAGE", "database")
@@ -158,6 +182,8 @@ def upload(session: Session, actor: Actor, dossier: Dossier, kind: str, filename
     name, content_type = check_file(filename, data, max_bytes)
     key = uuid.uuid4().hex
     storage.put(key, data)
+    if not isinstance(storage, DatabaseStorage):
+        _delete_if_rolled_back(session, storage, key)
     row = Attachment(dossier_id=dossier.id, kind=kind, filename=name, content_type=content_type, size=len(data),
                      sha256=hashlib.sha256(data).hexdigest(), storage=storage.name, storage_key=key,
                      uploaded_by=actor.name)
