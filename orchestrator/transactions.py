@@ -31,7 +31,8 @@ def keep_prepared_statements(app: Flask, engine: Engine, db) -> None:
         if exc is not None or "sqlalchemy" not in app.extensions:
             return
         session = db.session()
-        if session.new or session.dirty or session.deleted or not session.in_transaction():
-            return
+        transaction = session.get_transaction()
+        if transaction is None or not transaction.is_active or session.new or session.dirty or session.deleted:
+            return  # nothing to end, a failed flush to roll back, or changes never flushed: roll back
         if not session.connection().info.get(_WROTE, True):
             session.commit()

@@ -77,3 +77,22 @@ def test_read_requests_keep_prepared_statements(app, api):
         db.session.commit()
     assert any("FROM dossier" in s for s in prepared), prepared
 
+
+
+def test_the_end_of_a_request_commits_only_what_only_read(app):
+    """Writes a request did not commit are rolled back at its end, as before; a failed flush
+    ends quietly with a rollback."""
+    from sqlalchemy.exc import IntegrityError
+
+    from orchestrator.models import Unit
+
+    with app.app_context():
+        name = db.session.get(Unit, "01").name
+        db.session.execute(text("UPDATE unit SET name = 'changed, never committed' WHERE code = '01'"))
+        db.session.get(Unit, "00070")  # a read after the write
+    with app.app_context():
+        db.session.add(Unit(code="01", name="duplicate", level="province"))
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+    with app.app_context():
+        assert db.session.get(Unit, "01").name == name
