@@ -1,8 +1,9 @@
 """The background worker: takes due jobs from the `job` table and runs their handlers.
 
-Several workers may run against one PostgreSQL; each job is leased to one of them, a lease
-held by a dead worker expires and the job is taken again, and a handler's effects commit
-together with the job's completion (so a timer fires once). Workers sleep until the nearest
+Several workers may run against one PostgreSQL; each job is leased to one of them (a few at a
+time when there is a backlog, each lease renewed as its job starts), a lease held by a dead
+worker expires and the job is taken again, and a handler's effects commit together with the
+job's completion (so a timer fires once). Workers sleep until the nearest
 due job or until `NOTIFY jobs`; on SQLite they poll briefly instead.
 """
 from __future__ import annotations
@@ -27,66 +28,77 @@ log = logging.getLogger("orchestrator.worker")
 
 class Worker:
     def __init__(self, app: Flask, name: str | None = None, lease: timedelta = timedelta(seconds=60),
-                 max_sleep: float = 30.0, handlers: dict | None = None):
+                 max_sleep: float = 30.0, handlers: dict | None = None, batch: int = 4):
         self.app = app
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 10000}"
         self.lease = lease
         self.max_sleep = max_sleep
         self.handlers = handlers or HANDLERS
+        self.batch = batch
         self.stop = threading.Event()
         self.processed = 0
         self._listener = None
 
-    # One job -----------------------------------------------------------------------------
-    def run_once(self) -> bool:
-        """Claim and run one due job; False when nothing is due."""
+    # Jobs ---------------------------------------------------------------------------------
+    def run_once(self) -> int:
+        """Claim up to `batch` due jobs and run them, each in its own transaction; how many were
+        claimed (0: nothing is due)."""
         with self.app.app_context():
             session = db.session
             try:
-                job = queue.claim(session, self.name, self.lease)
-                if job is None:
-                    session.rollback()
-                    return False
-                job_id, kind = job.id, job.kind
+                claimed = [(job.id, job.kind) for job in queue.claim_many(session, self.name, self.lease, self.batch)]
                 session.commit()
             except Exception:  # noqa: BLE001 - a locked database or a lost connection: try again later
                 session.rollback()
                 log.exception("claim failed")
                 return False
-            started = time.monotonic()
-            try:
-                job = session.get(Job, job_id)
-                handler = self.handlers.get(kind)
-                if handler is None:
-                    raise LookupError(f"no handler for job kind {kind!r}")
-                outcome = handler(session, job)
-                if not queue.still_ours(session, job, self.name):
-                    session.rollback()
-                    log.warning("lease lost", extra={"job": job_id, "kind": kind})
-                    return True
-                queue.finish(session, job)
-                session.commit()
-                self.processed += 1
-                log.info("job done", extra={"job": job_id, "kind": kind, "outcome": outcome,
-                                            "ms": round((time.monotonic() - started) * 1000, 1)})
-            except Exception as exc:  # noqa: BLE001 - any handler failure is retried, never fatal
-                session.rollback()
-                log.warning("job failed", extra={"job": job_id, "kind": kind, "error": repr(exc)})
-                try:
-                    queue.fail(session, job_id, self.name, f"{exc.__class__.__name__}: {exc}")
-                    session.commit()
-                except Exception:  # noqa: BLE001
-                    session.rollback()
-                    log.exception("could not record the failure of job %s", job_id)
             finally:
                 session.remove()
-            return True
+            for job_id, kind in claimed:
+                self._run(job_id, kind)
+            return len(claimed)
+
+    def _run(self, job_id: int, kind: str) -> None:
+        session = db.session
+        started = time.monotonic()
+        try:
+            job = queue.renew(session, job_id, self.name, self.lease)
+            if job is None:
+                session.rollback()
+                log.warning("lease lost", extra={"job": job_id, "kind": kind})
+                return
+            handler = self.handlers.get(kind)
+            if handler is None:
+                raise LookupError(f"no handler for job kind {kind!r}")
+            outcome = handler(session, job)
+            if not queue.finish(session, job, self.name):
+                session.rollback()
+                log.warning("lease lost", extra={"job": job_id, "kind": kind})
+                return
+            session.commit()
+            self.processed += 1
+            log.info("job done", extra={"job": job_id, "kind": kind, "outcome": outcome,
+                                        "ms": round((time.monotonic() - started) * 1000, 1)})
+        except Exception as exc:  # noqa: BLE001 - any handler failure is retried, never fatal
+            session.rollback()
+            log.warning("job failed", extra={"job": job_id, "kind": kind, "error": repr(exc)})
+            try:
+                queue.fail(session, job_id, self.name, f"{exc.__class__.__name__}: {exc}")
+                session.commit()
+            except Exception:  # noqa: BLE001
+                session.rollback()
+                log.exception("could not record the failure of job %s", job_id)
+        finally:
+            session.remove()
 
     def run_until_idle(self, limit: int = 10_000) -> int:
         """Run every job that is due now (tests, the `worker --once` command)."""
         count = 0
-        while count < limit and self.run_once():
-            count += 1
+        while count < limit:
+            claimed = self.run_once()
+            if not claimed:
+                break
+            count += claimed
         return count
 
     # Forever -------------------------------------------------------------------------------

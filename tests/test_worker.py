@@ -105,7 +105,7 @@ def test_lease_held_by_a_dead_worker_expires_and_the_job_is_taken_again(app):
     with app.app_context():
         job = db.session.get(Job, job_id)
         assert job.state == "done" and job.attempts == 2 and ran == ["w2"]
-        assert not queue.still_ours(db.session, job, "dead-worker")
+        assert job.locked_by == "w2"
 
 
 def test_boundary_and_intermediate_timers_fire_and_stale_jobs_do_nothing(app, api, api_key):

@@ -52,32 +52,49 @@ def replace_timer(session: Session, dossier_id: int, lock_version: int, run_at: 
 
 def claim(session: Session, worker: str, lease: timedelta, now: datetime | None = None) -> Job | None:
     """Take the most overdue job (or one whose holder's lease expired) and lease it to `worker`."""
+    jobs = claim_many(session, worker, lease, 1, now)
+    return jobs[0] if jobs else None
+
+
+def claim_many(session: Session, worker: str, lease: timedelta, limit: int,
+               now: datetime | None = None) -> list[Job]:
+    """Lease up to `limit` due jobs, most overdue first, the first in line of each FIFO key only.
+    One claim for several jobs when there is a backlog: the worker runs them one by one, each in
+    its own transaction that renews its lease first (`renew`)."""
     now = now or utcnow()
     ready = or_(and_(Job.state == QUEUED, Job.run_at <= now), and_(Job.state == RUNNING, Job.lease_until < now))
     earlier = aliased(Job)
     first_in_line = or_(Job.fifo_key.is_(None), ~exists().where(
         earlier.fifo_key == Job.fifo_key, earlier.id < Job.id, earlier.state.in_([QUEUED, RUNNING])))
-    query = select(Job).where(ready, first_in_line).order_by(Job.run_at, Job.id).limit(1)
+    query = select(Job).where(ready, first_in_line).order_by(Job.run_at, Job.id).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    job = session.scalars(query).first()
-    if job is None:
-        return None
-    job.state, job.locked_by, job.lease_until = RUNNING, worker, now + lease
-    job.attempts += 1
-    session.flush()
-    return job
+    jobs = list(session.scalars(query).all())
+    for job in jobs:
+        job.state, job.locked_by, job.lease_until = RUNNING, worker, now + lease
+        job.attempts += 1
+    if jobs:
+        session.flush()
+    return jobs
 
 
-def still_ours(session: Session, job: Job, worker: str) -> bool:
-    """Re-check, under a row lock, that the lease was not taken over while the handler ran."""
-    row = session.scalars(select(Job).where(Job.id == job.id).with_for_update()
-                          .execution_options(populate_existing=True)).first()
-    return row is not None and row.state == RUNNING and row.locked_by == worker
+def renew(session: Session, job_id: int, worker: str, lease: timedelta) -> Job | None:
+    """At the start of a job's own transaction: extend our lease and load the job, locking its row
+    until commit (other workers skip locked rows); None when the lease was lost meanwhile."""
+    return session.scalars(
+        update(Job).where(Job.id == job_id, Job.state == RUNNING, Job.locked_by == worker)
+        .values(lease_until=utcnow() + lease).returning(Job)
+        .execution_options(populate_existing=True)
+    ).first()
 
 
-def finish(session: Session, job: Job) -> None:
-    job.state, job.finished_at, job.lease_until = DONE, utcnow(), None
+def finish(session: Session, job: Job, worker: str) -> bool:
+    """Mark our job done; False if it is no longer ours (then the caller rolls back)."""
+    result = session.execute(
+        update(Job).where(Job.id == job.id, Job.state == RUNNING, Job.locked_by == worker)
+        .values(state=DONE, finished_at=utcnow(), lease_until=None).execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 def backoff(attempts: int) -> timedelta:
