@@ -7,6 +7,6 @@ from flask_smorest import Blueprint
 
 bp = Blueprint("api", __name__, description="Hồ sơ thủ tục hành chính: API cho hệ thống tích hợp")
 
-from . import errors, procedures, dossiers, tasks, reference, auth, operations, integrations, lifecycle, documents  # noqa: E402,F401,E501
+from . import errors, procedures, dossiers, tasks, reference, auth, operations, integrations, lifecycle, documents, statistics  # noqa: E402,F401,E501
 
 from .openapi import init_api  # noqa: E402,F401

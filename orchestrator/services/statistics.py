@@ -1,0 +1,246 @@
+"""Supervisors' figures: on-time rate, early / on time / late per procedure, per unit and per
+week, and the steps where dossiers wait (DOMAIN.md: on-time rate = dossiers resolved on or
+before due / dossiers resolved).
+
+A dossier is resolved when its result is returned (status 10); it is early when returned on a
+day before its legal due date, on time when by the due date-time, late after it. The legal due
+date is used (an apology's new date does not make a late dossier on time). Days are Vietnam's
+(UTC+7, no daylight saving). Everything is aggregated in SQL: a province's quarter is a few
+dozen rows here, whatever the number of dossiers.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy.orm import Session
+
+from ..models import Dossier, Procedure, Unit, WorkItem
+from ..models.dossiers import COMPLETED, FINAL_STATUSES, OPEN
+from ..models.types import utcnow
+from .auth import Actor
+from .calendar import TZ
+from .errors import Forbidden, Invalid
+
+RETURNED = 10
+MAX_DAYS = 366
+VIEWER_ROLES = ("supervisor", "admin")
+
+
+@dataclass
+class Outcomes:
+    early: int = 0
+    on_time: int = 0
+    late: int = 0
+
+    @property
+    def resolved(self) -> int:
+        return self.early + self.on_time + self.late
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """Share resolved by the due date (early included); None when nothing was resolved."""
+        return (self.early + self.on_time) / self.resolved if self.resolved else None
+
+    def add(self, outcome: str, count: int) -> None:
+        setattr(self, outcome, getattr(self, outcome) + count)
+
+
+@dataclass
+class Week:
+    start: date
+    outcomes: Outcomes = field(default_factory=Outcomes)
+
+
+@dataclass
+class ProcedureRow:
+    code: str
+    name: str
+    outcomes: Outcomes = field(default_factory=Outcomes)
+    received: int = 0
+    open: int = 0
+    open_overdue: int = 0
+
+
+@dataclass
+class UnitRow:
+    code: str
+    name: str
+    steps_done: int = 0
+    steps_late: int = 0
+    open: int = 0
+    open_overdue: int = 0
+    hours_per_step: float | None = None
+
+
+@dataclass
+class StepRow:
+    procedure_code: str
+    step_name: str
+    unit_code: str
+    open: int
+    open_overdue: int
+    oldest_due_at: datetime | None
+
+
+@dataclass
+class Report:
+    scope: str
+    start: date
+    end: date  # inclusive
+    outcomes: Outcomes
+    received: int
+    refused: int
+    withdrawn_or_stopped: int
+    open: int
+    open_overdue: int
+    weeks: list[Week]
+    procedures: list[ProcedureRow]
+    units: list[UnitRow]
+    bottlenecks: list[StepRow]
+
+
+def allowed_scopes(actor: Actor) -> set[str]:
+    """Province codes (or 'VN') whose figures the actor may see."""
+    return set().union(*(actor.scopes(role) for role in VIEWER_ROLES)) - {""}
+
+
+def resolve_scope(actor: Actor, scope: str | None) -> str:
+    scopes = allowed_scopes(actor)
+    if actor.is_integrator or not scopes:
+        raise Forbidden("Chỉ giám sát viên hoặc quản trị được xem thống kê.")
+    if scope in (None, ""):
+        return "VN" if "VN" in scopes else sorted(scopes)[0]
+    if scope not in scopes and "VN" not in scopes:
+        raise Forbidden(f"Không có quyền xem thống kê của {scope}.")
+    return scope
+
+
+def period(start: date | None, end: date | None, today: date | None = None) -> tuple[date, date]:
+    """Defaults: the last 12 full weeks and this one, to today. At most a year."""
+    today = today or utcnow().astimezone(TZ).date()
+    end = end or today
+    start = start or (end - timedelta(days=end.weekday()) - timedelta(weeks=12))
+    if start > end:
+        raise Invalid("Ngày bắt đầu phải trước ngày kết thúc.", fields={"from": "sau ngày kết thúc (to)"})
+    if (end - start).days >= MAX_DAYS:
+        raise Invalid(f"Khoảng thời gian tối đa {MAX_DAYS} ngày.", fields={"from": f"quá {MAX_DAYS} ngày trước to"})
+    return start, end
+
+
+def _vn_day(session: Session, column):
+    """The Vietnam calendar day of a UTC timestamp column, as text YYYY-MM-DD on both backends."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(column + literal(timedelta(hours=7)), "YYYY-MM-DD")
+    return func.date(column, "+7 hours")
+
+
+def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    return (datetime.combine(start, time(0), TZ), datetime.combine(end + timedelta(days=1), time(0), TZ))
+
+
+def report(session: Session, actor: Actor, scope: str | None = None, start: date | None = None,
+           end: date | None = None) -> Report:
+    scope = resolve_scope(actor, scope)
+    start, end = period(start, end)
+    lo, hi = _bounds(start, end)
+    now = utcnow()
+    in_scope = True if scope == "VN" else Dossier.province_code == scope
+
+    due = func.coalesce(Dossier.legal_due_at, Dossier.due_at)
+    outcome = case(
+        (due.is_(None), "on_time"),
+        (Dossier.finished_at > due, "late"),
+        (_vn_day(session, Dossier.finished_at) < _vn_day(session, due), "early"),
+        else_="on_time",
+    )
+    day = _vn_day(session, Dossier.finished_at)
+    resolved_rows = session.execute(
+        select(Dossier.procedure_code, day, outcome, func.count())
+        .where(in_scope, Dossier.status == RETURNED, Dossier.finished_at >= lo, Dossier.finished_at < hi)
+        .group_by(Dossier.procedure_code, day, outcome)
+    ).all()
+
+    totals = Outcomes()
+    weeks = {start - timedelta(days=start.weekday()) + timedelta(weeks=i): Week(
+        start - timedelta(days=start.weekday()) + timedelta(weeks=i))
+        for i in range((end - start + timedelta(days=start.weekday())).days // 7 + 1)}
+    procedures: dict[str, ProcedureRow] = {}
+    for code, day_text, result, count in resolved_rows:
+        d = date.fromisoformat(str(day_text)[:10])
+        totals.add(result, count)
+        weeks[d - timedelta(days=d.weekday())].outcomes.add(result, count)
+        procedures.setdefault(code, ProcedureRow(code, "")).outcomes.add(result, count)
+
+    received = dict(session.execute(
+        select(Dossier.procedure_code, func.count())
+        .where(in_scope, Dossier.received_at >= lo, Dossier.received_at < hi).group_by(Dossier.procedure_code)
+    ).all())
+    ended = dict(session.execute(
+        select(Dossier.status, func.count())
+        .where(in_scope, Dossier.status.in_([3, 7, 8]), Dossier.finished_at >= lo, Dossier.finished_at < hi)
+        .group_by(Dossier.status)
+    ).all())
+    open_rows = session.execute(
+        select(Dossier.procedure_code, func.count(), func.count().filter(Dossier.due_at < now))
+        .where(in_scope, Dossier.status.not_in(FINAL_STATUSES)).group_by(Dossier.procedure_code)
+    ).all()
+    for code, count in received.items():
+        procedures.setdefault(code, ProcedureRow(code, "")).received = count
+    for code, count, overdue in open_rows:
+        row = procedures.setdefault(code, ProcedureRow(code, ""))
+        row.open, row.open_overdue = count, overdue
+    names = dict(session.execute(select(Procedure.code, Procedure.name)
+                                 .where(Procedure.code.in_(list(procedures)))).all()) if procedures else {}
+    for row in procedures.values():
+        row.name = names.get(row.code, row.code)
+
+    return Report(
+        scope=scope, start=start, end=end, outcomes=totals, received=sum(received.values()),
+        refused=ended.get(3, 0), withdrawn_or_stopped=ended.get(7, 0) + ended.get(8, 0),
+        open=sum(r[1] for r in open_rows), open_overdue=sum(r[2] for r in open_rows),
+        weeks=[weeks[k] for k in sorted(weeks)],
+        procedures=sorted(procedures.values(), key=lambda r: (-r.outcomes.resolved, -r.open, r.code)),
+        units=_units(session, in_scope, lo, hi, now), bottlenecks=_bottlenecks(session, in_scope, now),
+    )
+
+
+def _units(session: Session, in_scope, lo: datetime, hi: datetime, now: datetime) -> list[UnitRow]:
+    """Per unit: steps finished in the period (late ones: after the step's due time), open steps
+    now and how many are overdue, average hours a step stayed with the unit."""
+    done_in_period = and_(WorkItem.state == COMPLETED, WorkItem.completed_at >= lo, WorkItem.completed_at < hi)
+    is_open = WorkItem.state == OPEN
+    seconds = (func.extract("epoch", WorkItem.completed_at - WorkItem.created_at)
+               if session.get_bind().dialect.name == "postgresql"
+               else (func.julianday(WorkItem.completed_at) - func.julianday(WorkItem.created_at)) * 86400)
+    rows = session.execute(
+        select(WorkItem.unit_code, Unit.name,
+               func.count().filter(done_in_period),
+               func.count().filter(and_(done_in_period, WorkItem.due_at.is_not(None),
+                                        WorkItem.completed_at > WorkItem.due_at)),
+               func.count().filter(is_open),
+               func.count().filter(and_(is_open, WorkItem.due_at < now)),
+               func.avg(case((done_in_period, seconds))))
+        .join(Dossier, Dossier.id == WorkItem.dossier_id).join(Unit, Unit.code == WorkItem.unit_code)
+        .where(in_scope, (WorkItem.state == OPEN) | done_in_period)
+        .group_by(WorkItem.unit_code, Unit.name)
+    ).all()
+    units = [UnitRow(code, name, done, late, open_, overdue, round(float(avg) / 3600, 1) if avg is not None else None)
+             for code, name, done, late, open_, overdue, avg in rows]
+    return sorted(units, key=lambda u: (-u.open_overdue, -u.open, -u.steps_done, u.code))
+
+
+def _bottlenecks(session: Session, in_scope, now: datetime, limit: int = 10) -> list[StepRow]:
+    """The steps where most open work is overdue now (then most open work)."""
+    overdue = func.count().filter(WorkItem.due_at < now)
+    rows = session.execute(
+        select(Dossier.procedure_code, WorkItem.step_name, WorkItem.unit_code, func.count(), overdue,
+               func.min(WorkItem.due_at))
+        .join(Dossier, Dossier.id == WorkItem.dossier_id)
+        .where(in_scope, WorkItem.state == OPEN)
+        .group_by(Dossier.procedure_code, WorkItem.step_name, WorkItem.unit_code)
+        .order_by(overdue.desc(), func.count().desc(), Dossier.procedure_code, WorkItem.step_name)
+        .limit(limit)
+    ).all()
+    return [StepRow(p, s, u, n, o, d) for p, s, u, n, o, d in rows]

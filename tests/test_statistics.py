@@ -1,0 +1,98 @@
+"""Supervisors' statistics: early / on time / late, per week, per procedure and unit, what is
+open and overdue, who may see which province, and bad periods."""
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+from orchestrator.extensions import db
+from orchestrator.models import Dossier, WorkItem
+from orchestrator.models.types import utcnow
+from orchestrator.services.calendar import TZ
+
+from .lifecycle_helpers import accepted, complete, start_online
+from .test_sql_budget import ORDER, WHO
+
+
+def returned(api, key) -> str:
+    body = start_online(api, key)
+    for step in ORDER:
+        body = complete(api, WHO[step], body, step)
+    assert body["status"] == 10, body["status"]
+    return body["code"]
+
+
+def set_times(app, code: str, finished: datetime | None = None, legal_due: datetime | None = None,
+              due: datetime | None = None) -> None:
+    with app.app_context():
+        d = db.session.query(Dossier).filter_by(code=code).one()
+        if finished is not None:
+            d.finished_at = finished
+        if legal_due is not None:
+            d.legal_due_at = legal_due
+        if due is not None:
+            d.due_at = due
+            for w in db.session.query(WorkItem).filter_by(dossier_id=d.id, state="open"):
+                w.due_at = due
+        db.session.commit()
+
+
+def test_on_time_rate_weeks_procedures_units_and_bottlenecks(app, api, api_key):
+    key = api_key()
+    today = utcnow().astimezone(TZ).date()
+    monday = today - timedelta(days=today.weekday())
+    two_weeks_ago = datetime.combine(monday - timedelta(weeks=2) + timedelta(days=2), datetime.min.time(), TZ)
+    due = two_weeks_ago.replace(hour=17)
+    early, on_time, late = returned(api, key), returned(api, key), returned(api, key)
+    set_times(app, early, finished=due - timedelta(days=2), legal_due=due)
+    set_times(app, on_time, finished=due - timedelta(hours=1), legal_due=due)
+    set_times(app, late, finished=due + timedelta(days=6), legal_due=due)  # the next week's Tuesday
+    overdue, waiting = accepted(api, key)["code"], accepted(api, key)["code"]
+    set_times(app, overdue, due=utcnow() - timedelta(days=1))
+    set_times(app, waiting, due=utcnow() + timedelta(days=5))
+
+    r = api.get("/statistics", "supervisor.01")
+    assert r.status_code == 200, r.get_json()
+    s = r.get_json()
+    assert s["scope"] == "01" and s["to"] == today.isoformat()
+    assert date.fromisoformat(s["from"]) == monday - timedelta(weeks=12)
+    assert s["outcomes"] == {"resolved": 3, "early": 1, "on_time": 1, "late": 1, "on_time_rate": 2 / 3}
+    assert (s["received"], s["open"], s["open_overdue"]) == (5, 2, 1)
+    weeks = {w["start"]: w["outcomes"] for w in s["weeks"]}
+    assert len(weeks) == 13 and list(weeks) == sorted(weeks)
+    assert weeks[(monday - timedelta(weeks=2)).isoformat()] == {
+        "resolved": 2, "early": 1, "on_time": 1, "late": 0, "on_time_rate": 1.0}
+    assert weeks[(monday - timedelta(weeks=1)).isoformat()]["late"] == 1
+    assert sum(w["resolved"] for w in weeks.values()) == 3
+    [land] = s["procedures"]
+    assert (land["code"], land["received"], land["open"], land["open_overdue"]) == ("1.004227", 5, 2, 1)
+    assert land["outcomes"]["resolved"] == 3 and land["name"]
+    units = {u["code"]: u for u in s["units"]}
+    assert units["00454"]["open"] == 2 and units["00454"]["open_overdue"] == 1
+    assert units["01.VPDKDD.CN11"]["steps_done"] == 9  # 3 returned dossiers x 3 branch steps, this period
+    assert units["01.VPDKDD.CN11"]["open_overdue"] == 1
+    assert {u["code"] for u in s["units"][:2]} == {"00454", "01.VPDKDD.CN11"}, "units with overdue work first"
+    # Two steps run in parallel after reception (commune, land office branch): one dossier late in both.
+    assert {(b["procedure_code"], b["unit_code"], b["open"], b["open_overdue"]) for b in s["bottlenecks"]} == {
+        ("1.004227", "00454", 2, 1), ("1.004227", "01.VPDKDD.CN11", 2, 1)}
+
+    # A period that ends before anything was returned has no resolved dossiers and no rate.
+    r = api.get("/statistics?from=2026-01-05&to=2026-01-31", "supervisor.01")
+    assert r.get_json()["outcomes"] == {"resolved": 0, "early": 0, "on_time": 0, "late": 0, "on_time_rate": None}
+    # The national supervisor sees every province, or one.
+    assert api.get("/statistics", "supervisor.VN").get_json()["outcomes"]["resolved"] == 3
+    assert api.get("/statistics?province=19", "supervisor.VN").get_json()["outcomes"]["resolved"] == 0
+
+
+def test_who_may_see_statistics_and_bad_periods(app, api, api_key):
+    assert api.get("/statistics").status_code == 401
+    assert api.get("/statistics", "reception.00454").status_code == 403
+    assert api.get("/statistics", api_key()).status_code == 403
+    r = api.get("/statistics?province=01", "supervisor.19")
+    assert r.status_code == 403 and "01" in r.get_json()["error"]["message"]
+    assert api.get("/statistics", "supervisor.19").get_json()["scope"] == "19"
+    assert api.get("/statistics", "admin.01").get_json()["scope"] == "01"
+    for query, field in (("from=2026-03-01&to=2026-02-01", "from"), ("from=2024-01-01&to=2026-01-01", "from"),
+                         ("from=yesterday", "from"), ("province=1", "province")):
+        r = api.get(f"/statistics?{query}", "supervisor.VN")
+        assert r.status_code == 400, (query, r.get_json())
+        assert field in r.get_json()["error"]["fields"], (query, r.get_json())
