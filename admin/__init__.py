@@ -11,4 +11,4 @@ bp = Blueprint("admin", __name__, template_folder="templates", static_folder="st
                static_url_path="/static")
 
 from . import setup  # noqa: E402,F401  (extensions, error handlers)
-from . import views_auth, views_procedures, views_admin, views_operations, views_work  # noqa: E402,F401  (routes)
+from . import views_auth, views_procedures, views_admin, views_operations, views_work, views_statistics  # noqa: E402,F401,E501  (routes)

@@ -75,6 +75,7 @@ def _helpers():
         "tz": ZoneInfo("Asia/Ho_Chi_Minh"),
         "is_designer": bool(actor and actor.scopes("designer")),
         "is_admin": bool(actor and actor.scopes("admin")),
+        "is_supervisor": bool(actor and (actor.scopes("supervisor") or actor.scopes("admin"))),
         "is_officer": bool(actor and any(actor.scopes(r) for r in ("reception", "specialist", "leader", "supervisor"))),
         "languages": LANGUAGES,
         "lang": select_locale(),

@@ -81,8 +81,10 @@ def home():
     actor = current_actor_or_none()
     if actor is None:
         return redirect(url_for("admin.login"))
-    if any(actor.scopes(r) for r in OFFICER_ROLES):
+    if any(actor.scopes(r) for r in ("reception", "specialist", "leader")):
         return redirect(url_for("admin.inbox"))
+    if actor.scopes("supervisor"):
+        return redirect(url_for("admin.statistics_page"))
     if actor.scopes("designer"):
         return redirect(url_for("admin.catalogue"))
     return redirect(url_for("admin.users"))

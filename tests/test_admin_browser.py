@@ -191,3 +191,28 @@ def test_administrator_declares_a_make_up_saturday(page, server, api):
     page.wait_for_selector("text=Đã khai báo ngày 06/03/2027")
     shot(page, "calendar")
     assert api.get(query, "admin.01").get_json()["due_at"].startswith("2027-03-06T17:00")
+
+
+def test_supervisor_sees_the_weekly_on_time_chart(page, server, api, api_key):
+    from datetime import timedelta
+
+    from orchestrator.models.types import utcnow
+
+    from .test_statistics import returned, set_times
+
+    key = api_key()
+    now = utcnow()
+    for weeks_ago, late in ((0, False), (1, True), (1, False), (3, False), (3, False)):
+        code = returned(api, key)
+        finished = now - timedelta(weeks=weeks_ago, hours=1)
+        set_times(api.client.application, code, finished=finished,
+                  legal_due=finished + (timedelta(days=-1) if late else timedelta(days=2)))
+    login(page, server, "supervisor.01")
+    page.wait_for_selector("#weekly-chart")
+    assert page.locator("#weekly-chart g.week").count() == 13
+    assert page.locator("#weekly-chart rect.late").count() == 1
+    assert page.locator("#weekly-chart rect.early").count() == 3
+    box = page.locator("#weekly-chart").bounding_box()
+    assert box["width"] > 600 and box["height"] > 150
+    assert page.locator("[data-total=rate]").inner_text() == "80.0 %"
+    shot(page, "statistics")

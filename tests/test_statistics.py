@@ -96,3 +96,33 @@ def test_who_may_see_statistics_and_bad_periods(app, api, api_key):
         r = api.get(f"/statistics?{query}", "supervisor.VN")
         assert r.status_code == 400, (query, r.get_json())
         assert field in r.get_json()["error"]["fields"], (query, r.get_json())
+
+
+def test_statistics_page_draws_the_weeks_and_refuses_what_it_should(app, api, api_key, client):
+    from .admin_client import BackOffice
+
+    key = api_key()
+    code = returned(api, key)
+    now = utcnow()
+    set_times(app, code, finished=now - timedelta(hours=1), legal_due=now - timedelta(days=1))  # late
+    office = BackOffice(client)
+    r = office.login("supervisor.01")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/admin/")
+    assert office.get("/").headers["Location"].endswith("/admin/statistics"), "a supervisor lands on the figures"
+    page = office.text(office.get("/statistics"))
+    assert 'id="weekly-chart"' in page and page.count('<g class="week">') == 13
+    assert 'class="late"' in page and 'data-total="late">1<' in page and 'data-total="rate">0.0 %<' in page
+    assert "1.004227" in page and 'id="nav-statistics"' in page
+    # A bad period is said, and the default one shown; another province is refused.
+    page = office.text(office.get("/statistics?from=2026-13-01"))
+    assert "YYYY-MM-DD" in page and 'id="weekly-chart"' in page
+    page = office.text(office.get("/statistics?from=2026-06-01&to=2026-05-01"))
+    assert 'role="alert"' in page
+    assert office.get("/statistics?province=19").status_code == 403
+    # In English.
+    office.get("/lang/en")
+    assert "On-time rate" in office.text(office.get("/statistics"))
+    # Officers without the role are refused.
+    other = BackOffice(app.test_client())
+    other.login("reception.00454")
+    assert other.get("/statistics").status_code == 403
