@@ -62,6 +62,11 @@ class Dossier(db.Model):
         Index("ix_dossier_province_status", "province_code", "status"),
         Index("ix_dossier_commune", "commune_code"),
         Index("ix_dossier_updated", "updated_at"),
+        # Supervisors' statistics by province and period; open dossiers with their due dates.
+        Index("ix_dossier_province_finished", "province_code", "finished_at"),
+        Index("ix_dossier_province_received", "province_code", "received_at"),
+        Index("ix_dossier_open_due", "province_code", "due_at", postgresql_where=text("finished_at IS NULL"),
+              sqlite_where=text("finished_at IS NULL")),
     )
 
     @property
@@ -130,4 +135,6 @@ class WorkItem(db.Model):
               postgresql_where=text("state = 'open'"), sqlite_where=text("state = 'open'"),
               postgresql_include=["assignee_id"]),
         Index("ix_work_item_assignee", "assignee_id", "state"),
+        Index("ix_work_item_completed", "completed_at", postgresql_where=text("state = 'completed'"),
+              sqlite_where=text("state = 'completed'")),
     )
