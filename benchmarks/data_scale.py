@@ -47,7 +47,7 @@ PROVINCES = ("01", "19")
 DAYS = 450            # submissions spread over this many days
 OPEN_WINDOW = 120     # dossiers submitted in the last OPEN_WINDOW days are still in progress
 ITEMS_PER_DOSSIER = 3
-TARGETS_MS = {"inbox": 20.0, "detail": 20.0, "public": 10.0, "statistics": 500.0}  # the last: not issue 8's
+TARGETS_MS = {"inbox": 20.0, "detail": 20.0, "public": 10.0, "statistics": None}  # no target for statistics
 BIG_TABLES = {"dossier", "work_item", "dossier_participant", "audit_event", "dossier_state"}
 
 
@@ -427,12 +427,18 @@ def print_report(results: list[dict], data: dict, show_plans: bool) -> None:
     print("| query | runs | result | SQL | p50 ms | p95 ms | max ms | target p95 | ok | seq scan on big tables | indexes used |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
-        ok = "yes" if r["p95"] < r["target"] and not r["seq_scans"] else "NO"
+        target = "-" if r["target"] is None else f"< {r['target']:.0f}"
+        ok = None if r["target"] is None else met(r)
         scans = (", ".join(r["seq_scans"]) or "-") if r["plans"] else "n/a"
         print(f"| {r['label']} | {r['runs']} | {r['size']} | {len(r['statements'])} | {r['p50']:.2f} | {r['p95']:.2f} | "
-              f"{r['max']:.2f} | < {r['target']:.0f} | {ok} | {scans} | {', '.join(r['indexes']) or 'n/a'} |")
+              f"{r['max']:.2f} | {target} | {'' if ok is None else 'yes' if ok else 'NO'} | {scans} | "
+              f"{', '.join(r['indexes']) or 'n/a'} |")
         summary("data_scale", f"{r['label']} p95 ({data['dossier']:,} dossiers)", round(r["p95"], 2), "ms",
-                f"< {r['target']:.0f}, no seq scan", ok == "yes")
+                "" if ok is None else f"{target}, no seq scan", ok)
+
+
+def met(r: dict) -> bool:
+    return r["p95"] < r["target"] and not r["seq_scans"]
 
 
 def main() -> int:
@@ -479,7 +485,7 @@ def main() -> int:
             db.session.remove()
             db.engine.dispose()
         print_report(results, data, not args.no_explain)
-        return 0 if all(r["p95"] < r["target"] and not r["seq_scans"] for r in results) else 1
+        return 0 if all(met(r) for r in results if r["target"] is not None) else 1
     finally:
         if drop:
             with admin.connect() as conn:

@@ -202,55 +202,46 @@ def report(session: Session, actor: Actor, scope: str | None = None, start: date
         open=sum(r[1] for r in open_rows), open_overdue=sum(r[2] for r in open_rows),
         weeks=[weeks[k] for k in sorted(weeks)],
         procedures=sorted(procedures.values(), key=lambda r: (-r.outcomes.resolved, -r.open, r.code)),
-        units=_units(session, in_scope, lo, hi, now), bottlenecks=_bottlenecks(session, in_scope, now),
+        **_work(session, scope, in_scope, lo, hi, now),
     )
 
 
-def _units(session: Session, in_scope, lo: datetime, hi: datetime, now: datetime) -> list[UnitRow]:
+def _work(session: Session, scope: str, in_scope, lo: datetime, hi: datetime, now: datetime,
+          limit: int = 10) -> dict:
     """Per unit: steps finished in the period (late ones: after the step's due time), average
-    hours a step stayed with the unit, open steps now and how many are overdue. Two queries, so
-    each reads its own index (steps completed in the period; open steps)."""
+    hours a step stayed with the unit, open steps now and how many are overdue; and the steps
+    where most open work is overdue. Steps of a province's dossiers are those of its units (lanes
+    route to the dossier's commune or province), so the finished ones need no join."""
     seconds = (func.extract("epoch", WorkItem.completed_at - WorkItem.created_at)
                if session.get_bind().dialect.name == "postgresql"
                else (func.julianday(WorkItem.completed_at) - func.julianday(WorkItem.created_at)) * 86400)
+    of_scope = True if scope == "VN" else WorkItem.unit_code.in_(select(Unit.code).where(Unit.province_code == scope))
     done = session.execute(
         select(WorkItem.unit_code, func.count(),
                func.count().filter(and_(WorkItem.due_at.is_not(None), WorkItem.completed_at > WorkItem.due_at)),
                func.avg(seconds))
-        .join(Dossier, Dossier.id == WorkItem.dossier_id)
-        .where(in_scope, WorkItem.state == COMPLETED, WorkItem.completed_at >= lo, WorkItem.completed_at < hi)
+        .where(of_scope, WorkItem.state == COMPLETED, WorkItem.completed_at >= lo, WorkItem.completed_at < hi)
         .group_by(WorkItem.unit_code)
     ).all()
     waiting = session.execute(
-        select(WorkItem.unit_code, func.count(), func.count().filter(WorkItem.due_at < now))
+        select(Dossier.procedure_code, WorkItem.step_name, WorkItem.unit_code, func.count(),
+               func.count().filter(WorkItem.due_at < now), func.min(WorkItem.due_at))
         .join(Dossier, Dossier.id == WorkItem.dossier_id)
         .where(in_scope, WorkItem.state == OPEN)
-        .group_by(WorkItem.unit_code)
+        .group_by(Dossier.procedure_code, WorkItem.step_name, WorkItem.unit_code)
     ).all()
     units: dict[str, UnitRow] = {}
     for code, count, late, avg in done:
         units[code] = UnitRow(code, "", steps_done=count, steps_late=late,
                               hours_per_step=round(float(avg) / 3600, 1) if avg is not None else None)
-    for code, count, overdue in waiting:
+    for _procedure, _step, code, count, overdue, _oldest in waiting:
         row = units.setdefault(code, UnitRow(code, ""))
-        row.open, row.open_overdue = count, overdue
+        row.open, row.open_overdue = row.open + count, row.open_overdue + overdue
     if units:
         names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(list(units)))).all())
         for row in units.values():
             row.name = names.get(row.code, row.code)
-    return sorted(units.values(), key=lambda u: (-u.open_overdue, -u.open, -u.steps_done, u.code))
-
-
-def _bottlenecks(session: Session, in_scope, now: datetime, limit: int = 10) -> list[StepRow]:
-    """The steps where most open work is overdue now (then most open work)."""
-    overdue = func.count().filter(WorkItem.due_at < now)
-    rows = session.execute(
-        select(Dossier.procedure_code, WorkItem.step_name, WorkItem.unit_code, func.count(), overdue,
-               func.min(WorkItem.due_at))
-        .join(Dossier, Dossier.id == WorkItem.dossier_id)
-        .where(in_scope, WorkItem.state == OPEN)
-        .group_by(Dossier.procedure_code, WorkItem.step_name, WorkItem.unit_code)
-        .order_by(overdue.desc(), func.count().desc(), Dossier.procedure_code, WorkItem.step_name)
-        .limit(limit)
-    ).all()
-    return [StepRow(p, s, u, n, o, d) for p, s, u, n, o, d in rows]
+    steps = sorted((StepRow(*r) for r in waiting),
+                   key=lambda s: (-s.open_overdue, -s.open, s.procedure_code, s.step_name, s.unit_code))
+    return {"units": sorted(units.values(), key=lambda u: (-u.open_overdue, -u.open, -u.steps_done, u.code)),
+            "bottlenecks": steps[:limit]}
