@@ -1,9 +1,11 @@
 """Supervisors' page: on-time rate by week (a chart), by procedure and by unit, and where work waits."""
 from __future__ import annotations
 
+import csv
+import io
 from datetime import date
 
-from flask import render_template, request
+from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -27,17 +29,21 @@ def _day(name: str) -> date | None:
         raise Invalid(_("Ngày không hợp lệ (YYYY-MM-DD)."), fields={name: value[:40]}) from None
 
 
+def _report():
+    """The report asked for, or (with the message) the default period's when the dates are bad."""
+    actor = current_actor()
+    scope = request.args.get("province", "").strip() or None
+    try:
+        return statistics.report(db.session, actor, scope, _day("from"), _day("to")), None
+    except Invalid as exc:
+        return statistics.report(db.session, actor, scope), exc.message
+
+
 @bp.get("/statistics")
 @role_required("supervisor", "admin")
 def statistics_page():
     actor = current_actor()
-    scope = request.args.get("province", "").strip() or None
-    error = None
-    try:
-        report = statistics.report(db.session, actor, scope, _day("from"), _day("to"))
-    except Invalid as exc:  # a bad period: say so, and show the default one
-        error = exc.message
-        report = statistics.report(db.session, actor, scope)
+    report, error = _report()
     scopes = statistics.allowed_scopes(actor)
     query = select(Unit.code, Unit.name).where(Unit.level == "province").order_by(Unit.code)
     if "VN" not in scopes:
@@ -45,3 +51,44 @@ def statistics_page():
     provinces = db.session.execute(query).all()
     return render_template("admin/statistics.html", report=report, chart=weekly_bars(report.weeks),
                            provinces=provinces, national="VN" in scopes, error=error)
+
+
+def _cell(value) -> str:
+    """A spreadsheet must not run a cell as a formula (names come from the database)."""
+    text = "" if value is None else str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def _rate(outcomes) -> str:
+    return "" if outcomes.on_time_rate is None else f"{outcomes.on_time_rate * 100:.1f}"
+
+
+@bp.get("/statistics/<table>.csv")
+@role_required("supervisor", "admin")
+def statistics_csv(table: str):
+    """The page's tables as CSV (UTF-8 with BOM, so spreadsheets read the Vietnamese names)."""
+    if table not in ("procedures", "units", "weeks"):
+        abort(404)
+    report = statistics.report(db.session, current_actor(), request.args.get("province", "").strip() or None,
+                               _day("from"), _day("to"))  # bad dates: the error page, 400
+    if table == "procedures":
+        header = [_("Mã thủ tục"), _("Thủ tục"), _("Tiếp nhận"), _("Đã trả"), _("Trước hạn"), _("Đúng hạn"),
+                  _("Quá hạn"), _("Tỷ lệ đúng hạn (%)"), _("Đang giải quyết"), _("Quá hạn hiện tại")]
+        rows = [[p.code, p.name, p.received, p.outcomes.resolved, p.outcomes.early, p.outcomes.on_time,
+                 p.outcomes.late, _rate(p.outcomes), p.open, p.open_overdue] for p in report.procedures]
+    elif table == "units":
+        header = [_("Mã đơn vị"), _("Đơn vị"), _("Bước đã xong trong kỳ"), _("trong đó trễ hạn bước"),
+                  _("Giờ trung bình mỗi bước"), _("Đang xử lý"), _("Quá hạn hiện tại")]
+        rows = [[u.code, u.name, u.steps_done, u.steps_late, u.hours_per_step, u.open, u.open_overdue]
+                for u in report.units]
+    else:
+        header = [_("Tuần bắt đầu"), _("Đã trả"), _("Trước hạn"), _("Đúng hạn"), _("Quá hạn"), _("Tỷ lệ đúng hạn (%)")]
+        rows = [[w.start.isoformat(), w.outcomes.resolved, w.outcomes.early, w.outcomes.on_time, w.outcomes.late,
+                 _rate(w.outcomes)] for w in report.weeks]
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows([[_cell(v) for v in row] for row in rows])
+    name = f"thong-ke-{table}-{report.scope}-{report.start.isoformat()}-{report.end.isoformat()}.csv"
+    return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})

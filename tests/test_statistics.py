@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 
 from orchestrator.extensions import db
-from orchestrator.models import Dossier, WorkItem
+from orchestrator.models import Dossier, Procedure, WorkItem
 from orchestrator.models.types import utcnow
 from orchestrator.services.calendar import TZ
 
@@ -126,3 +126,39 @@ def test_statistics_page_draws_the_weeks_and_refuses_what_it_should(app, api, ap
     other = BackOffice(app.test_client())
     other.login("reception.00454")
     assert other.get("/statistics").status_code == 403
+
+
+def test_statistics_tables_download_as_csv(app, api, api_key, client):
+    import csv
+    import io
+
+    from .admin_client import BackOffice
+
+    key = api_key()
+    code = returned(api, key)
+    now = utcnow()
+    set_times(app, code, finished=now - timedelta(hours=1), legal_due=now + timedelta(days=3))  # early
+    office = BackOffice(client)
+    office.login("supervisor.01")
+    page = office.text(office.get("/statistics"))
+    assert 'id="downloads"' in page
+    r = office.get("/statistics/procedures.csv?province=01")
+    assert r.status_code == 200 and r.mimetype == "text/csv"
+    assert r.headers["Content-Disposition"].startswith('attachment; filename="thong-ke-procedures-01-')
+    text = r.get_data(as_text=True)
+    assert text.startswith("\ufeff")
+    rows = list(csv.reader(io.StringIO(text[1:])))
+    assert rows[0][:3] == ["Mã thủ tục", "Thủ tục", "Tiếp nhận"]
+    assert rows[1][0] == "1.004227" and rows[1][3:8] == ["1", "1", "0", "0", "100.0"]
+    weeks = list(csv.reader(io.StringIO(office.get("/statistics/weeks.csv").get_data(as_text=True)[1:])))
+    assert len(weeks) == 14 and weeks[-1][1:3] == ["1", "1"]
+    assert office.get("/statistics/units.csv").status_code == 200
+    # A name that a spreadsheet would run as a formula is written as text.
+    with app.app_context():
+        db.session.get(Procedure, "1.004227").name = '=HYPERLINK("http://example.invalid","x")'
+        db.session.commit()
+    rows = list(csv.reader(io.StringIO(office.get("/statistics/procedures.csv").get_data(as_text=True)[1:])))
+    assert rows[1][1].startswith("'=HYPERLINK")
+    assert office.get("/statistics/secrets.csv").status_code == 404
+    assert office.get("/statistics/weeks.csv?from=2026-02-30").status_code == 400
+    assert office.get("/statistics/weeks.csv?province=19").status_code == 403
