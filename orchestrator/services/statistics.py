@@ -163,9 +163,9 @@ def report(session: Session, actor: Actor, scope: str | None = None, start: date
     ).all()
 
     totals = Outcomes()
-    weeks = {start - timedelta(days=start.weekday()) + timedelta(weeks=i): Week(
-        start - timedelta(days=start.weekday()) + timedelta(weeks=i))
-        for i in range((end - start + timedelta(days=start.weekday())).days // 7 + 1)}
+    first_monday = start - timedelta(days=start.weekday())
+    mondays = [first_monday + timedelta(weeks=i) for i in range((end - first_monday).days // 7 + 1)]
+    weeks = {monday: Week(monday) for monday in mondays}
     procedures: dict[str, ProcedureRow] = {}
     for code, day_text, result, count in resolved_rows:
         d = date.fromisoformat(str(day_text)[:10])
