@@ -33,6 +33,19 @@ def _sqlite_pragmas(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _prepare_threshold(app: Flask) -> None:
+    value = str(app.config.get("DATABASE_PREPARE_THRESHOLD", "5")).strip().lower()
+    if value in ("none", "off", ""):
+        threshold = None
+    elif value.isdigit():
+        threshold = int(value)
+    else:
+        raise RuntimeError(f"DATABASE_PREPARE_THRESHOLD must be a whole number or 'none', not {value!r}")
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    options["connect_args"] = {**(options.get("connect_args") or {}), "prepare_threshold": threshold}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(Config)
@@ -42,6 +55,8 @@ def create_app(config: dict | None = None) -> Flask:
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql://"):
         app.config["SQLALCHEMY_DATABASE_URI"] = uri = uri.replace("postgresql://", "postgresql+psycopg://", 1)
+    if uri.startswith("postgresql+psycopg://"):
+        _prepare_threshold(app)
     db.init_app(app)
     migrate.init_app(app, db, directory=MIGRATIONS_DIR)
     with app.app_context():

@@ -16,6 +16,9 @@ class Config:
     SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///orchestrator.sqlite3")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
+    # PostgreSQL: psycopg prepares a statement after this many runs on a connection; "none" turns
+    # prepared statements off (PgBouncer in transaction mode before 1.22 needs that).
+    DATABASE_PREPARE_THRESHOLD = os.environ.get("DATABASE_PREPARE_THRESHOLD", "5")
     # Uploads: BPMN files larger than this are refused with 413 before parsing.
     MAX_BPMN_BYTES = int(os.environ.get("MAX_BPMN_BYTES", 2 * 1024 * 1024))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))

@@ -96,3 +96,24 @@ def test_the_end_of_a_request_commits_only_what_only_read(app):
             db.session.flush()
     with app.app_context():
         assert db.session.get(Unit, "01").name == name
+
+
+@pytest.mark.postgres
+def test_prepared_statements_can_be_turned_off_for_a_transaction_pooler(database_uri):
+    """DATABASE_PREPARE_THRESHOLD=none: nothing is prepared (PgBouncer in transaction mode)."""
+    from orchestrator import create_app
+
+    from .conftest import _config
+
+    app = create_app({**_config(database_uri), "DATABASE_PREPARE_THRESHOLD": "none"})
+    client = app.test_client()
+    token = client.post("/api/v1/auth/token", json={"username": "reception.00070", "password": "demo1234"})
+    headers = {"Authorization": f"Bearer {token.get_json()['token']}"}
+    for _ in range(8):
+        assert client.get("/api/v1/tasks", headers=headers).status_code == 200
+    with app.app_context():
+        assert db.session.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar() == 0
+        db.session.remove()
+        db.engine.dispose()
+    with pytest.raises(RuntimeError, match="DATABASE_PREPARE_THRESHOLD"):
+        create_app({**_config(database_uri), "DATABASE_PREPARE_THRESHOLD": "often"})
