@@ -7,13 +7,12 @@ from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from orchestrator.extensions import db
-from orchestrator.models import Unit
 from orchestrator.models.users import ROLES
 from orchestrator.services import administration as service
 from orchestrator.services.deadlines import calendar_for, declared_days
+from orchestrator.services import units as unit_service
 
 from . import bp
 from .views_auth import current_actor, role_required
@@ -51,8 +50,8 @@ def user_create():
 @admin_required
 def user(user_id: int):
     u = service.get_user(db.session, current_actor(), user_id)
-    units = {a.unit_code: db.session.get(Unit, a.unit_code) for a in u.assignments}
-    return render_template("admin/user.html", u=u, units=units, roles=ROLES)
+    names = unit_service.names(db.session, {a.unit_code for a in u.assignments})
+    return render_template("admin/user.html", u=u, unit_names=names, roles=ROLES)
 
 
 @bp.post("/users/<int:user_id>/roles")
@@ -95,8 +94,7 @@ def calendar():
     service._check_calendar_scope(db.session, actor, scope)
     cal = calendar_for(db.session, None if scope == "VN" else scope)
     holidays = sorted((d, n) for d, n in cal._holidays(year).items())
-    provinces = db.session.execute(select(Unit.code, Unit.name).where(Unit.level == "province")
-                                   .order_by(Unit.code)).all() if "VN" in scopes else []
+    provinces = unit_service.provinces(db.session) if "VN" in scopes else []
     return render_template("admin/calendar.html", scope=scope, year=year, scopes=scopes, provinces=provinces,
                            days=declared_days(db.session, scope, year), holidays=holidays,
                            country_days=declared_days(db.session, "VN", year) if scope != "VN" else [])

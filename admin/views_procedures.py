@@ -9,10 +9,11 @@ from sqlalchemy import select
 from orchestrator.engine import DiagramRejected, lane_paths, parse_route
 from orchestrator.engine.xml import parse_untrusted
 from orchestrator.extensions import db
-from orchestrator.models import FormDefinition, Unit
+from orchestrator.models import FormDefinition
 from orchestrator.models.procedures import DRAFT, NATIONAL
 from orchestrator.services import designer, procedures
 from orchestrator.services.errors import Invalid, ServiceError, TooLarge
+from orchestrator.services import units as unit_service
 
 from . import bp
 from .diagram import render_svg
@@ -32,10 +33,7 @@ def catalogue():
     scopes = designer.home_scopes(actor)
     scope = request.args.get("scope") or scopes[0]
     rows = designer.catalogue(db.session, actor, scope)
-    provinces = []
-    if "VN" in actor.scopes("designer"):
-        provinces = db.session.execute(select(Unit.code, Unit.name).where(Unit.level == "province")
-                                       .order_by(Unit.code)).all()
+    provinces = unit_service.provinces(db.session) if "VN" in actor.scopes("designer") else []
     return render_template("admin/catalogue.html", rows=rows, scope=scope, scopes=scopes, provinces=provinces,
                            NATIONAL=NATIONAL)
 
@@ -43,11 +41,9 @@ def catalogue():
 def _upload_scopes(actor) -> list[tuple[str, str]]:
     scopes = actor.scopes("designer")
     if "VN" in scopes:
-        out = [(NATIONAL, _("Mẫu quốc gia"))]
-        out += [(c, n) for c, n in db.session.execute(select(Unit.code, Unit.name).where(Unit.level == "province")
-                                                       .order_by(Unit.code)).all()]
-        return out
-    return [(c, db.session.get(Unit, c).name if db.session.get(Unit, c) else c) for c in sorted(scopes)]
+        return [(NATIONAL, _("Mẫu quốc gia"))] + unit_service.provinces(db.session)
+    names = unit_service.names(db.session, scopes)
+    return [(c, names.get(c, c)) for c in sorted(scopes)]
 
 
 @bp.route("/procedures/upload", methods=["GET", "POST"])

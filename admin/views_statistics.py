@@ -7,12 +7,11 @@ from datetime import date
 
 from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from orchestrator.extensions import db
-from orchestrator.models import Unit
 from orchestrator.services import statistics
 from orchestrator.services.errors import Invalid
+from orchestrator.services import units as unit_service
 
 from . import bp
 from .charts import weekly_bars
@@ -45,10 +44,7 @@ def statistics_page():
     actor = current_actor()
     report, error = _report()
     scopes = statistics.allowed_scopes(actor)
-    query = select(Unit.code, Unit.name).where(Unit.level == "province").order_by(Unit.code)
-    if "VN" not in scopes:
-        query = query.where(Unit.code.in_(scopes))
-    provinces = db.session.execute(query).all()
+    provinces = unit_service.provinces(db.session, None if "VN" in scopes else scopes)
     return render_template("admin/statistics.html", report=report, chart=weekly_bars(report.weeks),
                            provinces=provinces, national="VN" in scopes, error=error)
 

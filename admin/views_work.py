@@ -11,14 +11,16 @@ from datetime import date
 
 from flask import Response, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from orchestrator.extensions import db
-from orchestrator.models import RoleAssignment, STATUS_NAMES, Unit, User, WorkItem
-from orchestrator.models.dossiers import COMPLETED
-from orchestrator.services import attachments, documents, inbox as inbox_service, lifecycle, tasks
+from orchestrator.models import STATUS_NAMES
+from orchestrator.models.dossiers import COMPLETED, OPEN
+from orchestrator.services import attachments, documents, inbox as inbox_service, lifecycle, tasks, versions
 from orchestrator.services import dossiers as dossier_service
 from orchestrator.services.errors import Invalid
+from orchestrator.services.units import names as unit_names
+
+from api.documents import document_response
 
 from . import bp
 from .diagram import render_svg
@@ -48,13 +50,8 @@ def inbox():
     result = inbox_service.search(db.session, actor, view, procedure_code=args.get("procedure") or None,
                                   status=status if status in STATUS_NAMES else None, due=due,
                                   received_by_unit=args.get("unit") or None, page=page)
-    colleagues = {}
-    if view == "unit":
-        for unit_code, role in {(w.unit_code, w.role) for w in result.items}:
-            colleagues[(unit_code, role)] = db.session.execute(
-                select(User.username, User.full_name).join(RoleAssignment, RoleAssignment.user_id == User.id)
-                .where(RoleAssignment.unit_code == unit_code, RoleAssignment.role == role)
-                .order_by(User.username)).all()
+    colleagues = (tasks.holders(db.session, {(w.unit_code, w.role) for w in result.items})
+                  if view == "unit" else {})
     return render_template("admin/inbox.html", result=result, view=view, due=due, status=status,
                            procedure=args.get("procedure", ""), unit=args.get("unit", ""),
                            statuses=STATUS_NAMES, colleagues=colleagues,
@@ -94,26 +91,21 @@ def assign(task_id: str):
 
 def _dossier_context(dossier) -> dict:
     session = db.session
-    items = session.scalars(select(WorkItem).where(WorkItem.dossier_id == dossier.id)
-                            .order_by(WorkItem.created_at)).all()
-    current = [w for w in items if w.state == "open"]
+    items = dossier_service.work_items(session, dossier)
+    current = [w for w in items if w.state == OPEN]
     done = sorted({w.step_id for w in items if w.state == COMPLETED})
     highlight = sorted({w.step_id for w in current})
-    units = dict(session.execute(select(Unit.code, Unit.name).where(
-        Unit.code.in_({dossier.received_by_unit, dossier.commune_code} | {w.unit_code for w in items}))).all())
+    version = versions.of(dossier)
     return {
         "dossier": dossier, "current": current, "history": dossier_service.history(session, dossier),
-        "svg": render_svg(dossier.version.bpmn_xml, highlight=set(highlight), done=set(done)),
-        "highlight": highlight, "done": done, "units": units, "statuses": STATUS_NAMES,
+        "bpmn_xml": version.xml, "svg": render_svg(version.xml, highlight=set(highlight), done=set(done)),
+        "highlight": highlight, "done": done, "statuses": STATUS_NAMES,
+        "units": unit_names(session, {dossier.received_by_unit, dossier.commune_code} | {w.unit_code for w in items}),
         "documents": [(k, documents.TITLES[k]) for k in documents.available(dossier)],
         "attachments": attachments.list_for(session, dossier),
-        "returnable": [s for s in done if steps_model(dossier).get(s, {}).get("milestone") != "reception"],
-        "step_names": {sid: s.get("name", sid) for sid, s in steps_model(dossier).items()},
+        "returnable": [s for s in done if version.steps.get(s, {}).get("milestone") != "reception"],
+        "step_names": {sid: s.get("name", sid) for sid, s in version.steps.items()},
     }
-
-
-def steps_model(dossier) -> dict:
-    return {t["id"]: t for t in dossier.version.model["user_tasks"]}
 
 
 def _render_task(item, values: dict, errors: dict, status: int = 200):
@@ -210,14 +202,8 @@ def dossier_event(code: str, name: str):
 @officer_required
 def document(code: str, kind: str):
     d = dossier_service.get_visible(db.session, current_actor(), code)
-    font_dir = current_app.config["DOCUMENT_FONT_DIR"]
-    if request.args.get("format") == "pdf":
-        pdf = documents.render_pdf(documents.render_html(db.session, d, kind, font_dir=font_dir), font_dir)
-        return Response(pdf, mimetype="application/pdf",
-                        headers={"Content-Disposition": f'inline; filename="{d.code}-{kind}.pdf"'})
-    html = documents.render_html(db.session, d, kind, screen=True,
-                                 pdf_url=url_for("admin.document", code=code, kind=kind, format="pdf"))
-    return Response(html, mimetype="text/html")
+    return document_response(db.session, d, kind, "pdf" if request.args.get("format") == "pdf" else "html",
+                             pdf_url=url_for("admin.document", code=code, kind=kind, format="pdf"))
 
 
 @bp.post("/dossiers/<code>/attachments")
@@ -239,6 +225,4 @@ def upload_attachment(code: str):
 def download_attachment(attachment_id: int):
     row, data = attachments.fetch(db.session, current_actor(), attachment_id,
                                   attachments.all_storages(current_app.config, db.session))
-    return Response(data, mimetype=row.content_type, headers={
-        "Content-Disposition": f'attachment; filename="{row.id}{row.filename[row.filename.rfind("."):]}"',
-        "X-Content-Type-Options": "nosniff"})
+    return Response(data, mimetype=row.content_type, headers=attachments.download_headers(row))

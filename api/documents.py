@@ -64,14 +64,7 @@ def list_attachments(code: str):
 @documented(400, 401, 403, 404, 409, 413)
 def upload_attachment(form, files, code: str):
     """Upload a PDF, PNG or JPEG (type checked on content; size limited by ATTACHMENT_MAX_BYTES)."""
-    from sqlalchemy import select
-
-    from orchestrator.models import Dossier
-    from orchestrator.services.errors import NotFound
-
-    dossier = db.session.scalar(select(Dossier).where(Dossier.code == code))
-    if dossier is None:
-        raise NotFound(f"Không tìm thấy hồ sơ {code}.")
+    dossier = dossier_service.get_public(db.session, code)  # by code; the upload checks who may add to it
     file = files["file"]
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     row = attachments.upload(db.session, current_actor(), dossier, form["kind"], file.filename or "",
@@ -89,6 +82,4 @@ def download_attachment(attachment_id: int):
     """The file, for those who may see its dossier."""
     row, data = attachments.fetch(db.session, current_actor(), attachment_id,
                                  attachments.all_storages(current_app.config, db.session))
-    return Response(data, mimetype=row.content_type, headers={
-        "Content-Disposition": f'attachment; filename="{row.id}{row.filename[row.filename.rfind("."):]}"',
-        "X-Content-Type-Options": "nosniff"})
+    return Response(data, mimetype=row.content_type, headers=attachments.download_headers(row))

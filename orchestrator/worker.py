@@ -18,7 +18,6 @@ from datetime import timedelta
 from flask import Flask
 
 from .extensions import db
-from .models import Job
 from .models.types import utcnow
 from .services import jobs as queue
 from .services.scheduled import HANDLERS

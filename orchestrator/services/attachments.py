@@ -194,6 +194,12 @@ def upload(session: Session, actor: Actor, dossier: Dossier, kind: str, filename
     return row
 
 
+def download_headers(row: Attachment) -> dict[str, str]:
+    """A download under a name we make (id and extension), never sniffed into another type."""
+    return {"Content-Disposition": f'attachment; filename="{row.id}{row.filename[row.filename.rfind("."):]}"',
+            "X-Content-Type-Options": "nosniff"}
+
+
 def list_for(session: Session, dossier: Dossier) -> list[Attachment]:
     return list(session.scalars(select(Attachment).where(Attachment.dossier_id == dossier.id)
                                 .order_by(Attachment.kind, Attachment.id)).all())

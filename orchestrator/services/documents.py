@@ -22,12 +22,13 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import Attachment, AuditEvent, Dossier, Unit, User, WorkItem
+from ..models import Attachment, AuditEvent, Dossier, Unit, User
 from ..models.attachments import APPLICANT_DOCUMENT
 from ..models.dossiers import CANCELLED, COMPLETED
 from ..models.types import utcnow
-from . import pauses
+from . import pauses, units
 from .calendar import TZ
+from .dossiers import work_items
 from .errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -103,10 +104,8 @@ OUTCOME_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": 
 
 def control_rows(session: Session, dossier: Dossier) -> list[ControlRow]:
     """Every holder of the dossier, from when to when, on time or late (the control slip)."""
-    items = session.scalars(select(WorkItem).where(WorkItem.dossier_id == dossier.id)
-                            .order_by(WorkItem.created_at, WorkItem.id)).all()
-    names = dict(session.execute(select(Unit.code, Unit.name).where(
-        Unit.code.in_({w.unit_code for w in items} or {""}))).all())
+    items = work_items(session, dossier)
+    names = units.names(session, {w.unit_code for w in items})
     now = utcnow()
     rows = []
     for w in items:

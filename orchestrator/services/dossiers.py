@@ -138,6 +138,12 @@ def current_tasks(session: Session, dossier: Dossier) -> list[WorkItem]:
                                 .order_by(WorkItem.created_at)).all())
 
 
+def work_items(session: Session, dossier: Dossier) -> list[WorkItem]:
+    """Every step the dossier has had, open, completed or cancelled, in the order they opened."""
+    return list(session.scalars(select(WorkItem).where(WorkItem.dossier_id == dossier.id)
+                                .order_by(WorkItem.created_at, WorkItem.id)).all())
+
+
 def history(session: Session, dossier: Dossier) -> list[AuditEvent]:
     return list(session.scalars(select(AuditEvent).where(AuditEvent.dossier_id == dossier.id)
                                 .order_by(AuditEvent.id)).all())

@@ -26,7 +26,7 @@ from ..models.types import utcnow
 from . import audit, fees, jobs, pauses, steps, tasks
 from .auth import Actor
 from .deadlines import calendar_for, legal_due_at
-from .dossiers import can_see
+from .dossiers import can_see, current_tasks
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
 OFFICER_ROLES = ("reception", "specialist", "leader")
@@ -80,11 +80,6 @@ def _touch(dossier: Dossier) -> None:
     dossier.updated_at = utcnow()
 
 
-def _open_items(session: Session, dossier: Dossier) -> list[WorkItem]:
-    return list(session.scalars(select(WorkItem).where(WorkItem.dossier_id == dossier.id, WorkItem.state == OPEN)
-                                .order_by(WorkItem.created_at)).all())
-
-
 def _move_due(session: Session, dossier: Dossier, new_due: datetime | None) -> None:
     """The dossier's due date moves; open steps that carried the old one follow; the reminder
     is rescheduled (the old reminder job sees a different due date and does nothing)."""
@@ -102,7 +97,7 @@ def _close(session: Session, actor: Actor, dossier: Dossier, status: int, action
     """Withdrawn, stopped: open steps are cancelled, timers dropped, the dossier is finished."""
     now = utcnow()
     pauses.close_pause(dossier, now, closed_by=action)
-    for item in _open_items(session, dossier):
+    for item in current_tasks(session, dossier):
         item.state, item.completed_at = CANCELLED, now
     steps.set_status(session, dossier, status, actor.name, action, note=note, data=data)
     dossier.finished_at = now
@@ -131,7 +126,7 @@ def _items(value) -> list[str]:
 
 def _reception_item(session: Session, dossier: Dossier) -> WorkItem | None:
     reception = {sid for sid, s in steps.step_model(dossier).items() if s.get("milestone") == "reception"}
-    return next((w for w in _open_items(session, dossier) if w.step_id in reception), None)
+    return next((w for w in current_tasks(session, dossier) if w.step_id in reception), None)
 
 
 def _not_now(dossier: Dossier, what: str) -> Conflict:
@@ -333,7 +328,7 @@ def return_to_step(session: Session, actor: Actor, dossier: Dossier, step_id, re
                        code="not_allowed_step")
     if dossier.status not in (2, 4, 9):
         raise _not_now(dossier, "trả về bước trước")
-    open_items = _open_items(session, dossier)
+    open_items = current_tasks(session, dossier)
     if not any(actor.has_role(w.role, w.unit_code) or actor.has_role("leader", w.unit_code) for w in open_items):
         raise Forbidden("Chỉ người xử lý bước hiện tại (hoặc lãnh đạo đơn vị) được trả hồ sơ về bước trước.")
     run = steps.restore(session, dossier)
@@ -372,7 +367,7 @@ def return_result(session: Session, actor: Actor, dossier: Dossier, method, data
     if method == "online" and not found:
         raise Conflict("Trả kết quả trực tuyến cần đính kèm văn bản kết quả điện tử.", code="result_missing")
     ret = {sid for sid, s in steps.step_model(dossier).items() if s.get("milestone") == "return"}
-    open_items = _open_items(session, dossier)
+    open_items = current_tasks(session, dossier)
     item = next((w for w in open_items if w.step_id in ret), None)
     note = {"method": method, "attachments": [a.id for a in found]}
     if item is not None:

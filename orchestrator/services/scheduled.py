@@ -7,9 +7,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..engine import EngineIncident
-from ..models import Job, Notification, RoleAssignment, WorkItem
-from ..models.dossiers import FINAL_STATUSES, OPEN
+from ..models import Job, Notification, RoleAssignment
+from ..models.dossiers import FINAL_STATUSES
 from . import audit, outbox, steps
+from .dossiers import current_tasks
 
 SYSTEM_TIMER = "system:timer"
 
@@ -41,7 +42,7 @@ def send_reminder(session: Session, job: Job) -> str:
         return "finished"
     if dossier.due_at is None or dossier.due_at != datetime.fromisoformat(job.payload.get("due_at", "")):
         return "stale"  # the due date moved (apology, supplement): a new reminder was scheduled
-    items = session.scalars(select(WorkItem).where(WorkItem.dossier_id == dossier.id, WorkItem.state == OPEN)).all()
+    items = current_tasks(session, dossier)
     users: set[int] = set()
     for item in items:
         if item.assignee_id:

@@ -22,6 +22,7 @@ from ..models.types import utcnow
 from .auth import Actor
 from .calendar import TZ
 from .errors import Forbidden, Invalid
+from .units import names as unit_names
 
 RETURNED = 10
 MAX_DAYS = 366
@@ -237,10 +238,9 @@ def _work(session: Session, scope: str, in_scope, lo: datetime, hi: datetime, no
     for _procedure, _step, code, count, overdue, _oldest in waiting:
         row = units.setdefault(code, UnitRow(code, ""))
         row.open, row.open_overdue = row.open + count, row.open_overdue + overdue
-    if units:
-        names = dict(session.execute(select(Unit.code, Unit.name).where(Unit.code.in_(list(units)))).all())
-        for row in units.values():
-            row.name = names.get(row.code, row.code)
+    names = unit_names(session, units)
+    for row in units.values():
+        row.name = names.get(row.code, row.code)
     steps = sorted((StepRow(*r) for r in waiting),
                    key=lambda s: (-s.open_overdue, -s.open, s.procedure_code, s.step_name, s.unit_code))
     return {"units": sorted(units.values(), key=lambda u: (-u.open_overdue, -u.open, -u.steps_done, u.code)),

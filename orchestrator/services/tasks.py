@@ -1,11 +1,11 @@
 """Officers' work: inbox, claim, assign, complete a step (one transaction on a locked dossier)."""
 from __future__ import annotations
 
-from sqlalchemy import and_, false, func, or_, select, update
+from sqlalchemy import and_, false, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from ..engine import EngineIncident, TaskNotReady
-from ..models import Dossier, User, WorkItem
+from ..models import Dossier, RoleAssignment, User, WorkItem
 from ..models.dossiers import COMPLETED, OPEN
 from ..models.types import utcnow
 from . import audit, forms, pauses, steps, versions
@@ -100,6 +100,22 @@ def unclaim(session: Session, actor: Actor, task_id: str) -> WorkItem:
         raise _holder_conflict(session, item)
     audit.record(session, "unclaim", actor.name, dossier=item.dossier, task_id=item.id, step_id=item.step_id)
     return item
+
+
+def holders(session: Session, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], list[tuple[str, str]]]:
+    """(unit, role) -> (username, full name) of the officers holding it, for a leader's reassignment
+    list: one query for the whole page."""
+    out: dict[tuple[str, str], list[tuple[str, str]]] = {pair: [] for pair in pairs}
+    if not pairs:
+        return out
+    rows = session.execute(
+        select(RoleAssignment.unit_code, RoleAssignment.role, User.username, User.full_name)
+        .join(User, User.id == RoleAssignment.user_id)
+        .where(tuple_(RoleAssignment.unit_code, RoleAssignment.role).in_(sorted(pairs)))
+        .order_by(User.username)).all()
+    for unit_code, role, username, full_name in rows:
+        out[(unit_code, role)].append((username, full_name))
+    return out
 
 
 def assign(session: Session, actor: Actor, task_id: str, username: str) -> WorkItem:
