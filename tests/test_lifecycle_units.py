@@ -74,3 +74,16 @@ def test_pdf_embeds_a_font_with_vietnamese_glyphs():
     pdf = render_pdf(html)
     text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
     assert "Nguyễn Văn Đức" in text and "hẹn trả kết quả" in text
+
+
+def test_a_steps_outcome_counts_vietnam_days():
+    """Times come from the database in UTC; early means an earlier day in Vietnam."""
+    from datetime import timezone
+
+    from orchestrator.services.documents import step_outcome
+
+    due = datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc)  # 17:00 on 2 December in Vietnam
+    assert step_outcome(datetime(2026, 12, 1, 23, 0, tzinfo=timezone.utc), due) == "on_time"  # 06:00 on the 2nd
+    assert step_outcome(datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc), due) == "early"
+    assert step_outcome(datetime(2026, 12, 2, 10, 30, tzinfo=timezone.utc), due) == "late"
+    assert step_outcome(datetime(2026, 12, 9, 2, 0, tzinfo=timezone.utc), None) == "on_time"

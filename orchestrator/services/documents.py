@@ -102,6 +102,15 @@ OUTCOME_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": 
                   "open_late": "Đang xử lý, đã quá hạn", "cancelled": "Không thực hiện"}
 
 
+def step_outcome(done_at: datetime, due_at: datetime | None) -> str:
+    """early (done on a day before the due day, in Vietnam), on_time (by the due time), late."""
+    if due_at is None:
+        return "on_time"
+    if done_at > due_at:
+        return "late"
+    return "early" if done_at.astimezone(TZ).date() < due_at.astimezone(TZ).date() else "on_time"
+
+
 def control_rows(session: Session, dossier: Dossier) -> list[ControlRow]:
     """Every holder of the dossier, from when to when, on time or late (the control slip)."""
     items = work_items(session, dossier)
@@ -112,10 +121,7 @@ def control_rows(session: Session, dossier: Dossier) -> list[ControlRow]:
         if w.state == CANCELLED:
             outcome = "cancelled"
         elif w.state == COMPLETED:
-            if w.due_at is None or w.completed_at <= w.due_at:
-                outcome = "early" if w.due_at is not None and w.completed_at.date() < w.due_at.date() else "on_time"
-            else:
-                outcome = "late"
+            outcome = step_outcome(w.completed_at, w.due_at)
         else:
             outcome = "open_late" if w.due_at is not None and w.due_at < now else "open"
         holder = w.completed_by or (w.assignee.username if w.assignee else None)
