@@ -19,18 +19,20 @@ from .schemas import (
 _DETAIL = DossierDetailSchema()
 
 
-def committed(dossier, status: int = 200):
+def committed(dossier, status: int = 200, tasks_known: bool = False):
     """Commit and answer with the dossier as GET shows it, read inside the transaction that
-    changed it: after COMMIT every loaded row is expired and would be read again in a second one."""
-    body = _DETAIL.dump(dossier_body(dossier))
+    changed it: after COMMIT every loaded row is expired and would be read again in a second one.
+    `tasks_known`: the service already set `current_tasks` from what it holds under the lock."""
+    body = _DETAIL.dump(dossier_body(dossier, tasks_known))
     db.session.commit()
     return current_app.json.response(body), status
 
 
-def dossier_body(dossier):
+def dossier_body(dossier, tasks_known: bool = False):
     """The dossier with its current tasks and history, as GET /dossiers/{code} answers it."""
     session = db.session
-    dossier.current_tasks = service.current_tasks(session, dossier)
+    if not tasks_known:
+        dossier.current_tasks = service.current_tasks(session, dossier)
     dossier.history = service.history(session, dossier)
     return dossier
 

@@ -92,4 +92,4 @@ def assign(args, task_id: str):
 def complete(args, task_id: str):
     """Complete a step with its form data (validated server-side); the workflow moves on."""
     dossier = service.complete(db.session, current_actor(), task_id, args["data"], args.get("lock_version"))
-    return committed(dossier)
+    return committed(dossier, tasks_known=True)

@@ -12,6 +12,7 @@ import argparse
 import http.client
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -67,6 +68,8 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--profile", metavar="FILE", help="record gunicorn with py-spy (collapsed stacks, "
+                        "on-CPU samples only) into FILE; needs `pip install py-spy`")
     args = parser.parse_args()
 
     bundle = load_bundle()
@@ -87,7 +90,9 @@ def main() -> int:
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "PYTHONPATH": str(ROOT),
                "RATELIMIT_TOKEN": "10000 per minute", "LOG_LEVEL": "WARNING"}
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-        server = subprocess.Popen([gunicorn, "--workers", str(args.web_workers), "--threads", str(args.threads),
+        spy = ([str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw", "--rate", "500",
+                "--subprocesses", "--output", args.profile, "--"] if args.profile else [])
+        server = subprocess.Popen([*spy, gunicorn, "--workers", str(args.web_workers), "--threads", str(args.threads),
                                    "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "--log-level",
                                    "warning", "orchestrator:create_app()"], env=env, cwd=ROOT)
         base = f"http://127.0.0.1:{port}/api/v1"
@@ -175,8 +180,8 @@ def main() -> int:
         return 0 if errors[0] == 0 else 1
     finally:
         if server is not None:
-            server.terminate()
-            server.wait(10)
+            server.send_signal(signal.SIGINT if args.profile else signal.SIGTERM)  # py-spy writes on SIGINT
+            server.wait(30)
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

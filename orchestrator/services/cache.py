@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -42,5 +43,13 @@ class TTLCache:
             self._items.clear()
 
 
+_keys: "weakref.WeakKeyDictionary[Any, str]" = weakref.WeakKeyDictionary()
+
+
 def db_key(session: Session) -> str:
-    return str(session.get_bind().url)
+    """The database a session talks to (its URL), remembered per engine: rendering a URL is not free."""
+    bind = session.get_bind()
+    key = _keys.get(bind)
+    if key is None:
+        key = _keys[bind] = str(bind.url)
+    return key

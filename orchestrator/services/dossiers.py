@@ -135,7 +135,7 @@ def get_public(session: Session, code: str) -> Dossier:
 
 def current_tasks(session: Session, dossier: Dossier) -> list[WorkItem]:
     return list(session.scalars(select(WorkItem).where(WorkItem.dossier_id == dossier.id, WorkItem.state == OPEN)
-                                .order_by(WorkItem.created_at)).all())
+                                .order_by(WorkItem.created_at, WorkItem.id)).all())
 
 
 def work_items(session: Session, dossier: Dossier) -> list[WorkItem]:

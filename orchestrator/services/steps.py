@@ -97,9 +97,10 @@ def open_items_of(session: Session, dossier: Dossier, also: str | None = None) -
 
 
 def sync_work_items(session: Session, dossier: Dossier, run: WorkflowRun,
-                    open_items: list[WorkItem] | None = None) -> list[WorkItem]:
+                    open_items: list[WorkItem] | None = None) -> tuple[list[WorkItem], list[WorkItem]]:
     """Make the open work items match the engine's ready human tasks, in place (stable ids).
-    `open_items`: the items as read under the lock, if the caller has them (saves a query)."""
+    `open_items`: the items as read under the lock, if the caller has them (saves a query).
+    Returns (created, all open after the step) in the order `dossiers.current_tasks` reads them."""
     steps = step_model(dossier)
     lane_by_step = {sid: s["lane_id"] for sid, s in steps.items()}
     ready = {t.id: t for t in run.ready_human_tasks()}
@@ -128,7 +129,8 @@ def sync_work_items(session: Session, dossier: Dossier, run: WorkflowRun,
     for item in open_items.values():  # steps opened before the legal period started get its end
         if item.due_at is None and item.id in ready and dossier.due_at is not None:
             item.due_at = dossier.due_at
-    return created
+    still_open = [w for w in open_items.values() if w.state == OPEN] + created
+    return created, sorted(still_open, key=lambda w: (w.created_at, w.id))
 
 
 def _step_due(session: Session, dossier: Dossier, step: dict, now: datetime) -> datetime | None:
@@ -173,9 +175,10 @@ def set_status(session: Session, dossier: Dossier, new: int, actor: str, action:
 
 
 def save_step(session: Session, dossier: Dossier, run: WorkflowRun, actor: str,
-              incident: EngineIncident | None = None, open_items: list[WorkItem] | None = None) -> None:
+              incident: EngineIncident | None = None, open_items: list[WorkItem] | None = None) -> list[WorkItem]:
     """Persist the workflow, reconcile work items, move 2 -> 4 when processing begins.
-    The dossier's own columns change first, so they reach the database in one UPDATE."""
+    The dossier's own columns change first, so they reach the database in one UPDATE.
+    Returns the dossier's open work items after the step (what an answer shows without a query)."""
     dossier.lock_version += 1
     dossier.updated_at = utcnow()
     state_row = getattr(run, "state_row", None) or session.get(DossierState, dossier.id)
@@ -186,7 +189,7 @@ def save_step(session: Session, dossier: Dossier, run: WorkflowRun, actor: str,
                      note=incident.message)
         outbox.emit(session, dossier, "dossier.incident", {"step_id": incident.element_id})
     with session.no_autoflush:  # one flush at the end: one UPDATE per row, INSERTs batched per table
-        created = sync_work_items(session, dossier, run, open_items)
+        created, now_open = sync_work_items(session, dossier, run, open_items)
         reception_steps = {sid for sid, s in step_model(dossier).items() if s.get("milestone") == "reception"}
         if dossier.status == 2 and any(w.step_id not in reception_steps for w in created):
             set_status(session, dossier, 4, actor, "processing")
@@ -198,3 +201,4 @@ def save_step(session: Session, dossier: Dossier, run: WorkflowRun, actor: str,
     timer_at = None if run.completed else run.next_timer_at()
     if timer_at is not None or getattr(run, "timer_before", True) is not None:
         jobs.replace_timer(session, dossier.id, dossier.lock_version, timer_at)
+    return now_open

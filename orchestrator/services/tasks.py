@@ -138,6 +138,7 @@ def assign(session: Session, actor: Actor, task_id: str, username: str) -> WorkI
 def complete(session: Session, actor: Actor, task_id: str, data: dict,
              expected_lock_version: int | None = None) -> Dossier:
     """Lock the dossier, check the item is still open and ours, validate, run, save: one transaction.
+    The dossier comes back with `current_tasks`: its open steps after this one.
 
     The dossier is locked first and the items read after, so a second concurrent completion
     waits for the first to commit and then finds the item completed (409)."""
@@ -160,12 +161,12 @@ def complete(session: Session, actor: Actor, task_id: str, data: dict,
     if expected_lock_version is not None and expected_lock_version != dossier.lock_version:
         raise Conflict("Hồ sơ đã thay đổi kể từ khi mở biểu mẫu; hãy tải lại.", code="stale")
     forms.validate(form_of(item), data)
-    _run_step(session, actor, dossier, item, data, items)
+    dossier.current_tasks = _run_step(session, actor, dossier, item, data, items)
     return dossier
 
 
 def _run_step(session: Session, actor: Actor, dossier: Dossier, item: WorkItem, data: dict,
-              items: list[WorkItem] | None = None) -> None:
+              items: list[WorkItem] | None = None) -> list[WorkItem]:
     run = steps.restore(session, dossier)
     incident = None
     try:
@@ -183,7 +184,7 @@ def _run_step(session: Session, actor: Actor, dossier: Dossier, item: WorkItem, 
     audit.record(session, "complete", actor.name, dossier=dossier, task_id=item.id, step_id=item.step_id,
                  unit_code=item.unit_code, from_status=from_status, note=item.step_name, data=data)
     _milestone(session, actor, dossier, item, data, now)
-    steps.save_step(session, dossier, run, actor.name, incident, items)
+    return steps.save_step(session, dossier, run, actor.name, incident, items)
 
 
 def _milestone(session: Session, actor: Actor, dossier: Dossier, item: WorkItem, data: dict, now) -> None:
