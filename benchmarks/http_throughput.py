@@ -2,9 +2,11 @@
 """Task completions per second through the HTTP API (gunicorn on PostgreSQL, load from a separate
 process on 127.0.0.1), next to the engine-with-serialisation limit measured in the same run.
 
-    .venv/bin/python benchmarks/http_throughput.py [--dossiers 60] [--clients 8] [--web-workers 2]
+    .venv/bin/python benchmarks/http_throughput.py [--dossiers 60] [--clients 8] [--web-workers 2] [--floor]
 
-Issue 8's target is a ratio of at least 0.5. Prints progress to stderr and one table.
+Issue 8's target is a ratio of at least 0.5. With --floor, as many dossiers again are completed
+through `http_floor.py` (raw SQL, none of the product's checks) on the same database: the most
+any implementation could reach on this machine and stack. Prints progress to stderr and one table.
 """
 from __future__ import annotations
 
@@ -62,14 +64,107 @@ def cpu_by_group() -> dict[str, float]:
     return groups
 
 
+def serve(target: str, port: int, env: dict, layout: tuple[int, int], profile: str | None = None,
+          pythonpath: Path | None = None) -> subprocess.Popen:
+    """gunicorn serving `target`, ready to answer (optionally under py-spy, on-CPU samples only)."""
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    spy = ([str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw", "--rate", "500",
+            "--subprocesses", "--output", profile, "--"] if profile else [])
+    extra = ["--preload", "--pythonpath", str(pythonpath)] if pythonpath else []
+    server = subprocess.Popen([*spy, gunicorn, "--workers", str(layout[0]), "--threads", str(layout[1]),
+                               "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "--log-level",
+                               "warning", *extra, target], env=env, cwd=ROOT)
+    for _ in range(150):
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok:
+                break
+        except requests.RequestException:
+            time.sleep(0.2)
+    return server
+
+
+def floor_routes(app, dossiers: list[dict]) -> dict:
+    """The product's routing of each step, per version, for the floor app: version id -> step -> (unit, role)."""
+    from orchestrator.extensions import db
+    from orchestrator.models import Dossier
+    from orchestrator.services import steps
+
+    out: dict = {}
+    with app.app_context():
+        for code in {d["code"] for d in dossiers}:
+            dossier = db.session.query(Dossier).filter_by(code=code).one()
+            if str(dossier.procedure_version_id) not in out:
+                lanes = steps.routes_for(db.session, dossier)
+                out[str(dossier.procedure_version_id)] = {
+                    step_id: (lanes[s["lane_id"]].unit_code, lanes[s["lane_id"]].role)
+                    for step_id, s in steps.step_model(dossier).items() if s.get("lane_id") in lanes}
+        db.session.rollback()
+    return out
+
+
+def stop(server: subprocess.Popen, profile: str | None = None) -> None:
+    server.send_signal(signal.SIGINT if profile else signal.SIGTERM)  # py-spy writes its file on SIGINT
+    server.wait(30)
+
+
+def complete_all(port: int, dossiers: list[dict], tokens: dict, clients: int) -> tuple[int, int, float, dict]:
+    """Complete every step of these dossiers over HTTP with `clients` threads, each on one keep-alive
+    connection; returns (completions, errors, seconds, CPU ms per completion by process group)."""
+    work = list(dossiers)
+    lock = threading.Lock()
+    done, errors = [0], [0]
+
+    def client():
+        # http.client on one keep-alive connection: about a sixth of the CPU per request of
+        # `requests`, which would otherwise take a core from the server on this 2-vCPU machine.
+        conn = http.client.HTTPConnection("127.0.0.1", port)
+        while True:
+            with lock:
+                if not work:
+                    return
+                dossier = work.pop()
+            tasks = dossier["current_tasks"]
+            while tasks:
+                task = tasks[0]
+                who = USERS[(task["unit_code"], task["role"])]
+                conn.request("POST", f"/api/v1/tasks/{task['id']}/complete",
+                             body=json.dumps({"data": STEP_DATA[task["step_id"]]}),
+                             headers={"Authorization": f"Bearer {tokens[who]}", "Content-Type": "application/json"})
+                response = conn.getresponse()
+                body = response.read()
+                if response.status != 200:
+                    errors[0] += 1
+                    break
+                with lock:
+                    done[0] += 1
+                tasks = json.loads(body)["current_tasks"]
+
+    cpu_before = cpu_by_group()
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    seconds = time.perf_counter() - started
+    cpu_after = cpu_by_group()
+    cpu = {g: 1000 * (cpu_after.get(g, 0) - cpu_before.get(g, 0)) / max(done[0], 1) for g in cpu_after}
+    return done[0], errors[0], seconds, cpu
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dossiers", type=int, default=60)
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--web-workers", type=int, default=2)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--profile", metavar="FILE", help="record gunicorn with py-spy (collapsed stacks, "
-                        "on-CPU samples only) into FILE; needs `pip install py-spy`")
+    parser.add_argument("--floor", action="store_true",
+                        help="also complete as many dossiers through benchmarks/http_floor.py (raw SQL, no ORM, "
+                             "none of the product's checks): the least work any implementation does here")
+    parser.add_argument("--floor-layout", default="8x1:16", metavar="WxT:C",
+                        help="gunicorn workers x threads : clients for the floor (its best layout here)")
+    parser.add_argument("--profile", metavar="FILE", help="record the product's gunicorn with py-spy (collapsed "
+                        "stacks, on-CPU samples only) into FILE; needs `pip install py-spy`")
     args = parser.parse_args()
 
     bundle = load_bundle()
@@ -89,19 +184,9 @@ def main() -> int:
         port = free_port()
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "PYTHONPATH": str(ROOT),
                "RATELIMIT_TOKEN": "10000 per minute", "LOG_LEVEL": "WARNING"}
-        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-        spy = ([str(Path(sys.executable).with_name("py-spy")), "record", "--format", "raw", "--rate", "500",
-                "--subprocesses", "--output", args.profile, "--"] if args.profile else [])
-        server = subprocess.Popen([*spy, gunicorn, "--workers", str(args.web_workers), "--threads", str(args.threads),
-                                   "--worker-class", "gthread", "--bind", f"127.0.0.1:{port}", "--log-level",
-                                   "warning", "orchestrator:create_app()"], env=env, cwd=ROOT)
+        layout = (args.web_workers, args.threads)
+        server = serve("orchestrator:create_app()", port, env, layout, args.profile)
         base = f"http://127.0.0.1:{port}/api/v1"
-        for _ in range(100):
-            try:
-                if requests.get(f"http://127.0.0.1:{port}/readyz", timeout=1).ok:
-                    break
-            except requests.RequestException:
-                time.sleep(0.2)
         app = create_app(app_config(url))
         from orchestrator.extensions import db
         from orchestrator.services.auth import create_api_key
@@ -112,76 +197,65 @@ def main() -> int:
         tokens = {}
         for who in set(USERS.values()):
             tokens[who] = requests.post(f"{base}/auth/token", json={"username": who, "password": PASSWORD}).json()["token"]
-        log(f"[http] starting {args.dossiers} dossiers ...")
+        count = args.dossiers * (2 if args.floor else 1)
+        log(f"[http] starting {count} dossiers ...")
         codes = []
-        for _ in range(args.dossiers):
+        for _ in range(count):
             r = requests.post(f"{base}/dossiers", headers={"Authorization": f"Bearer {secret}"},
                               json={"procedure_code": "1.004227", "province_code": "01", "commune_code": "00454",
                                     "channel": 2, "applicant": APPLICANT, "data": {}})
             r.raise_for_status()
             codes.append(r.json())
-        work = list(codes)
-        lock = threading.Lock()
-        done, errors = [0], [0]
 
-        def client():
-            # http.client on one keep-alive connection: about a sixth of the CPU per request of
-            # `requests`, which would otherwise take a core from the server on this 2-vCPU machine.
-            conn = http.client.HTTPConnection("127.0.0.1", port)
-            while True:
-                with lock:
-                    if not work:
-                        return
-                    dossier = work.pop()
-                tasks = dossier["current_tasks"]
-                while tasks:
-                    task = tasks[0]
-                    who = USERS[(task["unit_code"], task["role"])]
-                    conn.request("POST", f"/api/v1/tasks/{task['id']}/complete",
-                                 body=json.dumps({"data": STEP_DATA[task["step_id"]]}),
-                                 headers={"Authorization": f"Bearer {tokens[who]}",
-                                          "Content-Type": "application/json"})
-                    response = conn.getresponse()
-                    body = response.read()
-                    if response.status != 200:
-                        errors[0] += 1
-                        break
-                    with lock:
-                        done[0] += 1
-                    tasks = json.loads(body)["current_tasks"]
-
+        rows = []
         log(f"[http] completing with {args.clients} client threads against gunicorn "
             f"({args.web_workers} workers x {args.threads} threads) ...")
-        cpu_before = cpu_by_group()
-        started = time.perf_counter()
-        threads = [threading.Thread(target=client) for _ in range(args.clients)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-        seconds = time.perf_counter() - started
-        cpu_after = cpu_by_group()
-        rate = done[0] / seconds
-        cpu = {g: 1000 * (cpu_after.get(g, 0) - cpu_before.get(g, 0)) / max(done[0], 1) for g in cpu_after}
+        done, errors, seconds, cpu = complete_all(port, codes[:args.dossiers], tokens, args.clients)
+        rows.append((f"HTTP, gunicorn {args.web_workers}x{args.threads}, PostgreSQL, {args.clients} clients",
+                     done, errors, seconds, cpu))
+        if args.floor:
+            routes = floor_routes(app, codes[args.dossiers:])
+            stop(server, args.profile)
+            server = None
+            (workers, threads), clients = map(int, args.floor_layout.split(":")[0].split("x")), int(
+                args.floor_layout.split(":")[1])
+            port = free_port()
+            env = {**env, "FLOOR_ROUTES": json.dumps(routes),
+                   "FLOOR_DSN": make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)}
+            server = serve("http_floor:app", port, env, (workers, threads), pythonpath=ROOT / "benchmarks")
+            log(f"[http] the floor: {clients} client threads against gunicorn ({workers} x {threads}) ...")
+            done, errors, seconds, cpu = complete_all(port, codes[args.dossiers:], tokens, clients)
+            rows.append((f"HTTP floor (raw SQL, no ORM, no checks), gunicorn {workers}x{threads}, {clients} clients",
+                         done, errors, seconds, cpu))
+
         print("| mode | completions | seconds | completions/s | ratio to engine+serialisation |")
         print("|---|---|---|---|---|")
         print(f"| engine+serialisation (1 process) | {engine.completions} | {engine.seconds:.3f} | {engine.rate:.1f} | 1.00 |")
-        print(f"| HTTP, gunicorn {args.web_workers}x{args.threads}, PostgreSQL, {args.clients} clients | {done[0]} | "
-              f"{seconds:.3f} | {rate:.1f} | {rate / engine.rate:.2f} |")
-        print(f"errors: {errors[0]}; cpus: {os.cpu_count()}; CPU ms per completion: "
-              + ", ".join(f"{g} {ms:.2f}" for g, ms in sorted(cpu.items())))
+        for label, done, errors, seconds, cpu in rows:
+            print(f"| {label} | {done} | {seconds:.3f} | {done / seconds:.1f} | {done / seconds / engine.rate:.2f} |")
+        print()
+        for label, done, errors, seconds, cpu in rows:
+            print(f"{label}: errors {errors}; CPU ms per completion: "
+                  + ", ".join(f"{g} {ms:.2f}" for g, ms in sorted(cpu.items())))
         summary("http_throughput", "engine+serialisation completions/s (1 process)", round(engine.rate, 1), "/s")
+        label, done, errors, seconds, cpu = rows[0]
+        rate = done / seconds
         summary("http_throughput", f"HTTP completions/s (gunicorn {args.web_workers}x{args.threads}, PostgreSQL)",
                 round(rate, 1), "/s")
         summary("http_throughput", "HTTP / engine+serialisation", round(rate / engine.rate, 2), "", ">= 0.5",
                 rate / engine.rate >= 0.5)
         summary("http_throughput", "CPU ms per completion: " + ", ".join(
             f"{g} {ms:.2f}" for g, ms in sorted(cpu.items()) if g != "other"), round(sum(cpu.values()), 2), "ms")
-        return 0 if errors[0] == 0 else 1
+        if args.floor:
+            label, done, _errors, seconds, cpu = rows[1]
+            summary("http_throughput", "floor (raw SQL, no ORM, no checks) / engine+serialisation: the most any "
+                    "implementation reaches here", round(done / seconds / engine.rate, 2), "")
+            summary("http_throughput", "floor CPU ms per completion: " + ", ".join(
+                f"{g} {ms:.2f}" for g, ms in sorted(cpu.items()) if g != "other"), round(sum(cpu.values()), 2), "ms")
+        return 0 if all(r[2] == 0 for r in rows) else 1
     finally:
         if server is not None:
-            server.send_signal(signal.SIGINT if args.profile else signal.SIGTERM)  # py-spy writes on SIGINT
-            server.wait(30)
+            stop(server, args.profile)
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

@@ -28,8 +28,8 @@ from report import PREFIX  # noqa: E402
 # name -> (what it measures, arguments at full size, arguments with --quick)
 BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "history": ("target 1: step cost as a dossier loops", [], ["--repeat", "3"]),
-    "http_throughput": ("target 2: completions/s through gunicorn vs the engine",
-                        ["--dossiers", "150"], ["--dossiers", "40"]),
+    "http_throughput": ("target 2: completions/s through gunicorn vs the engine, and the raw-SQL floor",
+                        ["--dossiers", "300", "--floor"], ["--dossiers", "40", "--floor"]),
     "step_throughput": ("target 2: SQL statements per completion; service layer", [], ["--quick"]),
     "data_scale": ("target 3: inbox, detail, public lookup at scale",
                    [], ["--dossiers", "100000", "--batch", "50000", "--runs", "100"]),
