@@ -139,3 +139,32 @@ def test_land_procedure_commune_to_province_and_back(app, api, api_key):
     # The branch took part, so its officers can read the dossier afterwards; others still cannot.
     assert api.get(f"/dossiers/{code}", branch_officer).status_code == 200
     assert api.get(f"/dossiers/{code}", "leader.00070").status_code == 404
+
+
+def test_a_unit_new_to_the_dossier_takes_part_from_its_first_step(app, api, api_key):
+    """Units take part (and may read the dossier) from the step routed to them. The lock reads the
+    units already taking part so each step adds only new ones; a unit missing from that list (a
+    dossier started before its lane was routed to this unit) is added when its step opens."""
+    from sqlalchemy import delete
+
+    from orchestrator.models import Dossier, DossierParticipant
+
+    key = api_key(provinces=["01"])
+    body = api.post("/dossiers", key, json={"procedure_code": "1.004227", "province_code": "01",
+                                            "commune_code": COMMUNE, "channel": 2, "applicant": APPLICANT,
+                                            "data": {}}).get_json()
+    branch_officer = f"specialist.{BRANCH}"
+    with app.app_context():
+        dossier_id = db.session.query(Dossier.id).filter_by(code=body["code"]).scalar()
+        db.session.execute(delete(DossierParticipant).where(DossierParticipant.dossier_id == dossier_id,
+                                                            DossierParticipant.unit_code == BRANCH))
+        db.session.commit()
+    assert api.get(f"/dossiers/{body['code']}", branch_officer).status_code == 404
+
+    body = _complete(api, "reception.00454", _only_task(body, "Task_Reception")["id"], "Task_Reception")
+    assert _only_task(body, "Task_FileCheck")["unit_code"] == BRANCH
+    assert api.get(f"/dossiers/{body['code']}", branch_officer).status_code == 200
+    with app.app_context():
+        units = set(db.session.scalars(db.select(DossierParticipant.unit_code)
+                                       .where(DossierParticipant.dossier_id == dossier_id)))
+    assert units == {COMMUNE, BRANCH}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -42,14 +42,19 @@ def locked_for_task(session: Session, task_id: str) -> Dossier | None:
 def _lock(session: Session, where) -> Dossier | None:
     """Lock the dossier and its workflow state together and read both, in one round trip. Both
     rows are locked: PostgreSQL then reads the latest committed version of each once the lock is
-    granted (a row only joined, not locked, would come from the snapshot taken before waiting)."""
+    granted (a row only joined, not locked, would come from the snapshot taken before waiting).
+    The units already taking part come along (`save_step` adds only new ones); read from the
+    snapshot, they may miss one added meanwhile, never list one too many: units never leave."""
+    units = (select(func.aggregate_strings(DossierParticipant.unit_code, ","))
+             .where(DossierParticipant.dossier_id == Dossier.id).scalar_subquery())
     row = session.execute(
-        select(Dossier, DossierState).join(DossierState, DossierState.dossier_id == Dossier.id).where(where)
+        select(Dossier, DossierState, units).join(DossierState, DossierState.dossier_id == Dossier.id).where(where)
         .with_for_update(of=(Dossier, DossierState)).execution_options(populate_existing=True)
     ).first()
     if row is None:
         return None
-    dossier, dossier.locked_state = row  # a strong reference: the session's identity map is weak
+    dossier, dossier.locked_state, units = row  # a strong reference: the session's identity map is weak
+    dossier.known_participants = set(units.split(",")) if units else set()
     return dossier
 
 
@@ -81,6 +86,10 @@ def routes_for(session: Session, dossier: Dossier) -> dict[str, Route]:
 
 
 def add_participants(session: Session, dossier: Dossier, unit_codes: set[str]) -> None:
+    known = getattr(dossier, "known_participants", None)
+    if known is not None:
+        unit_codes = unit_codes - known
+        known |= unit_codes
     if not unit_codes:
         return
     rows = [{"dossier_id": dossier.id, "unit_code": u} for u in sorted(unit_codes)]
