@@ -37,6 +37,8 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "upload": ("target 5: validate and publish a 200-element diagram", [], ["--runs", "3"]),
     "timers": ("timer lateness with 3 workers", [], ["--timers", "300"]),
     "inbox": ("officers' inbox page, 5,000 open tasks", [], ["--runs", "10"]),
+    "instructions": ("instructions per completion in the web process (callgrind; for A/B of changes)",
+                     [], ["--dossiers", "3"]),
 }
 
 

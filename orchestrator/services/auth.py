@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -135,6 +135,10 @@ def create_api_key(session: Session, integrator_name: str, provinces: list[str],
     return key, secret
 
 
+_TOKEN = (select(UserToken.revoked_at, UserToken.expires_at, User.id, User.username, User.active)
+          .join(User, User.id == UserToken.user_id).where(UserToken.token_hash == bindparam("digest")))
+
+
 def authenticate(session: Session, bearer: str | None) -> Actor:
     """Resolve `Authorization: Bearer ...` to an actor; 401 for anything missing, unknown or expired."""
     if not bearer:
@@ -150,8 +154,7 @@ def authenticate(session: Session, bearer: str | None) -> Actor:
             key.last_used_at = now  # coarse, so hot keys do not write on every call
         return Actor("integrator", f"integrator:{key.integrator.name}", provinces=tuple(key.provinces),
                      permissions=frozenset(key.permissions))
-    row = session.execute(select(UserToken.revoked_at, UserToken.expires_at, User.id, User.username, User.active)
-                          .join(User, User.id == UserToken.user_id).where(UserToken.token_hash == digest)).first()
+    row = session.execute(_TOKEN, {"digest": digest}).first()
     if row is None or row.revoked_at or row.expires_at <= now:
         raise Unauthenticated("Mã truy cập không hợp lệ hoặc đã hết hạn.")
     if not row.active:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import and_, bindparam, exists, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -133,9 +133,14 @@ def get_public(session: Session, code: str) -> Dossier:
     return dossier
 
 
+# Built once: read on every dossier answer (SQLAlchemy then reuses their cache keys).
+_CURRENT_TASKS = (select(WorkItem).where(WorkItem.dossier_id == bindparam("dossier_id"), WorkItem.state == OPEN)
+                  .order_by(WorkItem.created_at, WorkItem.id))
+_HISTORY = select(AuditEvent).where(AuditEvent.dossier_id == bindparam("dossier_id")).order_by(AuditEvent.id)
+
+
 def current_tasks(session: Session, dossier: Dossier) -> list[WorkItem]:
-    return list(session.scalars(select(WorkItem).where(WorkItem.dossier_id == dossier.id, WorkItem.state == OPEN)
-                                .order_by(WorkItem.created_at, WorkItem.id)).all())
+    return list(session.scalars(_CURRENT_TASKS, {"dossier_id": dossier.id}).all())
 
 
 def work_items(session: Session, dossier: Dossier) -> list[WorkItem]:
@@ -145,8 +150,7 @@ def work_items(session: Session, dossier: Dossier) -> list[WorkItem]:
 
 
 def history(session: Session, dossier: Dossier) -> list[AuditEvent]:
-    return list(session.scalars(select(AuditEvent).where(AuditEvent.dossier_id == dossier.id)
-                                .order_by(AuditEvent.id)).all())
+    return list(session.scalars(_HISTORY, {"dossier_id": dossier.id}).all())
 
 
 def visible_filter(actor: Actor):

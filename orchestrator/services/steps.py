@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -25,9 +25,33 @@ from .routing import Route, resolve
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
+def _lock_statement(where):
+    """The dossier and its workflow state, both locked, with the units already taking part (read
+    from the snapshot, they may miss one added meanwhile, never list one too many: units never
+    leave). Built once per shape: steps run it on every change."""
+    units = (select(func.aggregate_strings(DossierParticipant.unit_code, ","))
+             .where(DossierParticipant.dossier_id == Dossier.id).scalar_subquery())
+    return (select(Dossier, DossierState, units).join(DossierState, DossierState.dossier_id == Dossier.id)
+            .where(where).with_for_update(of=(Dossier, DossierState)).execution_options(populate_existing=True))
+
+
+_LOCK_BY_ID = _lock_statement(Dossier.id == bindparam("dossier_id"))
+_LOCK_BY_TASK = _lock_statement(
+    Dossier.id == select(WorkItem.dossier_id).where(WorkItem.id == bindparam("task_id")).scalar_subquery())
+_OPEN_ITEMS = (select(WorkItem).where(WorkItem.dossier_id == bindparam("dossier_id"), WorkItem.state == OPEN)
+               .execution_options(populate_existing=True))
+_OPEN_ITEMS_AND = (select(WorkItem).where(WorkItem.dossier_id == bindparam("dossier_id"),
+                                          or_(WorkItem.state == OPEN, WorkItem.id == bindparam("also")))
+                   .execution_options(populate_existing=True))
+
+
+_ADD_PARTICIPANTS = {True: pg_insert(DossierParticipant).on_conflict_do_nothing(),
+                     False: sqlite_insert(DossierParticipant).on_conflict_do_nothing()}
+
+
 def locked_dossier(session: Session, dossier_id: int) -> Dossier:
     """The dossier row, locked until commit (FOR UPDATE on PostgreSQL; SQLite holds the write lock)."""
-    dossier = _lock(session, Dossier.id == dossier_id)
+    dossier = _lock(session, _LOCK_BY_ID, dossier_id=dossier_id)
     if dossier is None:
         raise NotFound("Không tìm thấy hồ sơ.")
     return dossier
@@ -36,21 +60,15 @@ def locked_dossier(session: Session, dossier_id: int) -> Dossier:
 def locked_for_task(session: Session, task_id: str) -> Dossier | None:
     """Lock the dossier a work item belongs to, in one statement (before reading the item, so
     what is read next is what the previous step committed)."""
-    return _lock(session, Dossier.id == select(WorkItem.dossier_id).where(WorkItem.id == task_id).scalar_subquery())
+    return _lock(session, _LOCK_BY_TASK, task_id=task_id)
 
 
-def _lock(session: Session, where) -> Dossier | None:
+def _lock(session: Session, statement, **params) -> Dossier | None:
     """Lock the dossier and its workflow state together and read both, in one round trip. Both
     rows are locked: PostgreSQL then reads the latest committed version of each once the lock is
     granted (a row only joined, not locked, would come from the snapshot taken before waiting).
-    The units already taking part come along (`save_step` adds only new ones); read from the
-    snapshot, they may miss one added meanwhile, never list one too many: units never leave."""
-    units = (select(func.aggregate_strings(DossierParticipant.unit_code, ","))
-             .where(DossierParticipant.dossier_id == Dossier.id).scalar_subquery())
-    row = session.execute(
-        select(Dossier, DossierState, units).join(DossierState, DossierState.dossier_id == Dossier.id).where(where)
-        .with_for_update(of=(Dossier, DossierState)).execution_options(populate_existing=True)
-    ).first()
+    The units already taking part come along: `save_step` adds only new ones."""
+    row = session.execute(statement, params).first()
     if row is None:
         return None
     dossier, dossier.locked_state, units = row  # a strong reference: the session's identity map is weak
@@ -93,16 +111,14 @@ def add_participants(session: Session, dossier: Dossier, unit_codes: set[str]) -
     if not unit_codes:
         return
     rows = [{"dossier_id": dossier.id, "unit_code": u} for u in sorted(unit_codes)]
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
-    session.execute(insert(DossierParticipant).values(rows).on_conflict_do_nothing())
+    session.execute(_ADD_PARTICIPANTS[session.get_bind().dialect.name == "postgresql"], rows)
 
 
 def open_items_of(session: Session, dossier: Dossier, also: str | None = None) -> list[WorkItem]:
     """The dossier's open work items (and one more by id, open or not), in one query."""
-    cond = WorkItem.state == OPEN if also is None else or_(WorkItem.state == OPEN, WorkItem.id == also)
-    return list(session.scalars(select(WorkItem).where(WorkItem.dossier_id == dossier.id, cond)
-                                .execution_options(populate_existing=True)).all())
+    if also is None:
+        return list(session.scalars(_OPEN_ITEMS, {"dossier_id": dossier.id}).all())
+    return list(session.scalars(_OPEN_ITEMS_AND, {"dossier_id": dossier.id, "also": also}).all())
 
 
 def sync_work_items(session: Session, dossier: Dossier, run: WorkflowRun,
