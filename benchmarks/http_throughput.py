@@ -20,7 +20,6 @@ import subprocess
 import sys
 import threading
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -28,15 +27,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import requests  # noqa: E402
-from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-from report import summary  # noqa: E402
+from report import scratch_database, summary  # noqa: E402
 from step_throughput import (  # noqa: E402
     APPLICANT, PASSWORD, STEP_DATA, USERS, app_config, bench_engine, load_bundle, log, seed,
 )
-
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def free_port() -> int:
@@ -170,11 +166,11 @@ def main() -> int:
     bundle = load_bundle()
     engine = bench_engine(bundle, max(30, args.dossiers), serialise=True)
 
-    name = f"orch_http_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(PG_URL).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    with scratch_database("orch_http") as url:
+        return measure(args, engine, url)
+
+
+def measure(args, engine, url: str) -> int:
     server = None
     try:
         from orchestrator import create_app
@@ -256,8 +252,6 @@ def main() -> int:
     finally:
         if server is not None:
             stop(server, args.profile)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 if __name__ == "__main__":

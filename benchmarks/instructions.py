@@ -17,14 +17,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _INNER = "ORCH_INSTRUCTIONS_INNER"
 
 
@@ -54,60 +52,56 @@ def outer(args) -> int:
 def inner(args) -> int:
     import logging
 
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
+    from report import scratch_database
     from step_throughput import APPLICANT, PASSWORD, STEP_DATA, USERS, app_config, seed
 
-    logging.disable(logging.WARNING)
-    name = f"orch_instr_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(PG_URL).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
     from orchestrator import create_app
     from orchestrator.extensions import db
     from orchestrator.services.auth import create_api_key
 
-    app = None
-    try:
+    logging.disable(logging.WARNING)
+    with scratch_database("orch_instr") as url:
         seed(create_app(app_config(url)))
         app = create_app({**app_config(url), "TESTING": False, "RATELIMIT_ENABLED": False})
-        with app.app_context():
-            _key, secret = create_api_key(db.session, "instructions", ["01"], ["dossiers:create"])
-            db.session.commit()
-        client = app.test_client()
-        tokens = {who: client.post("/api/v1/auth/token", json={"username": who, "password": PASSWORD})
-                  .get_json()["token"] for who in set(USERS.values())}
-        body = {"procedure_code": "1.004227", "province_code": "01", "commune_code": "00454", "channel": 2,
-                "applicant": APPLICANT, "data": {}}
-        dossiers = [client.post("/api/v1/dossiers", headers={"Authorization": f"Bearer {secret}"}, json=body)
-                    .get_json() for _ in range(args.dossiers + 5)]
-
-        def walk(dossier) -> int:
-            n, tasks = 0, dossier["current_tasks"]
-            while tasks:
-                task = tasks[0]
-                r = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": STEP_DATA[task["step_id"]]},
-                                headers={"Authorization": f"Bearer {tokens[USERS[(task['unit_code'], task['role'])]]}"})
-                if r.status_code != 200:
-                    raise SystemExit(f"completion failed: {r.status_code} {r.get_json()}")
-                n, tasks = n + 1, r.get_json()["current_tasks"]
-            return n
-
-        for dossier in dossiers[:5]:  # warm: parsed diagram, routes, calendars; psycopg prepares at the 5th use
-            walk(dossier)
-        subprocess.run(["callgrind_control", "--instr=on", str(os.getpid())], check=True, capture_output=True)
-        total = sum(walk(dossier) for dossier in dossiers[5:])
-        subprocess.run(["callgrind_control", "--instr=off", str(os.getpid())], check=True, capture_output=True)
-        print(f"completions {total}")
-        return 0
-    finally:
-        if app is not None:
+        try:
+            with app.app_context():
+                _key, secret = create_api_key(db.session, "instructions", ["01"], ["dossiers:create"])
+                db.session.commit()
+            total = count(app.test_client(), secret, args.dossiers, APPLICANT, PASSWORD, STEP_DATA, USERS)
+        finally:
             with app.app_context():
                 db.engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    print(f"completions {total}")
+    return 0
+
+
+def count(client, secret: str, dossiers: int, applicant, password, step_data, users) -> int:
+    """Complete every step of `dossiers` land dossiers (after 5 uncounted, to warm caches and
+    psycopg's prepared statements, which it prepares at the 5th use); instrumented only meanwhile."""
+    tokens = {who: client.post("/api/v1/auth/token", json={"username": who, "password": password})
+              .get_json()["token"] for who in set(users.values())}
+    body = {"procedure_code": "1.004227", "province_code": "01", "commune_code": "00454", "channel": 2,
+            "applicant": applicant, "data": {}}
+    started = [client.post("/api/v1/dossiers", headers={"Authorization": f"Bearer {secret}"}, json=body).get_json()
+               for _ in range(dossiers + 5)]
+
+    def walk(dossier) -> int:
+        n, tasks = 0, dossier["current_tasks"]
+        while tasks:
+            task = tasks[0]
+            r = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": step_data[task["step_id"]]},
+                            headers={"Authorization": f"Bearer {tokens[users[(task['unit_code'], task['role'])]]}"})
+            if r.status_code != 200:
+                raise SystemExit(f"completion failed: {r.status_code} {r.get_json()}")
+            n, tasks = n + 1, r.get_json()["current_tasks"]
+        return n
+
+    for dossier in started[:5]:
+        walk(dossier)
+    subprocess.run(["callgrind_control", "--instr=on", str(os.getpid())], check=True, capture_output=True)
+    total = sum(walk(dossier) for dossier in started[5:])
+    subprocess.run(["callgrind_control", "--instr=off", str(os.getpid())], check=True, capture_output=True)
+    return total
 
 
 def main() -> int:

@@ -17,24 +17,22 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
 import pstats
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from report import log, summary  # noqa: E402
+from report import log, scratch_database, summary  # noqa: E402
 
 PROCEDURE = "1.004227"
 BPMN = ROOT / "bpmn" / "national" / f"{PROCEDURE}.bpmn"
 PROVINCE, COMMUNE, BRANCH = "01", "00454", "01.VPDKDD.CN11"
 PASSWORD = "demo1234"
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+from report import PG_URL  # noqa: E402
 
 APPLICANT = {"full_name": "Nguyễn Văn An", "id_number": "001085012345", "phone": "0912345678",
              "address": "Thôn Đông, xã Đông Anh, Hà Nội"}
@@ -254,18 +252,9 @@ def bench_postgres(dossiers: int) -> tuple[Result | None, dict]:
         log(f"[postgresql] not reachable at {PG_URL}: {str(exc).splitlines()[0]} -- skipped")
         print(f"PostgreSQL not reachable at {PG_URL}: skipped")
         return None, {}
-    name = f"orch_bench_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        uri = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-        result, extra = bench_service(f"postgresql {version.split()[0]} service", uri, dossiers)
-        return result, extra
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-        log(f"[postgresql] dropped {name}")
+    admin.dispose()
+    with scratch_database("orch_bench") as uri:
+        return bench_service(f"postgresql {version.split()[0]} service", uri, dossiers)
 
 
 # --------------------------------------------------------------------------- report

@@ -22,24 +22,21 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
-import os
 import pstats
 import statistics
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from report import log, summary  # noqa: E402
+from report import log, scratch_database, summary  # noqa: E402
 
 from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "demo1234"
 CODE = "9.990200"
 TARGET_S = 1.0
@@ -262,20 +259,12 @@ def main() -> int:
         results.append(bench_backend("sqlite", f"sqlite:///{tmp}/upload.sqlite3", data, args.runs, args.scope,
                                      args.profile))
     if not args.no_postgres:
-        name = f"orch_upload_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(make_url(PG_URL).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        try:
-            version = ""
-            with admin.connect() as conn:
+        with scratch_database("orch_upload") as url:
+            engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
+            with engine.connect() as conn:
                 version = conn.execute(text("SHOW server_version")).scalar().split()[0]
-            results.append(bench_backend(f"postgresql {version}",
-                                         make_url(PG_URL).set(database=name).render_as_string(hide_password=False),
-                                         data, args.runs, args.scope, args.profile))
-        finally:
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            engine.dispose()
+            results.append(bench_backend(f"postgresql {version}", url, data, args.runs, args.scope, args.profile))
 
     for r in results:
         for name, text_ in r["profiles"].items():
