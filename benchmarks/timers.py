@@ -24,16 +24,14 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from datetime import datetime, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from report import summary  # noqa: E402
+from report import scratch_database, summary  # noqa: E402
 
-PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PASSWORD = "demo1234"
 PROVINCE, COMMUNE = "01", "00070"
 
@@ -93,8 +91,12 @@ def main() -> int:
     import logging
 
     logging.getLogger("alembic").setLevel(logging.WARNING)
-    from sqlalchemy import create_engine, func, select, text
-    from sqlalchemy.engine import make_url
+    with scratch_database("orch_timers") as uri:
+        return run(args, uri)
+
+
+def run(args, uri: str) -> int:
+    from sqlalchemy import func, select, text
 
     from orchestrator import create_app
     from orchestrator.extensions import db
@@ -104,18 +106,13 @@ def main() -> int:
     from orchestrator.services.auth import Actor
     from orchestrator.services.examples import SYSTEM
 
-    name = f"orch_timers_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(PG_URL).set(drivername="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
-    uri = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
     logdir = Path(tempfile.mkdtemp(prefix="orch_timers_"))
     workers: list[subprocess.Popen] = []
     try:
         t = time.perf_counter()
         config = {"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "bench", "DEMO_PASSWORD": PASSWORD}
         seed(create_app(config))
-        log(f"database {name} seeded in {time.perf_counter() - t:.1f}s")
+        log(f"database seeded in {time.perf_counter() - t:.1f}s")
         app = create_app(config)
         lead = args.lead if args.lead is not None else 15 + 0.03 * args.timers
         with app.app_context():
@@ -242,9 +239,6 @@ def main() -> int:
             if p.poll() is None:
                 p.kill()
                 p.wait(5)
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
         if not args.keep_logs:
             for f in logdir.glob("*"):
                 f.unlink()
