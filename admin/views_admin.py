@@ -91,9 +91,9 @@ def calendar():
     scopes = service.calendar_scopes(actor)
     scope = request.args.get("scope") or scopes[0]
     year = request.args.get("year", type=int) or datetime.now(TZ).year
-    service._check_calendar_scope(db.session, actor, scope)
+    service.check_calendar_scope(db.session, actor, scope)
     cal = calendar_for(db.session, None if scope == "VN" else scope)
-    holidays = sorted((d, n) for d, n in cal._holidays(year).items())
+    holidays = sorted((d, n) for d, n in cal.holidays(year).items())
     provinces = unit_service.provinces(db.session) if "VN" in scopes else []
     return render_template("admin/calendar.html", scope=scope, year=year, scopes=scopes, provinces=provinces,
                            days=declared_days(db.session, scope, year), holidays=holidays,

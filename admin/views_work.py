@@ -20,8 +20,6 @@ from orchestrator.services import dossiers as dossier_service
 from orchestrator.services.errors import Invalid
 from orchestrator.services.units import names as unit_names
 
-from api.documents import document_response
-
 from . import bp
 from .diagram import render_svg
 from .formdata import fields_of, parse
@@ -202,8 +200,10 @@ def dossier_event(code: str, name: str):
 @officer_required
 def document(code: str, kind: str):
     d = dossier_service.get_visible(db.session, current_actor(), code)
-    return document_response(db.session, d, kind, "pdf" if request.args.get("format") == "pdf" else "html",
-                             pdf_url=url_for("admin.document", code=code, kind=kind, format="pdf"))
+    body, mimetype, headers = documents.rendered(
+        db.session, d, kind, "pdf" if request.args.get("format") == "pdf" else "html",
+        current_app.config["DOCUMENT_FONT_DIR"], pdf_url=url_for("admin.document", code=code, kind=kind, format="pdf"))
+    return Response(body, mimetype=mimetype, headers=headers)
 
 
 @bp.post("/dossiers/<code>/attachments")

@@ -16,15 +16,6 @@ from .schemas import (
 )
 
 
-def document_response(session, dossier, kind: str, fmt: str, pdf_url: str = "") -> Response:
-    font_dir = current_app.config["DOCUMENT_FONT_DIR"]
-    html = documents.render_html(session, dossier, kind, screen=fmt == "html", pdf_url=pdf_url, font_dir=font_dir)
-    if fmt == "pdf":
-        return Response(documents.render_pdf(html, font_dir), mimetype="application/pdf", headers={
-            "Content-Disposition": f'inline; filename="{dossier.code}-{kind}.pdf"'})
-    return Response(html, mimetype="text/html")
-
-
 @bp.get("/dossiers/<code>/documents")
 @authenticated
 @bp.response(200, DocumentListSchema)
@@ -43,7 +34,9 @@ def list_documents(code: str):
 def get_document(args, code: str, kind: str):
     """One document as HTML (`format=html`) or PDF (`format=pdf`)."""
     dossier = dossier_service.get_visible(db.session, current_actor(), code)
-    return document_response(db.session, dossier, kind, args["format"])
+    body, mimetype, headers = documents.rendered(db.session, dossier, kind, args["format"],
+                                                 current_app.config["DOCUMENT_FONT_DIR"])
+    return Response(body, mimetype=mimetype, headers=headers)
 
 
 @bp.get("/dossiers/<code>/attachments")

@@ -50,7 +50,7 @@ class Worker:
             except Exception:  # noqa: BLE001 - a locked database or a lost connection: try again later
                 session.rollback()
                 log.exception("claim failed")
-                return False
+                return 0
             finally:
                 session.remove()
             for job_id, kind in claimed:

@@ -163,7 +163,7 @@ def calendar_scopes(actor: Actor) -> list[str]:
     return ["VN"] if "VN" in scopes else sorted(scopes)
 
 
-def _check_calendar_scope(session: Session, actor: Actor, scope: str) -> None:
+def check_calendar_scope(session: Session, actor: Actor, scope: str) -> None:
     scopes = admin_scopes(actor)
     if scope != "VN":
         unit = session.get(Unit, scope)
@@ -174,7 +174,7 @@ def _check_calendar_scope(session: Session, actor: Actor, scope: str) -> None:
 
 
 def add_day(session: Session, actor: Actor, scope: str, day, kind: str, note: str | None) -> CalendarDay:
-    _check_calendar_scope(session, actor, scope)
+    check_calendar_scope(session, actor, scope)
     if isinstance(day, str):
         try:
             day = date.fromisoformat(day)
@@ -189,7 +189,7 @@ def add_day(session: Session, actor: Actor, scope: str, day, kind: str, note: st
 
 
 def remove_day(session: Session, actor: Actor, scope: str, day_id: int) -> None:
-    _check_calendar_scope(session, actor, scope)
+    check_calendar_scope(session, actor, scope)
     row = session.get(CalendarDay, day_id)
     if row is None or row.scope != scope:
         raise NotFound("Không có ngày đã khai báo này.")

@@ -120,7 +120,8 @@ class WorkingCalendar:
 
     # -- holidays -------------------------------------------------------------
 
-    def _holidays(self, year: int) -> dict[date, str]:
+    def holidays(self, year: int) -> dict[date, str]:
+        """The statutory holidays of a year (with their names), before declared changes."""
         cached = self._holidays_by_year.get(year)
         if cached is None:
             vn = holidays.country_holidays("VN", years=year, language="vi")
@@ -136,7 +137,7 @@ class WorkingCalendar:
         """Why ``d`` is a day off (statutory or declared); None if it is not a holiday."""
         if d in self.overrides.working_days:
             return None
-        name = self._holidays(d.year).get(d)
+        name = self.holidays(d.year).get(d)
         if name is None and d in self.overrides.days_off:
             return DECLARED_DAY_OFF_NAME
         return name
@@ -154,7 +155,7 @@ class WorkingCalendar:
             elif d in self.overrides.days_off or d.weekday() >= 5:
                 cached = False
             else:
-                cached = d not in self._holidays(d.year)
+                cached = d not in self.holidays(d.year)
             self._working[d] = cached
         return cached
 

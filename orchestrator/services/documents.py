@@ -185,6 +185,17 @@ def render_html(session: Session, dossier: Dossier, kind: str, *, screen: bool =
     return _env.get_template(f"{kind}.html").render(**ctx)
 
 
+def rendered(session: Session, dossier: Dossier, kind: str, fmt: str, font_dir: str = DEFAULT_FONT_DIR,
+             pdf_url: str = "") -> tuple[str | bytes, str, dict[str, str]]:
+    """(body, media type, headers) of a document as the API and the back office serve it:
+    a PDF inline under the dossier's code, or the on-screen HTML page."""
+    html = render_html(session, dossier, kind, screen=fmt == "html", pdf_url=pdf_url, font_dir=font_dir)
+    if fmt == "pdf":
+        return (render_pdf(html, font_dir), "application/pdf",
+                {"Content-Disposition": f'inline; filename="{dossier.code}-{kind}.pdf"'})
+    return html, "text/html", {}
+
+
 def render_pdf(html: str, font_dir: str = DEFAULT_FONT_DIR) -> bytes:
     """HTML to PDF; local reads confined to the font directory, no network."""
     from xhtml2pdf import pisa
