@@ -6,7 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from orchestrator.engine import DiagramRejected, lane_paths, parse_route
+from orchestrator.engine import DEFAULT_ROUTE, DiagramRejected, lane_paths, parse_route, step_paths
 from orchestrator.engine.xml import parse_untrusted
 from orchestrator.extensions import db
 from orchestrator.models import FormDefinition
@@ -67,7 +67,8 @@ def upload():
             db.session, actor, data, code=request.form.get("code", "").strip(),
             scope=request.form.get("scope", "").strip(), name=request.form.get("name") or None,
             deadline_days=request.form.get("deadline_days"),
-            deadline_kind=request.form.get("deadline_kind", "working"), max_bytes=limit)
+            deadline_kind=request.form.get("deadline_kind", "working"),
+            process_id=request.form.get("process_id") or None, max_bytes=limit)
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
@@ -116,9 +117,16 @@ def _version_context(version) -> dict:
         path = paths.get(lane["id"])
         lanes.append({**lane, "path": path, "route": parse_route(path) or {}, "mapped": lane["id"] in version.lane_map,
                       "tasks": tasks_by_lane.get(lane["id"], [])})
+    if None in tasks_by_lane:  # steps drawn outside every lane: the `_default` entry routes those without a route
+        path = version.lane_map.get(DEFAULT_ROUTE)
+        lanes.append({"id": DEFAULT_ROUTE, "name": _("Ngoài làn (mặc định)"), "path": path,
+                      "route": parse_route(path) or {}, "mapped": path is not None, "tasks": tasks_by_lane[None],
+                      "virtual": True})
+    step_routes = step_paths(model, version.lane_map)
     problem_ids = {p.get("element_id") for p in version.warnings if p.get("element_id")}
     return {
         "version": version, "procedure": version.procedure, "lanes": lanes, "tasks": model["user_tasks"],
+        "step_routes": step_routes, "executable": model.get("executable", True),
         "gateways": designer.gateways(version), "can_edit": designer.can_edit(actor, version.scope),
         "is_draft": version.state == DRAFT, "library": db.session.scalars(select(FormDefinition.key)
                                                                           .order_by(FormDefinition.key)).all(),
@@ -158,6 +166,13 @@ def lane_route(code: str, number: int, lane_id: str):
 def lane_add(code: str, number: int):
     v = designer.add_lane(db.session, current_actor(), code, number, request.form.get("name", ""))
     return _done(v, _("Đã thêm làn mới."), "routing")
+
+
+@bp.post("/procedures/<code>/v/<int:number>/executable")
+@designer_required
+def mark_executable(code: str, number: int):
+    v = procedures.mark_executable(db.session, current_actor(), code, number)
+    return _done(v, _("Đã đánh dấu quy trình thực thi được."), "report")
 
 
 @bp.post("/procedures/<code>/v/<int:number>/lanes/<lane_id>/delete")

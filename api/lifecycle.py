@@ -2,8 +2,9 @@
 
 `POST /dossiers/{code}/events/{name}`: built-in `supplement_submitted`, `payment_received`,
 `withdrawn`; any other name goes to `lifecycle.handle_message_event` (messages a diagram waits
-for). `POST /dossiers/{code}/actions/{action}`: `request-supplement`, `request-payment`,
-`refuse`, `apologize`, `stop`, `return-to-step`, `return-result`. Both answer the dossier as
+for, named as the diagram names them: URL-encoded in the path, or in the body's `message` field
+with `/events/message`). `POST /dossiers/{code}/actions/{action}`: `request-supplement`,
+`request-payment`, `refuse`, `apologize`, `stop`, `return-to-step`, `return-result`. Both answer the dossier as
 `GET /dossiers/{code}` does, or 409 with the reason the law or the state forbids it.
 """
 from __future__ import annotations
@@ -11,13 +12,16 @@ from __future__ import annotations
 from flask import current_app
 
 from orchestrator.extensions import db
-from orchestrator.services import lifecycle
+from orchestrator.services import events, lifecycle
+from orchestrator.services.errors import Invalid, NotFound
 
 from . import bp
 from .auth import authenticated, current_actor
 from .dossiers import committed, idempotency
 from .errors import documented
 from .schemas import ActionSchema, DossierDetailSchema, EventSchema
+
+DOSSIER_CODE_MAX = 80  # dossier.code is at most 80 characters: a longer one names no dossier
 
 
 @bp.post("/dossiers/<code>/events/<name>")
@@ -27,11 +31,25 @@ from .schemas import ActionSchema, DossierDetailSchema, EventSchema
 @documented(400, 401, 403, 404, 409)
 def send_event(args, code: str, name: str):
     """An event the dossier receives: integrators with `events:send` for its province, or an
-    officer of a unit taking part (e.g. the reception officer recording a supplement)."""
-    record, replay = idempotency("POST", f"/dossiers/{code}/events/{name}", 200)
+    officer of a unit taking part (e.g. the reception officer recording a supplement).
+
+    `name` is a built-in event or the name of a message the diagram waits for, URL-encoded
+    (spaces, Vietnamese: any text of 1..200 characters without control characters), or
+    `message` with the name in the body's `message` field."""
+    path = f"/dossiers/{code}/events/{name}"
+    field = "name"
+    if args.get("message") is not None and args["message"] != name:
+        if name != "message":
+            raise Invalid("Trường 'message' chỉ dùng với /events/message.",
+                          fields={"message": "chỉ dùng với POST /dossiers/{code}/events/message"})
+        name, field = args["message"], "message"
+    events.check_name(name, field)  # before the idempotency record: its path is bounded
+    if len(code) > DOSSIER_CODE_MAX:
+        raise NotFound(f"Không tìm thấy hồ sơ {code}.")
+    record, replay = idempotency("POST", path, 200)
     if replay is not None:
         return replay
-    dossier = lifecycle.send_event(db.session, current_actor(), code, name, args["data"])
+    dossier = lifecycle.send_event(db.session, current_actor(), code, name, args["data"], field=field)
     if record is not None:
         record.resource = dossier.code
     return committed(dossier)

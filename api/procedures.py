@@ -6,6 +6,7 @@ import json
 from flask import current_app
 
 from orchestrator.extensions import db
+from orchestrator.services import events
 from orchestrator.services import procedures as service
 from orchestrator.services.errors import Invalid, TooLarge
 
@@ -13,8 +14,8 @@ from . import bp
 from .auth import authenticated, current_actor
 from .errors import documented
 from .schemas import (
-    LaneMapSchema, OfferedListSchema, OfferedQuerySchema, PublishedSchema, UploadedSchema, UploadFileSchema,
-    UploadFormSchema, VersionListSchema, VersionSchema,
+    LaneMapSchema, OfferedListSchema, OfferedQuerySchema, ProcedureInForceSchema, ProcedureQuerySchema,
+    PublishedSchema, UploadedSchema, UploadFileSchema, UploadFormSchema, VersionListSchema, VersionSchema,
 )
 
 
@@ -48,7 +49,8 @@ def upload_procedure(form, files):
         db.session, current_actor(), data, code=form["code"].strip(), scope=form["scope"].strip(),
         name=form.get("name"), name_en=form.get("name_en"), field=form.get("field"),
         deadline_days=form.get("deadline_days"), deadline_kind=form["deadline_kind"],
-        fee_rule=_json_field(form, "fee"), lane_map=_json_field(form, "lanes"), max_bytes=limit,
+        fee_rule=_json_field(form, "fee"), lane_map=_json_field(form, "lanes"), process_id=form.get("process_id"),
+        max_bytes=limit,
     )
     db.session.commit()
     return {"code": version.procedure_code, "scope": version.scope, "version": version.version,
@@ -88,6 +90,17 @@ def put_lanes(mapping, code: str, number: int):
     return version
 
 
+@bp.post("/procedures/<code>/versions/<id:number>/executable")
+@authenticated
+@bp.response(200, VersionSchema)
+@documented(401, 403, 404, 409)
+def mark_executable(code: str, number: int):
+    """Mark the main process of a draft executable (files drawn with `isExecutable="false"`)."""
+    version = service.mark_executable(db.session, current_actor(), code, number)
+    db.session.commit()
+    return version
+
+
 @bp.post("/procedures/<code>/versions/<id:number>/publish")
 @authenticated
 @bp.response(200, PublishedSchema)
@@ -111,3 +124,19 @@ def offered(args):
     return {"items": [{"code": v.procedure_code, "name": v.procedure.name, "name_en": v.procedure.name_en,
                        "field": v.procedure.field, "version": v.version, "scope": v.scope,
                        "deadline_days": v.deadline_days, "deadline_kind": v.deadline_kind} for v in versions]}
+
+
+@bp.get("/procedures/<code>")
+@authenticated
+@bp.arguments(ProcedureQuerySchema, location="query")
+@bp.response(200, ProcedureInForceSchema)
+@documented(400, 401, 404)
+def get_procedure(args, code: str):
+    """A procedure with the version in force for `province` (its variant, else the national
+    template; without `province`, the national template) and the names of the messages its
+    diagram waits for: what `POST /dossiers/{code}/events/...` may deliver. 404 when the
+    procedure does not exist or no version is in force."""
+    v = events.procedure_in_force(db.session, code, args.get("province"))
+    return {"code": v.procedure_code, "name": v.procedure.name, "name_en": v.procedure.name_en,
+            "field": v.procedure.field, "version": v.version, "scope": v.scope,
+            "deadline_days": v.deadline_days, "deadline_kind": v.deadline_kind, "messages": events.waiting_for(v)}

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo
 from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, validate
 
+from orchestrator.engine import step_paths
 from orchestrator.services import versions
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -79,6 +80,12 @@ class EventSchema(Schema):
         unknown = RAISE
 
     data = fields.Dict(keys=fields.String(), load_default=dict)
+    message = fields.String(
+        validate=[validate.Length(min=1, max=200),
+                  validate.Regexp(r"^[^\x00-\x1f\x7f-\x9f]*$", error="không được có ký tự điều khiển")],
+        metadata={"description": "with `POST /dossiers/{code}/events/message`: the name of the message to "
+                                 "deliver, as the diagram writes it (any text, 1..200 characters, no control "
+                                 "characters), instead of a URL-encoded name in the path"})
 
 
 class ActionSchema(Schema):
@@ -274,6 +281,12 @@ class PublicDossierSchema(Schema):
     finished_at = VNDateTime()
 
 
+def _version_steps(v) -> list[dict]:
+    paths = step_paths(v.model, v.lane_map)
+    return [{"id": t["id"], "name": t["name"], "lane_id": t["lane_id"], "route": paths.get(t["id"]),
+             "form_key": t["form_key"], "milestone": t.get("milestone")} for t in v.model.get("user_tasks", [])]
+
+
 class VersionSchema(Schema):
     code = fields.String(attribute="procedure_code")
     name = fields.Function(lambda v: v.procedure.name)
@@ -286,11 +299,21 @@ class VersionSchema(Schema):
     fee_rule = fields.Dict()
     lanes = fields.Function(lambda v: [{"id": lane["id"], "name": lane["name"], "mapped_to": v.lane_map.get(lane["id"])}
                                        for lane in v.model.get("lanes", [])])
+    process_id = fields.String()
+    executable = fields.Function(lambda v: bool((v.model or {}).get("executable", True)),
+                                 metadata={"type": "boolean", "description": "false: mark it executable before publish"})
+    mapping = fields.Dict(attribute="lane_map", metadata={"description": "the routing the designer set: lane id, step "
+                                                                         "id, group name or `_default` -> path"})
+    steps = fields.Function(_version_steps, metadata={"type": "array", "items": {"type": "object"},
+                                                      "description": "human steps: id, name, lane_id, route, form_key"})
     warnings = fields.List(fields.Dict())
     created_by = fields.String(allow_none=True)
     created_at = VNDateTime()
     published_at = VNDateTime()
     published_by = fields.String(allow_none=True)
+    messages = fields.Function(lambda v: list((v.model or {}).get("messages") or []),
+                               metadata={"type": "array", "items": {"type": "string"},
+                                         "description": "names of the messages the diagram waits for"})
 
 
 class UnitSchema(Schema):
@@ -338,6 +361,8 @@ class ProblemSchema(Schema):
     element_id = fields.String(allow_none=True)
     line = fields.Integer(allow_none=True)
     message = fields.String()
+    code = fields.String(metadata={"description": "kind of problem where a fix is offered, e.g. not_executable"})
+    field = fields.String(metadata={"description": "the upload field at fault, e.g. process_id"})
 
 
 class ErrorBodySchema(Schema):
@@ -379,7 +404,10 @@ class UploadFormSchema(Schema):
     deadline_days = fields.String(validate=validate.Length(max=5))
     deadline_kind = fields.String(load_default="working")
     fee = fields.String(metadata={"description": "JSON object: the fee rule"})
-    lanes = fields.String(metadata={"description": "JSON object: lane id -> routing path"})
+    lanes = fields.String(metadata={"description": "JSON object: lane id (or step id, a step's group name, "
+                                                   "`_default`) -> routing path"})
+    process_id = fields.String(validate=validate.Length(max=200),
+                               metadata={"description": "the main process, when the file holds several"})
 
 
 class UploadFileSchema(Schema):
@@ -435,6 +463,18 @@ class OfferedQuerySchema(Schema):
 
 class OfferedListSchema(Schema):
     items = fields.List(fields.Nested(OfferedSchema))
+
+
+class ProcedureQuerySchema(Schema):
+    province = fields.String(validate=validate.Length(min=2, max=2),
+                             metadata={"description": "the province whose variant applies (else the national template)"})
+
+
+class ProcedureInForceSchema(OfferedSchema):
+    """A procedure with the version in force, and the messages its diagram waits for: the events
+    an integrator may send (`POST /dossiers/{code}/events/...`)."""
+
+    messages = fields.List(fields.String(), metadata={"description": "names of the messages the diagram waits for"})
 
 
 class DossierDetailSchema(DossierSchema):

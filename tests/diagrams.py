@@ -142,3 +142,66 @@ def loop_diagram() -> bytes:
   </bpmn:process>
 </bpmn:definitions>
 ''').encode("utf-8")
+
+
+def named_messages_diagram(first: str = "tax notice", second: str = "Thuế đã có") -> bytes:
+    """Work (commune/specialist), then wait for message `first`, then for message `second`, then
+    Sign (commune/leader): message names as designers write them (spaces, Vietnamese)."""
+    form = ('<bpmn:extensionElements><spiffworkflow:properties>'
+            '<spiffworkflow:property name="formKey" value="KS-KY"/>'
+            '</spiffworkflow:properties></bpmn:extensionElements>')
+    return (HEADER + f'''  <bpmn:message id="Msg_First" name="{escape(first, {'"': '&quot;'})}"/>
+  <bpmn:message id="Msg_Second" name="{escape(second, {'"': '&quot;'})}"/>
+  <bpmn:process id="Process_Named" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1">
+      <bpmn:lane id="Lane_S" name="commune/specialist"><bpmn:flowNodeRef>Task_Work</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="Lane_L" name="commune/leader"><bpmn:flowNodeRef>Task_Sign</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Task_Work" name="Chuyển cơ quan thuế">{form}<bpmn:incoming>f1</bpmn:incoming><bpmn:outgoing>f2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:intermediateCatchEvent id="Wait_First" name="Chờ thông báo"><bpmn:incoming>f2</bpmn:incoming><bpmn:outgoing>f3</bpmn:outgoing>
+      <bpmn:messageEventDefinition messageRef="Msg_First"/></bpmn:intermediateCatchEvent>
+    <bpmn:intermediateCatchEvent id="Wait_Second" name="Chờ thuế"><bpmn:incoming>f3</bpmn:incoming><bpmn:outgoing>f4</bpmn:outgoing>
+      <bpmn:messageEventDefinition messageRef="Msg_Second"/></bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="Task_Sign" name="Ký">{form}<bpmn:incoming>f4</bpmn:incoming><bpmn:outgoing>f5</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="EndEvent_1"><bpmn:incoming>f5</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="f1" sourceRef="StartEvent_1" targetRef="Task_Work"/>
+    <bpmn:sequenceFlow id="f2" sourceRef="Task_Work" targetRef="Wait_First"/>
+    <bpmn:sequenceFlow id="f3" sourceRef="Wait_First" targetRef="Wait_Second"/>
+    <bpmn:sequenceFlow id="f4" sourceRef="Wait_Second" targetRef="Task_Sign"/>
+    <bpmn:sequenceFlow id="f5" sourceRef="Task_Sign" targetRef="EndEvent_1"/>
+  </bpmn:process>
+</bpmn:definitions>
+''').encode("utf-8")
+
+
+CAMUNDA_HEADER = ('<?xml version="1.0" encoding="UTF-8"?>\n'
+                  '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+                  'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
+                  'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" id="Defs_Camunda" '
+                  'targetNamespace="http://bpmn.io/schema/bpmn" exporter="Camunda Modeler" exporterVersion="5.31.0">\n')
+
+
+def camunda_message_diagram(message: str = "Thông báo thuế") -> bytes:
+    """Camunda Modeler style (parsed by CamundaParser): Work (commune/specialist,
+    camunda:formKey), an intermediate message catch event for `message`, then Sign
+    (commune/leader, camunda:formKey)."""
+    return (CAMUNDA_HEADER + f'''  <bpmn:message id="Message_Tax" name="{escape(message, {'"': '&quot;'})}"/>
+  <bpmn:process id="Process_CamundaMsg" name="Chờ thuế (Camunda)" isExecutable="true">
+    <bpmn:laneSet id="LaneSet_1">
+      <bpmn:lane id="Lane_S" name="commune/specialist"><bpmn:flowNodeRef>Task_Work</bpmn:flowNodeRef></bpmn:lane>
+      <bpmn:lane id="Lane_L" name="commune/leader"><bpmn:flowNodeRef>Task_Sign</bpmn:flowNodeRef></bpmn:lane>
+    </bpmn:laneSet>
+    <bpmn:startEvent id="StartEvent_1"><bpmn:outgoing>Flow_1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:userTask id="Task_Work" name="Chuyển cơ quan thuế" camunda:formKey="KS-KY"><bpmn:incoming>Flow_1</bpmn:incoming><bpmn:outgoing>Flow_2</bpmn:outgoing></bpmn:userTask>
+    <bpmn:intermediateCatchEvent id="Wait_Tax" name="Chờ thông báo thuế"><bpmn:incoming>Flow_2</bpmn:incoming><bpmn:outgoing>Flow_3</bpmn:outgoing>
+      <bpmn:messageEventDefinition id="MessageEventDefinition_1" messageRef="Message_Tax"/></bpmn:intermediateCatchEvent>
+    <bpmn:userTask id="Task_Sign" name="Ký" camunda:formKey="KS-KY"><bpmn:incoming>Flow_3</bpmn:incoming><bpmn:outgoing>Flow_4</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="EndEvent_1"><bpmn:incoming>Flow_4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="Flow_1" sourceRef="StartEvent_1" targetRef="Task_Work"/>
+    <bpmn:sequenceFlow id="Flow_2" sourceRef="Task_Work" targetRef="Wait_Tax"/>
+    <bpmn:sequenceFlow id="Flow_3" sourceRef="Wait_Tax" targetRef="Task_Sign"/>
+    <bpmn:sequenceFlow id="Flow_4" sourceRef="Task_Sign" targetRef="EndEvent_1"/>
+  </bpmn:process>
+</bpmn:definitions>
+''').encode("utf-8")

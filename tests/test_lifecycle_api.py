@@ -249,7 +249,8 @@ def test_events_and_actions_authorisation(app, api, api_key):
     assert "tax_notice" in r.get_json()["error"]["message"]
     assert event(api, api_key(permissions=("dossiers:read",), name="reader"), code, "withdrawn").status_code == 403
     assert event(api, api_key(provinces=("19",), name="other"), code, "withdrawn").status_code == 404
-    assert event(api, key, code, "bad name!").status_code == 400
+    assert event(api, key, code, "bad%01name").status_code == 400, "a control character in the name"
+    assert event(api, key, code, "x" * 201).status_code == 400, "a name over 200 characters"
     assert action(api, key, code, "stop", reason="x").status_code == 403
     assert action(api, "supervisor.01", code, "stop", reason="x").status_code == 403
     assert action(api, "leader.00070", code, "stop", reason="x").status_code == 404

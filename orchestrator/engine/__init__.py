@@ -1,13 +1,18 @@
 """Everything that touches SpiffWorkflow. Nothing outside this package imports it."""
-from .model import MILESTONES, parse_route
+from .model import MILESTONES, OUTCOMES, SUPPORT, parse_route
 from .problems import DiagramRejected, Problem
 from .runner import EngineIncident, HumanTask, TaskNotReady, WorkflowRun
+from .simulate import Simulation, dry_run, simulate
 from .specs import SpecBundle, build_spec, bundle_for, spec_cache
-from .validation import Checked, check_diagram, dry_run, lane_paths, lane_warnings, sample_data
+from .validation import (
+    DEFAULT_ROUTE, Checked, check_diagram, lane_paths, lane_warnings, mapping_keys, mark_executable, process_warnings,
+    sample_data, step_paths,
+)
 from .xml import parse_trusted
 
 __all__ = [
-    "MILESTONES", "Checked", "DiagramRejected", "EngineIncident", "HumanTask", "Problem", "SpecBundle",
-    "TaskNotReady", "WorkflowRun", "build_spec", "bundle_for", "check_diagram", "dry_run", "lane_paths", "lane_warnings",
-    "parse_route", "parse_trusted", "sample_data", "spec_cache",
+    "DEFAULT_ROUTE", "MILESTONES", "OUTCOMES", "SUPPORT", "Checked", "DiagramRejected", "EngineIncident", "HumanTask",
+    "Problem", "Simulation", "SpecBundle", "TaskNotReady", "WorkflowRun", "build_spec", "bundle_for", "check_diagram",
+    "dry_run", "lane_paths", "lane_warnings", "mapping_keys", "mark_executable", "parse_route", "parse_trusted",
+    "process_warnings", "sample_data", "simulate", "spec_cache", "step_paths",
 ]

@@ -20,24 +20,64 @@ ROUTE_RE = re.compile(
     r"|province/(?P<unit_type>service-center|department:[A-Za-z0-9_.-]+)/(?P<p_role>reception|specialist|leader))$"
 )
 
-# Elements this release refuses, with the reason a designer reads.
-UNSUPPORTED = {
-    "serviceTask": "Tác vụ dịch vụ (serviceTask) chưa được hỗ trợ: không gọi hệ thống ngoài từ sơ đồ.",
-    "businessRuleTask": "Bảng quyết định DMN (businessRuleTask) chưa được hỗ trợ.",
-    "callActivity": "Gọi quy trình con (callActivity) chưa được hỗ trợ trong phiên bản này.",
-    "sendTask": "sendTask chưa được hỗ trợ.",
-    "receiveTask": "receiveTask chưa được hỗ trợ.",
-    "signalEventDefinition": "Sự kiện tín hiệu chưa được hỗ trợ trong phiên bản này.",
-    "conditionalEventDefinition": "Sự kiện điều kiện chưa được hỗ trợ.",
-    "complexGateway": "Cổng phức hợp (complexGateway) không được hỗ trợ.",
-    "eventBasedGateway": "Cổng theo sự kiện (eventBasedGateway) chưa được hỗ trợ.",
-    "errorEventDefinition": "Sự kiện lỗi chưa được hỗ trợ.",
-    "escalationEventDefinition": "Sự kiện leo thang chưa được hỗ trợ.",
-    "compensateEventDefinition": "Sự kiện bù trừ không được hỗ trợ.",
-    "cancelEventDefinition": "Sự kiện hủy giao dịch không được hỗ trợ.",
-    "multiInstanceLoopCharacteristics": "Tác vụ đa thể hiện (multi-instance) chưa được hỗ trợ.",
-    "standardLoopCharacteristics": "Vòng lặp chuẩn (loop marker) chưa được hỗ trợ; dùng cổng và luồng quay lại.",
+# The support matrix: every BPMN element a diagram may hold, what this release does with it and,
+# for refusals, the reason a designer reads. docs/bpmn-support.md shows the same table (a test
+# keeps them equal). "runs": accepted and executed; "human": a step routed to officers;
+# "passes": accepted, completes at once; "drawn": accepted, no effect on the run; "refused".
+SUPPORT: dict[str, tuple[str, str]] = {
+    "startEvent": ("runs", "none start event; several start events are allowed"),
+    "endEvent": ("runs", "ends its path; an `outcome` property sets the dossier's final status"),
+    "intermediateThrowEvent": ("passes", "a none intermediate event (milestone marker)"),
+    "intermediateCatchEvent": ("runs", "with a timer or message definition"),
+    "boundaryEvent": ("runs", "with a timer or message definition, interrupting or not"),
+    "terminateEventDefinition": ("runs", "ends the whole workflow"),
+    "timerEventDefinition": ("runs", "ISO 8601 duration, date or cycle, or a sandboxed expression"),
+    "messageEventDefinition": ("runs", "waiting for a message (catch, boundary); throwing messages is refused"),
+    "userTask": ("human", "a step for officers: form, route, deadline, milestone"),
+    "manualTask": ("human", "a step for officers, like a user task"),
+    "task": ("passes", "a none task completes at once, as in Camunda"),
+    "scriptTask": ("runs", "Python in the restricted subset; other languages are refused"),
+    "subProcess": ("runs", "embedded sub-process"),
+    "exclusiveGateway": ("runs", "conditions in the restricted subset or ${...}; default flow"),
+    "parallelGateway": ("runs", "split and join"),
+    "inclusiveGateway": ("runs", "split on conditions and join"),
+    "sequenceFlow": ("runs", "with an optional condition"),
+    "laneSet": ("drawn", "lanes route the steps they hold"),
+    "lane": ("drawn", "routing path as name, or mapped; nested lanes route by the innermost lane"),
+    "childLaneSet": ("drawn", "nested lanes"),
+    "collaboration": ("drawn", "pools; the main process is chosen at upload"),
+    "participant": ("drawn", "a pool; the one pool referencing a process makes it the main one"),
+    "messageFlow": ("drawn", "between pools; no effect on the run"),
+    "textAnnotation": ("drawn", "no effect on the run"),
+    "association": ("drawn", "no effect on the run"),
+    "group": ("drawn", "no effect on the run"),
+    "dataObject": ("drawn", "no effect on the run"),
+    "dataObjectReference": ("drawn", "no effect on the run"),
+    "dataStoreReference": ("drawn", "no effect on the run"),
+    "serviceTask": ("refused", "Tác vụ dịch vụ (serviceTask) chưa được hỗ trợ: không gọi hệ thống ngoài từ sơ đồ."),
+    "businessRuleTask": ("refused", "Bảng quyết định DMN (businessRuleTask) chưa được hỗ trợ."),
+    "callActivity": ("refused", "Gọi quy trình con (callActivity) chưa được hỗ trợ trong phiên bản này."),
+    "sendTask": ("refused", "sendTask chưa được hỗ trợ."),
+    "receiveTask": ("refused", "receiveTask chưa được hỗ trợ."),
+    "signalEventDefinition": ("refused", "Sự kiện tín hiệu chưa được hỗ trợ trong phiên bản này."),
+    "conditionalEventDefinition": ("refused", "Sự kiện điều kiện chưa được hỗ trợ."),
+    "complexGateway": ("refused", "Cổng phức hợp (complexGateway) không được hỗ trợ."),
+    "eventBasedGateway": ("refused", "Cổng theo sự kiện (eventBasedGateway) chưa được hỗ trợ."),
+    "errorEventDefinition": ("refused", "Sự kiện lỗi chưa được hỗ trợ."),
+    "escalationEventDefinition": ("refused", "Sự kiện leo thang chưa được hỗ trợ."),
+    "compensateEventDefinition": ("refused", "Sự kiện bù trừ không được hỗ trợ."),
+    "cancelEventDefinition": ("refused", "Sự kiện hủy giao dịch không được hỗ trợ."),
+    "multiInstanceLoopCharacteristics": ("refused", "Tác vụ đa thể hiện (multi-instance) chưa được hỗ trợ."),
+    "standardLoopCharacteristics": ("refused", "Vòng lặp chuẩn (loop marker) chưa được hỗ trợ; dùng cổng và luồng "
+                                               "quay lại."),
 }
+UNSUPPORTED = {name: reason for name, (status, reason) in SUPPORT.items() if status == "refused"}
+THROWN_MESSAGE = "Chỉ hỗ trợ sự kiện thông điệp dạng chờ (intermediateCatchEvent, boundaryEvent)."
+TIMER_START = ("Sự kiện bắt đầu hẹn giờ chưa được hỗ trợ: hồ sơ do người dân, hệ thống tích hợp hoặc cán bộ "
+               "tiếp nhận khởi tạo.")
+SCRIPT_LANGUAGES = ("", "python", "python3", "text/x-python")
+# Properties on an end event: the dossier's final status when the workflow ends there.
+OUTCOMES = {"refused": 3, "withdrawn": 7, "stopped": 8, "returned": 10}
 
 
 MESSAGE_CATCHERS = ("intermediateCatchEvent", "boundaryEvent")
@@ -81,20 +121,48 @@ def dialect_of(root: etree._Element) -> str:
     return "spiff"
 
 
-def _executable_process(root: etree._Element, problems: list[Problem]) -> etree._Element | None:
+def _is_executable(process: etree._Element) -> bool:
+    return process.get("isExecutable", "true").strip().lower() == "true"
+
+
+def process_choices(root: etree._Element) -> list[str]:
+    """Ids of the processes a designer may run: the executable ones, else every process."""
+    processes = root.xpath("./bpmn:process", namespaces=NS)
+    executable = [p for p in processes if _is_executable(p)]
+    return [p.get("id") for p in (executable or processes)]
+
+
+def _main_process(root: etree._Element, chosen: str | None, problems: list[Problem]) -> etree._Element | None:
+    """The process to run: the designer's choice, else the only candidate, else the one the single
+    participant references, else the one no call activity targets. The others stay in the file."""
     processes = root.xpath("./bpmn:process", namespaces=NS)
     if not processes:
         problems.append(Problem("Sơ đồ không có quy trình (bpmn:process) nào.", line=root.sourceline))
         return None
-    executable = [p for p in processes if p.get("isExecutable", "true").lower() == "true"]
-    if not executable:
-        p = processes[0]
-        problems.append(Problem("Quy trình không được đánh dấu thực thi được (isExecutable).", p.get("id"), p.sourceline))
-        return None
-    if len(executable) > 1:
-        p = executable[1]
-        problems.append(Problem("Chỉ hỗ trợ một quy trình thực thi được trong mỗi tệp.", p.get("id"), p.sourceline))
-    return executable[0]
+    by_id = {p.get("id"): p for p in processes}
+    choices = process_choices(root)
+    if chosen:
+        if chosen not in by_id:
+            problems.append(Problem(f"Không có quy trình '{chosen}' trong tệp (có: {', '.join(by_id)}).",
+                                    field="process_id"))
+            return None
+        main = by_id[chosen]
+    elif len(choices) == 1:
+        main = by_id[choices[0]]
+    else:
+        referenced = [p.get("processRef") for p in root.iter(f"{{{BPMN_NS}}}participant")
+                      if p.get("processRef") in choices]
+        called = {c.get("calledElement") for c in root.iter(f"{{{BPMN_NS}}}callActivity")}
+        uncalled = [c for c in choices if c not in called]
+        if len(referenced) == 1:
+            main = by_id[referenced[0]]
+        elif len(uncalled) == 1:
+            main = by_id[uncalled[0]]
+        else:
+            problems.append(Problem(f"Tệp có {len(choices)} quy trình ({', '.join(choices)}): hãy chọn quy trình "
+                                    "chính (process_id).", field="process_id"))
+            return None
+    return main
 
 
 def _flow_order(process: etree._Element) -> list[str]:
@@ -114,11 +182,92 @@ def _flow_order(process: etree._Element) -> list[str]:
     return order
 
 
-def describe(root: etree._Element) -> tuple[dict, list[Problem]]:
-    """The diagram's description plus structural problems (not yet expression checks)."""
+def _lanes(process: etree._Element) -> tuple[list[dict], dict[str, str]]:
+    """Lanes that hold steps, and for each flow node the innermost lane listing it (a parent lane
+    lists its children's nodes too; an empty childLaneSet is no nesting at all)."""
+    lanes, lane_of = [], {}
+    for lane in process.iter(f"{{{BPMN_NS}}}lane"):  # document order: parents before their children
+        refs = [r.text.strip() for r in lane.findall(f"{{{BPMN_NS}}}flowNodeRef") if r.text and r.text.strip()]
+        has_children = bool(lane.xpath("./bpmn:childLaneSet/bpmn:lane", namespaces=NS))
+        for ref in refs:
+            lane_of[ref] = lane.get("id")
+        lanes.append({"id": lane.get("id"), "name": (lane.get("name") or "").strip(), "line": lane.sourceline,
+                      "leaf": not has_children})
+    holding = set(lane_of.values())
+    return [{k: v for k, v in lane.items() if k != "leaf"} for lane in lanes
+            if lane["leaf"] or lane["id"] in holding], lane_of
+
+
+def _route_of(task: etree._Element, props: dict[str, str]) -> str | None:
+    """A route written on the task itself: Camunda's candidateGroups, or a `route` / `laneOwner`
+    property (SpiffArena, Camunda properties)."""
+    value = task.get(f"{{{CAMUNDA_NS}}}candidateGroups") or props.get("route") or props.get("laneOwner")
+    return value.strip() if value and value.strip() else None
+
+
+_FORM_TYPES = {"string": {"type": "string", "maxLength": 2000}, "long": {"type": "integer"},
+               "int": {"type": "integer"}, "integer": {"type": "integer"}, "double": {"type": "number"},
+               "boolean": {"type": "boolean"}, "date": {"type": "string", "maxLength": 40}}
+
+
+def _generated_form(task: etree._Element) -> dict | None:
+    """Camunda's generated task form (`camunda:formData`) as a form of this product: the fields,
+    their labels, types, choices, defaults and required constraints, as Camunda Tasklist shows them."""
+    fields = task.xpath("./bpmn:extensionElements/camunda:formData/camunda:formField", namespaces=NS)
+    if not fields:
+        return None
+    properties, required = {}, []
+    for f in fields:
+        name = (f.get("id") or "").strip()
+        if not name or name.startswith("_"):
+            continue
+        kind = (f.get("type") or "string").strip()
+        prop = dict(_FORM_TYPES.get(kind, _FORM_TYPES["string"]))
+        prop["title"] = (f.get("label") or name).strip()
+        values = f.xpath("./camunda:value", namespaces=NS)
+        if kind == "enum" and values:
+            prop["enum"] = [v.get("id") for v in values]
+            prop["x-enum-labels"] = {"vi": [v.get("name") or v.get("id") for v in values]}
+        default = f.get("defaultValue")
+        if default is not None:
+            prop["default"] = {"integer": _int_or(default), "boolean": default.lower() == "true"}.get(prop["type"], default)
+        properties[name] = prop
+        constraints = {c.get("name") for c in f.xpath("./camunda:validation/camunda:constraint", namespaces=NS)}
+        if "required" in constraints:
+            required.append(name)
+    label = (task.get("name") or task.get("id") or "").strip()
+    return {"id": f"generated:{task.get('id')}", "title": {"vi": label, "en": label},
+            "schema": {"type": "object", "properties": properties, "required": required,
+                       "additionalProperties": False}}
+
+
+def _int_or(value: str):
+    try:
+        return int(value)
+    except ValueError:
+        return value
+
+
+def _language_problems(process: etree._Element) -> list[Problem]:
+    problems = []
+    for el in process.iter(f"{{{BPMN_NS}}}scriptTask", f"{{{BPMN_NS}}}conditionExpression"):
+        attr = "scriptFormat" if _local(el.tag) == "scriptTask" else "language"
+        language = (el.get(attr) or "").strip()
+        source = el.findtext(f"{{{BPMN_NS}}}script") if attr == "scriptFormat" else el.text
+        if language.lower() not in SCRIPT_LANGUAGES and (source or "").strip():
+            owner = el if el.get("id") else el.getparent()
+            problems.append(Problem(f"Ngôn ngữ '{language}' chưa được hỗ trợ: kịch bản và điều kiện viết bằng Python "
+                                    "(tập con an toàn) hoặc ${...}.", owner.get("id"), el.sourceline,
+                                    code="language_not_supported"))
+    return problems
+
+
+def describe(root: etree._Element, process_id: str | None = None) -> tuple[dict, list[Problem]]:
+    """The diagram's description plus structural problems (not yet expression checks).
+    `process_id` is the designer's choice of main process when the file holds several."""
     problems: list[Problem] = []
     dialect = dialect_of(root)
-    process = _executable_process(root, problems)
+    process = _main_process(root, process_id, problems)
     if process is None:
         return {"dialect": dialect, "process_id": None, "lanes": [], "user_tasks": [], "expressions": []}, problems
 
@@ -128,21 +277,16 @@ def describe(root: etree._Element) -> tuple[dict, list[Problem]]:
             problems.append(Problem(f"Mã phần tử '{el.get('id')}' trùng tên nội bộ của bộ máy quy trình; hãy đổi tên "
                                     "(ví dụ StartEvent_1).", el.get("id"), el.sourceline))
         if name == "messageEventDefinition" and _local(el.getparent().tag) not in MESSAGE_CATCHERS:
-            problems.append(Problem("Chỉ hỗ trợ sự kiện thông điệp dạng chờ (intermediateCatchEvent, boundaryEvent).",
-                                    el.getparent().get("id"), el.sourceline))
+            problems.append(Problem(THROWN_MESSAGE, el.getparent().get("id"), el.sourceline))
+        if name == "timerEventDefinition" and el.getparent().getparent() is process \
+                and _local(el.getparent().tag) == "startEvent":
+            problems.append(Problem(TIMER_START, el.getparent().get("id"), el.sourceline))
         if name in UNSUPPORTED:
             owner = el if el.get("id") else el.getparent()
             problems.append(Problem(UNSUPPORTED[name], owner.get("id"), el.sourceline))
+    problems += _language_problems(process)
 
-    lanes, lane_of = [], {}
-    for lane in process.iter(f"{{{BPMN_NS}}}lane"):
-        refs = [r.text.strip() for r in lane.findall(f"{{{BPMN_NS}}}flowNodeRef") if r.text]
-        if lane.find(f"{{{BPMN_NS}}}childLaneSet") is not None:
-            continue  # only leaf lanes hold tasks
-        lanes.append({"id": lane.get("id"), "name": (lane.get("name") or "").strip(), "line": lane.sourceline})
-        for ref in refs:
-            lane_of[ref] = lane.get("id")
-
+    lanes, lane_of = _lanes(process)
     order = {el_id: i for i, el_id in enumerate(_flow_order(process))}
     tasks = []
     for task in process.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask"):
@@ -161,6 +305,8 @@ def describe(root: etree._Element) -> tuple[dict, list[Problem]]:
             "step_days": int(step_days) if step_days and step_days.isdigit() else None,
             "step_hours": int(step_hours) if step_hours and step_hours.isdigit() else None,
             "candidate_groups": task.get(f"{{{CAMUNDA_NS}}}candidateGroups"),
+            "route": _route_of(task, props),
+            "generated_form": _generated_form(task),
             "line": task.sourceline,
         })
         if props.get("milestone") and props["milestone"] not in MILESTONES:
@@ -171,21 +317,37 @@ def describe(root: etree._Element) -> tuple[dict, list[Problem]]:
         if step_hours and not step_hours.isdigit():
             problems.append(Problem("stepHours phải là số giờ làm việc nguyên dương.", task.get("id"), task.sourceline))
     tasks.sort(key=lambda t: order.get(t["id"], len(order)))
-    for t in tasks:
-        if t["lane_id"] is None:
-            problems.append(Problem("Bước xử lý không nằm trong làn (lane) nào nên không biết giao cho ai.",
-                                    t["id"], t["line"]))
     _default_milestones(tasks, set(order))
 
     return {
         "dialect": dialect,
         "process_id": process.get("id"),
         "process_name": process.get("name"),
+        "executable": _is_executable(process),
+        "processes": process_choices(root),
         "lanes": lanes,
         "user_tasks": tasks,
         "expressions": _expressions(process),
         "messages": _messages(root, process),
+        "end_outcomes": _end_outcomes(process, problems),
+        "reads_reception_result": any("reception_result" in e["source"] for e in _expressions(process)),
+        "line": process.sourceline,
     }, problems
+
+
+def _end_outcomes(process: etree._Element, problems: list[Problem]) -> dict[str, str]:
+    """End events of the main process that carry an `outcome` property (e.g. stopped)."""
+    found = {}
+    for end in process.xpath("./bpmn:endEvent", namespaces=NS):
+        outcome = _properties(end).get("outcome")
+        if not outcome:
+            continue
+        if outcome not in OUTCOMES:
+            problems.append(Problem(f"Kết quả '{outcome}' của sự kiện kết thúc không hợp lệ "
+                                    f"({', '.join(OUTCOMES)}).", end.get("id"), end.sourceline))
+        else:
+            found[end.get("id")] = outcome
+    return found
 
 
 def _messages(root: etree._Element, process: etree._Element) -> list[str]:
@@ -219,11 +381,15 @@ def _expressions(process: etree._Element) -> list[dict]:
     found = []
     for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
         cond = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+        if cond is not None and (cond.get("language") or "").strip().lower() not in SCRIPT_LANGUAGES:
+            continue
         if cond is not None and (cond.text or "").strip():
             found.append({"element_id": flow.get("id"), "kind": "condition", "source": cond.text.strip(),
                           "line": cond.sourceline})
     for task in process.iter(f"{{{BPMN_NS}}}scriptTask"):
         script = task.find(f"{{{BPMN_NS}}}script")
+        if (task.get("scriptFormat") or "").strip().lower() not in SCRIPT_LANGUAGES:
+            continue  # refused for its language (`_language_problems`), not for its syntax
         if script is not None and (script.text or "").strip():
             found.append({"element_id": task.get("id"), "kind": "script", "source": script.text,
                           "line": script.sourceline})

@@ -9,9 +9,15 @@ class Problem:
     message: str
     element_id: str | None = None
     line: int | None = None
+    code: str | None = None  # what kind of problem, where a screen offers a fix (e.g. not_executable)
+    field: str | None = None  # the upload field at fault, when it is not the diagram (process_id)
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        out = asdict(self)
+        for key in ("code", "field"):
+            if out[key] is None:
+                del out[key]
+        return out
 
 
 class DiagramRejected(Exception):

@@ -16,8 +16,10 @@ from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition, TimeDateEventDefinition, TimerEventDefinition,
 )
-from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
+from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
+from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask
+from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
@@ -50,6 +52,13 @@ def parse_timer(kind: str, value: str) -> None:
         raise ValueError(f"'{value}' ({kind}): {exc}") from None
 
 
+# What the engine may raise while running a diagram: its own errors, and the plain exceptions a
+# diagram the parser accepted can still trigger inside it (KeyError, TypeError, ...). Each becomes
+# the dossier's incident, never a server error.
+ENGINE_FAILURES = (SpiffWorkflowException, LookupError, TypeError, ValueError, AttributeError, ArithmeticError,
+                   AssertionError)
+
+
 class TaskNotReady(Exception):
     """The task is not (or no longer) waiting for a person."""
 
@@ -64,7 +73,7 @@ class EngineIncident(Exception):
         self.run: WorkflowRun | None = None  # the workflow as it stood, so the state can be saved
 
 
-def _incident(exc: Exception) -> EngineIncident:
+def _incident(exc: BaseException) -> EngineIncident:
     element_id = None
     task = getattr(exc, "task", None)
     if task is not None:
@@ -131,9 +140,24 @@ class WorkflowRun:
         task.data.update(data)
         try:
             task.run()
-        except SpiffWorkflowException as exc:
+        except ENGINE_FAILURES as exc:
             raise _incident(exc) from exc
         self._engine_steps()
+
+    def final_data(self) -> dict:
+        """The data on the last path that ran (what a dry run shows at its end)."""
+        last = self.workflow.last_task
+        return dict(last.data) if last is not None else {}
+
+    def cancel(self) -> None:
+        """Stop the workflow where it stands (a dossier refused or finished with paths still open)."""
+        self.workflow.cancel()
+
+    def ended_at(self) -> list[str]:
+        """The end events of the main process this workflow has reached (sub-processes' own ends
+        do not end the dossier). Read before `dumps`: compaction drops the completed past."""
+        return [t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
+                if isinstance(t.task_spec, EndEvent) and t.workflow is self.workflow]
 
     def reset_to(self, step_id: str) -> None:
         """Rewind to the last completed run of human step `step_id` (return-to-step): it becomes
@@ -150,8 +174,9 @@ class WorkflowRun:
         target = max(candidates, key=lambda t: t.last_state_change)
         try:
             self.workflow.reset_from_task_id(target.id)
-        except SpiffWorkflowException as exc:
+        except ENGINE_FAILURES as exc:
             raise _incident(exc) from exc
+        self.workflow.completed = False  # Spiff keeps the flag of a workflow that had ended
         # A new run of the step is a new work item: give the task a fresh id, so the completed
         # run keeps its row (history, process control slip) and ids stay unique.
         owner, old = target.workflow, target.id
@@ -195,7 +220,7 @@ class WorkflowRun:
         before = self._waiting_timers()
         try:
             self.workflow.refresh_waiting_tasks()
-        except SpiffWorkflowException as exc:
+        except ENGINE_FAILURES as exc:
             raise _incident(exc) from exc
         after = self._waiting_timers()
         fired = [bpmn_id for task_id, (bpmn_id, value) in before.items()
@@ -219,8 +244,12 @@ class WorkflowRun:
         return self.fire_timers()
 
     def _message_catchers(self, name: str | None = None) -> list:
+        """Waiting message catch events (intermediate or boundary, either dialect: Camunda's
+        definition subclasses the BPMN one), those for `name` only when given. A message without
+        a name cannot be addressed and is left out."""
         return [t for t in self.workflow.get_tasks(state=TaskState.WAITING)
                 if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
+                and isinstance(t.task_spec.event_definition.name, str)
                 and (name is None or t.task_spec.event_definition.name == name)]
 
     def waiting_messages(self) -> list[str]:
@@ -229,17 +258,36 @@ class WorkflowRun:
 
     def deliver_message(self, name: str, data: dict) -> bool:
         """Deliver a message with its data (merged into the dossier's data on that path).
-        False when the workflow is not waiting for it; raises EngineIncident like a step."""
+        False when the workflow is not waiting for it; raises EngineIncident like a step: any
+        failure of the engine or the script engine while delivering, never another exception."""
+        from SpiffWorkflow.camunda.specs.event_definitions import (
+            MessageEventDefinition as CamundaMessageEventDefinition,
+        )
+
         catchers = self._message_catchers(name)
         if not catchers:
             return False
+        data = dict(data or {})
         for task in catchers:
             task.data.update(data)
+        definition = catchers[0].task_spec.event_definition
+        if isinstance(definition, CamundaMessageEventDefinition):
+            # Camunda's definition copies event.payload["payload"] into the task under
+            # payload["result_var"] (camunda:resultVariable, else "<task>_Response"); the
+            # data itself is already merged above, as a Camunda message correlation does.
+            payload = {"payload": dict(data), "result_var": definition.result_var}
+        else:
+            payload = data
         try:
-            self.workflow.send_event(BpmnEvent(catchers[0].task_spec.event_definition, data))
+            self.workflow.send_event(BpmnEvent(definition, payload))
+            self._engine_steps()
+        except EngineIncident:
+            raise
         except SpiffWorkflowException as exc:
             raise _incident(exc) from exc
-        self._engine_steps()
+        except Exception as exc:  # noqa: BLE001 - the engine's failure is the dossier's incident, never a 5xx
+            element_id = catchers[0].task_spec.bpmn_id
+            raise EngineIncident(f"{element_id}: {exc.__class__.__name__}: {exc}", element_id) from exc
         return True
 
     def has_errors(self) -> bool:
@@ -257,9 +305,17 @@ class WorkflowRun:
         self._engine_steps()
 
     def _engine_steps(self) -> None:
+        """Run everything that needs no person; none tasks (`bpmn:task`) pass through, as in Camunda."""
         try:
-            self.workflow.do_engine_steps()
-        except SpiffWorkflowException as exc:
-            raise _incident(exc) from exc
+            while True:
+                self.workflow.do_engine_steps()
+                passing = [t for t in self.workflow.get_tasks(state=TaskState.READY)
+                           if isinstance(t.task_spec, NoneTask)]
+                if not passing:
+                    return
+                for task in passing:
+                    task.run()
         except RecursionError as exc:
             raise EngineIncident(f"engine: {exc}") from exc
+        except ENGINE_FAILURES as exc:
+            raise _incident(exc) from exc

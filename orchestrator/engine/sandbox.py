@@ -17,7 +17,9 @@ This module must not import SpiffWorkflow: it is also used to validate diagrams 
 from __future__ import annotations
 
 import ast
+import builtins
 import copy
+import keyword
 import math
 import operator
 import re
@@ -159,14 +161,31 @@ _REFUSAL_REASONS: dict[str, str] = {
     "Match": "'match' is not allowed",
 }
 
+_FUNCTION_NAMES: frozenset[str] = frozenset(
+    {
+        "len", "abs", "bool", "float", "int", "str", "round", "min", "max", "sum", "any",
+        "all", "sorted", "list", "tuple", "set", "dict", "range", "enumerate", "zip",
+        "reversed", "print", "date", "datetime", "timedelta",
+    }
+)
+"""The functions the interpreter provides (``_Interpreter.functions``)."""
+
 _FORBIDDEN_NAMES: frozenset[str] = frozenset(
     {
         "open", "exec", "eval", "compile", "globals", "locals", "vars", "getattr",
         "setattr", "delattr", "hasattr", "__import__", "type", "object", "input",
         "isinstance", "issubclass", "breakpoint", "memoryview", "classmethod",
-        "staticmethod", "super", "builtins",
+        "staticmethod", "super", "builtins", "dir", "help", "exit", "quit",
     }
 )
+"""Dangerous builtins. As bare names they are ordinary task-data fields (the interpreter
+never looks at Python's builtins); *calling* one is refused statically."""
+
+_REFUSED_CALLS: frozenset[str] = _FORBIDDEN_NAMES | frozenset(
+    name for name in dir(builtins) if not name.startswith("_")
+) - _FUNCTION_NAMES
+"""Names whose call is refused on upload: Python builtins the sandbox does not provide
+(``map(...)``, ``format(...)``, ``id(...)`` would only fail at run time)."""
 
 # Data attributes readable without a call, per type (datetime is a date subclass).
 _DATA_ATTRIBUTES: tuple[tuple[type, frozenset[str]], ...] = (
@@ -257,6 +276,17 @@ _INPLACE_BINOPS: dict[type, Callable[[Any, Any], Any]] = {
 _CAMUNDA_WRAPPER = re.compile(r"[$#]\{(.*)\}", re.DOTALL)
 _CAMUNDA_LITERALS = {"true": "True", "false": "False", "null": "None"}
 
+# JUEL comparison words: same meaning as the Python operator, so they are translated.
+_JUEL_COMPARISONS = {"eq": "==", "ne": "!=", "lt": "<", "gt": ">", "le": "<=", "ge": ">="}
+# JUEL arithmetic words are refused: Java arithmetic differs from Python's (``x div 0`` is
+# Infinity, ``-7 mod 2`` is -1), so the author must write the Python operator knowingly.
+_JUEL_ARITHMETIC = {"div": "/", "mod": "%"}
+# In scripts (plain Python) nothing is translated; these become hints instead of "invalid syntax".
+_JUEL_SYMBOLS = {"&&": "and", "||": "or", "!": "not"}
+_KEYWORD_VALUES = frozenset({"True", "False", "None"})
+_IDENTIFIER_AHEAD = re.compile(r"[ \t]*([A-Za-z_]\w*)")
+_EMPTY_OPERAND = re.compile(r"[ \t]*([A-Za-z_]\w*)[ \t]*(?![.\[(\w])")
+
 
 def _string_end(src: str, start: int) -> int:
     """Index just past the string literal opening at ``start`` (tolerates no end)."""
@@ -276,47 +306,230 @@ def _string_end(src: str, start: int) -> int:
     return len(src)
 
 
-def strip_camunda(expr: str) -> str:
-    """Turn a Camunda/JUEL style condition into the Python subset we evaluate.
+def _juel_refusal(construct: str, instead: str, line: int | None) -> UnsafeCode:
+    return UnsafeCode(f"Cú pháp JUEL '{construct}' chưa được hỗ trợ: {instead}.", line)
 
-    ``${ a == 'b' && !done }`` becomes ``a == 'b' and not done``: the ``${...}``/``#{...}``
-    wrapper is removed and ``&&``, ``||``, ``!`` (not ``!=``) are rewritten outside string
-    literals. Inside a wrapper, ``true``/``false``/``null`` become ``True``/``False``/``None``.
-    Plain Python passes through unchanged (these tokens are never valid Python).
+
+def _operand_follows(src: str, pos: int, wrapped: bool) -> bool:
+    """Whether an operand starts at ``pos`` (after blanks): then a preceding ``empty`` is
+    JUEL's prefix operator, which Python can never parse (``empty x``). ``empty(x)`` is a
+    Python call, so it only counts inside a ``${...}`` wrapper."""
+    rest = src[pos:].lstrip(" \t")
+    if not rest:
+        return False
+    if rest[0] in "'\"" or rest[0].isdigit():
+        return True
+    if rest[0] == "(":
+        return wrapped
+    word = _IDENTIFIER_AHEAD.match(rest)
+    return bool(word) and (not keyword.iskeyword(word.group(1))
+                           or word.group(1) in _KEYWORD_VALUES)
+
+
+def _juel_scan(src: str, wrapped: bool, translate: bool) -> tuple[str, list[SandboxError]]:
+    """Rewrite or report the JUEL syntax found in ``src`` outside string literals.
+
+    With ``translate`` (conditions): ``&&``, ``||``, ``!`` (not ``!=``) and the comparison
+    words ``eq ne lt gt le ge`` become Python; inside a wrapper ``true``/``false``/``null``
+    become ``True``/``False``/``None``. Without it (scripts) those are reported instead.
+    Always reported: ``div``, ``mod``, ``empty``/``not empty`` and the ternary ``a ? b : c``.
+
+    A word is read as a JUEL infix operator only right after an operand (``a eq b``) and
+    ``empty`` only right before one (``empty x``): in Python two operands never follow
+    each other, so a field named ``eq``, ``mod`` or ``empty`` keeps working
+    (``${mod > 2}``, ``${not empty}``) and valid Python is never changed.
     """
-    src = expr.strip()
-    match = _CAMUNDA_WRAPPER.fullmatch(src)
-    wrapped = match is not None
-    if match:
-        src = match.group(1).strip()
     out: list[str] = []
+    problems: list[SandboxError] = []
+    reported: set[str] = set()
+
+    def refuse(construct: str, instead: str) -> None:
+        if construct not in reported:
+            reported.add(construct)
+            problems.append(_juel_refusal(construct, instead, line))
+
+    prev = "start"  # what came before: start/other, operand, dot, not
+    depth = 0
+    line = 1
     i = 0
-    while i < len(src):
+    n = len(src)
+    while i < n:
         char = src[i]
         if char in "'\"":
             end = _string_end(src, i)
             out.append(src[i:end])
+            line += src.count("\n", i, end)
+            prev = "operand"
             i = end
-        elif src.startswith("&&", i):
-            out.append(" and ")
+        elif char == "#":  # a comment, to the end of the line
+            end = src.find("\n", i)
+            end = n if end < 0 else end
+            out.append(src[i:end])
+            i = end
+        elif char == "\\" and src.startswith("\n", i + 1):  # explicit line continuation
+            out.append("\\\n")
+            line += 1
             i += 2
-        elif src.startswith("||", i):
-            out.append(" or ")
-            i += 2
-        elif char == "!" and not src.startswith("!=", i):
-            out.append(" not ")
+        elif char == "\n":
+            out.append(char)
+            line += 1
+            if depth == 0:
+                prev = "start"
+            i += 1
+        elif char.isspace():
+            out.append(char)
+            i += 1
+        elif src.startswith(("&&", "||"), i) or (char == "!" and not src.startswith("!=", i)):
+            symbol = src[i:i + 1] if char == "!" else src[i:i + 2]
+            if translate:
+                out.append(f" {_JUEL_SYMBOLS[symbol]} ")
+            else:
+                out.append(symbol)
+                refuse(symbol, f"dùng {_JUEL_SYMBOLS[symbol]}")
+            prev = "not" if char == "!" else "start"
+            i += len(symbol)
+        elif char == "?":
+            out.append(char)
+            refuse("a ? b : c", "dùng b if a else c")
+            prev = "start"
             i += 1
         elif char.isalpha() or char == "_":
             end = i
-            while end < len(src) and (src[end].isalnum() or src[end] == "_"):
+            while end < n and (src[end].isalnum() or src[end] == "_"):
                 end += 1
             word = src[i:end]
-            out.append(_CAMUNDA_LITERALS.get(word, word) if wrapped else word)
+            if prev == "dot":  # an attribute name
+                out.append(word)
+                prev = "operand"
+            elif wrapped and translate and word in _CAMUNDA_LITERALS:
+                out.append(_CAMUNDA_LITERALS[word])
+                prev = "operand"
+            elif prev == "operand" and word in _JUEL_COMPARISONS:
+                if translate:
+                    out.append(_JUEL_COMPARISONS[word])
+                else:
+                    out.append(word)
+                    refuse(word, f"dùng {_JUEL_COMPARISONS[word]}")
+                prev = "start"
+            elif prev == "operand" and word in _JUEL_ARITHMETIC:
+                out.append(word)
+                refuse(word, f"dùng {_JUEL_ARITHMETIC[word]}")
+                prev = "start"
+            elif word == "empty" and prev != "operand" and _operand_follows(src, end, wrapped):
+                out.append(word)
+                operand = _EMPTY_OPERAND.match(src, end)
+                x = operand.group(1) if operand else "x"
+                if prev == "not":
+                    refuse("not empty", f"dùng {x} (hoặc len({x}) > 0)")
+                else:
+                    refuse("empty", f"dùng not {x} (hoặc len({x}) == 0)")
+                prev = "start"
+            else:
+                out.append(word)
+                if word == "not":
+                    prev = "not"
+                elif keyword.iskeyword(word) and word not in _KEYWORD_VALUES:
+                    prev = "start"
+                else:
+                    prev = "operand"
+            i = end
+        elif char.isdigit() or (char == "." and src[i + 1:i + 2].isdigit()):
+            end = i + 1
+            while end < n and (src[end].isalnum() or src[end] in "._"):
+                end += 1
+            out.append(src[i:end])
+            prev = "operand"
             i = end
         else:
             out.append(char)
+            if char in "([{":
+                depth += 1
+                prev = "start"
+            elif char in ")]}":
+                depth = max(depth - 1, 0)
+                prev = "operand"
+            elif char == ".":
+                prev = "dot"
+            else:
+                prev = "start"
             i += 1
-    return "".join(out).strip()
+    return "".join(out), problems
+
+
+def _camunda(expr: str) -> tuple[str, list[SandboxError]]:
+    """The Python text of a condition and the JUEL constructs it uses that are refused."""
+    src = expr.strip()
+    if len(src) > MAX_SOURCE_LENGTH:  # _parse refuses it; do not scan megabytes first
+        return src, []
+    match = _CAMUNDA_WRAPPER.fullmatch(src)
+    wrapped = match is not None
+    if match:
+        src = match.group(1).strip()
+    text, problems = _juel_scan(src, wrapped, translate=True)
+    return text.strip(), problems
+
+
+def strip_camunda(expr: str) -> str:
+    """Turn a Camunda/JUEL style condition into the Python subset we evaluate.
+
+    ``${ a == 'b' && !done }`` becomes ``a == 'b' and not done``: the ``${...}``/``#{...}``
+    wrapper is removed and ``&&``, ``||``, ``!`` (not ``!=``) and the comparison words
+    ``eq ne lt gt le ge`` (between two operands) are rewritten outside string literals.
+    Inside a wrapper, ``true``/``false``/``null`` become ``True``/``False``/``None``.
+    Plain Python passes through unchanged (these tokens are never valid Python). JUEL that
+    is not translated (``div``, ``mod``, ``empty``, ``a ? b : c``) is left as is;
+    :func:`check_expression` and :func:`evaluate` refuse it with the reason.
+    """
+    return _camunda(expr)[0]
+
+
+# --------------------------------------------------------------------------- JUEL method calls
+
+# Java/JUEL methods modelers write, with the Python to use instead ({obj}: the receiver,
+# {arg}: the first argument). They are refused anyway (not allowed attributes); this only
+# gives the reason and the replacement.
+_JUEL_METHODS: dict[str, str] = {
+    "equals": "dùng {obj} == {arg}",
+    "equalsIgnoreCase": "dùng {obj}.lower() == {arg}.lower()",
+    "size": "dùng len({obj})",
+    "length": "dùng len({obj})",
+    "isEmpty": "dùng not {obj} (hoặc len({obj}) == 0)",
+    "contains": "dùng {arg} in {obj}",
+    "containsKey": "dùng {arg} in {obj}",
+    "toString": "dùng str({obj})",
+    "toUpperCase": "dùng {obj}.upper()",
+    "toLowerCase": "dùng {obj}.lower()",
+    "trim": "dùng {obj}.strip()",
+    "startsWith": "dùng {obj}.startswith({arg})",
+    "endsWith": "dùng {obj}.endswith({arg})",
+    "indexOf": "dùng {obj}.find({arg})",
+    "substring": "dùng cắt chuỗi {obj}[đầu:cuối]",
+    "getVariable": "dùng trực tiếp tên trường {field}",
+    "getVariableLocal": "dùng trực tiếp tên trường {field}",
+    "hasVariable": "chỉ đọc được các trường có trong dữ liệu: đặt {field} là trường bắt buộc "
+                   "ở biểu mẫu trước đó hoặc gán giá trị mặc định",
+}
+_JAVA_METHOD_NAME = re.compile(r"[a-z]+[A-Z]\w*")
+
+
+def _juel_method_problem(attribute: ast.Attribute, call: ast.Call | None,
+                         line: int | None) -> SandboxError | None:
+    """The JUEL-specific refusal of ``x.equals('y')``, ``execution.getVariable('x')``, ...
+    (None when the attribute is not a Java method name)."""
+    name = attribute.attr
+    if name in _ALL_ATTRIBUTES or not (name in _JUEL_METHODS or _JAVA_METHOD_NAME.fullmatch(name)):
+        return None
+    obj = _short(ast.unparse(attribute.value), 40)
+    first = call.args[0] if call is not None and call.args else None
+    arg = _short(ast.unparse(first), 40) if first is not None else "..."
+    field = (first.value if isinstance(first, ast.Constant) and isinstance(first.value, str)
+             and first.value.isidentifier() else "đó")
+    construct = _short(ast.unparse(call if call is not None else attribute), 60)
+    advice = _JUEL_METHODS.get(name)
+    if advice is None:
+        advice = ("phương thức Java không dùng được; chỉ dùng các hàm và phương thức Python "
+                  "được phép (len, min, max, sum, round, int, str, .get(...), ...)")
+    return _juel_refusal(construct, advice.format(obj=obj, arg=arg, field=field), line)
 
 
 # --------------------------------------------------------------------------- static checks
@@ -358,8 +571,14 @@ def _check_tree(tree: ast.AST, allowed: frozenset[type]) -> list[SandboxError]:
             reason = _REFUSAL_REASONS.get(kind.__name__, f"'{kind.__name__}' is not allowed")
             problems.append(UnsafeCode(reason, line))
             continue
-        problems.extend(_check_node(node, line))
-        for child in ast.iter_child_nodes(node):
+        found = _check_node(node, line)
+        problems.extend(found)
+        children: Iterable[ast.AST] = ast.iter_child_nodes(node)
+        if found and isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            # A JUEL method call is reported once, for the call; its receiver and
+            # arguments are still checked.
+            children = [node.func.value, *node.args, *node.keywords]
+        for child in children:
             stack.append((child, depth + 1))
     if not too_deep and isinstance(tree, ast.Module):
         problems.extend(_check_loops(tree.body, in_loop=False))
@@ -370,9 +589,14 @@ def _check_tree(tree: ast.AST, allowed: frozenset[type]) -> list[SandboxError]:
 def _check_node(node: ast.AST, line: int | None) -> list[SandboxError]:
     """Per-node rules that the node type alone does not capture."""
     if isinstance(node, ast.Name):
-        if node.id.startswith("_") or node.id in _FORBIDDEN_NAMES:
+        # Names of builtins (input, type, id, open, ...) are plain task-data fields: the
+        # interpreter resolves names in the data, helpers and its own functions only.
+        if node.id.startswith("_"):
             return [UnsafeCode(f"the name '{node.id}' is not allowed", line)]
     elif isinstance(node, ast.Attribute):
+        juel = _juel_method_problem(node, None, line)
+        if juel is not None:
+            return [juel]
         if node.attr.startswith("_"):
             return [UnsafeCode(f"attributes starting with '_' are not allowed ('{node.attr}')",
                                line)]
@@ -383,6 +607,13 @@ def _check_node(node: ast.AST, line: int | None) -> list[SandboxError]:
     elif isinstance(node, ast.Call):
         if not isinstance(node.func, (ast.Name, ast.Attribute)):
             return [UnsafeCode("only named functions and methods can be called", line)]
+        if isinstance(node.func, ast.Name) and node.func.id in _REFUSED_CALLS \
+                and not node.func.id.startswith("_"):  # '_' names: refused as names
+            return [UnsafeCode(f"the function '{node.func.id}' is not allowed", line)]
+        if isinstance(node.func, ast.Attribute):
+            juel = _juel_method_problem(node.func, node, line)
+            if juel is not None:
+                return [juel]
     elif isinstance(node, ast.Constant):
         if not isinstance(node.value, (type(None), bool, int, float, str)):
             return [UnsafeCode(f"literals of type {type(node.value).__name__} are not allowed",
@@ -418,23 +649,40 @@ def _check_loops(body: list[ast.stmt], in_loop: bool) -> list[SandboxError]:
     return problems
 
 
+def _parse_expression(src: str) -> tuple[ast.AST | None, list[SandboxError]]:
+    """Translate Camunda/JUEL syntax, then parse; refused JUEL constructs are the problems
+    (rather than the "invalid syntax" they would cause)."""
+    if isinstance(src, str):
+        src, problems = _camunda(src)
+        if problems:
+            return None, problems
+    return _parse(src, "eval")
+
+
+def _parse_script(src: str) -> tuple[ast.AST | None, list[SandboxError]]:
+    """Parse a script; if it is not Python because of JUEL syntax, say so instead."""
+    tree, problems = _parse(src, "exec")
+    if tree is None and isinstance(src, str) and len(src) <= MAX_SOURCE_LENGTH and all(
+            isinstance(p, InvalidSyntax) for p in problems):
+        problems = _juel_scan(src, wrapped=False, translate=False)[1] or problems
+    return tree, problems
+
+
 def check_expression(src: str) -> list[SandboxError]:
     """All static problems of a condition/expression (Camunda ``${...}`` accepted)."""
-    if isinstance(src, str):
-        src = strip_camunda(src)
-    tree, problems = _parse(src, "eval")
+    tree, problems = _parse_expression(src)
     return problems if tree is None else _check_tree(tree, _EXPRESSION_NODES)
 
 
 def check_script(src: str) -> list[SandboxError]:
     """All static problems of a script task's code; empty list when it may run."""
-    tree, problems = _parse(src, "exec")
+    tree, problems = _parse_script(src)
     return problems if tree is None else _check_tree(tree, _SCRIPT_NODES)
 
 
 def _checked_tree(src: str, mode: str) -> ast.AST:
     """Parse and check, raising the first problem (used before running anything)."""
-    tree, problems = _parse(src, mode)
+    tree, problems = _parse_expression(src) if mode == "eval" else _parse_script(src)
     if tree is not None:
         problems = _check_tree(tree, _EXPRESSION_NODES if mode == "eval" else _SCRIPT_NODES)
     if problems:
@@ -547,6 +795,7 @@ class _Interpreter:
         self.ops = 0
         self.line: int | None = None
         self.assigned: set[str] = set()
+        # Keep in step with _FUNCTION_NAMES.
         self.functions: dict[str, Callable[..., Any]] = {
             "len": len, "abs": abs, "bool": bool, "float": float, "int": self._fn_int,
             "str": self._fn_str, "round": self._fn_round, "min": self._bulk(min),
@@ -1004,6 +1253,12 @@ class _Interpreter:
             args, kwargs = self._call_arguments(node)
             self.traverse(*args, *kwargs.values())
             return self.guard(helper(*args, **kwargs))
+        if name.startswith("_") or name in _REFUSED_CALLS:  # the static check refuses it too
+            raise UnsafeCode(f"the function '{name}' is not allowed")
+        if any(name in scope for scope in self.scopes):
+            # As in Python, a field shadows the function of the same name; data is never
+            # called (it could only be plain values anyway).
+            raise ScriptError(f"'{name}' is a field of the task data here, not a function")
         function = self.functions.get(name)
         if function is None:
             raise ScriptError(f"unknown function '{name}'")
@@ -1226,8 +1481,7 @@ def evaluate(expr: str, context: Mapping[str, Any],
     Camunda ``${...}`` syntax is accepted. Raises UnsafeCode before running anything,
     LimitExceeded or ScriptError while running.
     """
-    source = strip_camunda(expr) if isinstance(expr, str) else expr
-    tree = _checked_tree(source, "eval")
+    tree = _checked_tree(expr, "eval")
     names = context if isinstance(context, dict) else dict(context)
     interpreter = _Interpreter(names, helpers or {}, read_only=True)
     interpreter.line = 1

@@ -1,8 +1,8 @@
 """Run a diagram with a designer's sample data and report the path it takes.
 
-The publish-time `dry_run` only answers "does it finish"; the back office's dry-run page needs
-the steps in order so it can show who would receive each one and when it would be due. This
-runs the same engine (`WorkflowRun`, the sandboxed script engine) entirely in memory: no
+Publish's `dry_run` and the back office's dry-run page run this one simulation: publish only
+asks "does it finish", the page shows the steps in order, who would receive each one and when
+it would be due. This runs the same engine (`WorkflowRun`, the sandboxed script engine) entirely in memory: no
 dossier, no database.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from .runner import EngineIncident, WorkflowRun
 from .specs import SpecBundle
+from .problems import Problem
 from .validation import sample_value
 
 
@@ -40,21 +41,28 @@ def step_data(schema: dict, sample: dict) -> dict:
     return out
 
 
-def simulate(bundle: SpecBundle, model: dict, forms: dict[str, dict], sample: dict,
-             max_steps: int = 100) -> Simulation:
-    """Complete each ready human step in turn with `sample` and record the order of steps."""
+def simulate(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], sample: dict,
+             max_steps: int = 200) -> Simulation:
+    """Complete each ready human step in turn with `sample` and record the order of steps. Timers
+    are made due at once and every message awaited is delivered (empty), so a diagram that waits
+    on them still runs to its end. `step_forms`: step id -> the form its officers fill in."""
     tasks_by_id = {t["id"]: t for t in model["user_tasks"]}
     result = Simulation()
     try:
         run = WorkflowRun.start(bundle, dict(sample))
         for _ in range(max_steps):
             ready = run.ready_human_tasks()
+            if not ready and run.next_timer_at() is not None:
+                run.fast_forward_timers()
+                continue
+            if not ready and run.waiting_messages():
+                run.deliver_message(run.waiting_messages()[0], {})
+                continue
             if not ready:
                 break
             task = ready[0]
             meta = tasks_by_id.get(task.step_id, {})
-            form = forms.get(meta.get("form_key") or "", {})
-            data = step_data(form.get("schema", {}), sample)
+            data = step_data((step_forms.get(task.step_id) or {}).get("schema", {}), sample)
             result.steps.append(SimulatedStep(task.step_id, task.name, meta.get("lane_id"), data))
             run.complete(task.id, data)
         else:
@@ -64,6 +72,15 @@ def simulate(bundle: SpecBundle, model: dict, forms: dict[str, dict], sample: di
         result.problem, result.problem_element = exc.message, exc.element_id
         return result
     result.completed = run.completed
+    result.final_data = run.final_data()
     if not run.completed:
-        result.problem = "Quy trình dừng lại mà chưa kết thúc (đang chờ một sự kiện)."
+        result.problem = "Quy trình dừng lại mà chưa kết thúc (đang chờ một sự kiện không có)."
     return result
+
+
+def dry_run(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], max_steps: int = 200) -> list[Problem]:
+    """Publish's check: the simulation with sample data from each form must reach the end."""
+    sim = simulate(bundle, model, step_forms, {}, max_steps)
+    if sim.problem is None:
+        return []
+    return [Problem(f"Chạy thử thất bại: {sim.problem}", sim.problem_element)]

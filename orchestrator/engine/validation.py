@@ -3,17 +3,19 @@ and a dry run through the engine on sample data."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lxml import etree
 
 from . import sandbox
 from .model import describe, parse_route
 from .problems import DiagramRejected, Problem
-from .runner import EngineIncident, WorkflowRun, parse_timer
+from .runner import parse_timer
 from .script_engine import iso8601_literal
 from .specs import SpecBundle, build_spec
-from .xml import parse_untrusted
+from .xml import BPMN_NS, parse_untrusted
+
+DEFAULT_ROUTE = "_default"  # the lane-map entry that routes steps outside every lane
 
 
 @dataclass
@@ -23,7 +25,6 @@ class Checked:
     xml: str
     model: dict
     bundle: SpecBundle
-    warnings: list[Problem] = field(default_factory=list)
 
 
 _ISO_LOOKALIKE = re.compile(r"^(?:R\d*/|P-?\d|PT|\d{4}-)", re.IGNORECASE)
@@ -63,40 +64,105 @@ def _expression_problems(model: dict) -> list[Problem]:
     return problems
 
 
-def check_diagram(data: bytes, max_bytes: int) -> Checked:
-    """Everything that can be checked without the database; raises DiagramRejected."""
+def check_diagram(data: bytes, max_bytes: int, process_id: str | None = None) -> Checked:
+    """Everything that can be checked without the database; raises DiagramRejected.
+    `process_id` names the main process when the file holds several."""
     root = parse_untrusted(data, max_bytes)
-    model, problems = describe(root)
+    model, problems = describe(root, process_id)
     problems += _expression_problems(model)
     if problems:
         raise DiagramRejected(problems)
-    bundle = build_spec(root, model["dialect"], model["process_id"])
     xml = etree.tostring(root, encoding="unicode")
+    if not model["executable"]:  # checked as it will run once the designer marks it executable
+        root = mark_executable(root, model["process_id"])
+    bundle = build_spec(root, model["dialect"], model["process_id"])
     return Checked(xml=xml, model=model, bundle=bundle)
 
 
+def process_warnings(model: dict) -> list[Problem]:
+    """What the designer must know about the file's processes: several (which one runs), or the
+    main one not marked executable (publish refuses it until marked)."""
+    warnings = []
+    others = [p for p in model.get("processes", []) if p != model["process_id"]]
+    if others:
+        warnings.append(Problem(f"Tệp có {len(others) + 1} quy trình; quy trình chính là '{model['process_id']}', "
+                                f"các quy trình khác ({', '.join(others)}) được giữ trong tệp.",
+                                model["process_id"], model.get("line")))
+    if not model.get("executable", True):
+        warnings.append(Problem("Quy trình chưa được đánh dấu thực thi được (isExecutable=\"false\"): hãy đánh dấu "
+                                "thực thi được trước khi công bố.", model["process_id"], model.get("line"),
+                                code="not_executable"))
+    return warnings
+
+
+def mark_executable(root: etree._Element, process_id: str) -> etree._Element:
+    """A copy of the diagram whose process `process_id` is marked isExecutable="true"."""
+    copy = etree.fromstring(etree.tostring(root))
+    for process in copy.iter(f"{{{BPMN_NS}}}process"):
+        if process.get("id") == process_id:
+            process.set("isExecutable", "true")
+    return copy
+
+
 def lane_paths(model: dict, lane_map: dict[str, str]) -> dict[str, str | None]:
-    """Routing path of each lane: the designer's mapping, the lane name, or Camunda candidate groups."""
+    """Routing path of each lane: the designer's mapping, the lane name, or the one route its tasks carry."""
     paths: dict[str, str | None] = {}
     for lane in model["lanes"]:
         path = lane_map.get(lane["id"]) or (lane["name"] if parse_route(lane["name"]) else None)
         if path is None:
-            groups = {t["candidate_groups"] for t in model["user_tasks"]
-                      if t["lane_id"] == lane["id"] and t["candidate_groups"]}
+            groups = {_own_route(t) for t in model["user_tasks"] if t["lane_id"] == lane["id"] and _own_route(t)}
             if len(groups) == 1 and parse_route(next(iter(groups))):
                 path = next(iter(groups))
         paths[lane["id"]] = path
     return paths
 
 
+def _own_route(task: dict) -> str | None:
+    return task.get("route") or task.get("candidate_groups")
+
+
+def step_paths(model: dict, lane_map: dict[str, str]) -> dict[str, str | None]:
+    """Routing path of each human step, most specific first: the designer's mapping of the step,
+    of its lane, the route written on the step (candidateGroups, `route` property), its lane's
+    path, the designer's mapping of the step's group name, then the `_default` mapping."""
+    lanes = lane_paths(model, lane_map)
+    paths: dict[str, str | None] = {}
+    for task in model["user_tasks"]:
+        own, lane_id = _own_route(task), task["lane_id"]
+        paths[task["id"]] = (lane_map.get(task["id"]) or (lane_map.get(lane_id) if lane_id else None)
+                             or (own if parse_route(own) else None) or (lanes.get(lane_id) if lane_id else None)
+                             or (lane_map.get(own) if own else None) or lane_map.get(DEFAULT_ROUTE))
+    return paths
+
+
+def mapping_keys(model: dict) -> set[str]:
+    """What a lane map may name: lanes, steps, the group names steps carry, and `_default`."""
+    keys = {lane["id"] for lane in model["lanes"]} | {t["id"] for t in model["user_tasks"]} | {DEFAULT_ROUTE}
+    return keys | {_own_route(t) for t in model["user_tasks"] if _own_route(t)}
+
+
 def lane_warnings(model: dict, lane_map: dict[str, str]) -> list[Problem]:
-    paths = lane_paths(model, lane_map)
-    used = {t["lane_id"] for t in model["user_tasks"]}
-    return [
-        Problem(f"Làn '{lane['name'] or lane['id']}' chưa được gán vào cấp/đơn vị/vai trò "
-                "(ví dụ commune/reception, province/department:STP/specialist).", lane["id"], lane["line"])
-        for lane in model["lanes"] if lane["id"] in used and not paths[lane["id"]]
-    ]
+    """Steps nobody could be routed: their lane once, or the step itself when it lies outside every lane."""
+    paths = step_paths(model, lane_map)
+    warnings, seen = [], set()
+    lanes = {lane["id"]: lane for lane in model["lanes"]}
+    for task in model["user_tasks"]:
+        if paths[task["id"]]:
+            continue
+        lane = lanes.get(task["lane_id"])
+        if lane is not None:
+            if lane["id"] not in seen:
+                seen.add(lane["id"])
+                warnings.append(Problem(f"Làn '{lane['name'] or lane['id']}' chưa được gán vào cấp/đơn vị/vai trò "
+                                        "(ví dụ commune/reception, province/department:STP/specialist).",
+                                        lane["id"], lane["line"]))
+        else:
+            group = _own_route(task)
+            hint = f" hoặc gán nhóm '{group}'" if group else ""
+            warnings.append(Problem(f"Bước nằm ngoài mọi làn và chưa có tuyến: đặt camunda:candidateGroups là một "
+                                    f"đường định tuyến{hint}, gán bước này hoặc mục '{DEFAULT_ROUTE}' trong bảng gán làn.",
+                                    task["id"], task["line"]))
+    return warnings
 
 
 def sample_value(schema: dict):
@@ -132,31 +198,3 @@ def sample_value(schema: dict):
 
 def sample_data(schema: dict) -> dict:
     return {name: sample_value(prop) for name, prop in schema.get("properties", {}).items()}
-
-
-def dry_run(bundle: SpecBundle, model: dict, forms: dict[str, dict], start_data: dict | None = None,
-            max_steps: int = 200) -> list[Problem]:
-    """Run the workflow with sample form data until it ends; report where the engine fails."""
-    tasks_by_id = {t["id"]: t for t in model["user_tasks"]}
-    try:
-        run = WorkflowRun.start(bundle, dict(start_data or {}))
-        for _ in range(max_steps):
-            ready = run.ready_human_tasks()
-            if not ready and run.next_timer_at() is not None:
-                run.fast_forward_timers()
-                continue
-            if not ready and run.waiting_messages():
-                run.deliver_message(run.waiting_messages()[0], {})
-                continue
-            if not ready:
-                break
-            task = ready[0]
-            form = forms.get(tasks_by_id.get(task.step_id, {}).get("form_key") or "", {})
-            run.complete(task.id, sample_data(form.get("schema", {})))
-        else:
-            return [Problem(f"Chạy thử vượt quá {max_steps} bước: có vòng lặp không dừng?")]
-    except EngineIncident as exc:
-        return [Problem(f"Chạy thử thất bại: {exc.message}", exc.element_id)]
-    if not run.completed and not run.ready_human_tasks():
-        return [Problem("Chạy thử dừng lại mà quy trình chưa kết thúc (đang chờ sự kiện không có).")]
-    return []

@@ -46,6 +46,8 @@ def check_dossier(session: Session, dossier: Dossier) -> list[str]:
         problems.append(f"{dossier.code}: queued timer job but the workflow waits on no timer")
     if run.has_errors() and not dossier.incident:
         problems.append(f"{dossier.code}: failed engine task without the incident flag")
+    if run.completed and not steps.waits_for_reception_supplement(dossier):
+        problems.append(f"{dossier.code}: workflow complete but the dossier is open (status {dossier.status})")
     return problems
 
 
@@ -55,6 +57,10 @@ def check_all(session: Session) -> list[str]:
                                                     Dossier.finished_at.is_(None)).order_by(Dossier.id)).all()
     for dossier in running:
         problems += check_dossier(session, dossier)
+    stray = session.execute(select(Dossier.code, WorkItem.id).join(WorkItem, WorkItem.dossier_id == Dossier.id)
+                            .where(WorkItem.state == OPEN, (Dossier.finished_at.is_not(None))
+                                   | Dossier.status.in_(FINAL_STATUSES)).order_by(Dossier.id)).all()
+    problems += [f"{code}: finished but step {item_id} is still open" for code, item_id in stray]
     stuck = session.scalars(select(Job).where(Job.state == RUNNING, Job.lease_until < utcnow() - LEASE_GRACE)).all()
     problems += [f"job {j.id} ({j.kind}) leased to {j.locked_by} past its expiry {j.lease_until.isoformat()}"
                  for j in stuck]

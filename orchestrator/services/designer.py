@@ -22,14 +22,15 @@ from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..engine import DiagramRejected, bundle_for, check_diagram, lane_paths, parse_route, parse_trusted
+from ..engine import (
+    DiagramRejected, bundle_for, check_diagram, mapping_keys, parse_route, parse_trusted, simulate, step_paths,
+)
 from ..engine.sandbox import check_expression
-from ..engine.simulate import simulate
 from ..engine.xml import BPMN_NS, BPMNDI_NS, CAMUNDA_NS, DC_NS, NS, SPIFF_NS, parse_untrusted
 from ..models import FormDefinition, Procedure, ProcedureInForce, ProcedureVersion, Unit
 from ..models.procedures import DRAFT, NATIONAL
 from ..models.types import utcnow
-from . import audit, forms, procedures
+from . import audit, forms, procedures, versions
 from .auth import Actor
 from .deadlines import calendar_for, legal_due_at
 from .errors import Conflict, Forbidden, Invalid, NotFound
@@ -205,11 +206,11 @@ def _store(session: Session, actor: Actor, version: ProcedureVersion, root: etre
     """Validate the rewritten XML like an upload, then (only then) replace the draft's diagram."""
     xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     try:
-        checked = check_diagram(xml, REWRITE_MAX_BYTES)
+        checked = check_diagram(xml, REWRITE_MAX_BYTES, version.process_id)
     except DiagramRejected as exc:
         raise procedures._rejected(exc) from None
-    lane_ids = {lane["id"] for lane in checked.model["lanes"]}
-    lane_map = {k: v for k, v in (version.lane_map or {}).items() if k in lane_ids}
+    keys = mapping_keys(checked.model)
+    lane_map = {k: v for k, v in (version.lane_map or {}).items() if k in keys}
     version.bpmn_xml = checked.xml
     version.model = checked.model
     version.dialect = checked.model["dialect"]
@@ -649,7 +650,7 @@ def compare(session: Session, actor: Actor, code: str, number: int, other: int |
         return result
     new_steps = {t["id"]: t for t in version.model["user_tasks"]}
     old_steps = {t["id"]: t for t in base.model["user_tasks"]}
-    new_paths, old_paths = lane_paths(version.model, version.lane_map), lane_paths(base.model, base.lane_map)
+    new_paths, old_paths = step_paths(version.model, version.lane_map), step_paths(base.model, base.lane_map)
     new_forms, old_forms = _forms_of(session, version), _forms_of(session, base)
     result["added"] = [t for sid, t in new_steps.items() if sid not in old_steps]
     result["removed"] = [t for sid, t in old_steps.items() if sid not in new_steps]
@@ -664,7 +665,7 @@ def compare(session: Session, actor: Actor, code: str, number: int, other: int |
                 changes.append(f"{label}: {old.get(key) or '—'} → {new.get(key) or '—'}")
         if changes:
             result["changed"].append({"step": new, "changes": changes})
-        old_path, new_path = old_paths.get(old["lane_id"]), new_paths.get(new["lane_id"])
+        old_path, new_path = old_paths.get(sid), new_paths.get(sid)
         if old_path != new_path:
             result["routing"].append({"step": new, "before": old_path, "after": new_path})
         old_def, new_def = old_forms.get(old["form_key"] or ""), new_forms.get(new["form_key"] or "")
@@ -720,10 +721,9 @@ def sample_fields(session: Session, version: ProcedureVersion) -> list[dict]:
     from ..engine import sample_data
 
     seen: dict[str, dict] = {}
+    step_forms = versions.step_forms(version.model, _forms_of(session, version))
     for task in version.model["user_tasks"]:
-        definition = _forms_of(session, version).get(task["form_key"] or "")
-        if not definition:
-            continue
+        definition = step_forms[task["id"]]
         samples = sample_data(definition.get("schema", {}))
         for f in form_fields(definition):
             if f["name"] not in seen:
@@ -771,19 +771,18 @@ def dry_run(session: Session, actor: Actor, code: str, number: int, commune_code
     province = commune.province_code
     if version.scope != NATIONAL and province != version.scope:
         raise Invalid("Xã/phường phải thuộc tỉnh của phiên bản.", fields={"commune_code": f"thuộc tỉnh {version.scope}"})
-    library = _forms_of(session, version)
     bundle = bundle_for(version.id, version.bpmn_xml, version.dialect, version.process_id)
-    sim = simulate(bundle, version.model, library, sample)
+    sim = simulate(bundle, version.model, versions.step_forms(version.model, _forms_of(session, version)), sample)
     now = received_at or utcnow()
     cal = calendar_for(session, province)
     legal = legal_due_at(session, province, now, version.deadline_kind, version.deadline_days)
-    paths = lane_paths(version.model, version.lane_map)
+    paths = step_paths(version.model, version.lane_map)
     lanes = {lane["id"]: lane["name"] for lane in version.model["lanes"]}
     steps_meta = {t["id"]: t for t in version.model["user_tasks"]}
     cursor, out = now, []
     for step in sim.steps:
         meta = steps_meta.get(step.step_id, {})
-        path = paths.get(step.lane_id)
+        path = paths.get(step.step_id)
         row = DryRunStep(step.step_id, step.name, lanes.get(step.lane_id), path, None, None, None, None)
         try:
             route = resolve(session, path or "", province, commune_code, commune_code)

@@ -85,3 +85,31 @@ def library(session: Session, keys: set[str]) -> dict[str, dict]:
         return {}
     rows = session.scalars(select(FormDefinition).where(FormDefinition.key.in_(keys))).all()
     return {r.key: r.definition for r in rows}
+
+
+_BUILTIN = json.loads((Path(__file__).resolve().parents[1] / "data" / "forms" / "builtin.json")
+                      .read_text(encoding="utf-8"))
+BUILTIN_STEP: dict = _BUILTIN["step"]
+OUTCOME_FIELDS: dict[str, tuple[str, ...]] = {m: tuple(o["properties"]) for m, o in _BUILTIN["outcomes"].items()}
+
+
+def effective(definition: dict | None, milestone: str | None) -> dict:
+    """The form a step's officers fill in: its own (or the built-in one, for a step drawn without a
+    form) plus the outcome fields the product needs at its milestone (the reception outcome, the
+    delivery method), where the form lacks them. The legal actions thus work on every procedure.
+    Computed once per published version (`versions.Runtime.step_forms`)."""
+    base = definition or BUILTIN_STEP
+    outcome = _BUILTIN["outcomes"].get(milestone or "")
+    schema = base.get("schema", {})
+    props = schema.get("properties", {})
+    missing = {k: v for k, v in (outcome or {}).get("properties", {}).items() if k not in props}
+    if not missing:
+        return base
+    ui = dict(base.get("ui") or {})
+    own_order = [n for n in ui.get("ui:order", []) if n in props] + [n for n in props if n not in ui.get("ui:order", [])]
+    ui.update({k: v for k, v in outcome.get("ui", {}).items() if k in missing})
+    ui["ui:order"] = list(missing) + own_order
+    new_schema = {**schema, "properties": {**props, **missing}}
+    if "reception_result" in missing:
+        new_schema["allOf"] = list(schema.get("allOf", [])) + outcome["allOf"]
+    return {**base, "schema": new_schema, "ui": ui}

@@ -33,7 +33,9 @@ OFFICER_ROLES = ("reception", "specialist", "leader")
 PROCESSING = (2, 4)
 DEFAULT_SUPPLEMENT_WINDOW_DAYS = 3
 DELIVERY_METHODS = ("in_person", "post", "online")
-EVENT_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_.:-]{0,99}$")
+# Any name a diagram's bpmn:message may carry (spaces, Vietnamese): 1..200 characters, no control
+# characters (Unicode Cc: C0, DEL, C1). Built-in names are plain ASCII and match too.
+EVENT_NAME = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,200}\Z")
 
 
 # -- who may act ---------------------------------------------------------------------------
@@ -174,6 +176,12 @@ def supplement_submitted(session: Session, actor: Actor, dossier: Dossier, data:
         raise Conflict("Hồ sơ không ở trạng thái chờ bổ sung.", code="not_waiting")
     now = utcnow()
     pauses.close_pause(dossier, now, received_by=actor.name, note=_note(data))
+    if entry.get("stage") == pauses.RECEPTION and _reception_item(session, dossier) is not None:
+        # the workflow was held at its reception step (tasks._held_at_reception): it opens again as is
+        steps.set_status(session, dossier, 1, actor.name, "supplement_submitted", note=_note(data))
+        _touch(dossier)
+        session.flush()
+        return dossier
     if entry.get("stage") == pauses.RECEPTION:
         run = steps.restore(session, dossier)
         incident = None
@@ -354,7 +362,10 @@ def return_result(session: Session, actor: Actor, dossier: Dossier, method, data
     documents; the open return step, if the diagram has one, is completed with the same data."""
     if method not in DELIVERY_METHODS:
         raise Invalid("Hình thức trả kết quả không hợp lệ.", fields={"method": " | ".join(DELIVERY_METHODS)})
-    if dossier.status != 9:
+    model = steps.step_model(dossier)
+    has_decision = any(s.get("milestone") == "decision" for s in model.values())
+    if dossier.status != 9 and (has_decision or dossier.status not in PROCESSING):
+        # a procedure drawn without a decision step returns its result from processing
         raise Conflict("Chỉ trả kết quả khi hồ sơ đã xử lý xong (trạng thái 9).", code="not_allowed_in_status",
                        extra={"status": dossier.status})
     ids = attachment_ids or []
@@ -366,7 +377,7 @@ def return_result(session: Session, actor: Actor, dossier: Dossier, method, data
         raise Invalid("Có tệp không phải kết quả của hồ sơ này.", fields={"attachment_ids": "tệp kết quả của hồ sơ"})
     if method == "online" and not found:
         raise Conflict("Trả kết quả trực tuyến cần đính kèm văn bản kết quả điện tử.", code="result_missing")
-    ret = {sid for sid, s in steps.step_model(dossier).items() if s.get("milestone") == "return"}
+    ret = {sid for sid, s in model.items() if s.get("milestone") == "return"}
     open_items = current_tasks(session, dossier)
     item = next((w for w in open_items if w.step_id in ret), None)
     note = {"method": method, "attachments": [a.id for a in found]}
@@ -396,9 +407,13 @@ def handle_message_event(session: Session, actor: Actor, dossier: Dossier, name:
 EVENTS = {"supplement_submitted": supplement_submitted, "payment_received": payment_received, "withdrawn": withdraw}
 
 
-def send_event(session: Session, actor: Actor, code: str, name: str, data: dict) -> Dossier:
-    if not isinstance(name, str) or not EVENT_NAME.match(name):
-        raise Invalid("Tên sự kiện không hợp lệ.", fields={"name": "chữ, số, _ . : -"})
+def send_event(session: Session, actor: Actor, code: str, name: str, data: dict, *, field: str = "name") -> Dossier:
+    """A built-in event (`EVENTS`) or a message the dossier's diagram waits for, by its name as
+    the diagram writes it (any text of 1..200 characters without control characters); `field`
+    is what a refused name is reported as (the path's `name`, or the body's `message`)."""
+    from .events import check_name
+
+    check_name(name, field)
     dossier = dossier_for_event(session, actor, code)
     handler = EVENTS.get(name)
     if handler is None:

@@ -3,17 +3,21 @@ from __future__ import annotations
 
 import re
 
+from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from .. import engine
 from ..engine import (
-    DiagramRejected, Problem, bundle_for, check_diagram, dry_run, lane_paths, lane_warnings, parse_route,
+    DiagramRejected, Problem, bundle_for, check_diagram, dry_run, lane_warnings, mapping_keys, parse_route,
+    parse_trusted, process_warnings, step_paths,
 )
 from ..models import Procedure, ProcedureInForce, ProcedureVersion, Unit
 from ..models.procedures import DRAFT, NATIONAL, PUBLISHED
 from ..models.types import utcnow
 from . import audit, forms
+from .versions import step_forms
 from .auth import Actor
 from .errors import Conflict, Forbidden, Invalid, NotFound, Rejected, TooLarge
 from .routing import unresolved_communes
@@ -44,7 +48,8 @@ def _rejected(exc: DiagramRejected):
         return TooLarge(exc.problems[0].message, problems=problems)
     if exc.status == 400:
         return Invalid(exc.problems[0].message, problems=problems, code="invalid_xml")
-    return Rejected(message, problems=problems, code="invalid_bpmn")
+    fields = {p.field: p.message for p in exc.problems if p.field}
+    return Rejected(message, problems=problems, code="invalid_bpmn", fields=fields)
 
 
 def _validate_meta(session: Session, code: str, scope: str, deadline_days, deadline_kind: str) -> dict:
@@ -73,28 +78,36 @@ def _validate_meta(session: Session, code: str, scope: str, deadline_days, deadl
 
 
 def _warnings(session: Session, model: dict, lane_map: dict) -> list[dict]:
-    warnings = [p.as_dict() for p in lane_warnings(model, lane_map)]
+    """What a draft carries until fixed: processes, routing, forms (a step without a form of the
+    library gets the built-in one: a warning, not a refusal)."""
+    warnings = [p.as_dict() for p in process_warnings(model) + lane_warnings(model, lane_map)]
     keys = {t["form_key"] for t in model["user_tasks"] if t["form_key"]}
     known = forms.library(session, keys)
     for task in model["user_tasks"]:
+        if task.get("generated_form") and task["form_key"] not in known:
+            continue  # Camunda's generated form (formData) is the step's form
         if not task["form_key"]:
-            warnings.append(Problem("Bước chưa có biểu mẫu (formKey).", task["id"], task["line"]).as_dict())
+            warnings.append(Problem("Bước chưa có biểu mẫu (formKey): dùng biểu mẫu mặc định (ghi chú, giấy tờ"
+                                    + ("; kết quả tiếp nhận" if task.get("milestone") == "reception" else "") + ").",
+                                    task["id"], task["line"], code="builtin_form").as_dict())
         elif task["form_key"] not in known:
-            warnings.append(Problem(f"Biểu mẫu '{task['form_key']}' không có trong thư viện biểu mẫu.",
-                                    task["id"], task["line"]).as_dict())
+            warnings.append(Problem(f"Biểu mẫu '{task['form_key']}' không có trong thư viện biểu mẫu: dùng biểu mẫu "
+                                    "mặc định cho đến khi chọn biểu mẫu khác.", task["id"], task["line"],
+                                    code="builtin_form").as_dict())
     return warnings
 
 
 def upload(session: Session, actor: Actor, data: bytes, *, code: str, scope: str, name: str | None = None,
            name_en: str | None = None, field: str | None = None, deadline_days=None,
            deadline_kind: str = "working", fee_rule: dict | None = None, lane_map: dict | None = None,
-           max_bytes: int) -> ProcedureVersion:
-    """Store a new draft version; nothing is stored if the diagram cannot be stored safely."""
+           process_id: str | None = None, max_bytes: int) -> ProcedureVersion:
+    """Store a new draft version; nothing is stored if the diagram cannot be stored safely.
+    `process_id` picks the main process of a file that holds several."""
     scope = scope or ""
     _require_designer(session, actor, scope)
     meta = _validate_meta(session, code, scope, deadline_days, deadline_kind)
     try:
-        checked = check_diagram(data, max_bytes)
+        checked = check_diagram(data, max_bytes, (process_id or "").strip() or None)
     except DiagramRejected as exc:
         raise _rejected(exc) from None
     procedure = session.get(Procedure, code)
@@ -122,13 +135,14 @@ def upload(session: Session, actor: Actor, data: bytes, *, code: str, scope: str
 
 
 def _checked_lane_map(model: dict, mapping: dict) -> dict:
+    """{lane id | step id | a step's group name | "_default": routing path}."""
     if not isinstance(mapping, dict):
         raise Invalid("Bảng gán làn phải là đối tượng {lane id: đường định tuyến}.", fields={"lanes": "object"})
-    lane_ids = {lane["id"] for lane in model["lanes"]}
+    keys = mapping_keys(model)
     fields = {}
     for lane_id, path in mapping.items():
-        if lane_id not in lane_ids:
-            fields[lane_id] = "không có làn này trong sơ đồ"
+        if lane_id not in keys:
+            fields[lane_id] = "không có làn, bước hay nhóm này trong sơ đồ (hoặc dùng _default)"
         elif not isinstance(path, str) or parse_route(path) is None:
             fields[lane_id] = ("đường định tuyến không hợp lệ: commune/<role> hoặc "
                                "province/<service-center|department:CODE>/<role>")
@@ -199,17 +213,14 @@ def publish(session: Session, actor: Actor, code: str, number: int) -> tuple[Pro
 def _publish_problems(session: Session, version: ProcedureVersion) -> tuple[list[dict], list[dict]]:
     model = version.model
     problems = [p.as_dict() for p in lane_warnings(model, version.lane_map)]
+    problems += [p.as_dict() for p in process_warnings(model) if p.code == "not_executable"]
     keys = {t["form_key"] for t in model["user_tasks"] if t["form_key"]}
     library = forms.library(session, keys)
-    for task in model["user_tasks"]:
-        if not task["form_key"] or task["form_key"] not in library:
-            problems.append(Problem(f"Bước thiếu biểu mẫu hợp lệ ('{task['form_key'] or ''}').",
-                                    task["id"], task["line"]).as_dict())
     notes: list[dict] = []
     if problems:
         return problems, notes
-    paths = lane_paths(model, version.lane_map)
-    used = sorted({paths[t["lane_id"]] for t in model["user_tasks"] if t["lane_id"]})
+    paths = step_paths(model, version.lane_map)
+    used = sorted({p for p in paths.values() if p})
     lacking = _provinces_lacking(session, used, version.scope)
     if version.scope != NATIONAL and lacking:
         for path in lacking[version.scope]:
@@ -220,10 +231,28 @@ def _publish_problems(session: Session, version: ProcedureVersion) -> tuple[list
     if problems:
         return problems, notes
     bundle = bundle_for(version.id, version.bpmn_xml, version.dialect, version.process_id)
-    problems += [p.as_dict() for p in dry_run(bundle, model, library)]
+    problems += [p.as_dict() for p in dry_run(bundle, model, step_forms(model, library))]
     if not problems:
         version.forms = library  # frozen copy: later library edits do not change this version
     return problems, notes
+
+
+def mark_executable(session: Session, actor: Actor, code: str, number: int) -> ProcedureVersion:
+    """A draft whose main process is marked isExecutable="false" (as most reference diagrams are):
+    the designer confirms it may run; the XML changes, nothing else."""
+    version = get_version(session, code, number)
+    _require_designer(session, actor, version.scope)
+    if version.state != DRAFT:
+        raise Conflict("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới.", code="immutable")
+    if version.model.get("executable", True):
+        return version
+    version.bpmn_xml = etree.tostring(engine.mark_executable(parse_trusted(version.bpmn_xml), version.process_id),
+                                      encoding="unicode")
+    version.model = {**version.model, "executable": True}
+    version.warnings = _warnings(session, version.model, version.lane_map)
+    audit.record(session, "procedure.executable", actor.name, note=f"{code} v{number}")
+    session.flush()
+    return version
 
 
 def versions(session: Session, code: str) -> list[tuple[ProcedureVersion, bool]]:

@@ -13,11 +13,11 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..engine import EngineIncident, WorkflowRun, bundle_for, lane_paths
+from ..engine import OUTCOMES, EngineIncident, WorkflowRun, bundle_for
 from ..models import Dossier, DossierParticipant, DossierState, WorkItem
-from ..models.dossiers import CANCELLED, OPEN
+from ..models.dossiers import CANCELLED, COMPLETED, OPEN
 from ..models.types import utcnow
-from . import audit, jobs, outbox, versions
+from . import audit, jobs, outbox, pauses, versions
 from .deadlines import calendar_for, legal_due_at
 from .errors import NotFound
 from .routing import Route, resolve
@@ -95,12 +95,12 @@ def step_model(dossier: Dossier) -> dict[str, dict]:
 
 
 def routes_for(session: Session, dossier: Dossier) -> dict[str, Route]:
-    """Lane id -> unit and role for this dossier (raises Unresolvable)."""
+    """Human step id -> unit and role for this dossier (raises Unresolvable)."""
     v = versions.runtime(session, dossier.procedure_version_id)
-    paths = lane_paths(v.model, v.lane_map)
-    used = {t["lane_id"] for t in v.model["user_tasks"]}
-    return {lane_id: resolve(session, path, dossier.province_code, dossier.commune_code, dossier.received_by_unit)
-            for lane_id, path in paths.items() if lane_id in used and path}
+    by_path: dict[str, Route] = {}
+    for path in set(v.step_paths.values()) - {None}:
+        by_path[path] = resolve(session, path, dossier.province_code, dossier.commune_code, dossier.received_by_unit)
+    return {step_id: by_path[path] for step_id, path in v.step_paths.items() if path}
 
 
 def add_participants(session: Session, dossier: Dossier, unit_codes: set[str]) -> None:
@@ -127,7 +127,6 @@ def sync_work_items(session: Session, dossier: Dossier, run: WorkflowRun,
     `open_items`: the items as read under the lock, if the caller has them (saves a query).
     Returns (created, all open after the step) in the order `dossiers.current_tasks` reads them."""
     steps = step_model(dossier)
-    lane_by_step = {sid: s["lane_id"] for sid, s in steps.items()}
     ready = {t.id: t for t in run.ready_human_tasks()}
     if open_items is None:
         open_items = open_items_of(session, dossier)
@@ -142,7 +141,7 @@ def sync_work_items(session: Session, dossier: Dossier, run: WorkflowRun,
         task = ready[task_id]
         if routes is None:
             routes = routes_for(session, dossier)
-        route = routes[lane_by_step[task.step_id]]
+        route = routes[task.step_id]
         step = steps.get(task.step_id, {})
         item = WorkItem(
             id=task_id, dossier_id=dossier.id, step_id=task.step_id, step_name=task.name,
@@ -199,13 +198,54 @@ def set_status(session: Session, dossier: Dossier, new: int, actor: str, action:
     outbox.status_changed(session, dossier, old, new)
 
 
+FINAL_ACTIONS = {3: "refused", 7: "withdrawn", 8: "stopped", 9: "decided", 10: "returned"}
+
+
+def waits_for_reception_supplement(dossier: Dossier) -> bool:
+    """Status 5 at the reception stage: the workflow may have ended (the shipped diagrams end
+    there), the dossier still waits for the citizen's papers."""
+    entry = pauses.current(dossier)
+    return dossier.status == 5 and entry is not None and entry.get("stage") == pauses.RECEPTION
+
+
+def final_status(session: Session, dossier: Dossier, run: WorkflowRun) -> int | None:
+    """The status a dossier ends with after this step, or None while it goes on. Refused at
+    reception ends it whatever the diagram does next. A workflow that reached its end ends it:
+    with the status its end event's `outcome` names; decided (9) when a decision was made and no
+    return step ran (the result waits for `return-result`); else returned (10). A return step
+    counts only when the workflow really ends, so one drawn inside a sub-process or beside other
+    open steps cannot end the dossier early."""
+    if dossier.finished_at is not None:
+        return None
+    if dossier.status == 3:
+        return 3
+    if not run.completed or waits_for_reception_supplement(dossier):
+        return None
+    if dossier.status in FINAL_ACTIONS and dossier.status != 9:
+        return dossier.status
+    outcomes = versions.of(dossier).model.get("end_outcomes") or {}
+    reached = [outcomes[end] for end in run.ended_at() if end in outcomes]
+    if reached:
+        return OUTCOMES[reached[0]]
+    if dossier.status == 9:
+        returns = [sid for sid, s in step_model(dossier).items() if s.get("milestone") == "return"]
+        returned = returns and session.scalar(select(func.count()).select_from(WorkItem).where(
+            WorkItem.dossier_id == dossier.id, WorkItem.state == COMPLETED, WorkItem.step_id.in_(returns)))
+        return 10 if returned else 9
+    return 10
+
+
 def save_step(session: Session, dossier: Dossier, run: WorkflowRun, actor: str,
               incident: EngineIncident | None = None, open_items: list[WorkItem] | None = None) -> list[WorkItem]:
-    """Persist the workflow, reconcile work items, move 2 -> 4 when processing begins.
+    """Persist the workflow, reconcile work items, move 2 -> 4 when processing begins, finish the
+    dossier when its workflow ended (a finished dossier has no open step: what still runs is cancelled).
     The dossier's own columns change first, so they reach the database in one UPDATE.
     Returns the dossier's open work items after the step (what an answer shows without a query)."""
     dossier.lock_version += 1
     dossier.updated_at = utcnow()
+    final = final_status(session, dossier, run)  # before dumps: compaction drops the end events reached
+    if final is not None and not run.completed:
+        run.cancel()
     state_row = getattr(run, "state_row", None) or session.get(DossierState, dossier.id)
     state_row.state = run.dumps()
     if incident is not None:
@@ -218,7 +258,9 @@ def save_step(session: Session, dossier: Dossier, run: WorkflowRun, actor: str,
         reception_steps = {sid for sid, s in step_model(dossier).items() if s.get("milestone") == "reception"}
         if dossier.status == 2 and any(w.step_id not in reception_steps for w in created):
             set_status(session, dossier, 4, actor, "processing")
-        if run.completed and dossier.finished_at is None and dossier.status in (3, 5, 9, 10):
+        if final is not None:
+            set_status(session, dossier, final, actor, FINAL_ACTIONS[final],
+                       note=dossier.data.get("delivery_method") if final == 10 else None)
             dossier.finished_at = utcnow()
     session.flush()
     if created:

@@ -44,8 +44,13 @@ def get_visible(session: Session, actor: Actor, task_id: str) -> WorkItem:
     return item
 
 
-def form_of(item: WorkItem) -> dict | None:
-    return versions.of(item.dossier).forms.get(item.form_key or "")
+def form_of(item: WorkItem) -> dict:
+    """The form of the step: its own, or the built-in one, with the product's outcome fields."""
+    v = versions.of(item.dossier)
+    form = v.step_forms.get(item.step_id)
+    if form is None:  # a step the version's model does not list (not expected): its key as recorded
+        form = forms.effective(v.forms.get(item.form_key or ""), None)
+    return form
 
 
 def prefill(item: WorkItem, values: dict) -> dict:
@@ -165,18 +170,28 @@ def complete(session: Session, actor: Actor, task_id: str, data: dict,
     return dossier
 
 
+def _held_at_reception(dossier: Dossier, item: WorkItem, data: dict) -> bool:
+    """A supplement asked at reception on a diagram that does not branch on the reception outcome:
+    the workflow stays at the reception step (open, held while the dossier waits in 5) instead of
+    running on to processing steps with an incomplete dossier."""
+    v = versions.of(dossier)
+    return (v.steps.get(item.step_id, {}).get("milestone") == "reception"
+            and data.get("reception_result") == "supplement" and not v.model.get("reads_reception_result", True))
+
+
 def _run_step(session: Session, actor: Actor, dossier: Dossier, item: WorkItem, data: dict,
               items: list[WorkItem] | None = None) -> list[WorkItem]:
     run = steps.restore(session, dossier)
     incident = None
-    try:
-        run.complete(item.id, data)
-    except TaskNotReady:
-        raise Conflict("Bước này không còn chờ xử lý trong quy trình.", code="not_open") from None
-    except EngineIncident as exc:
-        incident = exc
     now = utcnow()
-    item.state, item.completed_at, item.completed_by = COMPLETED, now, actor.name
+    if not _held_at_reception(dossier, item, data):
+        try:
+            run.complete(item.id, data)
+        except TaskNotReady:
+            raise Conflict("Bước này không còn chờ xử lý trong quy trình.", code="not_open") from None
+        except EngineIncident as exc:
+            incident = exc
+        item.state, item.completed_at, item.completed_by = COMPLETED, now, actor.name
     if item.assignee_id is None:
         item.assignee_id = actor.user_id
     dossier.data = {**dossier.data, **data}
@@ -201,17 +216,14 @@ def _milestone(session: Session, actor: Actor, dossier: Dossier, item: WorkItem,
                               items=[str(i) for i in data.get("missing_items") or []], by=actor.name)
             steps.set_status(session, dossier, 5, actor.name, "supplement_requested", step_id=item.step_id,
                              note="; ".join(map(str, data.get("missing_items") or [])) or None)
-        elif result == "refuse":
+        elif result == "refuse":  # the dossier ends with this step (steps.save_step)
             steps.set_status(session, dossier, 3, actor.name, "refused", step_id=item.step_id,
                              note=data.get("refusal_reason"))
-            dossier.finished_at = now
     elif milestone == "decision" and dossier.status in (2, 4):
         steps.set_status(session, dossier, 9, actor.name, "decided", step_id=item.step_id,
                          note=data.get("decision"))
-    elif milestone == "return" and dossier.status in (2, 4, 9):
-        steps.set_status(session, dossier, 10, actor.name, "returned", step_id=item.step_id,
-                         note=data.get("delivery_method"))
-        dossier.finished_at = now
+    # The return milestone needs nothing here: the result is returned (10) when the workflow
+    # ends, so a return drawn inside a sub-process or before other steps cannot end it early.
 
 
 def complete_reception_in_person(session: Session, actor: Actor, dossier: Dossier, reception: dict) -> None:
@@ -221,9 +233,7 @@ def complete_reception_in_person(session: Session, actor: Actor, dossier: Dossie
                                                  WorkItem.step_id.in_(reception_steps)))
     if item is None:
         return
-    form_fields = (form_of(item) or {}).get("schema", {}).get("properties", {})
-    defaults = {"reception_result": "accept"} if "reception_result" in form_fields else {}
-    data = {**defaults, **prefill(item, dossier.data), **reception}
+    data = {"reception_result": "accept", **prefill(item, dossier.data), **reception}
     if data.get("reception_result", "accept") != "accept":
         raise Invalid("Hồ sơ ghi nhận trực tiếp là hồ sơ được tiếp nhận.", fields={"reception.reception_result": "accept"})
     errors = forms.field_errors(form_of(item), data)

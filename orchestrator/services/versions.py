@@ -8,7 +8,9 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, object_session
 
+from ..engine import step_paths
 from ..models import Dossier, ProcedureVersion
+from . import forms
 from .cache import TTLCache, db_key
 
 
@@ -29,16 +31,27 @@ class Runtime:
     deadline_kind: str
     fee_rule: dict
     steps: dict  # user task id -> its description (form, lane, milestone, step deadline)
+    step_paths: dict  # user task id -> its routing path (None: unrouted, refused at publish)
+    step_forms: dict  # user task id -> the form its officers fill in (`forms.effective`)
 
 
 _cache = TTLCache(max_size=512, ttl=None)
 
 
+def step_forms(model: dict, library: dict) -> dict[str, dict]:
+    """Step id -> its form: the library's form it names, else the form drawn in the diagram
+    (Camunda formData), else the built-in one; with the outcome fields of its milestone."""
+    return {t["id"]: forms.effective(library.get(t["form_key"] or "") or t.get("generated_form"), t.get("milestone"))
+            for t in model["user_tasks"]}
+
+
 def _load(session: Session, version_id: int) -> Runtime:
     v = session.get(ProcedureVersion, version_id)
+    lane_map, library = dict(v.lane_map), dict(v.forms)
     return Runtime(v.id, v.procedure_code, v.version, v.scope, v.state, v.dialect, v.process_id, v.bpmn_xml,
-                   v.model, dict(v.lane_map), dict(v.forms), v.deadline_days, v.deadline_kind, dict(v.fee_rule or {}),
-                   {t["id"]: t for t in v.model["user_tasks"]})
+                   v.model, lane_map, library, v.deadline_days, v.deadline_kind, dict(v.fee_rule or {}),
+                   {t["id"]: t for t in v.model["user_tasks"]}, step_paths(v.model, lane_map),
+                   step_forms(v.model, library))
 
 
 def runtime(session: Session, version_id: int) -> Runtime:
