@@ -25,6 +25,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import serializer
 from .compaction import compact
+from .sandbox import SandboxError
 from .script_engine import make_script_engine
 from .specs import SpecBundle
 
@@ -55,8 +56,8 @@ def parse_timer(kind: str, value: str) -> None:
 # What the engine may raise while running a diagram: its own errors, and the plain exceptions a
 # diagram the parser accepted can still trigger inside it (KeyError, TypeError, ...). Each becomes
 # the dossier's incident, never a server error.
-ENGINE_FAILURES = (SpiffWorkflowException, LookupError, TypeError, ValueError, AttributeError, ArithmeticError,
-                   AssertionError)
+ENGINE_FAILURES = (SpiffWorkflowException, SandboxError, LookupError, TypeError, ValueError, AttributeError,
+                   ArithmeticError, AssertionError)
 
 
 class TaskNotReady(Exception):

@@ -12,7 +12,6 @@ a `Conflict` (409) naming the reason when it is not allowed. The caller commits.
 """
 from __future__ import annotations
 
-import re
 from datetime import date, datetime, time
 
 from sqlalchemy import exists, select, update
@@ -23,7 +22,7 @@ from ..models import Attachment, Dossier, DossierParticipant, WorkItem
 from ..models.attachments import RESULT_DOCUMENT
 from ..models.dossiers import CANCELLED, OPEN
 from ..models.types import utcnow
-from . import audit, fees, jobs, pauses, steps, tasks
+from . import audit, events, fees, jobs, pauses, steps, tasks
 from .auth import Actor
 from .deadlines import calendar_for, legal_due_at
 from .dossiers import can_see, current_tasks
@@ -33,9 +32,6 @@ OFFICER_ROLES = ("reception", "specialist", "leader")
 PROCESSING = (2, 4)
 DEFAULT_SUPPLEMENT_WINDOW_DAYS = 3
 DELIVERY_METHODS = ("in_person", "post", "online")
-# Any name a diagram's bpmn:message may carry (spaces, Vietnamese): 1..200 characters, no control
-# characters (Unicode Cc: C0, DEL, C1). Built-in names are plain ASCII and match too.
-EVENT_NAME = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,200}\Z")
 
 
 # -- who may act ---------------------------------------------------------------------------
@@ -399,9 +395,7 @@ def return_result(session: Session, actor: Actor, dossier: Dossier, method, data
 
 def handle_message_event(session: Session, actor: Actor, dossier: Dossier, name: str, data: dict) -> Dossier:
     """An event that is not built in: a message the dossier's diagram waits for."""
-    from .events import deliver_message
-
-    return deliver_message(session, actor.name, dossier, name, data)
+    return events.deliver_message(session, actor.name, dossier, name, data)
 
 
 EVENTS = {"supplement_submitted": supplement_submitted, "payment_received": payment_received, "withdrawn": withdraw}
@@ -411,9 +405,7 @@ def send_event(session: Session, actor: Actor, code: str, name: str, data: dict,
     """A built-in event (`EVENTS`) or a message the dossier's diagram waits for, by its name as
     the diagram writes it (any text of 1..200 characters without control characters); `field`
     is what a refused name is reported as (the path's `name`, or the body's `message`)."""
-    from .events import check_name
-
-    check_name(name, field)
+    events.check_name(name, field)
     dossier = dossier_for_event(session, actor, code)
     handler = EVENTS.get(name)
     if handler is None:
