@@ -336,3 +336,31 @@ def test_the_back_office_dry_run_and_publish_agree_on_waits(app, api):
         assert [s.step_id for s in report.steps] == ["Receive", "Sign"]
         db.session.rollback()
     assert publish(api, "9.300020").status_code == 200
+
+
+def test_a_route_property_routes_a_step_as_spiffarena_writes_it(app, api):
+    xml = definitions(process([user("Receive", inner=props(route="commune/reception")),
+                               user("Approve", inner=props(laneOwner="commune/leader"))]))
+    upload_and_publish(api, xml, "9.300021")
+    assert [(t["step_id"], t["role"]) for t in start(api, "9.300021")["current_tasks"]] == [("Approve", "leader")]
+
+
+def test_the_back_office_routes_steps_outside_lanes_and_marks_a_process_executable(app, client, api):
+    """The designer's page offers the `_default` row for steps outside every lane and the button for
+    a process drawn with isExecutable="false"; both work without touching XML."""
+    from .admin_client import BackOffice
+
+    xml = definitions(process([user("Receive"), user("Decide")], executable="false"))
+    assert upload(api, xml, "9.300022").status_code == 201
+    office = BackOffice(client)
+    office.login("designer.01")
+    page = office.text(office.get("/procedures/9.300022/v/1"))
+    assert 'id="mark-executable"' in page and 'id="lane-_default"' in page
+    base = "/procedures/9.300022/v/1"
+    r = office.post(f"{base}/lanes/_default", {"level": "commune", "unit_type": "", "dept_code": "", "role": "specialist"},
+                    referrer=base)
+    assert r.status_code == 303, office.text(r)
+    assert office.post(f"{base}/executable", referrer=base).status_code == 303
+    page = office.text(office.get(base))
+    assert 'id="mark-executable"' not in page and "commune/specialist" in page
+    assert publish(api, "9.300022").status_code == 200
