@@ -6,7 +6,6 @@ import json
 from flask import current_app
 
 from orchestrator.extensions import db
-from orchestrator.services import events
 from orchestrator.services import procedures as service
 from orchestrator.services.errors import Invalid, TooLarge
 
@@ -136,7 +135,7 @@ def get_procedure(args, code: str):
     template; without `province`, the national template) and the names of the messages its
     diagram waits for: what `POST /dossiers/{code}/events/...` may deliver. 404 when the
     procedure does not exist or no version is in force."""
-    v = events.procedure_in_force(db.session, code, args.get("province"))
+    v = service.procedure_in_force(db.session, code, args.get("province"))
     return {"code": v.procedure_code, "name": v.procedure.name, "name_en": v.procedure.name_en,
             "field": v.procedure.field, "version": v.version, "scope": v.scope,
-            "deadline_days": v.deadline_days, "deadline_kind": v.deadline_kind, "messages": events.waiting_for(v)}
+            "deadline_days": v.deadline_days, "deadline_kind": v.deadline_kind, "messages": service.waiting_for(v)}

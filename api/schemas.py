@@ -7,7 +7,7 @@ from flask_smorest.fields import Upload
 from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, ValidationError, fields, validate
 
 from orchestrator.engine import step_paths
-from orchestrator.services import versions
+from orchestrator.services import procedures, versions
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -311,7 +311,7 @@ class VersionSchema(Schema):
     created_at = VNDateTime()
     published_at = VNDateTime()
     published_by = fields.String(allow_none=True)
-    messages = fields.Function(lambda v: list((v.model or {}).get("messages") or []),
+    messages = fields.Function(procedures.waiting_for,
                                metadata={"type": "array", "items": {"type": "string"},
                                          "description": "names of the messages the diagram waits for"})
 

@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition, TimeDateEventDefinition, TimerEventDefinition,
 )
@@ -74,11 +75,11 @@ class EngineIncident(Exception):
         self.run: WorkflowRun | None = None  # the workflow as it stood, so the state can be saved
 
 
-def _incident(exc: BaseException) -> EngineIncident:
-    element_id = None
+def _incident(exc: BaseException, element_id: str | None = None) -> EngineIncident:
+    """The incident for an engine failure, at the failing task's element (else `element_id`)."""
     task = getattr(exc, "task", None)
     if task is not None:
-        element_id = getattr(task.task_spec, "bpmn_id", None)
+        element_id = getattr(task.task_spec, "bpmn_id", None) or element_id
     cause = exc
     while getattr(cause, "__cause__", None) is not None:
         cause = cause.__cause__
@@ -261,10 +262,6 @@ class WorkflowRun:
         """Deliver a message with its data (merged into the dossier's data on that path).
         False when the workflow is not waiting for it; raises EngineIncident like a step: any
         failure of the engine or the script engine while delivering, never another exception."""
-        from SpiffWorkflow.camunda.specs.event_definitions import (
-            MessageEventDefinition as CamundaMessageEventDefinition,
-        )
-
         catchers = self._message_catchers(name)
         if not catchers:
             return False
@@ -272,23 +269,16 @@ class WorkflowRun:
         for task in catchers:
             task.data.update(data)
         definition = catchers[0].task_spec.event_definition
-        if isinstance(definition, CamundaMessageEventDefinition):
-            # Camunda's definition copies event.payload["payload"] into the task under
-            # payload["result_var"] (camunda:resultVariable, else "<task>_Response"); the
-            # data itself is already merged above, as a Camunda message correlation does.
-            payload = {"payload": dict(data), "result_var": definition.result_var}
-        else:
-            payload = data
+        # Camunda's definition copies event.payload["payload"] into the task under
+        # payload["result_var"] (camunda:resultVariable, else "<task>_Response"); the data itself
+        # is already merged above, as a Camunda message correlation does.
+        payload = ({"payload": dict(data), "result_var": definition.result_var}
+                   if isinstance(definition, CamundaMessageDefinition) else data)
         try:
             self.workflow.send_event(BpmnEvent(definition, payload))
-            self._engine_steps()
-        except EngineIncident:
-            raise
-        except SpiffWorkflowException as exc:
-            raise _incident(exc) from exc
-        except Exception as exc:  # noqa: BLE001 - the engine's failure is the dossier's incident, never a 5xx
-            element_id = catchers[0].task_spec.bpmn_id
-            raise EngineIncident(f"{element_id}: {exc.__class__.__name__}: {exc}", element_id) from exc
+        except ENGINE_FAILURES as exc:
+            raise _incident(exc, catchers[0].task_spec.bpmn_id) from exc
+        self._engine_steps()
         return True
 
     def has_errors(self) -> bool:
@@ -310,6 +300,8 @@ class WorkflowRun:
         try:
             while True:
                 self.workflow.do_engine_steps()
+                if not self.bundle.has_none_tasks:  # no extra scan of the tree on most diagrams
+                    return
                 passing = [t for t in self.workflow.get_tasks(state=TaskState.READY)
                            if isinstance(t.task_spec, NoneTask)]
                 if not passing:

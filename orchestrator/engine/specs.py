@@ -9,6 +9,7 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
@@ -24,6 +25,7 @@ class SpecBundle:
     process_id: str
     spec: Any
     subprocess_specs: dict
+    has_none_tasks: bool = False  # `bpmn:task` somewhere: the runner then passes them through
 
 
 def build_spec(root: etree._Element, dialect: str, process_id: str) -> SpecBundle:
@@ -38,7 +40,9 @@ def build_spec(root: etree._Element, dialect: str, process_id: str) -> SpecBundl
                                        getattr(exc, "id", None), getattr(exc, "line_number", None) or None)])
     except (SpiffWorkflowException, etree.LxmlError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise DiagramRejected([Problem(f"Không dựng được quy trình từ sơ đồ: {exc}")])
-    return SpecBundle(dialect, process_id, spec, subprocess_specs)
+    specs = [spec, *subprocess_specs.values()]
+    has_none_tasks = any(isinstance(ts, NoneTask) for s in specs for ts in s.task_specs.values())
+    return SpecBundle(dialect, process_id, spec, subprocess_specs, has_none_tasks)
 
 
 class SpecCache:

@@ -12,10 +12,9 @@ import re
 from sqlalchemy.orm import Session
 
 from ..engine import EngineIncident
-from ..models import Dossier, Procedure, ProcedureVersion
-from ..models.procedures import NATIONAL
-from . import audit, outbox, procedures, steps
-from .errors import Conflict, Invalid, NotFound
+from ..models import Dossier
+from . import audit, outbox, steps
+from .errors import Conflict, Invalid
 
 NAME_MAX = 200
 # Any name a diagram's bpmn:message may carry (spaces, Vietnamese): 1..200 characters, no control
@@ -52,22 +51,3 @@ def deliver_message(session: Session, actor_name: str, dossier: Dossier, name: s
     outbox.emit(session, dossier, "dossier.event", {"name": name})
     steps.save_step(session, dossier, run, actor_name, incident)
     return dossier
-
-
-def waiting_for(version: ProcedureVersion) -> list[str]:
-    """The names of the messages a procedure version's diagram waits for (computed at upload)."""
-    return list((version.model or {}).get("messages") or [])
-
-
-def procedure_in_force(session: Session, code: str, province_code: str | None = None) -> ProcedureVersion:
-    """The version in force for a province (its variant, else the national template; without a
-    province, the national template): what integrators read to learn which messages to send.
-    404 when the procedure does not exist or no version is in force there."""
-    procedure = session.get(Procedure, code) if isinstance(code, str) and len(code) <= 40 else None
-    if procedure is None:
-        raise NotFound(f"Không có thủ tục {code}.")
-    version = procedures.in_force(session, code, province_code or NATIONAL)
-    if version is None:
-        where = f"tỉnh {province_code}" if province_code else "cấp quốc gia"
-        raise NotFound(f"Thủ tục {code} chưa có phiên bản đang áp dụng ({where}).", code="not_in_force")
-    return version

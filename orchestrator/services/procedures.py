@@ -281,3 +281,22 @@ def offered(session: Session, province_code: str) -> list[ProcedureVersion]:
         if link.procedure_code not in chosen or link.scope == province_code:
             chosen[link.procedure_code] = link
     return [chosen[c].version for c in sorted(chosen)]
+
+
+def waiting_for(version: ProcedureVersion) -> list[str]:
+    """The names of the messages a procedure version's diagram waits for (computed at upload)."""
+    return list((version.model or {}).get("messages") or [])
+
+
+def procedure_in_force(session: Session, code: str, province_code: str | None = None) -> ProcedureVersion:
+    """The version in force for a province (its variant, else the national template; without a
+    province, the national template): what integrators read to learn which messages to send.
+    404 when the procedure does not exist or no version is in force there."""
+    procedure = session.get(Procedure, code) if isinstance(code, str) and len(code) <= 40 else None
+    if procedure is None:
+        raise NotFound(f"Không có thủ tục {code}.")
+    version = in_force(session, code, province_code or NATIONAL)
+    if version is None:
+        where = f"tỉnh {province_code}" if province_code else "cấp quốc gia"
+        raise NotFound(f"Thủ tục {code} chưa có phiên bản đang áp dụng ({where}).", code="not_in_force")
+    return version
