@@ -6,7 +6,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from orchestrator.engine import DEFAULT_ROUTE, DiagramRejected, lane_paths, parse_route, step_paths
+from orchestrator.engine import DEFAULT_ROUTE, DiagramRejected, lane_paths, parse_route, process_labels, step_paths
 from orchestrator.engine.xml import parse_untrusted
 from orchestrator.extensions import db
 from orchestrator.models import FormDefinition
@@ -52,6 +52,7 @@ def upload():
     actor = current_actor()
     scopes = _upload_scopes(actor)
     ctx = {"scopes": scopes, "problems": [], "message": None, "fields": {}, "svg": None, "xml": None,
+           "process_choices": None,
            "form": request.form}
     if request.method == "GET":
         return render_template("admin/upload.html", **ctx)
@@ -76,7 +77,9 @@ def upload():
         if exc.problems and exc.status == 422:  # well-formed but refused: show where on the diagram
             try:
                 root_xml = data.decode("utf-8", "replace")
-                parse_untrusted(data, limit)
+                root = parse_untrusted(data, limit)
+                if "process_id" in exc.fields:  # offer the pools by their names, not their generated ids
+                    ctx["process_choices"] = process_labels(root)
                 ctx["svg"] = render_svg(root_xml, {p.get("element_id") for p in exc.problems if p.get("element_id")})
                 ctx["xml"] = root_xml
             except (DiagramRejected, ValueError):

@@ -364,3 +364,42 @@ def test_the_back_office_routes_steps_outside_lanes_and_marks_a_process_executab
     page = office.text(office.get(base))
     assert 'id="mark-executable"' not in page and "commune/specialist" in page
     assert publish(api, "9.300022").status_code == 200
+
+
+def test_what_the_engine_cannot_build_is_explained_at_the_element(app, api):
+    """A task with two outgoing flows (an implicit split, legal BPMN) is refused with what to draw
+    instead, the element and its line, not only the engine's English sentence."""
+    xml = definitions('<bpmn:process id="P" isExecutable="true"><bpmn:startEvent id="S"><bpmn:outgoing>a</bpmn:outgoing>'
+                      '</bpmn:startEvent><bpmn:task id="Split"><bpmn:incoming>a</bpmn:incoming><bpmn:outgoing>b</bpmn:outgoing>'
+                      '<bpmn:outgoing>c</bpmn:outgoing></bpmn:task><bpmn:endEvent id="E1"><bpmn:incoming>b</bpmn:incoming>'
+                      '</bpmn:endEvent><bpmn:endEvent id="E2"><bpmn:incoming>c</bpmn:incoming></bpmn:endEvent>'
+                      '<bpmn:sequenceFlow id="a" sourceRef="S" targetRef="Split"/><bpmn:sequenceFlow id="b" sourceRef="Split" '
+                      'targetRef="E1"/><bpmn:sequenceFlow id="c" sourceRef="Split" targetRef="E2"/></bpmn:process>')
+    r = upload(api, xml, "9.300023")
+    assert r.status_code == 422
+    [problem] = r.get_json()["error"]["problems"]
+    assert problem["element_id"] == "Split" and problem["line"] == 2, "the line after the XML declaration"
+    assert "cổng song song (parallelGateway)" in problem["message"]
+
+
+def test_the_upload_page_offers_the_pools_by_name_when_the_file_holds_several(app, client):
+    import io
+
+    from .admin_client import BackOffice
+
+    a = process([user("A1")], process_id="Proc_A")
+    b = process([user("B1")], process_id="Proc_B")
+    collaboration = ('<bpmn:collaboration id="C"><bpmn:participant id="PA" name="UBND xã" processRef="Proc_A"/>'
+                     '<bpmn:participant id="PB" name="Sở Tư pháp" processRef="Proc_B"/></bpmn:collaboration>')
+    office = BackOffice(client)
+    office.login("designer.01")
+    form = {"code": "9.300024", "name": "Hai bể", "scope": "01", "deadline_days": "5", "deadline_kind": "working",
+            "file": (io.BytesIO(definitions(collaboration, a, b)), "two.bpmn")}
+    r = office.post("/procedures/upload", form, content_type="multipart/form-data")
+    assert r.status_code == 422
+    page = office.text(r)
+    assert '<option value="Proc_A">UBND xã (Proc_A)</option>' in page
+    assert '<option value="Proc_B">Sở Tư pháp (Proc_B)</option>' in page
+    form["file"] = (io.BytesIO(definitions(collaboration, a, b)), "two.bpmn")
+    r = office.post("/procedures/upload", {**form, "process_id": "Proc_B"}, content_type="multipart/form-data")
+    assert r.status_code in (302, 303), office.text(r)[:500]

@@ -132,6 +132,14 @@ def process_choices(root: etree._Element) -> list[str]:
     return [p.get("id") for p in (executable or processes)]
 
 
+def process_labels(root: etree._Element) -> list[tuple[str, str]]:
+    """(id, what a designer calls it) for each process a designer may run: the pool's name in the
+    modeler, else the process name, else its id."""
+    pools = {p.get("processRef"): (p.get("name") or "").strip() for p in root.iter(f"{{{BPMN_NS}}}participant")}
+    names = {p.get("id"): (p.get("name") or "").strip() for p in root.xpath("./bpmn:process", namespaces=NS)}
+    return [(pid, pools.get(pid) or names.get(pid) or pid) for pid in process_choices(root)]
+
+
 def _main_process(root: etree._Element, chosen: str | None, problems: list[Problem]) -> etree._Element | None:
     """The process to run: the designer's choice, else the only candidate, else the one the single
     participant references, else the one no call activity targets. The others stay in the file."""
@@ -159,8 +167,9 @@ def _main_process(root: etree._Element, chosen: str | None, problems: list[Probl
         elif len(uncalled) == 1:
             main = by_id[uncalled[0]]
         else:
-            problems.append(Problem(f"Tệp có {len(choices)} quy trình ({', '.join(choices)}): hãy chọn quy trình "
-                                    "chính (process_id).", field="process_id"))
+            listed = ", ".join(f"'{label}' ({pid})" if label != pid else pid for pid, label in process_labels(root))
+            problems.append(Problem(f"Tệp có {len(choices)} quy trình: {listed}. Hãy chọn quy trình chính "
+                                    "(process_id).", field="process_id"))
             return None
     return main
 

@@ -36,13 +36,44 @@ def build_spec(root: etree._Element, dialect: str, process_id: str) -> SpecBundl
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
-        raise DiagramRejected([Problem(str(exc.message if hasattr(exc, "message") else exc),
-                                       getattr(exc, "id", None), getattr(exc, "line_number", None) or None)])
+        element_id = getattr(exc, "id", None) or None
+        line = getattr(exc, "line_number", None) or _line_of(root, element_id)
+        raise DiagramRejected([Problem(_explained(str(getattr(exc, "message", exc))), element_id, line)])
     except (SpiffWorkflowException, etree.LxmlError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise DiagramRejected([Problem(f"Không dựng được quy trình từ sơ đồ: {exc}")])
     specs = [spec, *subprocess_specs.values()]
     has_none_tasks = any(isinstance(ts, NoneTask) for s in specs for ts in s.task_specs.values())
     return SpecBundle(dialect, process_id, spec, subprocess_specs, has_none_tasks)
+
+
+# What SpiffWorkflow's parser says, in the words a designer reads, with what to do instead. The
+# engine's own sentence follows in brackets (it names the detail, and it is what support searches for).
+_PARSER_MESSAGES = (
+    ("Multiple outgoing flows are not supported for tasks of type",
+     "Một bước có nhiều luồng ra chưa được hỗ trợ: hãy tách luồng bằng cổng song song (parallelGateway) "
+     "hoặc cổng loại trừ (exclusiveGateway)."),
+    ("Non-default exclusive outgoing sequence flow without condition",
+     "Luồng ra của cổng loại trừ không có điều kiện và không phải luồng mặc định: thêm điều kiện hoặc đặt "
+     "luồng mặc định (default)."),
+    ("has no implementation", "Kho dữ liệu (data store) chưa được hỗ trợ: dùng dữ liệu của hồ sơ."),
+    ("No start event found", "Quy trình không có sự kiện bắt đầu."),
+    ("Exactly one start event is required", "Quy trình con (sub-process) phải có đúng một sự kiện bắt đầu."),
+    ("A SubWorkflow Must contain an End event", "Quy trình con (sub-process) phải có sự kiện kết thúc."),
+    ("Cannot resolve data", "Liên kết dữ liệu (data association) chưa được hỗ trợ."),
+    ("Time Specification", "Giá trị hẹn giờ không đọc được."),
+)
+
+
+def _explained(message: str) -> str:
+    for needle, explained in _PARSER_MESSAGES:
+        if needle in message:
+            return f"{explained} ({message.strip()})"
+    return message
+
+
+def _line_of(root: etree._Element, element_id: str | None) -> int | None:
+    found = root.xpath("//*[@id=$eid]", eid=element_id) if element_id else []
+    return found[0].sourceline if found else None
 
 
 class SpecCache:
