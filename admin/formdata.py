@@ -54,7 +54,7 @@ def fields_of(form: dict | None, values: dict, lang: str = "vi") -> list[Field]:
             kind = "textarea"
         else:
             kind = "text"
-        value = values.get(name)
+        value = values.get(name, spec.get("default"))  # a default the form declares (reception: accept)
         if kind == "list" and isinstance(value, list):
             value = "\n".join(map(str, value))
         out.append(Field(name, _label(spec, name, lang), kind, name in required, options, value,

@@ -403,3 +403,25 @@ def test_the_upload_page_offers_the_pools_by_name_when_the_file_holds_several(ap
     form["file"] = (io.BytesIO(definitions(collaboration, a, b)), "two.bpmn")
     r = office.post("/procedures/upload", {**form, "process_id": "Proc_B"}, content_type="multipart/form-data")
     assert r.status_code in (302, 303), office.text(r)[:500]
+
+
+def test_the_officer_fills_the_built_in_reception_form_in_the_back_office(app, client, api, api_key):
+    """The officer's page shows the built-in form of a step drawn without one: the reception
+    outcome opens on its default (accept), and submitting it receives the dossier."""
+    import re
+
+    from .admin_client import BackOffice
+
+    upload_and_publish(api, three_steps(), "9.300025")
+    body = start_online(api, api_key(), "9.300025")
+    [receive] = body["current_tasks"]
+    office = BackOffice(client)
+    office.login("reception.00070")
+    page = office.text(office.get(f"/tasks/{receive['id']}"))
+    assert re.search(r'name="reception_result" value="accept"[^>]*checked', page), "accept is preselected"
+    assert 'name="note"' in page and 'name="refusal_reason"' in page
+    r = office.post(f"/tasks/{receive['id']}/complete", {"reception_result": "accept", "note": "Đủ giấy tờ"},
+                    referrer=f"/tasks/{receive['id']}")
+    assert r.status_code == 302, office.text(r)[:800]
+    after = api.get(f"/dossiers/{body['code']}", "reception.00070").get_json()
+    assert after["status"] == 4 and [t["step_id"] for t in after["current_tasks"]] == ["Review"]
