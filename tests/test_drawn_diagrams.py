@@ -425,3 +425,18 @@ def test_the_officer_fills_the_built_in_reception_form_in_the_back_office(app, c
     assert r.status_code == 302, office.text(r)[:800]
     after = api.get(f"/dossiers/{body['code']}", "reception.00070").get_json()
     assert after["status"] == 4 and [t["step_id"] for t in after["current_tasks"]] == ["Review"]
+
+
+def test_camunda_group_names_are_mapped_to_routes(app, api):
+    """Camunda files name groups (`management`), not routing paths: the designer maps each group."""
+    nodes = [node("userTask", "Check", 'camunda:candidateGroups="accounting"'),
+             node("userTask", "Approve", 'camunda:candidateGroups="management"')]
+    r = upload(api, definitions(process(nodes), camunda=True), "9.300026")
+    assert {w["element_id"] for w in r.get_json()["warnings"] if "ngoài mọi làn" in w["message"]} == {"Check", "Approve"}
+    assert any("'management'" in w["message"] for w in r.get_json()["warnings"]), "the warning names the group"
+    m = api.put("/procedures/9.300026/versions/1/lanes", "designer.01",
+                json={"accounting": "commune/reception", "management": "commune/leader"})
+    assert {s["id"]: s["route"] for s in m.get_json()["steps"]} == {"Check": "commune/reception",
+                                                                     "Approve": "commune/leader"}
+    assert publish(api, "9.300026").status_code == 200
+    assert [(t["step_id"], t["role"]) for t in start(api, "9.300026")["current_tasks"]] == [("Approve", "leader")]
