@@ -5,6 +5,7 @@ The only place that drives SpiffWorkflow at run time. Callers see plain data
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from uuid import UUID, uuid4
 
@@ -26,6 +27,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import serializer
 from .compaction import compact
+from . import sandbox
 from .sandbox import SandboxError
 from .script_engine import make_script_engine
 from .specs import SpecBundle
@@ -42,16 +44,20 @@ class HumanTask:
 
 
 def parse_timer(kind: str, value: str) -> None:
-    """Raise ValueError when an ISO 8601 timer value cannot be read the way the engine reads it."""
+    """Raise ValueError when an ISO 8601 timer value cannot be read the way the engine reads it,
+    or is a cycle that would spin (`cycle_problem`)."""
+    problem = None
     try:
         if kind == "timeCycle":
-            TimerEventDefinition.parse_iso_recurring_interval(value)
+            problem = cycle_problem(value)
         elif kind == "timeDate":
             TimeDateEventDefinition.parse_time_or_duration(value)
         else:
             TimerEventDefinition.parse_iso_duration(value)
     except Exception as exc:  # noqa: BLE001 - Spiff raises bare Exception for bad durations
         raise ValueError(f"'{value}' ({kind}): {exc}") from None
+    if problem:
+        raise ValueError(problem)
 
 
 # What the engine may raise while running a diagram: its own errors, and the plain exceptions a
@@ -59,6 +65,34 @@ def parse_timer(kind: str, value: str) -> None:
 # the dossier's incident, never a server error.
 ENGINE_FAILURES = (SpiffWorkflowException, SandboxError, LookupError, TypeError, ValueError, AttributeError,
                    ArithmeticError, AssertionError)
+
+
+# Budgets of one engine call (start, complete, timer, message, retry, return, each dry-run step):
+# module constants so deployments and tests can tune them; read at call time.
+MAX_ENGINE_STEPS = 500
+"""Most tasks the engine may run in one call before it waits for a person or an event. Below
+SpiffWorkflow's own horizon: its task iterator does not look deeper than 1,000 tasks, so a longer
+run of tasks in one call would silently stop and the workflow would look finished."""
+MAX_ENGINE_SECONDS = 5.0
+"""Most CPU seconds one call may take (each script is also bounded by the sandbox's budget)."""
+MAX_STATE_BYTES = 8_000_000
+"""Largest workflow state a dossier may store (the data of every task kept, counted as JSON)."""
+MIN_CYCLE_SECONDS = 60
+"""Shortest interval of a repeating timer; MAX_TIMER_CYCLES bounds how often it repeats."""
+MAX_TIMER_CYCLES = 1_000
+
+
+def cycle_problem(value: str) -> str | None:
+    """Why a timer cycle (`R3/PT1H`) would make the engine spin, or None. Shorter than a minute
+    or without a count (`R/PT1H` repeats for ever) is refused, at upload and at run time."""
+    cycles, _start, duration = TimerEventDefinition.parse_iso_recurring_interval(value)
+    if cycles < 0:
+        return f"'{value}' lặp lại vô hạn: ghi số lần lặp, ví dụ R3/PT1H (tối đa {MAX_TIMER_CYCLES})"
+    if cycles > MAX_TIMER_CYCLES:
+        return f"'{value}' lặp {cycles} lần (tối đa {MAX_TIMER_CYCLES})"
+    if duration.total_seconds() < MIN_CYCLE_SECONDS:
+        return f"'{value}' lặp lại sau chưa tới {MIN_CYCLE_SECONDS} giây (tối thiểu 1 phút)"
+    return None
 
 
 class TaskNotReady(Exception):
@@ -73,6 +107,48 @@ class EngineIncident(Exception):
         self.message = message
         self.element_id = element_id
         self.run: WorkflowRun | None = None  # the workflow as it stood, so the state can be saved
+
+
+class StateTooLarge(EngineIncident):
+    """The state a step would leave is past MAX_STATE_BYTES: it must not be written at all."""
+
+
+def _spinning_cycle(task) -> str | None:
+    """Why a repeating timer task would fire at every look, or None (a cycle computed by an
+    expression is only known once the engine has evaluated it)."""
+    definition = getattr(task.task_spec, "event_definition", None)
+    value = task._get_internal_data("event_value")
+    if not isinstance(definition, CycleTimerEventDefinition) or not isinstance(value, dict):
+        return None
+    cycles, seconds = value.get("cycles", 0), value.get("duration", 0)
+    if cycles < 0 or cycles > MAX_TIMER_CYCLES or seconds < MIN_CYCLE_SECONDS:
+        return (f"{task.task_spec.bpmn_id}: hẹn giờ lặp lại quá dày hoặc vô hạn ({cycles} lần, mỗi {seconds:g} "
+                f"giây; cần tối đa {MAX_TIMER_CYCLES} lần, mỗi ít nhất {MIN_CYCLE_SECONDS} giây)")
+    return None
+
+
+class _Budget:
+    """SpiffWorkflow's did_complete_task callback for one engine call: counts the tasks it runs and
+    the CPU it takes, and stops a repeating timer that would spin, as soon as it first fires."""
+
+    def __init__(self, cycles: bool) -> None:
+        self.steps = 0
+        self.started = time.thread_time()
+        self.cycles = cycles
+
+    def __call__(self, task) -> None:
+        self.steps += 1
+        element = getattr(task.task_spec, "bpmn_id", None)
+        if self.cycles and task.parent is not None:
+            problem = _spinning_cycle(task.parent)
+            if problem:
+                raise EngineIncident(problem, task.parent.task_spec.bpmn_id)
+        if self.steps > MAX_ENGINE_STEPS:
+            raise EngineIncident(f"{element or 'engine'}: quá {MAX_ENGINE_STEPS} bước tự động trong một lần chạy "
+                                 "(vòng lặp không có điểm dừng?)", element)
+        if time.thread_time() - self.started > MAX_ENGINE_SECONDS:
+            raise EngineIncident(f"{element or 'engine'}: quá {MAX_ENGINE_SECONDS:g} giây xử lý trong một lần chạy "
+                                 "(vòng lặp hoặc kịch bản quá nặng?)", element)
 
 
 def _incident(exc: BaseException, element_id: str | None = None) -> EngineIncident:
@@ -112,9 +188,20 @@ class WorkflowRun:
         return cls(workflow, bundle)
 
     def dumps(self) -> str:
-        """The state to store: first the completed past nothing needs is dropped (bounded state)."""
+        """The state to store: first the completed past nothing needs is dropped (bounded state).
+        Raises StateTooLarge, before serialising anything, when it would exceed MAX_STATE_BYTES."""
         compact(self.workflow)
+        self.check_size()
         return serializer.dumps(self.workflow, self.bundle.dialect)
+
+    def check_size(self) -> None:
+        """Raise StateTooLarge when the data the workflow keeps is past MAX_STATE_BYTES."""
+        size = 0
+        for task in self.workflow.tasks.values():
+            size += sandbox.data_bytes(task.data, MAX_STATE_BYTES)
+            if size > MAX_STATE_BYTES:
+                element = getattr(task.task_spec, "bpmn_id", None)
+                raise StateTooLarge(f"{element or 'engine'}: dữ liệu hồ sơ vượt quá {MAX_STATE_BYTES:,} byte", element)
 
     @property
     def completed(self) -> bool:
@@ -281,6 +368,14 @@ class WorkflowRun:
         self._engine_steps()
         return True
 
+    def _check_cycles(self) -> None:
+        """A cycle computed by an expression is checked once the engine has evaluated it, as upload
+        checks a literal one: a zero interval would fire at every look, for ever."""
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            problem = _spinning_cycle(task)
+            if problem:
+                raise EngineIncident(problem, task.task_spec.bpmn_id)
+
     def has_errors(self) -> bool:
         return bool(self.workflow.get_tasks(state=TaskState.ERROR))
 
@@ -296,10 +391,14 @@ class WorkflowRun:
         self._engine_steps()
 
     def _engine_steps(self) -> None:
-        """Run everything that needs no person; none tasks (`bpmn:task`) pass through, as in Camunda."""
+        """Run everything that needs no person, within one call's budget; none tasks (`bpmn:task`)
+        pass through, as in Camunda."""
+        budget = _Budget(self.bundle.has_cycle_timers)
         try:
             while True:
-                self.workflow.do_engine_steps()
+                self.workflow.do_engine_steps(did_complete_task=budget)
+                if self.bundle.has_cycle_timers:
+                    self._check_cycles()
                 if not self.bundle.has_none_tasks:  # no extra scan of the tree on most diagrams
                     return
                 passing = [t for t in self.workflow.get_tasks(state=TaskState.READY)
@@ -308,6 +407,9 @@ class WorkflowRun:
                     return
                 for task in passing:
                     task.run()
+                    budget(task)
+        except EngineIncident:
+            raise
         except RecursionError as exc:
             raise EngineIncident(f"engine: {exc}") from exc
         except ENGINE_FAILURES as exc:

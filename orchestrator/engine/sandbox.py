@@ -37,6 +37,7 @@ __all__ = [
     "check_expression",
     "check_script",
     "evaluate",
+    "data_bytes",
     "execute",
     "strip_camunda",
 ]
@@ -69,6 +70,11 @@ TRAVERSAL_PER_OPERATION = 10
 """Every this many elements walked by a comparison/hash/sort cost one operation."""
 MAX_FORMAT_WIDTH = 1_000
 """Largest width/precision in a format spec (``f'{x:>1000}'``, ``'%5d' % x``)."""
+MAX_VALUE_BYTES = 1_000_000
+"""Largest value a computation may build, in bytes of the JSON text that would store it. A value
+reachable several times (``[s] * 1000``) counts each time, as JSON writes it out each time."""
+MAX_DATA_BYTES = 2_000_000
+"""Most bytes a script may store in the task data, all the fields it assigns together."""
 
 
 # --------------------------------------------------------------------------- errors
@@ -751,6 +757,42 @@ def _text_size(value: Any, limit: int) -> int:
     return total
 
 
+def data_bytes(value: Any, limit: int) -> int:
+    """Bytes of the JSON text of ``value``, stopping as soon as they exceed ``limit``.
+
+    Shared references are counted every time they are reachable (no memo): that is what the
+    stored state costs. The cost is O(min(size, limit)) whatever the logical size.
+    """
+    return _measure(value, limit)[0]
+
+
+def _measure(value: Any, limit: int) -> tuple[int, int]:
+    """``data_bytes`` and the number of items walked to find it (what the walk cost)."""
+    total = walked = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        walked += 1
+        if isinstance(item, str):
+            total += (len(item) if item.isascii() else len(item.encode("utf-8", "surrogatepass"))) + 3
+        elif isinstance(item, dict):
+            total += 2 + len(item)
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, _CONTAINERS):
+            total += 2 + len(item)
+            stack.extend(item)
+        elif isinstance(item, bool) or item is None:
+            total += 5
+        elif isinstance(item, int):
+            total += item.bit_length() * 31 // 100 + 2
+        else:  # floats, decimals, dates: their stored form is short
+            total += 32
+        if total > limit:
+            break
+    return total, walked
+
+
 def _check_format_spec(spec: str) -> None:
     """Refuse format widths/precisions that would build huge strings."""
     if len(spec) > 200:
@@ -816,8 +858,11 @@ class _Interpreter:
             raise LimitExceeded(f"operation budget exhausted ({MAX_OPERATIONS} steps); "
                                 "the code does too much work")
 
-    def guard(self, value: Any) -> Any:
-        """Check a freshly produced value against the size limits and charge for its size."""
+    def guard(self, value: Any, grown: bool = False) -> Any:
+        """Check a freshly produced value against the size limits and charge for its size.
+        ``grown``: a container that one item was just added to; its bytes are recounted only when
+        its length reaches a power of two, so a loop of appends stays linear (the stored result
+        is counted exactly in ``execute``)."""
         if isinstance(value, int) and not isinstance(value, bool):
             if value.bit_length() > MAX_INT_BITS:
                 raise LimitExceeded(f"number too large (more than {MAX_INT_BITS} bits)")
@@ -830,7 +875,18 @@ class _Interpreter:
                 raise LimitExceeded(f"collection too large (more than "
                                     f"{MAX_COLLECTION_LENGTH} elements)")
             self.charge(len(value) // SIZE_PER_OPERATION)
+            n = len(value)
+            if not grown or n & (n - 1) == 0:
+                self.check_bytes(value)
         return value
+
+    def check_bytes(self, value: Any) -> None:
+        """Refuse a value whose stored text would exceed MAX_VALUE_BYTES; the count costs operations."""
+        size, walked = _measure(value, MAX_VALUE_BYTES)
+        if size > MAX_VALUE_BYTES:
+            raise LimitExceeded(f"value too large to keep (more than {MAX_VALUE_BYTES:,} bytes once "
+                                "stored; repeated references count each time)")
+        self.charge(walked // TRAVERSAL_PER_OPERATION)
 
     def traverse(self, *values: Any) -> None:
         """Bound the work of operations that walk nested values (==, hash, sort, ...)."""
@@ -1101,8 +1157,8 @@ class _Interpreter:
                 key = self.eval(key_node)
                 self.traverse(key)
                 result[key] = self.eval(value_node)
-            self.guard(result)
-        return result
+            self.guard(result, grown=True)
+        return self.guard(result)
 
     # ----------------------------------------------------------------- comprehensions
 
@@ -1279,7 +1335,10 @@ class _Interpreter:
         self._precheck_method(obj, name, args, kwargs)
         result = getattr(obj, name)(*args, **kwargs)
         if name in _MUTATING_METHODS:
-            self.guard(obj)
+            for added in (*args, *kwargs.values()):  # what went in counts in full, once
+                if isinstance(added, _CONTAINERS):
+                    self.check_bytes(added)
+            self.guard(obj, grown=True)
         return self.guard(result)
 
     def _precheck_method(self, obj: Any, name: str, args: list[Any],
@@ -1409,7 +1468,7 @@ class _Interpreter:
             container[key] = value
         except IndexError:
             raise ScriptError(f"index {_short(repr(key), 80)} out of range") from None
-        self.guard(container)
+        self.guard(container, grown=True)
 
 
 # --------------------------------------------------------------------------- entry points
@@ -1503,9 +1562,14 @@ def execute(script: str, context: dict[str, Any],
     def run() -> None:
         interpreter.run(tree.body)
         interpreter.line = None  # storability is a property of the result, not a line
+        stored = 0
         for name, value in working.items():
             if name in interpreter.assigned or isinstance(value, _CONTAINERS):
                 _check_storable(name, value)
+                stored += data_bytes(value, MAX_DATA_BYTES)
+                if stored > MAX_DATA_BYTES:
+                    raise LimitExceeded(f"'{name}' takes the data the script stores past "
+                                        f"{MAX_DATA_BYTES:,} bytes (repeated references count each time)")
 
     _run_guarded(interpreter, run)
     context.update(working)

@@ -7,6 +7,7 @@ dossier, no database.
 """
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 
 from .runner import EngineIncident, WorkflowRun
@@ -41,16 +42,26 @@ def step_data(schema: dict, sample: dict) -> dict:
     return out
 
 
+MAX_SECONDS = 20.0
+"""Most CPU seconds a whole simulation may take (each engine call has its own budget too)."""
+
+
 def simulate(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], sample: dict,
              max_steps: int = 200) -> Simulation:
     """Complete each ready human step in turn with `sample` and record the order of steps. Timers
     are made due at once and every message awaited is delivered (empty), so a diagram that waits
-    on them still runs to its end. `step_forms`: step id -> the form its officers fill in."""
+    on them still runs to its end. The state is held to the size a dossier may store, and the run to
+    MAX_SECONDS. `step_forms`: step id -> the form its officers fill in."""
     tasks_by_id = {t["id"]: t for t in model["user_tasks"]}
     result = Simulation()
+    started = time.thread_time()
     try:
         run = WorkflowRun.start(bundle, dict(sample))
         for _ in range(max_steps):
+            run.check_size()
+            if time.thread_time() - started > MAX_SECONDS:
+                result.problem = f"Chạy thử quá {MAX_SECONDS:g} giây: quy trình quá nặng với dữ liệu này."
+                return result
             ready = run.ready_human_tasks()
             if not ready and run.next_timer_at() is not None:
                 run.fast_forward_timers()
@@ -68,6 +79,7 @@ def simulate(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], sampl
         else:
             result.problem = f"Vượt quá {max_steps} bước: có vòng lặp không dừng với dữ liệu này?"
             return result
+        run.check_size()
     except EngineIncident as exc:
         result.problem, result.problem_element = exc.message, exc.element_id
         return result

@@ -9,6 +9,7 @@ from typing import Any
 
 from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask
 from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -26,6 +27,7 @@ class SpecBundle:
     spec: Any
     subprocess_specs: dict
     has_none_tasks: bool = False  # `bpmn:task` somewhere: the runner then passes them through
+    has_cycle_timers: bool = False  # a repeating timer: the runner checks its computed interval
 
 
 def build_spec(root: etree._Element, dialect: str, process_id: str) -> SpecBundle:
@@ -42,8 +44,11 @@ def build_spec(root: etree._Element, dialect: str, process_id: str) -> SpecBundl
     except (SpiffWorkflowException, etree.LxmlError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise DiagramRejected([Problem(f"Không dựng được quy trình từ sơ đồ: {exc}")])
     specs = [spec, *subprocess_specs.values()]
-    has_none_tasks = any(isinstance(ts, NoneTask) for s in specs for ts in s.task_specs.values())
-    return SpecBundle(dialect, process_id, spec, subprocess_specs, has_none_tasks)
+    task_specs = [ts for s in specs for ts in s.task_specs.values()]
+    has_none_tasks = any(isinstance(ts, NoneTask) for ts in task_specs)
+    has_cycle_timers = any(isinstance(getattr(ts, "event_definition", None), CycleTimerEventDefinition)
+                           for ts in task_specs)
+    return SpecBundle(dialect, process_id, spec, subprocess_specs, has_none_tasks, has_cycle_timers)
 
 
 # What SpiffWorkflow's parser says, in the words a designer reads, with what to do instead. The

@@ -13,13 +13,13 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..engine import OUTCOMES, EngineIncident, WorkflowRun, bundle_for
+from ..engine import OUTCOMES, EngineIncident, StateTooLarge, WorkflowRun, bundle_for
 from ..models import Dossier, DossierParticipant, DossierState, WorkItem
 from ..models.dossiers import CANCELLED, COMPLETED, OPEN
 from ..models.types import utcnow
 from . import audit, jobs, outbox, pauses, versions
 from .deadlines import calendar_for, legal_due_at
-from .errors import NotFound
+from .errors import NotFound, Rejected
 from .routing import Route, resolve
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -247,7 +247,11 @@ def save_step(session: Session, dossier: Dossier, run: WorkflowRun, actor: str,
     if final is not None and not run.completed:
         run.cancel()
     state_row = getattr(run, "state_row", None) or session.get(DossierState, dossier.id)
-    state_row.state = run.dumps()
+    try:
+        state_row.state = run.dumps()
+    except StateTooLarge as exc:  # raised before anything is serialised; the caller's transaction rolls back
+        raise Rejected(f"Bước này sẽ làm dữ liệu hồ sơ vượt quá giới hạn lưu trữ ({exc.message}); không có gì "
+                       "được lưu: hãy bớt dữ liệu hoặc tệp nhúng trong biểu mẫu.", code="state_too_large") from None
     if incident is not None:
         dossier.incident, dossier.incident_message = True, incident.message
         audit.record(session, "incident", actor, dossier=dossier, step_id=incident.element_id,
@@ -265,7 +269,9 @@ def save_step(session: Session, dossier: Dossier, run: WorkflowRun, actor: str,
     session.flush()
     if created:
         add_participants(session, dossier, {w.unit_code for w in created})
-    timer_at = None if run.completed else run.next_timer_at()
+    # No timer job for a dossier in incident: a timer that failed (a cycle that would spin) would
+    # be taken again at once, for ever; the technician's retry schedules it again.
+    timer_at = None if run.completed or incident is not None else run.next_timer_at()
     if timer_at is not None or getattr(run, "timer_before", True) is not None:
         jobs.replace_timer(session, dossier.id, dossier.lock_version, timer_at)
     return now_open
