@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export FLASK_APP := orchestrator
 export DATABASE_URL ?= sqlite:///$(CURDIR)/instance/orchestrator.sqlite3
+# The session signing key: SECRET_KEY from the environment wins; otherwise the app reads this file,
+# which `make run` writes once (mode 600) and reuses.
+export SECRET_KEY_FILE ?= $(CURDIR)/instance/secret_key
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
@@ -41,6 +44,8 @@ venv: $(STAMP)
 
 run: $(STAMP)
 	mkdir -p instance
+	[ -n "$$SECRET_KEY" ] || [ -s "$$SECRET_KEY_FILE" ] || (umask 077 && \
+	  $(BIN)/python -c "import secrets; print(secrets.token_hex(32))" > "$$SECRET_KEY_FILE")
 	$(BIN)/flask init-db
 	$(BIN)/flask load-examples
 	@echo "Server: http://$(HOST):$(PORT)/  (API under /api/v1, back office under /admin); worker started alongside"

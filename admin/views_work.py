@@ -202,7 +202,8 @@ def document(code: str, kind: str):
     d = dossier_service.get_visible(db.session, current_actor(), code)
     body, mimetype, headers = documents.rendered(
         db.session, d, kind, "pdf" if request.args.get("format") == "pdf" else "html",
-        current_app.config["DOCUMENT_FONT_DIR"], pdf_url=url_for("admin.document", code=code, kind=kind, format="pdf"))
+        current_app.config["DOCUMENT_FONT_DIR"], pdf_url=url_for("admin.document", code=code, kind=kind, format="pdf"),
+        script_url=url_for("admin.static", filename="forms.js"))
     return Response(body, mimetype=mimetype, headers=headers)
 
 

@@ -63,7 +63,7 @@ def db_url(name: str) -> str:
 def app_for(name: str):
     from orchestrator import create_app
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": db_url(name), "TESTING": True, "SECRET_KEY": "bench",
+    return create_app({"SQLALCHEMY_DATABASE_URI": db_url(name), "TESTING": True, "SECRET_KEY": "benchmark-only-7f4c2a9e1d6b3085c2e9a4",
                        "DEMO_PASSWORD": PASSWORD})
 
 

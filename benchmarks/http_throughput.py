@@ -178,7 +178,7 @@ def measure(args, engine, url: str) -> int:
         log("[http] seeding PostgreSQL ...")
         seed(create_app(app_config(url)))
         port = free_port()
-        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "PYTHONPATH": str(ROOT),
+        env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "benchmark-only-7f4c2a9e1d6b3085c2e9a4", "PYTHONPATH": str(ROOT),
                "RATELIMIT_TOKEN": "10000 per minute", "LOG_LEVEL": "WARNING"}
         layout = (args.web_workers, args.threads)
         server = serve("orchestrator:create_app()", port, env, layout, args.profile)

@@ -35,7 +35,7 @@ def build(path: Path, n: int):
     from orchestrator.models.types import utcnow
     from orchestrator.services import examples, forms
 
-    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "bench", "TESTING": True,
+    app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}", "SECRET_KEY": "benchmark-only-7f4c2a9e1d6b3085c2e9a4", "TESTING": True,
                       "RATELIMIT_ENABLED": False})
     with app.app_context():
         upgrade(directory=app.extensions["migrate"].directory)

@@ -121,7 +121,7 @@ def bench_engine(bundle, dossiers: int, serialise: bool) -> Result:
 # --------------------------------------------------------------------------- service layer
 
 def app_config(uri: str) -> dict:
-    return {"SQLALCHEMY_DATABASE_URI": uri, "TESTING": True, "SECRET_KEY": "bench", "DEMO_PASSWORD": PASSWORD}
+    return {"SQLALCHEMY_DATABASE_URI": uri, "TESTING": True, "SECRET_KEY": "benchmark-only-7f4c2a9e1d6b3085c2e9a4", "DEMO_PASSWORD": PASSWORD}
 
 
 def seed(app) -> None:

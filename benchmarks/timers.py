@@ -110,7 +110,7 @@ def run(args, uri: str) -> int:
     workers: list[subprocess.Popen] = []
     try:
         t = time.perf_counter()
-        config = {"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "bench", "DEMO_PASSWORD": PASSWORD}
+        config = {"SQLALCHEMY_DATABASE_URI": uri, "SECRET_KEY": "benchmark-only-7f4c2a9e1d6b3085c2e9a4", "DEMO_PASSWORD": PASSWORD}
         seed(create_app(config))
         log(f"database seeded in {time.perf_counter() - t:.1f}s")
         app = create_app(config)
@@ -161,7 +161,7 @@ def run(args, uri: str) -> int:
         if args.profile:
             return profile(app, t0 + timedelta(seconds=args.spread))
 
-        env = {**os.environ, "DATABASE_URL": uri, "SECRET_KEY": "bench", "PYTHONPATH": str(ROOT),
+        env = {**os.environ, "DATABASE_URL": uri, "SECRET_KEY": "benchmark-only-7f4c2a9e1d6b3085c2e9a4", "PYTHONPATH": str(ROOT),
                "LOG_LEVEL": "INFO", "LOG_FORMAT": "json"}
         for k in range(args.workers):
             out = open(logdir / f"worker-{k}.log", "wb")  # noqa: SIM115 - closed with the process

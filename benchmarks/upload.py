@@ -169,7 +169,7 @@ def seed(app) -> None:
 def app_for(uri: str):
     from orchestrator import create_app
 
-    return create_app({"SQLALCHEMY_DATABASE_URI": uri, "TESTING": True, "SECRET_KEY": "bench",
+    return create_app({"SQLALCHEMY_DATABASE_URI": uri, "TESTING": True, "SECRET_KEY": "benchmark-only-7f4c2a9e1d6b3085c2e9a4",
                        "DEMO_PASSWORD": PASSWORD})
 
 

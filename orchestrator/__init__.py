@@ -7,7 +7,8 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from .config import Config
+from . import headers
+from .config import Config, require_secret_key
 from .extensions import db, migrate
 from .transactions import keep_prepared_statements
 
@@ -52,6 +53,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.json.sort_keys = False  # keys in the schemas' order; sorting every answer costs CPU for nothing
     if config:
         app.config.update(config)
+    require_secret_key(app)
+    headers.init_app(app)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql://"):
         app.config["SQLALCHEMY_DATABASE_URI"] = uri = uri.replace("postgresql://", "postgresql+psycopg://", 1)

@@ -2,7 +2,17 @@
 from __future__ import annotations
 
 import os
-import secrets
+
+# Values seen in tutorials, examples and this repository's old defaults: a key an attacker can guess
+# lets them sign a session cookie for any user, an administrator included.
+WEAK_SECRET_KEYS = frozenset({
+    "change-me", "changeme", "change_me", "change-this", "changethis", "secret", "secret-key", "secret_key",
+    "secretkey", "super-secret", "supersecret", "your-secret-key", "my-secret-key", "dev", "development",
+    "devkey", "dev-key", "test", "testing", "test-key", "password", "flask", "flask-secret", "orchestrator",
+    "key", "default", "insecure", "not-secret", "notsecret", "you-will-never-guess", "crash-test", "bench", "t",
+})
+MIN_SECRET_KEY_BYTES = 32
+MAKE_A_KEY = 'python -c "import secrets; print(secrets.token_hex(32))"'
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -13,7 +23,16 @@ def _bool(name: str, default: bool = False) -> bool:
 class Config:
     """Defaults for the embedded single-machine set-up; production overrides via env."""
 
-    SECRET_KEY = os.environ.get("SECRET_KEY") or secrets.token_hex(32)
+    # Signs the back office's session cookies: the same strong value for every process (checked at
+    # start-up by `require_secret_key`). Unset, it is read from SECRET_KEY_FILE, else instance/secret_key.
+    SECRET_KEY = os.environ.get("SECRET_KEY")
+    SECRET_KEY_FILE = os.environ.get("SECRET_KEY_FILE")
+    # Served over HTTPS (directly or behind a TLS proxy): Secure session cookie and HSTS.
+    HTTPS = _bool("HTTPS")
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
     SQLALCHEMY_DATABASE_URI = os.environ.get("DATABASE_URL", "sqlite:///orchestrator.sqlite3")
     SQLALCHEMY_ENGINE_OPTIONS: dict = {}
     # PostgreSQL: psycopg prepares a statement after this many runs on a connection; "none" turns
@@ -52,3 +71,31 @@ class Config:
     PORTAL_SYNC_TOKEN = os.environ.get("PORTAL_SYNC_TOKEN")
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
+
+
+def require_secret_key(app) -> None:
+    """Refuse to start without a strong SECRET_KEY: a missing, short or well-known key lets anyone sign
+    an administrator's session cookie, and a random key per process breaks sessions across workers.
+    The key comes from the configuration (the SECRET_KEY environment variable), else from a file:
+    SECRET_KEY_FILE, else instance/secret_key (written once by `make run`)."""
+    key, source = app.config.get("SECRET_KEY"), "SECRET_KEY"
+    path = app.config.get("SECRET_KEY_FILE") or os.path.join(app.instance_path, "secret_key")
+    if not key and os.path.isfile(path):
+        with open(path, encoding="utf-8") as f:
+            key, source = f.read().strip(), f"The key in {path}"
+    raw = key.encode("utf-8") if isinstance(key, str) else bytes(key or b"")
+    if not raw:
+        problem = f"is not set (neither the SECRET_KEY environment variable nor the file {path})"
+    elif raw.strip().lower().decode("utf-8", "replace") in WEAK_SECRET_KEYS:
+        problem = "is a well-known value"
+    elif any(raw == raw[:n] * (len(raw) // n) + raw[:len(raw) % n] for n in range(1, min(16, len(raw) // 2) + 1)):
+        problem = "is a short pattern repeated"
+    elif len(raw) < MIN_SECRET_KEY_BYTES:
+        problem = f"is too short ({len(raw)} bytes; at least {MIN_SECRET_KEY_BYTES})"
+    else:
+        app.config["SECRET_KEY"] = key
+        return
+    raise RuntimeError(
+        f"{source} {problem}: anyone could forge a session cookie. "
+        f"Make one with `{MAKE_A_KEY}` and set it in the SECRET_KEY environment variable, "
+        "the same value for every web and worker process (docs/deployment.md).")

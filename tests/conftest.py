@@ -57,7 +57,7 @@ def _seed(app) -> None:
 
 
 def _config(uri: str) -> dict:
-    return {"SQLALCHEMY_DATABASE_URI": uri, "TESTING": True, "SECRET_KEY": "test", "DEMO_PASSWORD": PASSWORD,
+    return {"SQLALCHEMY_DATABASE_URI": uri, "TESTING": True, "SECRET_KEY": "test-suite-only-8c1f5e0a2b7d4c93a6e1", "DEMO_PASSWORD": PASSWORD,
             "RATELIMIT_PUBLIC": "1000 per minute", "RATELIMIT_TOKEN": "1000 per minute", "PROPAGATE_UNEXPECTED": os.environ.get("PROPAGATE_UNEXPECTED") == "1"}
 
 

@@ -84,7 +84,7 @@ class Cluster:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.logdir = logdir
-        self.env = {**os.environ, "DATABASE_URL": database_uri, "SECRET_KEY": "crash-test",
+        self.env = {**os.environ, "DATABASE_URL": database_uri, "SECRET_KEY": "crash-test-only-3b9e71d0c4a25f86e1d7",
                     "PYTHONPATH": str(ROOT), "LOG_LEVEL": "INFO", "LOG_FORMAT": "json",
                     "RATELIMIT_PUBLIC": "100000 per minute", "DEMO_PASSWORD": PASSWORD}
         self.web_workers, self.job_workers = web_workers, job_workers

@@ -26,7 +26,8 @@ def test_processes_share_the_counts_through_redis(database_uri):
     except redis.RedisError:
         pytest.skip("Redis not reachable on 127.0.0.1:6379")
     prefix = f"test-{uuid.uuid4().hex[:8]}"
-    config = {"SQLALCHEMY_DATABASE_URI": database_uri, "TESTING": True, "SECRET_KEY": "t",
+    config = {"SQLALCHEMY_DATABASE_URI": database_uri, "TESTING": True,
+              "SECRET_KEY": "rate-test-only-5d2a8f3c1e9b4706d8a1c5",
               "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379", "RATELIMIT_KEY_PREFIX": prefix,
               "RATELIMIT_PUBLIC": "4 per minute"}
     first, second = create_app(dict(config)).test_client(), create_app(dict(config)).test_client()

@@ -141,8 +141,9 @@ def _fonts(font_dir: str) -> dict | None:
 
 
 def render_html(session: Session, dossier: Dossier, kind: str, *, screen: bool = False, pdf_url: str = "",
-                font_dir: str = DEFAULT_FONT_DIR) -> str:
-    """The document as a complete HTML page (404 when this dossier has no such document)."""
+                font_dir: str = DEFAULT_FONT_DIR, script_url: str = "") -> str:
+    """The document as a complete HTML page (404 when this dossier has no such document).
+    `script_url`: the static script behind the page's print button (no inline script: CSP)."""
     if kind not in KINDS or kind not in available(dossier):
         raise NotFound(f"Hồ sơ {dossier.code} không có văn bản '{kind}'.", code="no_such_document")
     unit = session.get(Unit, dossier.received_by_unit)
@@ -153,6 +154,7 @@ def render_html(session: Session, dossier: Dossier, kind: str, *, screen: bool =
                 "calendar": f"{v.deadline_days} ngày"}.get(v.deadline_kind, "") if v.deadline_kind else ""
     ctx = {
         "title": TITLES[kind], "dossier": dossier, "procedure": v.procedure, "screen": screen, "pdf_url": pdf_url,
+        "script_url": script_url,
         "unit": {"name": unit.name if unit else dossier.received_by_unit, "parent_name": parent.name if parent else ""},
         "place": province.name.replace("Thành phố ", "").replace("Tỉnh ", "") if province else "",
         "today": utcnow().astimezone(TZ).date(), "received_at": _fmt(dossier.received_at),
@@ -186,10 +188,11 @@ def render_html(session: Session, dossier: Dossier, kind: str, *, screen: bool =
 
 
 def rendered(session: Session, dossier: Dossier, kind: str, fmt: str, font_dir: str = DEFAULT_FONT_DIR,
-             pdf_url: str = "") -> tuple[str | bytes, str, dict[str, str]]:
+             pdf_url: str = "", script_url: str = "") -> tuple[str | bytes, str, dict[str, str]]:
     """(body, media type, headers) of a document as the API and the back office serve it:
     a PDF inline under the dossier's code, or the on-screen HTML page."""
-    html = render_html(session, dossier, kind, screen=fmt == "html", pdf_url=pdf_url, font_dir=font_dir)
+    html = render_html(session, dossier, kind, screen=fmt == "html", pdf_url=pdf_url, font_dir=font_dir,
+                       script_url=script_url)
     if fmt == "pdf":
         return (render_pdf(html, font_dir), "application/pdf",
                 {"Content-Disposition": f'inline; filename="{dossier.code}-{kind}.pdf"'})
