@@ -47,7 +47,7 @@ def operations_issue_key():
             raise Invalid(_("Ngày hết hạn không hợp lệ."), fields={"expires_on": "YYYY-MM-DD"}) from None
     provinces = [p.strip() for p in f.get("provinces", "").split(",") if p.strip()]
     key, secret = integrations.issue_key(db.session, current_actor(), f.get("name", "").strip(), provinces,
-                                         f.getlist("permissions"), expires)
+                                         f.getlist("permissions"), expires, f.get("scope", "").strip() or None)
     db.session.commit()
     return _show_secret(key, secret)
 

@@ -27,7 +27,7 @@ def _with_secret(key, secret):
 @bp.response(200, IntegratorListSchema)
 @documented(401, 403)
 def list_integrators():
-    """Integrators with their keys (never the secrets), in the administrator's provinces."""
+    """Integrators with their keys (never the secrets), of the administrator's scope (all for VN)."""
     rows = service.integrators(db.session, current_actor())
     for integrator in rows:
         integrator.keys = service.keys_of(db.session, integrator)
@@ -40,9 +40,10 @@ def list_integrators():
 @bp.response(201, NewKeySchema)
 @documented(400, 401, 403)
 def issue_key(args):
-    """Register an integrator (by name) and issue it a key scoped to provinces and permissions."""
+    """Issue a key to the integrator of that name in the scope (registered if new there), scoped to
+    provinces within that scope and to permissions. A name used in another scope is another integrator."""
     key, secret = service.issue_key(db.session, current_actor(), args["name"], args["provinces"],
-                                    args["permissions"], args.get("expires_at"))
+                                    args["permissions"], args.get("expires_at"), args.get("scope"))
     db.session.commit()
     return _with_secret(key, secret)
 
@@ -91,7 +92,7 @@ def deliveries(integrator_id: int):
 @bp.response(200, SubscriptionListSchema)
 @documented(401, 403)
 def list_webhooks():
-    """The calling integrator's webhook subscriptions."""
+    """The calling key's webhook subscriptions."""
     return {"items": service.subscriptions(db.session, current_actor())}
 
 
@@ -99,9 +100,10 @@ def list_webhooks():
 @authenticated
 @bp.arguments(SubscribeSchema)
 @bp.response(201, NewSubscriptionSchema)
-@documented(400, 401, 403)
+@documented(400, 401, 403, 422)
 def subscribe(args):
-    """Subscribe a URL to event types; deliveries are signed with the returned secret."""
+    """Subscribe a URL for the calling key: the events of its provinces, signed with the returned
+    secret. A URL refused (scheme, user information, backslash, non-public address) is 422 naming `url`."""
     sub, secret = service.subscribe(db.session, current_actor(), args["url"], args["event_types"],
                                     args.get("secret"), current_app.config.get("WEBHOOK_ALLOW_PRIVATE", False))
     db.session.commit()
@@ -114,7 +116,7 @@ def subscribe(args):
 @bp.response(200, SubscriptionSchema)
 @documented(401, 403, 404)
 def unsubscribe(sub_id: int):
-    """Stop deliveries to a subscription."""
+    """Stop deliveries to a subscription of the calling key (404 for any other)."""
     sub = service.unsubscribe(db.session, current_actor(), sub_id)
     db.session.commit()
     return sub

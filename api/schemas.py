@@ -557,12 +557,18 @@ class KeyRequestSchema(Schema):
                             validate=validate.Length(min=1))
     permissions = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     expires_at = fields.AwareDateTime(default_timezone=TZ)
+    scope = fields.String(validate=validate.Regexp(r"^([0-9]{2}|VN)$", error="mã tỉnh (2 chữ số) hoặc VN"),
+                          metadata={"description": "the integrator's scope (a province code or VN); default: "
+                                                   "the key's province if it has one, else VN. The name is "
+                                                   "looked up within this scope only"})
 
 
 class ApiKeySchema(Schema):
     id = fields.Integer()
     prefix = fields.String()
     integrator = fields.Function(lambda k: k.integrator.name)
+    integrator_id = fields.Integer()
+    scope = fields.Function(lambda k: k.integrator.scope, metadata={"description": "the integrator's scope"})
     provinces = fields.List(fields.String())
     permissions = fields.List(fields.String())
     created_at = VNDateTime()
@@ -586,6 +592,7 @@ class RotateSchema(Schema):
 class IntegratorSchema(Schema):
     id = fields.Integer()
     name = fields.String()
+    scope = fields.String(metadata={"description": "a province code or VN: who manages it"})
     active = fields.Boolean()
     keys = fields.List(fields.Nested(ApiKeySchema))
 

@@ -29,10 +29,14 @@ class IdempotencyRecord(db.Model):
 
 
 class WebhookSubscription(db.Model):
+    """A URL that receives events, owned by the key that created it: it gets the events of that
+    key's provinces only, and stops when the key is revoked or expires (rotation moves it on)."""
+
     __tablename__ = "webhook_subscription"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     integrator_id: Mapped[int] = mapped_column(ForeignKey("integrator.id", ondelete="CASCADE"), index=True)
+    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_key.id", ondelete="CASCADE"), index=True)
     url: Mapped[str] = mapped_column(String(500))
     event_types: Mapped[list] = mapped_column(JSONType, default=list)
     # The signing secret must be usable to sign, so it is stored (never shown again after creation).

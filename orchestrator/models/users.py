@@ -54,12 +54,18 @@ class UserToken(db.Model):
 
 
 class Integrator(db.Model):
+    """A system calling the API, owned by one scope: the administrators of that province (or of VN)
+    manage it, and its keys stay within it. Names are unique per scope, not across the country."""
+
     __tablename__ = "integrator"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    name: Mapped[str] = mapped_column(String(120), unique=True)
+    scope: Mapped[str] = mapped_column(String(10), default="VN")  # "VN" or a province code
+    name: Mapped[str] = mapped_column(String(120))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (UniqueConstraint("scope", "name", name="uq_integrator_scope_name"),)
 
 
 class ApiKey(db.Model):

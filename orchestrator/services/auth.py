@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -39,6 +40,9 @@ class Actor:
     assignments: tuple[Assignment, ...] = ()
     provinces: tuple[str, ...] = ()
     permissions: frozenset[str] = field(default_factory=frozenset)
+    # The calling API key and its integrator: names repeat across scopes, these do not.
+    key_id: int | None = None
+    integrator_id: int | None = None
 
     @property
     def is_integrator(self) -> bool:
@@ -110,22 +114,45 @@ def issue_token(session: Session, username: str, password: str, hours: int) -> t
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
 
 
+def scope_for(provinces: list[str]) -> str:
+    """The scope an integrator gets when none is named: its key's one province, else national."""
+    codes = set(provinces)
+    return codes.pop() if len(codes) == 1 and "VN" not in codes else "VN"
+
+
 def create_api_key(session: Session, integrator_name: str, provinces: list[str], permissions: list[str],
-                   expires_at: datetime | None = None) -> tuple[ApiKey, str]:
-    """A new key for an integrator (created if needed); the secret is returned once, never stored."""
+                   expires_at: datetime | None = None, scope: str | None = None) -> tuple[ApiKey, str]:
+    """A new key for the integrator of that name in that scope (created if needed); the secret is
+    returned once, never stored. Names are looked up within the scope only, so a name another
+    province uses never reaches that province's integrator; the key's provinces stay in the scope."""
     bad = [p for p in permissions if p not in PERMISSIONS]
     if bad or not permissions:
         raise Invalid(f"Quyền không hợp lệ: {', '.join(bad) or '(trống)'}",
                       fields={"permission": f"one or more of {', '.join(PERMISSIONS)}"})
+    if not provinces:
+        raise Invalid("Cần ít nhất một tỉnh (hoặc VN).", fields={"province": "at least one province code or VN"})
     for code in provinces:
         unit = session.get(Unit, code)
         if unit is None or unit.level not in ("province", "national"):
             raise Invalid(f"Không có tỉnh mã {code}", fields={"province": "unknown province code"})
-    integrator = session.scalar(select(Integrator).where(Integrator.name == integrator_name))
+    scope = scope or scope_for(provinces)
+    unit = session.get(Unit, scope)
+    if unit is None or unit.level not in ("province", "national"):
+        raise Invalid(f"Phạm vi không hợp lệ: {scope}", fields={"scope": "a province code or VN"})
+    if scope != "VN" and set(provinces) != {scope}:
+        raise Invalid(f"Khóa của hệ thống thuộc tỉnh {scope} chỉ dùng cho tỉnh {scope}.",
+                      fields={"province": f"only {scope} for an integrator of scope {scope}"})
+    integrator = session.scalar(select(Integrator).where(Integrator.scope == scope,
+                                                         Integrator.name == integrator_name))
     if integrator is None:
-        integrator = Integrator(name=integrator_name)
-        session.add(integrator)
-        session.flush()
+        integrator = Integrator(scope=scope, name=integrator_name)
+        try:
+            with session.begin_nested():  # another request may register the same name meanwhile
+                session.add(integrator)
+                session.flush()
+        except IntegrityError:
+            integrator = session.scalar(select(Integrator).where(Integrator.scope == scope,
+                                                                 Integrator.name == integrator_name))
     prefix = secrets.token_hex(4)
     secret = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(integrator_id=integrator.id, prefix=prefix, key_hash=_digest(secret), provinces=list(provinces),
@@ -153,7 +180,7 @@ def authenticate(session: Session, bearer: str | None) -> Actor:
         if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
             key.last_used_at = now  # coarse, so hot keys do not write on every call
         return Actor("integrator", f"integrator:{key.integrator.name}", provinces=tuple(key.provinces),
-                     permissions=frozenset(key.permissions))
+                     permissions=frozenset(key.permissions), key_id=key.id, integrator_id=key.integrator_id)
     row = session.execute(_TOKEN, {"digest": digest}).first()
     if row is None or row.revoked_at or row.expires_at <= now:
         raise Unauthenticated("Mã truy cập không hợp lệ hoặc đã hết hạn.")

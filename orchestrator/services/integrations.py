@@ -6,18 +6,16 @@ import hashlib
 import json
 import secrets
 from datetime import datetime, timedelta
-from urllib.parse import urlparse
-
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..models import ApiKey, IdempotencyRecord, Integrator, Job, WebhookDelivery, WebhookSubscription
 from ..models.types import utcnow
 from . import audit
-from .auth import Actor, create_api_key
+from .auth import Actor, create_api_key, scope_for
 from .errors import Conflict, Forbidden, Invalid, NotFound, Rejected
-from .outbox import EVENT_TYPES, forget_subscriptions
+from .outbox import EVENT_TYPES, WebhookRefused, forget_subscriptions, parse_webhook_url, resolve_target
 
 # Idempotency -----------------------------------------------------------------------------------
 
@@ -32,6 +30,11 @@ def check_key(key: str) -> None:
                       fields={"Idempotency-Key": "1-200 printable characters"})
 
 
+def _owner(actor: Actor) -> str:
+    """Whose keys these are: an integrator by id (two scopes may use the same name), a user by name."""
+    return f"integrator#{actor.integrator_id}" if actor.is_integrator and actor.integrator_id else actor.name
+
+
 def reserve(session: Session, actor: Actor, key: str, method: str, path: str, body: object,
             status_code: int) -> tuple[IdempotencyRecord | None, IdempotencyRecord | None]:
     """(new reservation, None) for a first request; (None, earlier record) for a replay.
@@ -42,10 +45,11 @@ def reserve(session: Session, actor: Actor, key: str, method: str, path: str, bo
     """
     check_key(key)
     digest = body_hash(body)
-    earlier = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.owner == actor.name,
+    owner = _owner(actor)
+    earlier = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.owner == owner,
                                                              IdempotencyRecord.key == key))
     if earlier is None:
-        record = IdempotencyRecord(owner=actor.name, key=key, method=method, path=path, body_hash=digest,
+        record = IdempotencyRecord(owner=owner, key=key, method=method, path=path, body_hash=digest,
                                    status_code=status_code)
         try:
             with session.begin_nested():
@@ -53,7 +57,7 @@ def reserve(session: Session, actor: Actor, key: str, method: str, path: str, bo
                 session.flush()
             return record, None
         except IntegrityError:
-            earlier = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.owner == actor.name,
+            earlier = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.owner == owner,
                                                                      IdempotencyRecord.key == key))
     if earlier.body_hash != digest or earlier.method != method or earlier.path != path:
         raise Rejected("Idempotency-Key đã dùng cho một yêu cầu khác.", code="idempotency_key_reused",
@@ -62,6 +66,11 @@ def reserve(session: Session, actor: Actor, key: str, method: str, path: str, bo
 
 
 # Keys --------------------------------------------------------------------------------------------
+#
+# An integrator belongs to one scope (a province code, or VN). Administrators manage the integrators
+# of their scopes only (VN: all): they see them, issue, rotate and revoke their keys; another
+# scope's integrator is not found (404), even by name: issuing a key under a name another province
+# uses registers a new integrator in the administrator's own scope.
 
 
 def _admin(actor: Actor) -> set[str]:
@@ -71,31 +80,25 @@ def _admin(actor: Actor) -> set[str]:
     return scopes
 
 
-def _check_provinces(actor: Actor, provinces: list[str]) -> None:
-    scopes = _admin(actor)
-    if "VN" not in scopes and not set(provinces) <= scopes:
-        raise Forbidden("Quản trị tỉnh chỉ cấp khóa cho tỉnh của mình.")
+def _manages(scopes: set[str], scope: str) -> bool:
+    return "VN" in scopes or scope in scopes
 
 
 def _visible_integrator(session: Session, actor: Actor, integrator_id: int) -> Integrator:
     scopes = _admin(actor)
     integrator = session.get(Integrator, integrator_id)
-    if integrator is None:
+    if integrator is None or not _manages(scopes, integrator.scope):
         raise NotFound("Không có hệ thống tích hợp này.")
-    if "VN" not in scopes:
-        provinces = {p for k in keys_of(session, integrator) for p in k.provinces}
-        if not provinces or not provinces <= scopes:
-            raise NotFound("Không có hệ thống tích hợp này.")
     return integrator
 
 
 def integrators(session: Session, actor: Actor) -> list[Integrator]:
+    """The integrators of the administrator's scopes (every one for a national administrator)."""
     scopes = _admin(actor)
-    rows = session.scalars(select(Integrator).order_by(Integrator.name)).all()
-    if "VN" in scopes:
-        return list(rows)
-    return [i for i in rows if {p for k in keys_of(session, i) for p in k.provinces} <= scopes
-            and keys_of(session, i)]
+    query = select(Integrator).order_by(Integrator.name, Integrator.scope)
+    if "VN" not in scopes:
+        query = query.where(Integrator.scope.in_(scopes))
+    return list(session.scalars(query))
 
 
 def keys_of(session: Session, integrator: Integrator) -> list[ApiKey]:
@@ -103,13 +106,20 @@ def keys_of(session: Session, integrator: Integrator) -> list[ApiKey]:
 
 
 def issue_key(session: Session, actor: Actor, name: str, provinces: list[str], permissions: list[str],
-              expires_at: datetime | None = None) -> tuple[ApiKey, str]:
-    """Register an integrator (if new) and give it a key; the secret is shown once."""
-    _check_provinces(actor, provinces)
+              expires_at: datetime | None = None, scope: str | None = None) -> tuple[ApiKey, str]:
+    """Give a key to the integrator of that name in `scope` (registered if new); the secret is shown
+    once. Without `scope`: the key's one province, else VN."""
+    scopes = _admin(actor)
+    name = (name or "").strip()
+    if not name:
+        raise Invalid("Thiếu tên hệ thống tích hợp.", fields={"name": "required"})
+    scope = scope or scope_for(provinces)
+    if not _manages(scopes, scope) or not all(_manages(scopes, p) for p in provinces):
+        raise Forbidden("Quản trị tỉnh chỉ cấp khóa cho tỉnh của mình.")
     if expires_at is not None and expires_at <= utcnow():
         raise Invalid("Ngày hết hạn phải ở tương lai.", fields={"expires_at": "must be in the future"})
-    key, secret = create_api_key(session, name, provinces, permissions, expires_at)
-    audit.record(session, "api_key.create", actor.name, note=f"{name}: {key.prefix}")
+    key, secret = create_api_key(session, name, provinces, permissions, expires_at, scope=scope)
+    audit.record(session, "api_key.create", actor.name, note=f"{name} ({scope}): {key.prefix}")
     return key, secret
 
 
@@ -122,22 +132,28 @@ def _key(session: Session, actor: Actor, key_id: int) -> ApiKey:
 
 
 def rotate_key(session: Session, actor: Actor, key_id: int, overlap: timedelta) -> tuple[ApiKey, str]:
-    """A new key with the same scope; the old one keeps working for `overlap`, then expires."""
+    """A new key with the same scope; the old one keeps working for `overlap`, then expires. Its
+    webhook subscriptions move to the new key, so deliveries go on after the old one stops."""
     old = _key(session, actor, key_id)
     if old.revoked_at is not None:
         raise Conflict("Khóa đã bị thu hồi.", code="revoked")
     if overlap < timedelta(0) or overlap > timedelta(days=30):
         raise Invalid("Thời gian chồng lấn từ 0 đến 30 ngày.", fields={"overlap_hours": "0..720"})
     new, secret = create_api_key(session, old.integrator.name, list(old.provinces), list(old.permissions),
-                                 old.expires_at if old.expires_at and old.expires_at > utcnow() + overlap else None)
+                                 old.expires_at if old.expires_at and old.expires_at > utcnow() + overlap else None,
+                                 scope=old.integrator.scope)
     ends = utcnow() + overlap
     old.expires_at = min(old.expires_at, ends) if old.expires_at else ends
     old.replaced_by_id = new.id
+    session.execute(update(WebhookSubscription).where(WebhookSubscription.api_key_id == old.id)
+                    .values(api_key_id=new.id).execution_options(synchronize_session=False))
+    forget_subscriptions()
     audit.record(session, "api_key.rotate", actor.name, note=f"{old.prefix} -> {new.prefix}")
     return new, secret
 
 
 def revoke_key(session: Session, actor: Actor, key_id: int) -> ApiKey:
+    """Stop a key at once, and the deliveries to its webhook subscriptions with it."""
     key = _key(session, actor, key_id)
     if key.revoked_at is None:
         key.revoked_at = utcnow()
@@ -146,70 +162,66 @@ def revoke_key(session: Session, actor: Actor, key_id: int) -> ApiKey:
     return key
 
 
-# Webhook subscriptions (owned by the integrator, managed with its own key) ---------------------
+# Webhook subscriptions (each owned by the key that created it) ---------------------------------
 
 
-def _integrator_of(session: Session, actor: Actor) -> Integrator:
+def _calling_key(session: Session, actor: Actor) -> ApiKey:
     if not actor.is_integrator:
         raise Forbidden("Chỉ hệ thống tích hợp (khóa API) quản lý đăng ký webhook của mình.")
-    integrator = session.scalar(select(Integrator).where(Integrator.name == actor.name.split(":", 1)[1]))
-    if integrator is None:
-        raise Forbidden("Không xác định được hệ thống tích hợp.")
-    return integrator
+    key = session.get(ApiKey, actor.key_id) if actor.key_id is not None else None
+    if key is None:
+        raise Forbidden("Không xác định được khóa API.")
+    return key
+
+
+def _owned_by(key: ApiKey):
+    """A key's own subscriptions; during a rotation's overlap the old key still manages those
+    moved to its successor (the same holder)."""
+    owners = [key.id] + ([key.replaced_by_id] if key.replaced_by_id else [])
+    return WebhookSubscription.api_key_id.in_(owners)
 
 
 def subscribe(session: Session, actor: Actor, url: str, event_types: list[str], secret: str | None,
               allow_private: bool) -> tuple[WebhookSubscription, str]:
-    integrator = _integrator_of(session, actor)
-    parsed = urlparse(url or "")
+    """Subscribe a URL for the calling key: it will get the events of that key's provinces.
+
+    The URL is read by the parser that connects (urllib3's, as requests) and its host resolved
+    now for an early answer; each delivery checks the address again and connects to it only."""
+    key = _calling_key(session, actor)
     fields = {}
-    if parsed.scheme not in ("https", "http") or not parsed.hostname:
-        fields["url"] = "an absolute http(s) URL"
-    elif parsed.scheme == "http" and not allow_private:
-        fields["url"] = "https required"
-    elif not allow_private and _private_host(parsed.hostname):
-        fields["url"] = "private or loopback addresses are not allowed"
+    try:
+        target = parse_webhook_url(url or "", allow_http=allow_private)
+        if not allow_private:
+            resolve_target(target, allow_private=False)
+    except WebhookRefused as exc:
+        fields["url"] = str(exc)
     bad = [t for t in event_types if t not in EVENT_TYPES and t != "*"]
     if bad or not event_types:
         fields["event_types"] = f"one or more of {', '.join(EVENT_TYPES)} or *"
     if secret is not None and len(secret) < 16:
         fields["secret"] = "at least 16 characters"
+    if "url" in fields:
+        raise Rejected("Địa chỉ webhook không được chấp nhận (url).", code="webhook_url_refused", fields=fields)
     if fields:
         raise Invalid("Đăng ký webhook không hợp lệ.", fields=fields)
     secret = secret or secrets.token_urlsafe(32)
-    sub = WebhookSubscription(integrator_id=integrator.id, url=url, event_types=list(event_types), secret=secret)
+    sub = WebhookSubscription(integrator_id=key.integrator_id, api_key_id=key.id, url=target.url,
+                              event_types=list(event_types), secret=secret)
     session.add(sub)
     session.flush()
     forget_subscriptions()
     return sub, secret
 
 
-def _private_host(host: str) -> bool:
-    """Refuse targets inside our network (SSRF), unless the deployment allows them."""
-    import ipaddress
-    import socket
-
-    try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError:
-        return True
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved or ip.is_multicast:
-            return True
-    return False
-
-
 def subscriptions(session: Session, actor: Actor) -> list[WebhookSubscription]:
-    integrator = _integrator_of(session, actor)
-    return list(session.scalars(select(WebhookSubscription).where(WebhookSubscription.integrator_id == integrator.id)
-                                .order_by(WebhookSubscription.id)))
+    key = _calling_key(session, actor)
+    return list(session.scalars(select(WebhookSubscription).where(_owned_by(key)).order_by(WebhookSubscription.id)))
 
 
 def unsubscribe(session: Session, actor: Actor, sub_id: int) -> WebhookSubscription:
-    integrator = _integrator_of(session, actor)
-    sub = session.get(WebhookSubscription, sub_id)
-    if sub is None or sub.integrator_id != integrator.id:
+    key = _calling_key(session, actor)
+    sub = session.scalar(select(WebhookSubscription).where(WebhookSubscription.id == sub_id, _owned_by(key)))
+    if sub is None:
         raise NotFound("Không có đăng ký webhook này.")
     sub.active = False
     forget_subscriptions()

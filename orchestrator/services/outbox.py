@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
+import os
+import re
+import socket
+import unicodedata
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo
 
 from flask import current_app, has_app_context
@@ -44,24 +51,26 @@ def forget_subscriptions() -> None:
 
 
 def _subscriptions(session: Session, province_code: str, event_type: str) -> list[tuple]:
-    """(subscription id, event types) of active subscriptions of integrators allowed in the
-    province. Cached ten seconds across processes (this process forgets at once on a change)."""
+    """(subscription id, event types) of active subscriptions whose own key is allowed in the
+    province and still valid. Cached ten seconds across processes (this process forgets at once on
+    a change); expiry is checked on each event."""
     rows = _subs.get(db_key(session), lambda: _all_subscriptions(session))
-    return [(sub_id, types) for sub_id, types, provinces in rows
-            if (event_type in types or "*" in types) and ("VN" in provinces or province_code in provinces)]
+    now = utcnow()
+    return [(sub_id, types) for sub_id, types, provinces, expires_at in rows
+            if (event_type in types or "*" in types) and ("VN" in provinces or province_code in provinces)
+            and (expires_at is None or expires_at > now)]
 
 
 def _all_subscriptions(session: Session) -> list[tuple]:
+    """One row per subscription with the provinces of the key that owns it, never the union of the
+    integrator's keys: a key issued elsewhere under the same integrator gains nothing here."""
     rows = session.execute(
-        select(WebhookSubscription, ApiKey.provinces).join(Integrator, Integrator.id == WebhookSubscription.integrator_id)
-        .join(ApiKey, ApiKey.integrator_id == Integrator.id)
+        select(WebhookSubscription.id, WebhookSubscription.event_types, ApiKey.provinces, ApiKey.expires_at)
+        .join(ApiKey, ApiKey.id == WebhookSubscription.api_key_id)
+        .join(Integrator, Integrator.id == ApiKey.integrator_id)
         .where(WebhookSubscription.active.is_(True), Integrator.active.is_(True), ApiKey.revoked_at.is_(None))
     ).all()
-    merged: dict[int, tuple] = {}
-    for sub, provinces in rows:
-        _, types, known = merged.get(sub.id, (sub.id, tuple(sub.event_types), ()))
-        merged[sub.id] = (sub.id, types, tuple(set(known) | set(provinces)))
-    return list(merged.values())
+    return [(sub_id, tuple(types), tuple(provinces), expires_at) for sub_id, types, provinces, expires_at in rows]
 
 
 def emit(session: Session, dossier: Dossier, event_type: str, data: dict | None = None) -> None:
@@ -129,7 +138,192 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
+class WebhookRefused(ValueError):
+    """A webhook target we do not call (its URL, or the address its host resolves to); at delivery
+    the job records the reason as its error and is retried by the usual rules."""
+
+
+@dataclass(frozen=True)
+class WebhookTarget:
+    scheme: str
+    host: str  # as urllib3 reads it: lower case, IDNA, IPv6 in brackets
+    port: int
+    url: str  # rebuilt from the parts, so what is sent is what was checked
+
+
+_LABEL = re.compile(r"^(?!-)[a-z0-9_-]{1,63}(?<!-)$")
+_NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$")  # what inet_aton reads as a number
+
+
+def parse_webhook_url(url: str, allow_http: bool = False) -> WebhookTarget:
+    """Read a webhook URL with urllib3's parser, the one requests connects with, so the host
+    checked is the host called. Refused: anything but http(s) (http only where private targets are
+    allowed), user information, backslashes, whitespace and control characters, an empty host,
+    and numbers written as a host in any form but the dotted quad (`127.1`, `0x7f.1`, `2130706433`)."""
+    from urllib3.exceptions import LocationParseError
+    from urllib3.util import Url, parse_url
+
+    if len(url) > 500:
+        raise WebhookRefused("at most 500 characters")
+    if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in url):
+        raise WebhookRefused("whitespace or control characters are not allowed")
+    if "\\" in url:
+        raise WebhookRefused("backslashes are not allowed")
+    try:
+        parsed = parse_url(url)
+    except LocationParseError:
+        raise WebhookRefused("not a valid absolute URL") from None
+    if parsed.scheme not in ("https", "http"):
+        raise WebhookRefused("an absolute http(s) URL")
+    if parsed.scheme == "http" and not allow_http:
+        raise WebhookRefused("https required")
+    if parsed.auth is not None or "@" in re.split(r"[/?#]", url.split("//", 1)[-1], maxsplit=1)[0]:
+        raise WebhookRefused("user information (user@) is not allowed")
+    host = parsed.host or ""
+    if not host:
+        raise WebhookRefused("a host is required")
+    if host.startswith("["):
+        try:
+            if "%" in host:  # a zone (interface) id: an address of this machine's links
+                raise ValueError
+            ipaddress.IPv6Address(host[1:-1])
+        except ValueError:
+            raise WebhookRefused("not a valid IPv6 address") from None
+    else:
+        try:
+            ipaddress.IPv4Address(host)
+        except ValueError:
+            labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
+            if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
+                raise WebhookRefused("not a valid host name") from None
+            if all(_NUMERIC_LABEL.match(label) for label in labels) or labels[-1].isdigit():
+                raise WebhookRefused("an IP address must be written as a dotted quad (a.b.c.d)") from None
+    port = parsed.port if parsed.port is not None else (443 if parsed.scheme == "https" else 80)
+    if not 0 < port < 65536:
+        raise WebhookRefused("port out of range")
+    rebuilt = Url(scheme=parsed.scheme, host=host, port=parsed.port, path=parsed.path or "/",
+                  query=parsed.query).url
+    if len(rebuilt) > 500:
+        raise WebhookRefused("at most 500 characters")
+    return WebhookTarget(parsed.scheme, host, port, rebuilt)
+
+
+def _refused_address(address: str) -> str | None:
+    """Why an address is not a public one, or None (SSRF: nothing inside our network)."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if ip.version == 6 and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    for reason in ("loopback", "link_local", "multicast", "unspecified", "reserved", "private"):
+        if getattr(ip, f"is_{reason}"):
+            return reason.replace("_", "-")
+    if not ip.is_global:
+        return "not global"
+    return None
+
+
+def resolve_target(target: WebhookTarget, allow_private: bool) -> str:
+    """Resolve the host now and return the address to connect to. Every address it resolves to
+    must be public unless the deployment allows private targets (WEBHOOK_ALLOW_PRIVATE)."""
+    name = target.host.strip("[]")
+    try:
+        infos = socket.getaddrinfo(name, target.port, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError) as exc:
+        raise WebhookRefused(f"cannot resolve {target.host}: {exc}") from None
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if not addresses:
+        raise WebhookRefused(f"cannot resolve {target.host}")
+    if not allow_private:
+        for address in addresses:
+            reason = _refused_address(address)
+            if reason:
+                raise WebhookRefused(f"{target.host} resolves to {address} ({reason}): "
+                                     "private or loopback addresses are not allowed")
+    return addresses[0]
+
+
+@cache
+def _pinned_adapter_class():
+    """A requests adapter whose connections go to one address checked beforehand, while the URL's
+    host name stays in the Host header, the TLS SNI and the certificate check (so a DNS answer
+    that changes between the check and the connection cannot redirect the delivery). Built on
+    first use, as requests is imported here."""
+    from requests.adapters import HTTPAdapter
+    from urllib3 import PoolManager
+    from urllib3.connection import HTTPConnection, HTTPSConnection
+    from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+    from urllib3.util import connection
+
+    class Pinned:
+        def __init__(self, *args, pinned_address: str, **kwargs):
+            self.pinned_address = pinned_address
+            super().__init__(*args, **kwargs)
+
+        def _new_conn(self) -> socket.socket:
+            try:
+                return connection.create_connection((self.pinned_address, self.port), self.timeout,
+                                                    source_address=self.source_address,
+                                                    socket_options=self.socket_options)
+            except TimeoutError as exc:
+                raise ConnectTimeoutError(self, f"connection to {self.host} ({self.pinned_address}) "
+                                                f"timed out (timeout={self.timeout})") from exc
+            except OSError as exc:
+                raise NewConnectionError(self, f"cannot connect to {self.host} ({self.pinned_address}): "
+                                               f"{exc}") from exc
+
+    class PinnedHTTPConnection(Pinned, HTTPConnection):
+        pass
+
+    class PinnedHTTPSConnection(Pinned, HTTPSConnection):
+        pass
+
+    class PinnedPoolManager(PoolManager):
+        def __init__(self, host: str, address: str, **kwargs):
+            super().__init__(**kwargs)
+            self.pinned_host, self.pinned_address = host, address
+
+        def _new_pool(self, scheme, host, port, request_context=None):
+            if host.lower().strip("[]") != self.pinned_host.strip("[]"):  # requests passes IPv6 bare
+                raise WebhookRefused(f"{host} is not the host checked ({self.pinned_host})")
+            pool = super()._new_pool(scheme, host, port, request_context)
+            pool.ConnectionCls = PinnedHTTPSConnection if scheme == "https" else PinnedHTTPConnection
+            pool.conn_kw = {**pool.conn_kw, "pinned_address": self.pinned_address}
+            return pool
+
+    class PinnedAdapter(HTTPAdapter):
+        def __init__(self, host: str, address: str):
+            self.pinned_host, self.pinned_address = host, address
+            super().__init__(max_retries=0)
+
+        def init_poolmanager(self, connections, maxsize, block=False, **pool_kwargs):
+            self._pool_connections, self._pool_maxsize, self._pool_block = connections, maxsize, block
+            self.poolmanager = PinnedPoolManager(self.pinned_host, self.pinned_address, num_pools=connections,
+                                                 maxsize=maxsize, block=block, **pool_kwargs)
+
+        def proxy_manager_for(self, proxy, **proxy_kwargs):
+            raise WebhookRefused("webhooks are not sent through a proxy")
+
+    return PinnedAdapter
+
+
+def _post_pinned(target: WebhookTarget, address: str, body: bytes, headers: dict, timeout: float) -> int:
+    """POST to the target over a connection to `address`; no redirects, no proxy from the
+    environment (it would resolve the host itself), the body of the answer not read."""
+    import requests
+
+    with requests.Session() as http:
+        http.trust_env = False
+        adapter = _pinned_adapter_class()(target.host, address)
+        http.mount("http://", adapter)
+        http.mount("https://", adapter)
+        verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        with http.post(target.url, data=body, headers={"Content-Type": "application/json", **headers},
+                       timeout=timeout, allow_redirects=False, stream=True, verify=verify) as response:
+            return response.status_code
+
+
 def _post(url: str, body: bytes, headers: dict, timeout: float) -> int:
+    """POST to the national portal: PORTAL_SYNC_URL is the operator's configuration, trusted as
+    such (it may well be an internal address), unlike the URLs integrators give."""
     import requests
 
     response = requests.post(url, data=body, headers={"Content-Type": "application/json", **headers},
@@ -138,21 +332,32 @@ def _post(url: str, body: bytes, headers: dict, timeout: float) -> int:
 
 
 def deliver_webhook(session: Session, job: Job) -> str:
+    """Send one delivery. The subscription's key must still be valid; the URL is read again and
+    its host resolved and checked now, and the connection goes to the address checked."""
     delivery = session.get(WebhookDelivery, job.payload["delivery_id"])
     if delivery is None:
         return "gone"
     sub = session.get(WebhookSubscription, delivery.subscription_id)
     if sub is None or not sub.active:
         return "unsubscribed"
+    key = session.get(ApiKey, sub.api_key_id)
+    now = utcnow()
+    if (key is None or key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now)
+            or not key.integrator.active):
+        return "key no longer valid"
+    allow_private = bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE", False))
+    target = parse_webhook_url(sub.url, allow_http=allow_private)
+    address = resolve_target(target, allow_private)
     body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    timestamp = str(int(utcnow().timestamp()))
-    status = _post(sub.url, body, {"X-Webhook-Id": delivery.id, "X-Webhook-Event": delivery.event_type,
-                                   "X-Webhook-Timestamp": timestamp,
-                                   "X-Webhook-Signature": sign(sub.secret, timestamp, body)},
-                   current_app.config.get("WEBHOOK_TIMEOUT", 10.0))
+    timestamp = str(int(now.timestamp()))
+    status = _post_pinned(target, address, body,
+                          {"X-Webhook-Id": delivery.id, "X-Webhook-Event": delivery.event_type,
+                           "X-Webhook-Timestamp": timestamp,
+                           "X-Webhook-Signature": sign(sub.secret, timestamp, body)},
+                          current_app.config.get("WEBHOOK_TIMEOUT", 10.0))
     delivery.last_status_code = status
     if not 200 <= status < 300:
-        raise RuntimeError(f"HTTP {status} from {sub.url}")
+        raise RuntimeError(f"HTTP {status} from {target.url}")
     delivery.delivered_at = utcnow()
     return "delivered"
 
