@@ -174,6 +174,7 @@ def lane_add(code: str, number: int):
 @bp.post("/procedures/<code>/v/<int:number>/executable")
 @designer_required
 def mark_executable(code: str, number: int):
+    designer.get_for_edit(db.session, current_actor(), code, number)  # another province's draft: 404, as elsewhere
     v = procedures.mark_executable(db.session, current_actor(), code, number)
     return _done(v, _("Đã đánh dấu quy trình thực thi được."), "report")
 

@@ -91,8 +91,9 @@ def claim(session: Session, actor: Actor, task_id: str) -> WorkItem:
 
 def unclaim(session: Session, actor: Actor, task_id: str) -> WorkItem:
     item = get_visible(session, actor, task_id)
-    _may_act(actor, item)
-    is_leader = actor.has_role("leader", item.unit_code)
+    is_leader = actor.has_role("leader", item.unit_code)  # a leader may take it back from anyone in the unit
+    if not is_leader:
+        _may_act(actor, item)
     cond = [WorkItem.id == item.id, WorkItem.state == OPEN]
     if not is_leader:
         cond.append(or_(WorkItem.assignee_id.is_(None), WorkItem.assignee_id == actor.user_id))

@@ -1,0 +1,838 @@
+"""The authorisation matrix as data: actors x actions -> the expected outcome.
+
+Every cell is one request by one actor, made from a state where the action succeeds for an
+actor who is allowed it, so a refusal can only mean "not allowed" (403), "not visible" (404),
+"not logged in" (401 on the API, a redirect to the login page in the back office), or, for a
+list, "allowed but the resource is not in the answer" (hidden).
+
+The expected outcome of a cell is `action.rule(actor)`: rules read the actor's roles and units
+(or an integrator key's provinces and permissions), so most cells are never written down one by
+one. How to extend the matrix:
+
+- an action: add an `Action` to API_ACTIONS or ADMIN_ACTIONS (surface, method, path template,
+  rule, the state it starts from, body builder, whether an allowed request consumes the state,
+  and for a list how to tell the resource is in it); a new state is a function decorated with
+  `@state` below, named by the action's `state`;
+- an actor: add a `Who` to ACTORS (its units must be in PROVINCE_OF); every rule places it;
+- an exception the rules do not express: `exceptions={actor id: outcome}` on the action;
+- a cell where today's answer is wrong: `findings={actor id: "what is wrong"}`; the cell expects
+  the rule's (correct) outcome and is a strict xfail until the code is fixed, then the entry goes.
+
+The rules restate the access policy of docs/api.md, docs/architecture.md and the services'
+docstrings; a cell fails when the code and that policy disagree.
+"""
+from __future__ import annotations
+
+import io
+import itertools
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Callable
+
+from sqlalchemy import select
+
+from orchestrator.extensions import db
+from orchestrator.models import CalendarDay, Dossier, Job, User, WorkItem
+from orchestrator.models.jobs import DEAD
+from orchestrator.services import designer
+from orchestrator.services.auth import actor_for_user, create_api_key, create_user
+from orchestrator.services.calendar import TZ
+
+from ..test_dossiers_api import APPLICANT, BIRTH
+
+ROOT = Path(__file__).resolve().parents[2]
+BIRTH_BPMN = (ROOT / "bpmn" / "national" / "1.001193.bpmn").read_bytes()
+
+# -- outcomes ----------------------------------------------------------------------------------
+
+ALLOWED = "allowed"          # 2xx, or a 3xx that is not the login page (a back-office form done)
+HIDDEN = "hidden"            # a list answered, without the state's resource in it
+LOGIN = "login"              # back office: redirected to the login page
+UNAUTHENTICATED = 401
+FORBIDDEN = 403
+NOT_FOUND = 404
+DENIED = frozenset({HIDDEN, LOGIN, UNAUTHENTICATED, FORBIDDEN, NOT_FOUND})
+
+# -- places ------------------------------------------------------------------------------------
+
+HOME_PROVINCE = "01"         # Hà Nội
+HOME_COMMUNE = "00070"       # Phường Hoàn Kiếm: every dossier of the matrix is received and handled here
+OTHER_COMMUNE = "00454"      # Xã Đông Anh, same province
+FAR_COMMUNE = "05443"        # Phường Phan Đình Phùng, Thái Nguyên (19)
+MANAGED_UNIT = "00008"       # Phường Ngọc Hà (01): the unit whose validity administrators edit
+PROVINCE_OF = {"VN": "VN", "01": "01", "19": "19", HOME_COMMUNE: "01", OTHER_COMMUNE: "01", FAR_COMMUNE: "19"}
+OFFICER_ROLES = ("reception", "specialist", "leader")
+NATIONAL = "national"
+
+# -- actors ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Who:
+    """An actor of the matrix: a demo user (password demo1234), an integrator key, or nobody."""
+
+    id: str
+    username: str | None = None
+    roles: tuple[tuple[str, str], ...] = ()      # (role, unit code)
+    key_name: str | None = None                  # the integrator a key is issued to
+    key_provinces: tuple[str, ...] = ()
+    key_permissions: tuple[str, ...] = ()
+
+    @property
+    def is_key(self) -> bool:
+        return self.key_name is not None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.username is None and not self.is_key
+
+    def holds(self, role: str, unit: str) -> bool:
+        return (role, unit) in self.roles
+
+    def scope(self, *roles: str) -> set[str]:
+        """Provinces (or VN) where the actor holds one of these roles."""
+        return {PROVINCE_OF[u] for r, u in self.roles if r in roles}
+
+    def covers(self, province: str, *roles: str) -> bool:
+        scope = self.scope(*roles)
+        return "VN" in scope or province in scope
+
+    def key_covers(self, province: str) -> bool:
+        return "VN" in self.key_provinces or province in self.key_provinces
+
+    def may(self, permission: str) -> bool:
+        return permission in self.key_permissions
+
+
+def _user(label: str, role: str, unit: str) -> Who:
+    return Who(label, username=f"{role}.{unit}", roles=((role, unit),))
+
+
+PORTAL = ("dossiers:create", "dossiers:read", "events:send")
+ACTORS: list[Who] = [
+    _user("reception.00070", "reception", HOME_COMMUNE),
+    _user("specialist.00070", "specialist", HOME_COMMUNE),
+    _user("leader.00070", "leader", HOME_COMMUNE),
+    _user("specialist.00454@other-commune", "specialist", OTHER_COMMUNE),
+    _user("specialist.05443@other-province", "specialist", FAR_COMMUNE),
+    _user("supervisor.01", "supervisor", "01"),
+    _user("supervisor.19@other-province", "supervisor", "19"),
+    _user("supervisor.VN@national", "supervisor", "VN"),
+    _user("designer.01", "designer", "01"),
+    _user("designer.19@other-province", "designer", "19"),
+    _user("designer.VN@national", "designer", "VN"),
+    _user("admin.01", "admin", "01"),
+    _user("admin.19@other-province", "admin", "19"),
+    _user("admin.VN@national", "admin", "VN"),
+    Who("key.01", key_name="matrix-portal-01", key_provinces=("01",), key_permissions=PORTAL),
+    Who("key.19@other-province", key_name="matrix-portal-19", key_provinces=("19",), key_permissions=PORTAL),
+    Who("key.01-procedures", key_name="matrix-designer-01", key_provinces=("01",),
+        key_permissions=("procedures:write",)),
+    Who("anonymous"),
+]
+
+# -- rules -------------------------------------------------------------------------------------
+# A rule answers for an authenticated actor on the action's surface; `expected` adds the
+# anonymous visitor and integrator keys in the back office (which never opens with a key).
+
+Rule = Callable[[Who], object]
+
+
+def anyone(w: Who) -> object:
+    return ALLOWED
+
+
+def sees_dossier(w: Who) -> bool:
+    """The dossiers of the matrix (commune 00070, province 01, every step at 00070): officers of
+    a unit taking part, supervisors and administrators of their area, keys of their provinces."""
+    if w.is_key:
+        return (w.may("dossiers:read") or w.may("dossiers:create")) and w.key_covers(HOME_PROVINCE)
+    if any(r in ("supervisor", "admin") and u in ("VN", HOME_PROVINCE, HOME_COMMUNE) for r, u in w.roles):
+        return True
+    return any(w.holds(r, HOME_COMMUNE) for r in OFFICER_ROLES)
+
+
+def officer_here(w: Who) -> bool:
+    return not w.is_key and any(w.holds(r, HOME_COMMUNE) for r in OFFICER_ROLES)
+
+
+def dossier_reader(w: Who) -> object:
+    return ALLOWED if sees_dossier(w) else NOT_FOUND
+
+
+def dossier_lister(w: Who) -> object:
+    return ALLOWED if sees_dossier(w) else HIDDEN
+
+
+def dossier_officer(w: Who) -> object:
+    """Actions on the dossier as a whole: an officer of a unit taking part (403), if seen (404)."""
+    if not sees_dossier(w):
+        return NOT_FOUND
+    return ALLOWED if officer_here(w) else FORBIDDEN
+
+
+def step_of(role: str) -> Rule:
+    """Work on a step routed to (role, 00070): claim, complete, and the actions that complete it."""
+    def rule(w: Who) -> object:
+        if not sees_dossier(w):
+            return NOT_FOUND
+        return ALLOWED if w.holds(role, HOME_COMMUNE) else FORBIDDEN
+    return rule
+
+
+def unit_leader_or(role: str) -> Rule:
+    """The step's officer or a leader of its unit (unclaim: the leader takes it back)."""
+    def rule(w: Who) -> object:
+        if not sees_dossier(w):
+            return NOT_FOUND
+        return ALLOWED if w.holds(role, HOME_COMMUNE) or w.holds("leader", HOME_COMMUNE) else FORBIDDEN
+    return rule
+
+
+def unit_leader(w: Who) -> object:
+    if not sees_dossier(w):
+        return NOT_FOUND
+    return ALLOWED if w.holds("leader", HOME_COMMUNE) else FORBIDDEN
+
+
+def event_sender(w: Who) -> object:
+    """Keys with events:send for the dossier's province (another province: 404); officers taking part."""
+    if w.is_key:
+        if not w.key_covers(HOME_PROVINCE):
+            return NOT_FOUND
+        return ALLOWED if w.may("events:send") else FORBIDDEN
+    return dossier_officer(w)
+
+
+def dossier_starter(w: Who) -> object:
+    """Keys with dossiers:create for the province; reception officers for their own unit."""
+    if w.is_key:
+        return ALLOWED if w.may("dossiers:create") and w.key_covers(HOME_PROVINCE) else FORBIDDEN
+    return ALLOWED if w.holds("reception", HOME_COMMUNE) else FORBIDDEN
+
+
+def attachment_uploader(w: Who) -> object:
+    """Applicant documents: keys with dossiers:create for the province, or officers taking part."""
+    if w.is_key:
+        creator = w.may("dossiers:create") and w.key_covers(HOME_PROVINCE)
+        if not (creator or sees_dossier(w)):
+            return NOT_FOUND
+        return ALLOWED if creator else FORBIDDEN
+    return dossier_officer(w)
+
+
+def procedure_writer(w: Who) -> object:
+    """API procedure writes on province 01: its designers, national ones, keys with procedures:write.
+    Versions are readable by every caller on the API, so a refusal there is 403."""
+    if w.is_key:
+        return ALLOWED if w.may("procedures:write") and w.key_covers(HOME_PROVINCE) else FORBIDDEN
+    return ALLOWED if w.covers(HOME_PROVINCE, "designer") else FORBIDDEN
+
+
+def statistics_reader(w: Who) -> object:
+    return ALLOWED if not w.is_key and w.covers(HOME_PROVINCE, "supervisor", "admin") else FORBIDDEN
+
+
+def admin_of_province(w: Who) -> object:
+    """Something scoped to province 01 by the request itself (a key for 01, a day off in 01)."""
+    return ALLOWED if not w.is_key and w.covers(HOME_PROVINCE, "admin") else FORBIDDEN
+
+
+def admin_of_resource(w: Who) -> object:
+    """An existing resource of province 01: other provinces' administrators do not see it."""
+    if w.is_key or not w.scope("admin"):
+        return FORBIDDEN
+    return ALLOWED if w.covers(HOME_PROVINCE, "admin") else NOT_FOUND
+
+
+def admin_lister(w: Who) -> object:
+    if w.is_key or not w.scope("admin"):
+        return FORBIDDEN
+    return ALLOWED if w.covers(HOME_PROVINCE, "admin") else HIDDEN
+
+
+def integrator_only(w: Who) -> object:
+    return ALLOWED if w.is_key else FORBIDDEN
+
+
+def subscription_owner(w: Who) -> object:
+    """Webhook subscriptions belong to one integrator (key.01's); others do not see them."""
+    if not w.is_key:
+        return FORBIDDEN
+    return ALLOWED if w.id == "key.01" else NOT_FOUND
+
+
+def subscription_lister(w: Who) -> object:
+    if not w.is_key:
+        return FORBIDDEN
+    return ALLOWED if w.id == "key.01" else HIDDEN
+
+
+# Back-office gates: the view's role check comes first (403 whatever the resource), then the rule.
+
+def _gate(*roles: str) -> Callable[[Rule], Rule]:
+    def wrap(inner: Rule) -> Rule:
+        def rule(w: Who) -> object:
+            return inner(w) if w.scope(*roles) else FORBIDDEN
+        return rule
+    return wrap
+
+
+officer_page = _gate("reception", "specialist", "leader", "supervisor")
+designer_page = _gate("designer")
+admin_page = _gate("admin")
+statistics_page = _gate("supervisor", "admin")
+audit_page = _gate("admin", "designer")
+
+
+def designer_views(scope: str) -> Rule:
+    """A designer sees its province's versions and the national templates; VN sees everything."""
+    def rule(w: Who) -> object:
+        s = w.scope("designer")
+        return ALLOWED if "VN" in s or scope in (NATIONAL, *s) else NOT_FOUND
+    return rule
+
+
+def designer_edits(scope: str) -> Rule:
+    """Edit a version: unseen 404, seen but not its province's (a national template) 403."""
+    def rule(w: Who) -> object:
+        if designer_views(scope)(w) != ALLOWED:
+            return NOT_FOUND
+        s = w.scope("designer")
+        return ALLOWED if "VN" in s or (scope != NATIONAL and scope in s) else FORBIDDEN
+    return rule
+
+
+def designer_of(province: str) -> Rule:
+    """A new draft in a province (upload, derive): 403 outside one's provinces."""
+    return lambda w: ALLOWED if w.covers(province, "designer") else FORBIDDEN
+
+
+def inbox_lister(role: str) -> Rule:
+    """The 'available' inbox lists an unclaimed step to the officers of its role and unit only."""
+    return lambda w: ALLOWED if w.holds(role, HOME_COMMUNE) else HIDDEN
+
+
+# -- states ------------------------------------------------------------------------------------
+# A state builder gets the matrix environment (conftest.MatrixEnv: `api`, `app`, `builder_key`,
+# `key_of(actor id)`) and returns the values the actions' paths and bodies are made of. A state
+# is built once and shared until a cell consumes it (an allowed mutation), then built again.
+
+STATES: dict[str, Callable] = {}
+_serial = itertools.count(1)
+
+
+def state(fn: Callable) -> Callable:
+    STATES[fn.__name__] = fn
+    return fn
+
+
+def _ok(response, status: int = 200) -> dict:
+    assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:500])
+    return response.get_json()
+
+
+def _task(body: dict, step_id: str) -> str:
+    return next(t["id"] for t in body["current_tasks"] if t["step_id"] == step_id)
+
+
+@state
+def none(env) -> dict:
+    return {}
+
+
+@state
+def processing(env) -> dict:
+    """A birth registration received in person at 00070 (status 4), the civil-status step open,
+    due in two weeks (the procedure is same-day; an apology needs a working day's notice)."""
+    body = _ok(env.api.post("/dossiers", "reception.00070", json={
+        "procedure_code": "1.001193", "province_code": HOME_PROVINCE, "commune_code": HOME_COMMUNE,
+        "channel": 1, "applicant": APPLICANT, "data": BIRTH}), 201)
+    due = datetime.combine((datetime.now(TZ) + timedelta(days=14)).date(), time(17, 0), tzinfo=TZ)
+    with env.app.app_context():
+        d = db.session.scalar(select(Dossier).where(Dossier.code == body["code"]))
+        d.due_at = d.legal_due_at = due
+        db.session.commit()
+    return {"dossier": body["code"], "task": _task(body, "Task_Record"),
+            "new_due": (due + timedelta(days=7)).date().isoformat()}
+
+
+@state
+def inbox(env) -> dict:
+    """A processing dossier whose open step is overdue: it comes first in every inbox."""
+    s = processing(env)
+    with env.app.app_context():
+        db.session.get(WorkItem, s["task"]).due_at = datetime.now(TZ) - timedelta(days=3)
+        db.session.commit()
+    return s
+
+
+@state
+def claimed(env) -> dict:
+    s = processing(env)
+    _ok(env.api.post(f"/tasks/{s['task']}/claim", "specialist.00070"))
+    return s
+
+
+@state
+def reception(env) -> dict:
+    """A dossier submitted online (status 1), its reception step open at 00070."""
+    body = _ok(env.api.post("/dossiers", env.builder_key, json={
+        "procedure_code": "1.001193", "province_code": HOME_PROVINCE, "commune_code": HOME_COMMUNE,
+        "channel": 2, "applicant": APPLICANT, "data": BIRTH}), 201)
+    return {"dossier": body["code"], "task": _task(body, "Task_Reception")}
+
+
+@state
+def decided(env) -> dict:
+    """Signed (status 9): the return step is open at 00070's reception desk, claimed by nobody."""
+    s = processing(env)
+    body = _ok(env.api.post(f"/tasks/{s['task']}/complete", "specialist.00070", json={"data": RECORD_DATA}))
+    body = _ok(env.api.post(f"/tasks/{_task(body, 'Task_Sign')}/complete", "leader.00070",
+                            json={"data": {"decision": "approve"}}))
+    assert body["status"] == 9, body
+    return {**s, "task": _task(body, "Task_Return")}
+
+
+@state
+def attachment(env) -> dict:
+    s = processing(env)
+    body = _ok(env.api.post(f"/dossiers/{s['dossier']}/attachments", "reception.00070",
+                            data={"kind": "applicant", "file": (io.BytesIO(PDF), "to-khai.pdf")},
+                            content_type="multipart/form-data"), 201)
+    return {**s, "attachment": body["id"]}
+
+
+@state
+def incident(env) -> dict:
+    """A processing dossier flagged in incident (what a failed script leaves)."""
+    s = processing(env)
+    with env.app.app_context():
+        d = db.session.scalar(select(Dossier).where(Dossier.code == s["dossier"]))
+        d.incident, d.incident_message = True, "matrix: a script failed"
+        db.session.commit()
+    return s
+
+
+@state
+def dead_job(env) -> dict:
+    """A background job of a province-01 dossier that failed for good."""
+    s = processing(env)
+    with env.app.app_context():
+        d = db.session.scalar(select(Dossier).where(Dossier.code == s["dossier"]))
+        job = Job(kind="webhook", dossier_id=d.id, payload={}, state=DEAD, attempts=8, last_error="matrix")
+        db.session.add(job)
+        db.session.commit()
+        return {**s, "job": job.id}
+
+
+def _upload(env, code: str, scope: str, who: str) -> dict:
+    body = _ok(env.api.post("/procedures", who, data={
+        "code": code, "scope": scope, "name": f"Thủ tục {code}", "deadline_kind": "same-day",
+        "file": (io.BytesIO(BIRTH_BPMN), "birth.bpmn")}, content_type="multipart/form-data"), 201)
+    return {"code": body["code"], "version": body["version"]}
+
+
+@state
+def draft(env) -> dict:
+    """Hà Nội's draft variant of birth registration (never published: edits do not reach dossiers)."""
+    return _upload(env, "1.001193", HOME_PROVINCE, "designer.01")
+
+
+@state
+def draft_with_empty_lane(env) -> dict:
+    """A draft with a lane nothing is drawn in (only an empty lane may be deleted)."""
+    s = draft(env)
+    with env.app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "designer.01"))
+        version = designer.add_lane(db.session, actor_for_user(db.session, user), s["code"], s["version"], "Làn trống")
+        db.session.commit()
+        return {**s, "lane": next(lane["id"] for lane in version.model["lanes"] if lane["name"] == "Làn trống")}
+
+
+@state
+def publishable(env) -> dict:
+    """A draft of a procedure only the matrix uses, ready to publish in Hà Nội."""
+    return _upload(env, "9.999901", HOME_PROVINCE, "designer.01")
+
+
+@state
+def national(env) -> dict:
+    """The national birth-registration template in force (seeded, version 1)."""
+    return {"code": "1.001193", "version": 1}
+
+
+@state
+def declared_day(env) -> dict:
+    """A day off declared for province 01 (far ahead: no due date of the matrix moves)."""
+    with env.app.app_context():
+        day = CalendarDay(day=date(2032, 1, 5) + timedelta(days=next(_serial)), scope=HOME_PROVINCE, kind="off",
+                          note="ma trận")
+        db.session.add(day)
+        db.session.commit()
+        return {"day": day.id, "year": day.day.year}
+
+
+@state
+def victim_key(env) -> dict:
+    """An integrator of province 01 (not an actor: rotating or revoking it locks nobody out)."""
+    name = f"matrix-victim-{next(_serial)}"
+    with env.app.app_context():
+        key, _secret = create_api_key(db.session, name, [HOME_PROVINCE], ["dossiers:read"])
+        db.session.commit()
+        return {"key": key.id, "integrator": key.integrator_id, "integrator_name": name}
+
+
+@state
+def subscription(env) -> dict:
+    url = f"https://hooks.example.test/matrix-{next(_serial)}"
+    body = _ok(env.api.post("/webhooks", env.key_of("key.01"), json={"url": url, "event_types": ["dossier.created"]}),
+               201)
+    return {"subscription": body["id"], "url": url}
+
+
+@state
+def victim_user(env) -> dict:
+    """A user of 00070 with two (role, unit) pairs, so one may be removed."""
+    name = f"matrix.victim.{next(_serial)}"
+    with env.app.app_context():
+        user = create_user(db.session, name, "demo1234", [("specialist", HOME_COMMUNE), ("reception", HOME_COMMUNE)])
+        db.session.commit()
+        pair = next(a.id for a in user.assignments if a.role == "reception")
+        return {"user": user.id, "username": name, "pair": pair}
+
+
+# -- bodies ------------------------------------------------------------------------------------
+
+PDF = b"%PDF-1.4 matrix"
+RECORD_DATA = {"check_result": "valid", "days_since_birth": 1, "fee_exempt_group": False}
+RECORD_FORM = {"check_result": "valid", "days_since_birth": "1"}
+REASON = "Kiểm tra phân quyền"
+
+
+def _json(payload) -> Callable[[dict], dict]:
+    return lambda s: {"json": payload(s) if callable(payload) else payload}
+
+
+def _multipart(fields: Callable[[dict], dict]) -> Callable[[dict], dict]:
+    return lambda s: {"data": fields(s), "content_type": "multipart/form-data"}
+
+
+def _form(fields) -> Callable[[dict], dict]:
+    return lambda s: {"data": fields(s) if callable(fields) else dict(fields)}
+
+
+def _bpmn_upload(s: dict) -> dict:
+    return {"code": "1.001193", "scope": HOME_PROVINCE, "name": "Đăng ký khai sinh", "deadline_kind": "same-day",
+            "file": (io.BytesIO(BIRTH_BPMN), "birth.bpmn")}
+
+
+def _new_user(s: dict) -> dict:
+    return {"username": f"matrix.new.{next(_serial)}", "password": "demo12345", "full_name": "Ma trận",
+            "role": "specialist", "unit_code": HOME_COMMUNE}
+
+
+# -- lists -------------------------------------------------------------------------------------
+
+def _json_items(key: str, value: str):
+    """A JSON list answer shows the state's resource."""
+    return lambda s, r: any(item.get(key) == s[value] for item in (r.get_json() or {}).get("items", []))
+
+
+def _page_has(template: str):
+    """A back-office page links the state's resource (an exact href, not a search box's echo)."""
+    return lambda s, r: template.format(**s) in r.get_data(as_text=True)
+
+
+# -- actions -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Action:
+    id: str
+    surface: str                 # "api" (bearer), "admin" (session + CSRF) or "public" (nobody needed)
+    method: str
+    path: str                    # formatted with the state's values
+    rule: Rule
+    state: str = "none"
+    body: Callable[[dict], dict] | None = None
+    consumes: bool = False       # an allowed request changes the state: the next cell gets a new one
+    listed: Callable | None = None   # (state, response) -> the resource is in the answer
+    exceptions: dict = field(default_factory=dict)   # actor id -> outcome the rule does not give
+    findings: dict = field(default_factory=dict)     # actor id -> why today's answer is wrong (xfail)
+
+
+RETURN_TO_STEP_FINDING = (
+    "return-to-step on a decided dossier succeeds for any officer with the role of the open return step, "
+    "although nobody holds that step (lifecycle.return_to_step checks the step's role, not its holder); "
+    "docs/api.md allows 'the holder of a current step or a leader of its unit'")
+
+
+
+D = "/api/v1/dossiers/{dossier}"
+V = "/api/v1/procedures/{code}/versions/{version}"
+AD = "/admin/dossiers/{dossier}"
+AV = "/admin/procedures/{code}/v/{version}"
+
+API_ACTIONS = [
+    # dossiers
+    Action("api-list-dossiers", "api", "GET", "/api/v1/dossiers?commune_code=00070&limit=500", dossier_lister,
+           "processing", listed=_json_items("code", "dossier")),
+    Action("api-get-dossier", "api", "GET", D, dossier_reader, "processing"),
+    Action("api-public-dossier", "public", "GET", "/api/v1/public/dossiers/{dossier}", anyone, "processing"),
+    Action("api-start-dossier", "api", "POST", "/api/v1/dossiers", dossier_starter,
+           body=_json({"procedure_code": "1.001193", "province_code": HOME_PROVINCE, "commune_code": HOME_COMMUNE,
+                       "channel": 1, "applicant": APPLICANT, "data": BIRTH})),
+    Action("api-list-documents", "api", "GET", D + "/documents", dossier_reader, "processing"),
+    Action("api-get-document", "api", "GET", D + "/documents/receipt", dossier_reader, "processing"),
+    Action("api-list-attachments", "api", "GET", D + "/attachments", dossier_reader, "attachment"),
+    Action("api-upload-attachment", "api", "POST", D + "/attachments", attachment_uploader, "processing",
+           body=_multipart(lambda s: {"kind": "applicant", "file": (io.BytesIO(PDF), "don.pdf")})),
+    Action("api-download-attachment", "api", "GET", "/api/v1/attachments/{attachment}", dossier_reader,
+           "attachment"),
+    # tasks
+    Action("api-inbox", "api", "GET", "/api/v1/tasks?view=available&per_page=200", inbox_lister("specialist"),
+           "inbox", listed=_json_items("id", "task")),
+    Action("api-get-task", "api", "GET", "/api/v1/tasks/{task}", dossier_reader, "processing"),
+    Action("api-claim-task", "api", "POST", "/api/v1/tasks/{task}/claim", step_of("specialist"), "processing",
+           consumes=True),
+    Action("api-unclaim-task", "api", "POST", "/api/v1/tasks/{task}/unclaim", unit_leader_or("specialist"),
+           "claimed", consumes=True),
+    Action("api-assign-task", "api", "POST", "/api/v1/tasks/{task}/assign", unit_leader, "processing",
+           body=_json({"username": "specialist.00070"}), consumes=True),
+    Action("api-complete-task", "api", "POST", "/api/v1/tasks/{task}/complete", step_of("specialist"), "processing",
+           body=_json({"data": RECORD_DATA}), consumes=True),
+    # lifecycle
+    Action("api-request-supplement", "api", "POST", D + "/actions/request-supplement", dossier_officer,
+           "processing", body=_json({"items": ["Bản sao giấy chứng sinh"], "reason": REASON}), consumes=True),
+    Action("api-request-payment", "api", "POST", D + "/actions/request-payment", dossier_officer, "processing",
+           body=_json({"amount": 8000, "note": REASON}), consumes=True),
+    Action("api-refuse", "api", "POST", D + "/actions/refuse", step_of("reception"), "reception",
+           body=_json({"reason": REASON}), consumes=True),
+    Action("api-apologize", "api", "POST", D + "/actions/apologize", dossier_officer, "processing",
+           body=_json(lambda s: {"new_due_at": s["new_due"], "reason": REASON}), consumes=True),
+    Action("api-stop", "api", "POST", D + "/actions/stop", dossier_officer, "processing",
+           body=_json({"reason": REASON}), consumes=True),
+    Action("api-return-to-step", "api", "POST", D + "/actions/return-to-step", unit_leader, "decided",
+           body=_json({"step_id": "Task_Record", "reason": REASON}), consumes=True,
+           findings={"reception.00070": RETURN_TO_STEP_FINDING}),
+    Action("api-return-result", "api", "POST", D + "/actions/return-result", step_of("reception"), "decided",
+           body=_json({"method": "in_person", "data": {"result_number": "KQ-MATRIX"}}), consumes=True),
+    Action("api-event-withdrawn", "api", "POST", D + "/events/withdrawn", event_sender, "processing",
+           body=_json({"data": {"reason": REASON}}), consumes=True),
+    Action("api-retry-incident", "api", "POST", D + "/actions/retry", admin_of_resource, "incident",
+           body=_json({}), consumes=True),
+    # procedures
+    Action("api-catalogue", "api", "GET", "/api/v1/procedures?province=01", anyone),
+    Action("api-get-procedure", "api", "GET", "/api/v1/procedures/1.001193?province=01", anyone),
+    Action("api-list-versions", "api", "GET", "/api/v1/procedures/1.001193/versions", anyone),
+    Action("api-get-version", "api", "GET", V, anyone, "draft"),
+    Action("api-upload-procedure", "api", "POST", "/api/v1/procedures", procedure_writer,
+           body=_multipart(_bpmn_upload)),
+    Action("api-put-lanes", "api", "PUT", V + "/lanes", procedure_writer, "draft",
+           body=_json({"Lane_Specialist": "commune/specialist"})),
+    Action("api-mark-executable", "api", "POST", V + "/executable", procedure_writer, "draft"),
+    Action("api-publish", "api", "POST", V + "/publish", procedure_writer, "publishable", consumes=True),
+    # reference data and figures
+    Action("api-units", "api", "GET", "/api/v1/units?parent=01&per_page=5", anyone),
+    Action("api-calendar-due", "api", "GET",
+           "/api/v1/calendar/due?from=2026-03-02T09:00:00%2B07:00&kind=working&days=3", anyone),
+    Action("api-calendar-days", "api", "GET", "/api/v1/calendar/days?scope=01", anyone),
+    Action("api-declare-calendar-day", "api", "POST", "/api/v1/calendar/days", admin_of_province,
+           body=_json({"date": "2031-01-07", "kind": "off", "scope": HOME_PROVINCE, "note": "ma trận"})),
+    Action("api-statistics", "api", "GET", "/api/v1/statistics?province=01", statistics_reader),
+    # integrations and operations
+    Action("api-list-integrators", "api", "GET", "/api/v1/admin/integrators", admin_lister, "victim_key",
+           listed=_json_items("name", "integrator_name")),
+    Action("api-issue-key", "api", "POST", "/api/v1/admin/integrators/keys", admin_of_province,
+           body=_json(lambda s: {"name": f"matrix-issued-{next(_serial)}", "provinces": [HOME_PROVINCE],
+                                 "permissions": ["dossiers:read"]})),
+    Action("api-rotate-key", "api", "POST", "/api/v1/admin/keys/{key}/rotate", admin_of_resource, "victim_key",
+           body=_json({"overlap_hours": 1}), consumes=True),
+    Action("api-revoke-key", "api", "POST", "/api/v1/admin/keys/{key}/revoke", admin_of_resource, "victim_key",
+           consumes=True),
+    Action("api-deliveries", "api", "GET", "/api/v1/admin/integrators/{integrator}/deliveries", admin_of_resource,
+           "victim_key"),
+    Action("api-list-webhooks", "api", "GET", "/api/v1/webhooks", subscription_lister, "subscription",
+           listed=_json_items("id", "subscription")),
+    Action("api-subscribe-webhook", "api", "POST", "/api/v1/webhooks", integrator_only,
+           body=_json(lambda s: {"url": f"https://hooks.example.test/new-{next(_serial)}",
+                                 "event_types": ["dossier.status_changed"]})),
+    Action("api-unsubscribe-webhook", "api", "DELETE", "/api/v1/webhooks/{subscription}", subscription_owner,
+           "subscription", consumes=True),
+    Action("api-incidents", "api", "GET", "/api/v1/admin/incidents", admin_lister, "incident",
+           listed=_json_items("code", "dossier")),
+    Action("api-dead-jobs", "api", "GET", "/api/v1/admin/jobs", admin_lister, "dead_job",
+           listed=_json_items("id", "job")),
+    Action("api-requeue-job", "api", "POST", "/api/v1/admin/jobs/{job}/retry", admin_of_resource, "dead_job",
+           consumes=True),
+    # citizens
+    Action("public-tracking", "public", "GET", "/tra-cuu?code={dossier}", anyone, "processing"),
+]
+
+
+def _action_form(**fields):
+    return _form(lambda s: {k: (v(s) if callable(v) else v) for k, v in fields.items()})
+
+
+ADMIN_ACTIONS = [
+    Action("admin-home", "admin", "GET", "/admin/", anyone),
+    # officers' workspace
+    Action("admin-inbox", "admin", "GET", "/admin/inbox", officer_page(inbox_lister("specialist")), "inbox",
+           listed=_page_has('href="/admin/tasks/{task}"')),
+    Action("admin-task", "admin", "GET", "/admin/tasks/{task}", officer_page(dossier_reader), "processing"),
+    Action("admin-claim-task", "admin", "POST", "/admin/tasks/{task}/claim", officer_page(step_of("specialist")),
+           "processing", consumes=True),
+    Action("admin-unclaim-task", "admin", "POST", "/admin/tasks/{task}/unclaim",
+           officer_page(unit_leader_or("specialist")), "claimed", consumes=True),
+    Action("admin-assign-task", "admin", "POST", "/admin/tasks/{task}/assign", officer_page(unit_leader),
+           "processing", body=_form({"username": "specialist.00070"}), consumes=True),
+    Action("admin-complete-task", "admin", "POST", "/admin/tasks/{task}/complete", officer_page(step_of("specialist")),
+           "processing", body=_form(RECORD_FORM), consumes=True),
+    Action("admin-dossier", "admin", "GET", AD, officer_page(dossier_reader), "processing"),
+    Action("admin-request-supplement", "admin", "POST", AD + "/actions/request-supplement",
+           officer_page(dossier_officer), "processing",
+           body=_action_form(items="Bản sao giấy chứng sinh", reason=REASON), consumes=True),
+    Action("admin-request-payment", "admin", "POST", AD + "/actions/request-payment", officer_page(dossier_officer),
+           "processing", body=_action_form(amount="8000", note=REASON), consumes=True),
+    Action("admin-refuse", "admin", "POST", AD + "/actions/refuse", officer_page(step_of("reception")), "reception",
+           body=_action_form(reason=REASON), consumes=True),
+    Action("admin-apologize", "admin", "POST", AD + "/actions/apologize", officer_page(dossier_officer),
+           "processing", body=_action_form(new_due_at=lambda s: s["new_due"], reason=REASON), consumes=True),
+    Action("admin-stop", "admin", "POST", AD + "/actions/stop", officer_page(dossier_officer), "processing",
+           body=_action_form(reason=REASON), consumes=True),
+    Action("admin-return-to-step", "admin", "POST", AD + "/actions/return-to-step", officer_page(unit_leader),
+           "decided", body=_action_form(step_id="Task_Record", reason=REASON), consumes=True,
+           findings={"reception.00070": RETURN_TO_STEP_FINDING}),
+    Action("admin-return-result", "admin", "POST", AD + "/actions/return-result", officer_page(step_of("reception")),
+           "decided", body=_action_form(method="in_person", result_number="KQ-MATRIX"), consumes=True),
+    Action("admin-event-withdrawn", "admin", "POST", AD + "/events/withdrawn", officer_page(dossier_officer),
+           "processing", body=_action_form(reason=REASON), consumes=True),
+    Action("admin-get-document", "admin", "GET", AD + "/documents/receipt", officer_page(dossier_reader),
+           "processing"),
+    Action("admin-upload-attachment", "admin", "POST", AD + "/attachments", officer_page(dossier_officer),
+           "processing", body=_form(lambda s: {"kind": "applicant", "file": (io.BytesIO(PDF), "don.pdf")})),
+    Action("admin-download-attachment", "admin", "GET", "/admin/attachments/{attachment}",
+           officer_page(dossier_reader), "attachment"),
+    # designers
+    Action("admin-catalogue", "admin", "GET", "/admin/procedures", designer_page(anyone)),
+    Action("admin-catalogue-of-19", "admin", "GET", "/admin/procedures?scope=19",
+           designer_page(designer_views("19"))),
+    Action("admin-upload-page", "admin", "GET", "/admin/procedures/upload", designer_page(anyone)),
+    Action("admin-upload-procedure", "admin", "POST", "/admin/procedures/upload",
+           designer_page(designer_of(HOME_PROVINCE)), body=_form(_bpmn_upload)),
+    Action("admin-procedure", "admin", "GET", "/admin/procedures/1.001193", designer_page(anyone)),
+    Action("admin-derive", "admin", "POST", "/admin/procedures/1.001193/derive",
+           designer_page(designer_of(HOME_PROVINCE)), body=_form({"province": HOME_PROVINCE})),
+    Action("admin-version", "admin", "GET", AV, designer_page(designer_views(HOME_PROVINCE)), "draft"),
+    Action("admin-national-version", "admin", "GET", AV, designer_page(designer_views(NATIONAL)), "national"),
+    Action("admin-compare", "admin", "GET", AV + "/compare", designer_page(designer_views(HOME_PROVINCE)), "draft"),
+    Action("admin-dry-run-page", "admin", "GET", AV + "/dry-run", designer_page(designer_views(HOME_PROVINCE)),
+           "draft"),
+    Action("admin-task-fields", "admin", "GET", AV + "/tasks/Task_Record/fields",
+           designer_page(designer_views(HOME_PROVINCE)), "draft"),
+    Action("admin-modeler", "admin", "GET", AV + "/modeler", designer_page(designer_edits(HOME_PROVINCE)), "draft"),
+    Action("admin-lane-route", "admin", "POST", AV + "/lanes/Lane_Specialist",
+           designer_page(designer_edits(HOME_PROVINCE)), "draft",
+           body=_form({"level": "commune", "role": "specialist"})),
+    Action("admin-task-form", "admin", "POST", AV + "/tasks/Task_Record/form",
+           designer_page(designer_edits(HOME_PROVINCE)), "draft", body=_form({"form_key": "KS-HOTICH"})),
+    Action("admin-task-deadline", "admin", "POST", AV + "/tasks/Task_Record/deadline",
+           designer_page(designer_edits(HOME_PROVINCE)), "draft", body=_form({"amount": "2", "unit": "days"})),
+    Action("admin-meta", "admin", "POST", AV + "/meta", designer_page(designer_edits(HOME_PROVINCE)), "draft",
+           body=_form({"deadline_days": "", "deadline_kind": "same-day", "fee_kind": "free"})),
+    Action("admin-mark-executable", "admin", "POST", AV + "/executable", designer_page(designer_edits(HOME_PROVINCE)),
+           "draft"),
+    Action("admin-add-lane", "admin", "POST", AV + "/lanes", designer_page(designer_edits(HOME_PROVINCE)), "draft",
+           body=_form({"name": "Làn mới"})),
+    Action("admin-delete-lane", "admin", "POST", AV + "/lanes/{lane}/delete",
+           designer_page(designer_edits(HOME_PROVINCE)), "draft_with_empty_lane", consumes=True),
+    Action("admin-move-task", "admin", "POST", AV + "/tasks/Task_Record/lane",
+           designer_page(designer_edits(HOME_PROVINCE)), "draft", body=_form({"lane_id": "Lane_Leader"}),
+           consumes=True),
+    Action("admin-save-task-fields", "admin", "POST", AV + "/tasks/Task_Record/fields",
+           designer_page(designer_edits(HOME_PROVINCE)), "draft",
+           body=_form({"count": "0", "name_0": "ghi_chu", "label_0": "Ghi chú", "type_0": "string"})),
+    Action("admin-condition", "admin", "POST", AV + "/flows/Flow_Accept/condition",
+           designer_page(designer_edits(HOME_PROVINCE)), "draft",
+           body=_form({"condition": "reception_result == 'accept'"})),
+    Action("admin-dry-run", "admin", "POST", AV + "/dry-run", designer_page(designer_views(HOME_PROVINCE)), "draft",
+           body=_form({"commune_code": HOME_COMMUNE, "f.reception_result": "accept", "f.check_result": "valid",
+                       "f.decision": "approve"})),
+    Action("admin-save-model", "admin", "POST", AV + "/modeler", designer_page(designer_edits(HOME_PROVINCE)),
+           "draft", body=_form({"xml": BIRTH_BPMN.decode("utf-8")})),
+    Action("admin-copy", "admin", "POST", AV + "/copy", designer_page(designer_edits(HOME_PROVINCE)), "draft"),
+    Action("admin-copy-national", "admin", "POST", AV + "/copy", designer_page(designer_edits(NATIONAL)), "national"),
+    Action("admin-publish", "admin", "POST", AV + "/publish", designer_page(designer_edits(HOME_PROVINCE)),
+           "publishable", consumes=True),
+    # administrators
+    Action("admin-users", "admin", "GET", "/admin/users?q=matrix.victim", admin_page(admin_lister), "victim_user",
+           listed=_page_has('href="/admin/users/{user}"')),
+    Action("admin-user", "admin", "GET", "/admin/users/{user}", admin_page(admin_of_resource), "victim_user"),
+    Action("admin-create-user", "admin", "POST", "/admin/users", admin_page(admin_of_province), body=_form(_new_user)),
+    Action("admin-add-role", "admin", "POST", "/admin/users/{user}/roles", admin_page(admin_of_resource),
+           "victim_user", body=_form({"role": "leader", "unit_code": HOME_COMMUNE}), consumes=True),
+    Action("admin-remove-role", "admin", "POST", "/admin/users/{user}/roles/{pair}/delete",
+           admin_page(admin_of_resource), "victim_user", consumes=True),
+    Action("admin-lock-user", "admin", "POST", "/admin/users/{user}/active", admin_page(admin_of_resource),
+           "victim_user", body=_form({"active": "0"})),
+    Action("admin-reset-password", "admin", "POST", "/admin/users/{user}/password", admin_page(admin_of_resource),
+           "victim_user", body=_form({"password": "demo12345"})),
+    Action("admin-calendar", "admin", "GET", "/admin/calendar?scope=01", admin_page(admin_of_province)),
+    Action("admin-declare-day", "admin", "POST", "/admin/calendar", admin_page(admin_of_province),
+           body=_form({"scope": HOME_PROVINCE, "day": "2031-01-08", "kind": "off", "note": "ma trận"})),
+    Action("admin-remove-day", "admin", "POST", "/admin/calendar/{day}/delete", admin_page(admin_of_province),
+           "declared_day", body=_form(lambda s: {"scope": HOME_PROVINCE, "year": str(s["year"])}), consumes=True),
+    Action("admin-units", "admin", "GET", f"/admin/units?q={MANAGED_UNIT}", admin_page(admin_lister),
+           listed=_page_has(f'action="/admin/units/{MANAGED_UNIT}"')),
+    Action("admin-unit-validity", "admin", "POST", f"/admin/units/{MANAGED_UNIT}", admin_page(admin_of_resource),
+           body=_form({"valid_from": "2025-07-01", "valid_to": ""})),
+    Action("admin-audit", "admin", "GET", "/admin/audit", audit_page(anyone)),
+    Action("admin-statistics", "admin", "GET", "/admin/statistics?province=01", statistics_page(statistics_reader)),
+    Action("admin-statistics-csv", "admin", "GET", "/admin/statistics/units.csv?province=01",
+           statistics_page(statistics_reader)),
+    Action("admin-operations", "admin", "GET", "/admin/operations", admin_page(admin_lister), "dead_job",
+           listed=_page_has('action="/admin/operations/jobs/{job}/retry"')),
+    Action("admin-issue-key", "admin", "POST", "/admin/operations/keys", admin_page(admin_of_province),
+           body=_form(lambda s: {"name": f"matrix-issued-{next(_serial)}", "provinces": HOME_PROVINCE,
+                                 "permissions": "dossiers:read"})),
+    Action("admin-rotate-key", "admin", "POST", "/admin/operations/keys/{key}/rotate", admin_page(admin_of_resource),
+           "victim_key", body=_form({"overlap_hours": "1"}), consumes=True),
+    Action("admin-revoke-key", "admin", "POST", "/admin/operations/keys/{key}/revoke", admin_page(admin_of_resource),
+           "victim_key", consumes=True),
+    Action("admin-deliveries", "admin", "GET", "/admin/operations/integrators/{integrator}",
+           admin_page(admin_of_resource), "victim_key"),
+    Action("admin-requeue-job", "admin", "POST", "/admin/operations/jobs/{job}/retry", admin_page(admin_of_resource),
+           "dead_job", consumes=True),
+    Action("admin-retry-incident", "admin", "POST", "/admin/operations/incidents/{dossier}/retry",
+           admin_page(admin_of_resource), "incident", consumes=True),
+]
+
+ACTIONS: list[Action] = API_ACTIONS + ADMIN_ACTIONS
+
+
+def expected(action: Action, who: Who) -> object:
+    """The outcome the policy gives this actor for this action."""
+    if who.id in action.exceptions:
+        return action.exceptions[who.id]
+    if action.surface != "public" and who.anonymous:
+        return UNAUTHENTICATED if action.surface == "api" else LOGIN
+    if action.surface == "admin" and who.is_key:
+        return LOGIN  # the back office knows sessions only: a bearer key opens nothing there
+    return action.rule(who)
+
+
+def check_table() -> None:
+    """The table is consistent: unique ids, known states, exceptions and findings naming actors."""
+    ids = [a.id for a in ACTIONS]
+    assert len(ids) == len(set(ids)), "duplicate action ids"
+    assert len({w.id for w in ACTORS}) == len(ACTORS), "duplicate actor ids"
+    actors = {w.id for w in ACTORS}
+    for a in ACTIONS:
+        assert a.state in STATES, (a.id, a.state)
+        assert a.surface in ("api", "admin", "public"), a.id
+        assert set(a.exceptions) <= actors and set(a.findings) <= actors, a.id
+        # Some actor must be allowed it: that cell proves the state lets the action succeed, so the
+        # refusals of the other cells are about who asks, not about the state (a 409).
+        assert any(expected(a, w) == ALLOWED and w.id not in a.findings for w in ACTORS), a.id
