@@ -4,11 +4,10 @@ Server-rendered pages over the same services the JSON API uses. The blueprint br
 extensions (Flask-Login sessions, Flask-WTF CSRF scoped to these pages, Flask-Babel with
 Vietnamese by default) and initialises them on the app when it is registered, so the app
 factory stays a plain composition root and the bearer-token API is untouched.
+
+The blueprint lives in `blueprint.py`; importing this package sets it up (`setup.py`) and
+imports every views module, so `bp` has all its routes when the factory registers it.
 """
-from flask import Blueprint
-
-bp = Blueprint("admin", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/static")
-
-from . import setup  # noqa: E402,F401  (extensions, error handlers)
-from . import views_auth, views_procedures, views_admin, views_operations, views_work, views_statistics  # noqa: E402,F401,E501  (routes)
+from . import setup  # noqa: F401  (extensions, error handlers)
+from . import views_auth, views_procedures, views_admin, views_operations, views_work, views_statistics  # noqa: F401,E501  (routes)
+from .blueprint import bp  # noqa: F401  (registered by the app factory)

@@ -6,11 +6,9 @@ from __future__ import annotations
 
 from xml.sax.saxutils import escape
 
-from lxml import etree
 from markupsafe import Markup
 
-from orchestrator.engine import parse_trusted
-from orchestrator.engine.xml import BPMNDI_NS, DC_NS, DI_NS
+from orchestrator.services import diagrams
 
 EVENTS = {"startEvent", "endEvent", "intermediateThrowEvent", "intermediateCatchEvent", "boundaryEvent"}
 GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
@@ -45,30 +43,20 @@ def render_svg(xml: str, problems: set[str] | None = None, highlight: set[str] |
     (a dry run's path, a dossier's current steps), completed steps `done`; None when the file has
     no diagram interchange to draw from."""
     problems, highlight, done = problems or set(), highlight or set(), done or set()
-    try:
-        root = parse_trusted(xml) if isinstance(xml, str) else xml
-    except etree.XMLSyntaxError:
-        return None
-    elements = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
-    plane = root.find(f".//{{{BPMNDI_NS}}}BPMNPlane")
-    if plane is None:
+    picture = diagrams.drawing(xml)
+    if picture is None:
         return None
     back, middle, front, xs, ys = [], [], [], [], []
-    for shape in plane.iter(f"{{{BPMNDI_NS}}}BPMNShape"):
-        b = shape.find(f"{{{DC_NS}}}Bounds")
-        el = elements.get(shape.get("bpmnElement"))
-        if b is None or el is None:
-            continue
-        x, y, w, h = (float(b.get(k, 0)) for k in ("x", "y", "width", "height"))
+    for shape in picture["shapes"]:
+        x, y, w, h = shape["bounds"]
         xs += [x, x + w]
         ys += [y, y + h]
-        kind = etree.QName(el).localname
-        eid = escape(el.get("id"), {'"': "&quot;"})
-        cls = " ".join(c for c in (kind, "problem" if el.get("id") in problems else "",
-                                   "on-path" if el.get("id") in highlight else "",
-                                   "done" if el.get("id") in done else "") if c)
-        name = (el.get("name") or "").strip()
-        title = f"<title>{escape(name or el.get('id'))} ({eid})</title>"
+        kind, element_id, name = shape["kind"], shape["id"], shape["name"]
+        eid = escape(element_id, {'"': "&quot;"})
+        cls = " ".join(c for c in (kind, "problem" if element_id in problems else "",
+                                   "on-path" if element_id in highlight else "",
+                                   "done" if element_id in done else "") if c)
+        title = f"<title>{escape(name or element_id)} ({eid})</title>"
         if kind in ("participant", "lane"):
             label_x, label_y = x + 15, y + h / 2
             spans = _text(0, 0, _wrap(name, h, 11), "lane-label")
@@ -87,29 +75,25 @@ def render_svg(xml: str, problems: set[str] | None = None, highlight: set[str] |
             front.append(f'<g class="{cls}" data-element-id="{eid}">{title}<polygon points="{pts}"/>'
                          f'<text class="mark" x="{cx:g}" y="{cy + 6:g}" text-anchor="middle">{mark}</text>{label}</g>')
         elif kind in ("textAnnotation",):
-            text = (el.findtext("{*}text") or "").strip()
+            text = shape["text"]
             middle.append(f'<g class="{cls}" data-element-id="{eid}"><path d="M{x + 15:g},{y:g} L{x:g},{y:g} '
                           f'L{x:g},{y + h:g} L{x + 15:g},{y + h:g}"/>'
                           f'{_text(x + w / 2, y + h / 2, _wrap(text, w, 10), "note")}</g>')
         else:
             front.append(f'<g class="{cls} task" data-element-id="{eid}">{title}<rect x="{x:g}" y="{y:g}" '
                          f'width="{w:g}" height="{h:g}" rx="10"/>{_text(x + w / 2, y + h / 2, _wrap(name, w - 8))}</g>')
-    for edge in plane.iter(f"{{{BPMNDI_NS}}}BPMNEdge"):
-        points = [(float(p.get("x", 0)), float(p.get("y", 0))) for p in edge.findall(f"{{{DI_NS}}}waypoint")]
-        el = elements.get(edge.get("bpmnElement"))
-        if len(points) < 2 or el is None:
-            continue
+    for edge in picture["edges"]:
+        points = edge["points"]
         xs += [p[0] for p in points]
         ys += [p[1] for p in points]
-        kind = etree.QName(el).localname
-        eid = escape(el.get("id"), {'"': "&quot;"})
-        cls = " ".join(c for c in ("edge", kind, "problem" if el.get("id") in problems else "") if c)
+        kind, element_id, name = edge["kind"], edge["id"], edge["name"]
+        eid = escape(element_id, {'"': "&quot;"})
+        cls = " ".join(c for c in ("edge", kind, "problem" if element_id in problems else "") if c)
         d = " ".join(f"{'M' if i == 0 else 'L'}{x:g},{y:g}" for i, (x, y) in enumerate(points))
         marker = ' marker-end="url(#arrow)"' if kind == "sequenceFlow" else ""
-        name = (el.get("name") or "").strip()
         mx, my = points[len(points) // 2 - 1] if len(points) > 2 else points[0]
         label = _text(mx + 25, my - 10, _wrap(name, 100, 10), "edge-label") if name else ""
-        middle.append(f'<g class="{cls}" data-element-id="{eid}"><title>{escape(name or el.get("id"))}</title>'
+        middle.append(f'<g class="{cls}" data-element-id="{eid}"><title>{escape(name or element_id)}</title>'
                       f'<path d="{d}"{marker}/>{label}</g>')
     if not xs:
         return None

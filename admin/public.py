@@ -3,8 +3,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template, request
 
-from api.limits import limiter
-from orchestrator.extensions import db
+from orchestrator.extensions import db, limiter
 from orchestrator.models import STATUS_NAMES
 from orchestrator.services import tracking
 from orchestrator.services.errors import NotFound

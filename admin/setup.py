@@ -1,10 +1,9 @@
-"""Extensions, error pages and template helpers of the back office."""
+"""Extensions, error pages and template helpers of the back office, set up on its blueprint."""
 from __future__ import annotations
 
 import json
 import logging
 from pathlib import Path
-from zoneinfo import ZoneInfo
 from urllib.parse import urlparse
 
 from flask import (current_app, flash, g, redirect, render_template, request, send_from_directory, session,
@@ -16,8 +15,9 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from orchestrator.extensions import db
 from orchestrator.services.errors import ServiceError
+from orchestrator.timezone import TZ
 
-from . import bp
+from .blueprint import bp
 from .i18n import LANGUAGES, TRANSLATIONS, compile_catalogs, select_locale
 
 log = logging.getLogger(__name__)
@@ -62,21 +62,14 @@ def vendor(filename: str):
 
 @bp.app_context_processor
 def _helpers():
+    """What every back-office page may use (who is logged in and their roles: `views_auth`)."""
     if not request.blueprint == "admin":
         return {}
-    from .views_auth import current_actor_or_none
-
-    actor = current_actor_or_none()
     errors = g.get("field_errors") or session.pop("_field_errors", None) or {}
     values = g.get("form_values") or session.pop("_form_values", None) or {}
     g.field_errors, g.form_values = errors, values
     return {
-        "actor": actor,
-        "tz": ZoneInfo("Asia/Ho_Chi_Minh"),
-        "is_designer": bool(actor and actor.scopes("designer")),
-        "is_admin": bool(actor and actor.scopes("admin")),
-        "is_supervisor": bool(actor and (actor.scopes("supervisor") or actor.scopes("admin"))),
-        "is_officer": bool(actor and any(actor.scopes(r) for r in ("reception", "specialist", "leader", "supervisor"))),
+        "tz": TZ,
         "languages": LANGUAGES,
         "lang": select_locale(),
         "csrf_token": generate_csrf,
@@ -187,6 +180,4 @@ def vn_datetime(value) -> str:
     """Times are stored in UTC; people read them in Asia/Ho_Chi_Minh."""
     if not value:
         return ""
-    from zoneinfo import ZoneInfo
-
-    return value.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%d/%m/%Y %H:%M")
+    return value.astimezone(TZ).strftime("%d/%m/%Y %H:%M")

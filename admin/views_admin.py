@@ -3,7 +3,6 @@ and the back office's own history."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -13,12 +12,12 @@ from orchestrator.models.users import ROLES
 from orchestrator.services import administration as service
 from orchestrator.services.deadlines import calendar_for, declared_days
 from orchestrator.services import units as unit_service
+from orchestrator.timezone import TZ
 
-from . import bp
+from .blueprint import bp
 from .views_auth import current_actor, role_required
 
 admin_required = role_required("admin")
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 def _done(message: str, target: str):

@@ -3,23 +3,18 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import g, redirect, render_template, request, url_for
+from flask import current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import UserMixin, current_user, login_required, login_user, logout_user
-from sqlalchemy import select
-from werkzeug.security import check_password_hash
 
-from orchestrator.extensions import db
+from orchestrator.extensions import db, limiter
 from orchestrator.models import User
-from orchestrator.services import audit
-from orchestrator.services.auth import Actor, actor_for_user
-from orchestrator.services.errors import Forbidden
+from orchestrator.services import access, audit
+from orchestrator.services.auth import Actor, actor_for_user, check_password
+from orchestrator.services.errors import Forbidden, Unauthenticated
 
-from . import bp
+from .blueprint import bp
 from .setup import login_manager
-
-BACK_OFFICE_ROLES = ("designer", "admin", "reception", "specialist", "leader", "supervisor")
-OFFICER_ROLES = ("reception", "specialist", "leader", "supervisor")
 
 
 class SessionUser(UserMixin):
@@ -59,6 +54,21 @@ def current_actor() -> Actor:
     return actor
 
 
+@bp.app_context_processor
+def _who():
+    """Who is logged in and what they may do, for every back-office page (menus, buttons)."""
+    if not request.blueprint == "admin":
+        return {}
+    actor = current_actor_or_none()
+    return {
+        "actor": actor,
+        "is_designer": bool(actor and access.holds_any(actor, ("designer",))),
+        "is_admin": bool(actor and access.holds_any(actor, ("admin",))),
+        "is_supervisor": bool(actor and access.holds_any(actor, access.STATISTICS_ROLES)),
+        "is_officer": bool(actor and access.holds_any(actor, access.WORKSPACE_ROLES)),
+    }
+
+
 def role_required(*roles: str):
     """Logged in and holding one of these roles somewhere; otherwise a clear 403 page."""
 
@@ -67,7 +77,7 @@ def role_required(*roles: str):
         @login_required
         def wrapper(*args, **kwargs):
             actor = current_actor()
-            if not any(actor.scopes(r) for r in roles):
+            if not access.holds_any(actor, roles):
                 raise Forbidden(_("Tài khoản của bạn không có vai trò cần cho trang này."))
             return view(*args, **kwargs)
 
@@ -81,28 +91,29 @@ def home():
     actor = current_actor_or_none()
     if actor is None:
         return redirect(url_for("admin.login"))
-    if any(actor.scopes(r) for r in ("reception", "specialist", "leader")):
+    if access.holds_any(actor, access.OFFICER_ROLES):
         return redirect(url_for("admin.inbox"))
-    if actor.scopes("supervisor"):
+    if access.holds_any(actor, ("supervisor",)):
         return redirect(url_for("admin.statistics_page"))
-    if actor.scopes("designer"):
+    if access.holds_any(actor, ("designer",)):
         return redirect(url_for("admin.catalogue"))
     return redirect(url_for("admin.users"))
 
 
 @bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_TOKEN"], methods=["POST"])  # as POST /api/v1/auth/token
 def login():
     error = None
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        user = db.session.scalar(select(User).where(User.username == username)) if username else None
-        ok = user is not None and check_password_hash(user.password_hash, password)
-        if not ok or not user.active:
-            error = _("Sai tên đăng nhập hoặc mật khẩu, hoặc tài khoản đã bị khóa.")
-        else:
+        try:  # the API's token route checks passwords with the same function
+            user = check_password(db.session, username, password)
+        except Unauthenticated:
+            user, error = None, _("Sai tên đăng nhập hoặc mật khẩu, hoặc tài khoản đã bị khóa.")
+        if user is not None:
             actor = actor_for_user(db.session, user)
-            if not any(actor.scopes(r) for r in BACK_OFFICE_ROLES):
+            if not access.may_use_back_office(actor):
                 error = _("Tài khoản này không có vai trò nào dùng được trang quản trị.")
             else:
                 login_user(SessionUser(user))

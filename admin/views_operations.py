@@ -3,7 +3,6 @@ deliveries, dead-letter jobs and dossiers in incident."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -12,12 +11,12 @@ from orchestrator.extensions import db
 from orchestrator.services import integrations, operations
 from orchestrator.services.auth import PERMISSIONS
 from orchestrator.services.errors import Invalid
+from orchestrator.timezone import TZ
 
-from . import bp
+from .blueprint import bp
 from .views_auth import current_actor, role_required
 
 admin_required = role_required("admin")
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
 @bp.get("/operations")
@@ -97,7 +96,7 @@ def operations_requeue(job_id: int):
 @bp.post("/operations/incidents/<code>/retry")
 @admin_required
 def operations_retry_incident(code: str):
-    dossier = operations.retry_incident(db.session, current_actor(), code)
+    dossier = operations.retry_incident(db.session, current_actor(), code).dossier
     db.session.commit()
     flash(_("Đã chạy lại: hồ sơ %(c)s %(s)s.", c=code,
             s=_("vẫn còn sự cố") if dossier.incident else _("hết sự cố")), "ok" if not dossier.incident else "warn")

@@ -6,16 +6,14 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from orchestrator.engine import DEFAULT_ROUTE, DiagramRejected, lane_paths, parse_route, process_labels, step_paths
-from orchestrator.engine.xml import parse_untrusted
 from orchestrator.extensions import db
 from orchestrator.models import FormDefinition
 from orchestrator.models.procedures import DRAFT, NATIONAL
-from orchestrator.services import designer, procedures
+from orchestrator.services import access, designer, diagrams, procedures
 from orchestrator.services.errors import Invalid, ServiceError, TooLarge
 from orchestrator.services import units as unit_service
 
-from . import bp
+from .blueprint import bp
 from .diagram import render_svg
 from .views_auth import current_actor, role_required
 
@@ -33,13 +31,13 @@ def catalogue():
     scopes = designer.home_scopes(actor)
     scope = request.args.get("scope") or scopes[0]
     rows = designer.catalogue(db.session, actor, scope)
-    provinces = unit_service.provinces(db.session) if "VN" in actor.scopes("designer") else []
+    provinces = unit_service.provinces(db.session) if "VN" in access.designer_scopes(actor) else []
     return render_template("admin/catalogue.html", rows=rows, scope=scope, scopes=scopes, provinces=provinces,
                            NATIONAL=NATIONAL)
 
 
 def _upload_scopes(actor) -> list[tuple[str, str]]:
-    scopes = actor.scopes("designer")
+    scopes = access.designer_scopes(actor)
     if "VN" in scopes:
         return [(NATIONAL, _("Mẫu quốc gia"))] + unit_service.provinces(db.session)
     names = unit_service.names(db.session, scopes)
@@ -75,15 +73,12 @@ def upload():
         db.session.rollback()
         ctx.update(message=exc.message, problems=exc.problems, fields=exc.fields)
         if exc.problems and exc.status == 422:  # well-formed but refused: show where on the diagram
-            try:
-                root_xml = data.decode("utf-8", "replace")
-                root = parse_untrusted(data, limit)
+            readable = diagrams.readable_upload(data, limit)
+            if readable is not None:
                 if "process_id" in exc.fields:  # offer the pools by their names, not their generated ids
-                    ctx["process_choices"] = process_labels(root)
-                ctx["svg"] = render_svg(root_xml, {p.get("element_id") for p in exc.problems if p.get("element_id")})
-                ctx["xml"] = root_xml
-            except (DiagramRejected, ValueError):
-                pass
+                    ctx["process_choices"] = readable.processes
+                ctx["svg"] = render_svg(readable.xml, {p.get("element_id") for p in exc.problems if p.get("element_id")})
+                ctx["xml"] = readable.xml
         return render_template("admin/upload.html", **ctx), exc.status
     flash(_("Đã lưu bản nháp phiên bản %(n)s.", n=version.version), "ok")
     return redirect(_version_url(version))
@@ -94,7 +89,7 @@ def upload():
 def procedure(code: str):
     actor = current_actor()
     rows = designer.visible_versions(db.session, actor, code)
-    editable = sorted(s for s in actor.scopes("designer") if s != "VN")
+    editable = sorted(s for s in access.designer_scopes(actor) if s != "VN")
     return render_template("admin/procedure.html", code=code, procedure=rows[0][0].procedure, rows=rows,
                            derive_scopes=editable, has_national=any(v.scope == NATIONAL and f for v, f in rows))
 
@@ -111,26 +106,14 @@ def derive(code: str):
 def _version_context(version) -> dict:
     actor = current_actor()
     model = version.model
-    paths = lane_paths(model, version.lane_map)
-    tasks_by_lane: dict[str, list] = {}
-    for t in model["user_tasks"]:
-        tasks_by_lane.setdefault(t["lane_id"], []).append(t)
-    lanes = []
-    for lane in model["lanes"]:
-        path = paths.get(lane["id"])
-        lanes.append({**lane, "path": path, "route": parse_route(path) or {}, "mapped": lane["id"] in version.lane_map,
-                      "tasks": tasks_by_lane.get(lane["id"], [])})
-    if None in tasks_by_lane:  # steps drawn outside every lane: the `_default` entry routes those without a route
-        path = version.lane_map.get(DEFAULT_ROUTE)
-        lanes.append({"id": DEFAULT_ROUTE, "name": _("Ngoài làn (mặc định)"), "path": path,
-                      "route": parse_route(path) or {}, "mapped": path is not None, "tasks": tasks_by_lane[None],
-                      "virtual": True})
-    step_routes = step_paths(model, version.lane_map)
+    # steps drawn outside every lane: the `_default` entry routes those without a route
+    lanes = designer.lane_routes(version, outside_label=_("Ngoài làn (mặc định)"))
+    step_routes = procedures.step_routes(version)
     problem_ids = {p.get("element_id") for p in version.warnings if p.get("element_id")}
     return {
         "version": version, "procedure": version.procedure, "lanes": lanes, "tasks": model["user_tasks"],
         "step_routes": step_routes, "executable": model.get("executable", True),
-        "gateways": designer.gateways(version), "can_edit": designer.can_edit(actor, version.scope),
+        "gateways": designer.gateways(version), "can_edit": access.may_edit_design(actor, version.scope),
         "is_draft": version.state == DRAFT, "library": db.session.scalars(select(FormDefinition.key)
                                                                           .order_by(FormDefinition.key)).all(),
         "svg": render_svg(version.bpmn_xml, problem_ids), "problems": version.warnings,
@@ -227,9 +210,10 @@ def task_fields(code: str, number: int, task_id: str):
                          "choices": f.get(f"choices_{i}", "")})
         v = designer.save_task_form_fields(db.session, actor, code, number, task_id, rows)
         return _done(v, _("Đã lưu biểu mẫu riêng của bước."), "steps")
-    definition = designer._forms_of(db.session, v).get(task["form_key"] or "")
+    definition = designer.forms_of(db.session, v).get(task["form_key"] or "")
     return render_template("admin/fields.html", version=v, task=task, fields=designer.form_fields(definition),
-                           types=designer.FIELD_TYPES, can_edit=designer.can_edit(actor, v.scope) and v.state == DRAFT)
+                           types=designer.FIELD_TYPES,
+                           can_edit=access.may_edit_design(actor, v.scope) and v.state == DRAFT)
 
 
 @bp.post("/procedures/<code>/v/<int:number>/flows/<flow_id>/condition")

@@ -9,11 +9,11 @@ from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 
 from orchestrator.extensions import db
-from orchestrator.services import statistics
+from orchestrator.services import access, statistics
 from orchestrator.services.errors import Invalid
 from orchestrator.services import units as unit_service
 
-from . import bp
+from .blueprint import bp
 from .charts import weekly_bars
 from .views_auth import current_actor, role_required
 
@@ -39,11 +39,11 @@ def _report():
 
 
 @bp.get("/statistics")
-@role_required("supervisor", "admin")
+@role_required(*access.STATISTICS_ROLES)
 def statistics_page():
     actor = current_actor()
     report, error = _report()
-    scopes = statistics.allowed_scopes(actor)
+    scopes = access.statistics_scopes(actor)
     provinces = unit_service.provinces(db.session, None if "VN" in scopes else scopes)
     return render_template("admin/statistics.html", report=report, chart=weekly_bars(report.weeks),
                            provinces=provinces, national="VN" in scopes, error=error)
@@ -60,7 +60,7 @@ def _rate(outcomes) -> str:
 
 
 @bp.get("/statistics/<table>.csv")
-@role_required("supervisor", "admin")
+@role_required(*access.STATISTICS_ROLES)
 def statistics_csv(table: str):
     """The page's tables as CSV (UTF-8 with BOM, so spreadsheets read the Vietnamese names)."""
     if table not in ("procedures", "units", "weeks"):

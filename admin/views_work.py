@@ -13,20 +13,20 @@ from flask import Response, current_app, flash, g, redirect, render_template, re
 from flask_babel import gettext as _
 
 from orchestrator.extensions import db
-from orchestrator.models import STATUS_NAMES
-from orchestrator.models.dossiers import COMPLETED, OPEN
-from orchestrator.services import attachments, documents, inbox as inbox_service, lifecycle, tasks, versions
+from orchestrator.models import STATUS_NAMES, DossierStatus
+from orchestrator.models.dossiers import COMPLETED, FINAL_STATUSES, OPEN
+from orchestrator.services import access, attachments, documents, inbox as inbox_service, lifecycle, tasks, versions
 from orchestrator.services import dossiers as dossier_service
 from orchestrator.services.errors import Invalid
 from orchestrator.services.units import names as unit_names
 
-from . import bp
+from .blueprint import bp
 from .diagram import render_svg
 from .formdata import fields_of, parse
 from .i18n import select_locale
-from .views_auth import OFFICER_ROLES, current_actor, role_required
+from .views_auth import current_actor, role_required
 
-officer_required = role_required(*OFFICER_ROLES)
+officer_required = role_required(*access.WORKSPACE_ROLES)
 
 
 def _int(value, default=None):
@@ -53,7 +53,7 @@ def inbox():
     return render_template("admin/inbox.html", result=result, view=view, due=due, status=status,
                            procedure=args.get("procedure", ""), unit=args.get("unit", ""),
                            statuses=STATUS_NAMES, colleagues=colleagues,
-                           is_leader=bool(actor.units("leader")))
+                           is_leader=bool(access.led_units(actor)))
 
 
 def _back_to_task(task_id: str):
@@ -97,7 +97,8 @@ def _dossier_context(dossier) -> dict:
     return {
         "dossier": dossier, "current": current, "history": dossier_service.history(session, dossier),
         "bpmn_xml": version.xml, "svg": render_svg(version.xml, highlight=set(highlight), done=set(done)),
-        "highlight": highlight, "done": done, "statuses": STATUS_NAMES,
+        "highlight": highlight, "done": done, "statuses": STATUS_NAMES, "Status": DossierStatus,
+        "final_statuses": FINAL_STATUSES, "withdrawable": lifecycle.WITHDRAWABLE,
         "units": unit_names(session, {dossier.received_by_unit, dossier.commune_code} | {w.unit_code for w in items}),
         "documents": [(k, documents.TITLES[k]) for k in documents.available(dossier)],
         "attachments": attachments.list_for(session, dossier),
@@ -130,7 +131,7 @@ def complete(task_id: str):
     item = tasks.get_visible(db.session, actor, task_id)
     data = parse(tasks.form_of(item), request.form)
     try:
-        dossier = tasks.complete(db.session, actor, task_id, data, _int(request.form.get("lock_version")))
+        dossier = tasks.complete(db.session, actor, task_id, data, _int(request.form.get("lock_version"))).dossier
     except Invalid as exc:
         db.session.rollback()
         item = tasks.get_visible(db.session, actor, task_id)
@@ -147,7 +148,7 @@ def complete(task_id: str):
 def dossier(code: str):
     actor = current_actor()
     d = dossier_service.get_visible(db.session, actor, code)
-    return render_template("admin/dossier.html", may_act=lifecycle.takes_part(db.session, actor, d),
+    return render_template("admin/dossier.html", may_act=access.takes_part(db.session, actor, d),
                            today=date.today().isoformat(), **_dossier_context(d))
 
 
@@ -180,7 +181,7 @@ def _action_body(form) -> dict:
 @officer_required
 def dossier_action(code: str, action: str):
     d = lifecycle.perform(db.session, current_actor(), code, action, _action_body(request.form),
-                          supplement_window_days=current_app.config["SUPPLEMENT_WINDOW_DAYS"])
+                          supplement_window_days=current_app.config["SUPPLEMENT_WINDOW_DAYS"]).dossier
     db.session.commit()
     flash(_("Đã thực hiện: %(a)s. Trạng thái: %(s)s.", a=action, s=d.status_name), "ok")
     return redirect(url_for("admin.dossier", code=d.code))
@@ -190,7 +191,7 @@ def dossier_action(code: str, action: str):
 @officer_required
 def dossier_event(code: str, name: str):
     data = {k: v.strip() for k, v in request.form.items() if k in ("note", "reason", "receipt_number") and v.strip()}
-    d = lifecycle.send_event(db.session, current_actor(), code, name, data)
+    d = lifecycle.send_event(db.session, current_actor(), code, name, data).dossier
     db.session.commit()
     flash(_("Đã ghi nhận: %(e)s. Trạng thái: %(s)s.", e=name, s=d.status_name), "ok")
     return redirect(url_for("admin.dossier", code=d.code))
@@ -210,12 +211,11 @@ def document(code: str, kind: str):
 @bp.post("/dossiers/<code>/attachments")
 @officer_required
 def upload_attachment(code: str):
-    d = dossier_service.get_visible(db.session, current_actor(), code)
     file = request.files.get("file")
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
-    attachments.upload(db.session, current_actor(), d, request.form.get("kind", "applicant"),
-                       file.filename if file else "", file.stream.read(limit + 1) if file else b"",
-                       attachments.storage_from_config(current_app.config, db.session), limit)
+    attachments.upload_to(db.session, current_actor(), code, request.form.get("kind", "applicant"),
+                          file.filename if file else "", file.stream.read(limit + 1) if file else b"",
+                          attachments.storage_from_config(current_app.config, db.session), limit)
     db.session.commit()
     flash(_("Đã tải tệp lên."), "ok")
     return redirect(request.form.get("next") or url_for("admin.dossier", code=code))

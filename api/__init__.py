@@ -2,11 +2,9 @@
 
 Routes are declared on a flask-smorest blueprint with their marshmallow schemas, so the
 OpenAPI document at /api/v1/openapi.json is generated from the code that validates.
+
+The blueprint lives in `blueprint.py`, which imports none of the route modules; importing this
+package imports them all, so the blueprint has every route when `init_api` registers it.
 """
-from flask_smorest import Blueprint
-
-bp = Blueprint("api", __name__, description="Hồ sơ thủ tục hành chính: API cho hệ thống tích hợp")
-
-from . import errors, procedures, dossiers, tasks, reference, auth, operations, integrations, lifecycle, documents, statistics  # noqa: E402,F401,E501
-
-from .openapi import init_api  # noqa: E402,F401
+from . import errors, procedures, dossiers, tasks, reference, auth, operations, integrations, lifecycle, documents, statistics  # noqa: F401,E501
+from .openapi import init_api  # noqa: F401

@@ -5,14 +5,13 @@ from functools import wraps
 
 from flask import current_app, g, request
 
-from orchestrator.extensions import db
+from orchestrator.extensions import db, limiter
 from orchestrator.services import auth as auth_service
 from orchestrator.services.auth import Actor
 
-from . import bp
+from .blueprint import bp
 from .errors import documented
-from .limits import limiter
-from .schemas import TokenRequestSchema, TokenSchema
+from .schemas.auth import TokenRequestSchema, TokenSchema
 
 
 def current_actor() -> Actor:

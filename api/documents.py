@@ -7,10 +7,10 @@ from orchestrator.extensions import db
 from orchestrator.services import attachments, documents
 from orchestrator.services import dossiers as dossier_service
 
-from . import bp
 from .auth import authenticated, current_actor
+from .blueprint import bp
 from .errors import documented
-from .schemas import (
+from .schemas.documents import (
     AttachmentFileSchema, AttachmentFormSchema, AttachmentListSchema, AttachmentSchema, DocumentListSchema,
     DocumentQuerySchema,
 )
@@ -57,12 +57,11 @@ def list_attachments(code: str):
 @documented(400, 401, 403, 404, 409, 413)
 def upload_attachment(form, files, code: str):
     """Upload a PDF, PNG or JPEG (type checked on content; size limited by ATTACHMENT_MAX_BYTES)."""
-    dossier = dossier_service.get_public(db.session, code)  # by code; the upload checks who may add to it
     file = files["file"]
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
-    row = attachments.upload(db.session, current_actor(), dossier, form["kind"], file.filename or "",
-                             file.stream.read(limit + 1),
-                             attachments.storage_from_config(current_app.config, db.session), limit)
+    row = attachments.upload_to(db.session, current_actor(), code, form["kind"], file.filename or "",
+                                file.stream.read(limit + 1),
+                                attachments.storage_from_config(current_app.config, db.session), limit)
     db.session.commit()
     return row
 

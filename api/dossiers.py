@@ -1,40 +1,18 @@
 """Dossier routes: start, list, read, public tracking."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app
 
-from orchestrator.services import integrations
-
-from orchestrator.extensions import db
+from orchestrator.extensions import db, limiter
 from orchestrator.services import dossiers as service
 
-from . import bp
 from .auth import authenticated, current_actor
+from .blueprint import bp
 from .errors import documented
-from .limits import limiter
-from .schemas import (
+from .http import committed, dossier_body, idempotency
+from .schemas.dossiers import (
     DossierDetailSchema, DossierListSchema, DossierQuerySchema, DossierStartSchema, PublicDossierSchema,
 )
-
-_DETAIL = DossierDetailSchema()
-
-
-def committed(dossier, status: int = 200, tasks_known: bool = False):
-    """Commit and answer with the dossier as GET shows it, read inside the transaction that
-    changed it: after COMMIT every loaded row is expired and would be read again in a second one.
-    `tasks_known`: the service already set `current_tasks` from what it holds under the lock."""
-    body = _DETAIL.dump(dossier_body(dossier, tasks_known))
-    db.session.commit()
-    return current_app.json.response(body), status
-
-
-def dossier_body(dossier, tasks_known: bool = False):
-    """The dossier with its current tasks and history, as GET /dossiers/{code} answers it."""
-    session = db.session
-    if not tasks_known:
-        dossier.current_tasks = service.current_tasks(session, dossier)
-    dossier.history = service.history(session, dossier)
-    return dossier
 
 
 @bp.post("/dossiers")
@@ -50,27 +28,13 @@ def start_dossier(args):
     if replay is not None:
         return replay
     channel = args.get("channel") or (2 if actor.is_integrator else 1)
-    dossier = service.start(db.session, actor, procedure_code=args["procedure_code"],
-                            province_code=args["province_code"], commune_code=args["commune_code"],
-                            channel=channel, applicant=args["applicant"], data=args["data"],
-                            received_by_unit=args.get("received_by_unit"), reception=args["reception"])
+    step = service.start(db.session, actor, procedure_code=args["procedure_code"],
+                         province_code=args["province_code"], commune_code=args["commune_code"],
+                         channel=channel, applicant=args["applicant"], data=args["data"],
+                         received_by_unit=args.get("received_by_unit"), reception=args["reception"])
     if record is not None:
-        record.resource = dossier.code
-    return committed(dossier, 201)
-
-
-def idempotency(method: str, path: str, status: int):
-    """(reservation, None) to go on, or (None, the earlier answer) to replay; nothing without the header."""
-    key = request.headers.get("Idempotency-Key")
-    if key is None:
-        return None, None
-    record, earlier = integrations.reserve(db.session, current_actor(), key, method, path,
-                                           request.get_json(silent=True), status)
-    if earlier is None:
-        return record, None
-    db.session.rollback()
-    dossier = service.get_visible(db.session, current_actor(), earlier.resource)
-    return None, (dossier_body(dossier), earlier.status_code, {"Idempotent-Replayed": "true"})
+        record.resource = step.dossier.code
+    return committed(step, 201)
 
 
 @bp.get("/dossiers")

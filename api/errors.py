@@ -10,7 +10,7 @@ from werkzeug.exceptions import HTTPException
 from orchestrator.extensions import db
 from orchestrator.services.errors import ServiceError
 
-from . import bp
+from .blueprint import bp
 
 log = logging.getLogger(__name__)
 

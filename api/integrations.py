@@ -8,18 +8,18 @@ from flask import current_app
 from orchestrator.extensions import db
 from orchestrator.services import integrations as service
 
-from . import bp
 from .auth import authenticated, current_actor
+from .blueprint import bp
 from .errors import documented
-from .schemas import (
+from .schemas.integrations import (
     DeliveryListSchema, IntegratorListSchema, KeyRequestSchema, NewKeySchema, NewSubscriptionSchema, RotateSchema,
     SubscribeSchema, SubscriptionListSchema, SubscriptionSchema, ApiKeySchema,
 )
+from .views import DeliveryView, IntegratorView, NewKeyView
 
 
-def _with_secret(key, secret):
-    key.key = secret
-    return key
+def _with_secret(key, secret) -> NewKeyView:
+    return NewKeyView(key, secret)
 
 
 @bp.get("/admin/integrators")
@@ -29,9 +29,7 @@ def _with_secret(key, secret):
 def list_integrators():
     """Integrators with their keys (never the secrets), of the administrator's scope (all for VN)."""
     rows = service.integrators(db.session, current_actor())
-    for integrator in rows:
-        integrator.keys = service.keys_of(db.session, integrator)
-    return {"items": rows}
+    return {"items": [IntegratorView(integrator, service.keys_of(db.session, integrator)) for integrator in rows]}
 
 
 @bp.post("/admin/integrators/keys")
@@ -78,13 +76,9 @@ def revoke_key(key_id: int):
 def deliveries(integrator_id: int):
     """Recent webhook deliveries of an integrator: attempts, state and last error."""
     rows = service.deliveries(db.session, current_actor(), integrator_id)
-    items = []
-    for delivery, job in rows:
-        delivery.attempts = job.attempts if job else 0
-        delivery.state = "delivered" if delivery.delivered_at else (job.state if job else "unknown")
-        delivery.last_error = job.last_error if job else None
-        items.append(delivery)
-    return {"items": items}
+    return {"items": [DeliveryView(delivery, attempts=job.attempts if job else 0,
+                                   state="delivered" if delivery.delivered_at else (job.state if job else "unknown"),
+                                   last_error=job.last_error if job else None) for delivery, job in rows]}
 
 
 @bp.get("/webhooks")

@@ -15,11 +15,12 @@ from orchestrator.extensions import db
 from orchestrator.services import events, lifecycle
 from orchestrator.services.errors import Invalid, NotFound
 
-from . import bp
 from .auth import authenticated, current_actor
-from .dossiers import committed, idempotency
+from .blueprint import bp
 from .errors import documented
-from .schemas import ActionSchema, DossierDetailSchema, EventSchema
+from .http import committed, idempotency
+from .schemas.dossiers import DossierDetailSchema
+from .schemas.lifecycle import ActionSchema, EventSchema
 
 DOSSIER_CODE_MAX = 80  # dossier.code is at most 80 characters: a longer one names no dossier
 
@@ -49,10 +50,10 @@ def send_event(args, code: str, name: str):
     record, replay = idempotency("POST", path, 200)
     if replay is not None:
         return replay
-    dossier = lifecycle.send_event(db.session, current_actor(), code, name, args["data"], field=field)
+    step = lifecycle.send_event(db.session, current_actor(), code, name, args["data"], field=field)
     if record is not None:
-        record.resource = dossier.code
-    return committed(dossier)
+        record.resource = step.dossier.code
+    return committed(step)
 
 
 @bp.post("/dossiers/<code>/actions/<action>")
@@ -65,8 +66,8 @@ def perform_action(args, code: str, action: str):
     record, replay = idempotency("POST", f"/dossiers/{code}/actions/{action}", 200)
     if replay is not None:
         return replay
-    dossier = lifecycle.perform(db.session, current_actor(), code, action, args,
-                                supplement_window_days=current_app.config["SUPPLEMENT_WINDOW_DAYS"])
+    step = lifecycle.perform(db.session, current_actor(), code, action, args,
+                             supplement_window_days=current_app.config["SUPPLEMENT_WINDOW_DAYS"])
     if record is not None:
-        record.resource = dossier.code
-    return committed(dossier)
+        record.resource = step.dossier.code
+    return committed(step)

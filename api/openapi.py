@@ -5,8 +5,8 @@ from flask import Flask
 from flask_smorest import Api
 from werkzeug.routing import BaseConverter
 
-from . import bp
-from .schemas import ErrorSchema
+from .blueprint import bp
+from .schemas.common import ErrorSchema
 
 
 class OrchestratorApi(Api):

@@ -4,11 +4,12 @@ from __future__ import annotations
 from orchestrator.extensions import db
 from orchestrator.services import operations as service
 
-from . import bp
 from .auth import authenticated, current_actor
-from .dossiers import committed
+from .blueprint import bp
 from .errors import documented
-from .schemas import DossierDetailSchema, IncidentListSchema, JobListSchema, JobSchema, RetrySchema
+from .http import committed
+from .schemas.dossiers import DossierDetailSchema
+from .schemas.operations import IncidentListSchema, JobListSchema, JobSchema, RetrySchema
 
 
 @bp.get("/admin/incidents")
@@ -27,8 +28,8 @@ def incidents():
 @documented(400, 401, 403, 404, 409)
 def retry_incident(args, code: str):
     """Re-run the failed step of a dossier in incident, with corrected data if given."""
-    dossier = service.retry_incident(db.session, current_actor(), code, args.get("data"))
-    return committed(dossier)
+    step = service.retry_incident(db.session, current_actor(), code, args.get("data"))
+    return committed(step)
 
 
 @bp.get("/admin/jobs")

@@ -9,13 +9,14 @@ from orchestrator.extensions import db
 from orchestrator.services import procedures as service
 from orchestrator.services.errors import Invalid, TooLarge
 
-from . import bp
 from .auth import authenticated, current_actor
+from .blueprint import bp
 from .errors import documented
-from .schemas import (
+from .schemas.procedures import (
     LaneMapSchema, OfferedListSchema, OfferedQuerySchema, ProcedureInForceSchema, ProcedureQuerySchema,
     PublishedSchema, UploadedSchema, UploadFileSchema, UploadFormSchema, VersionListSchema, VersionSchema,
 )
+from .views import VersionView
 
 
 def _json_field(form: dict, name: str) -> dict | None:
@@ -62,10 +63,7 @@ def upload_procedure(form, files):
 @documented(401, 404)
 def list_versions(code: str):
     """Every version of a procedure, across scopes, and which are in force."""
-    rows = service.versions(db.session, code)
-    for version, in_force in rows:
-        version.in_force = in_force
-    return {"items": [v for v, _ in rows]}
+    return {"items": [VersionView(version, in_force) for version, in_force in service.versions(db.session, code)]}
 
 
 @bp.get("/procedures/<code>/versions/<id:number>")

@@ -5,15 +5,17 @@ from sqlalchemy import func, or_, select
 
 from orchestrator.extensions import db
 from orchestrator.models import Unit
-from orchestrator.services.deadlines import calendar_for, declare_day, declared_days
+from orchestrator.services import administration
+from orchestrator.services.deadlines import calendar_for, declared_days
 from orchestrator.services.errors import Invalid
 
-from . import bp
 from .auth import authenticated, current_actor
+from .blueprint import bp
 from .errors import documented
-from .schemas import (
+from .schemas.common import VNDateTime
+from .schemas.reference import (
     CalendarDayListSchema, CalendarDaySchema, CalendarDaysQuerySchema, CalendarQuerySchema, DueSchema,
-    UnitListSchema, UnitQuerySchema, VNDateTime,
+    UnitListSchema, UnitQuerySchema,
 )
 
 
@@ -76,9 +78,9 @@ def calendar_days(args):
 @bp.response(201, CalendarDaySchema)
 @documented(400, 401, 403)
 def declare_calendar_day(args):
-    """An administrator declares a day off or a make-up working day (country or province)."""
-    if args["scope"] != "VN" and db.session.get(Unit, args["scope"]) is None:
-        raise Invalid("Không có tỉnh này.", fields={"scope": "VN or a province code"})
-    row = declare_day(db.session, current_actor(), args["day"], args["kind"], args["scope"], args.get("note"))
+    """An administrator declares a day off or a make-up working day (country or province), as the
+    back office's calendar page does (the same service, audited)."""
+    row = administration.add_day(db.session, current_actor(), args["scope"], args["day"], args["kind"],
+                                 args.get("note"))
     db.session.commit()
     return row

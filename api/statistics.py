@@ -4,10 +4,10 @@ from __future__ import annotations
 from orchestrator.extensions import db
 from orchestrator.services import statistics as service
 
-from . import bp
 from .auth import authenticated, current_actor
+from .blueprint import bp
 from .errors import documented
-from .schemas import StatisticsQuerySchema, StatisticsSchema
+from .schemas.statistics import StatisticsQuerySchema, StatisticsSchema
 
 
 @bp.get("/statistics")

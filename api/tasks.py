@@ -5,14 +5,15 @@ from orchestrator.extensions import db
 from orchestrator.services import inbox as inbox_service
 from orchestrator.services import tasks as service
 
-from . import bp
 from .auth import authenticated, current_actor
-from .dossiers import committed
+from .blueprint import bp
 from .errors import documented
-from .schemas import (
-    AssignSchema, CompleteSchema, DossierDetailSchema, DossierSchema, InboxQuerySchema, TaskDetailSchema,
-    TaskListSchema, WorkItemSchema,
+from .http import committed
+from .schemas.dossiers import DossierDetailSchema, DossierSchema
+from .schemas.tasks import (
+    AssignSchema, CompleteSchema, InboxQuerySchema, TaskDetailSchema, TaskListSchema, WorkItemSchema,
 )
+from .views import InboxEntry, TaskView
 
 _SUMMARY = DossierSchema(only=("code", "procedure_code", "status", "status_name", "applicant", "data",
                                "received_at", "due_at", "commune_code", "received_by_unit"))
@@ -30,9 +31,8 @@ def inbox(args):
     result = inbox_service.search(db.session, current_actor(), args["view"], procedure_code=args.get("procedure_code"),
                                   status=args.get("status"), due=due, received_by_unit=args.get("received_by_unit"),
                                   page=args["page"], per_page=args["per_page"])
-    for item in result.items:
-        item.due_mark = result.marks.mark(item.due_at)
-    return {"items": result.items, "total": result.total, "counts": result.counts}
+    items = [InboxEntry(item, result.marks.mark(item.due_at)) for item in result.items]
+    return {"items": items, "total": result.total, "counts": result.counts}
 
 
 @bp.get("/tasks/<task_id>")
@@ -43,11 +43,8 @@ def get_task(task_id: str):
     """A task with its form (JSON Schema + UI hints), the values it opens with, and the dossier."""
     item = service.get_visible(db.session, current_actor(), task_id)
     dossier = item.dossier
-    item.form = service.form_of(item)
-    item.prefill = service.prefill(item, dossier.data)
-    item.lock_version = dossier.lock_version
-    item.dossier_summary = _SUMMARY.dump(dossier)
-    return item
+    return TaskView(item, form=service.form_of(item), prefill=service.prefill(item, dossier.data),
+                    lock_version=dossier.lock_version, dossier_summary=_SUMMARY.dump(dossier))
 
 
 @bp.post("/tasks/<task_id>/claim")
@@ -91,5 +88,5 @@ def assign(args, task_id: str):
 @documented(400, 401, 403, 404, 409)
 def complete(args, task_id: str):
     """Complete a step with its form data (validated server-side); the workflow moves on."""
-    dossier = service.complete(db.session, current_actor(), task_id, args["data"], args.get("lock_version"))
-    return committed(dossier, tasks_known=True)
+    step = service.complete(db.session, current_actor(), task_id, args["data"], args.get("lock_version"))
+    return committed(step)

@@ -286,7 +286,9 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def measure(app, runs: int, explain: bool, seed_value: int) -> list[dict]:
-    from api.schemas import DossierDetailSchema, PublicDossierSchema, TaskListSchema
+    from api.schemas.dossiers import DossierDetailSchema, PublicDossierSchema
+    from api.schemas.tasks import TaskListSchema
+    from api.views import DossierView, InboxEntry
     from orchestrator.extensions import db
     from orchestrator.models import User
     from orchestrator.services import dossiers, inbox
@@ -317,21 +319,18 @@ def measure(app, runs: int, explain: bool, seed_value: int) -> list[dict]:
             def call(_i):
                 a = actors[username]
                 page = inbox.search(db.session, a, "available", page=1, per_page=50)
-                body = {"items": page.items, "total": page.total, "counts": page.counts}
                 if dump:
-                    for item in page.items:
-                        item.due_mark = page.marks.mark(item.due_at)
-                    TaskListSchema().dump(body)
+                    items = [InboxEntry(item, page.marks.mark(item.due_at)) for item in page.items]
+                    TaskListSchema().dump({"items": items, "total": page.total, "counts": page.counts})
                 return page.total
             return call
 
         def detail_call(username, code_list):
             def call(i):
                 d = dossiers.get_visible(db.session, actors[username], code_list[i % len(code_list)])
-                d.current_tasks = dossiers.current_tasks(db.session, d)
-                d.history = dossiers.history(db.session, d)
-                DossierDetailSchema().dump(d)
-                return len(d.history)
+                view = DossierView(d, dossiers.current_tasks(db.session, d), dossiers.history(db.session, d))
+                DossierDetailSchema().dump(view)
+                return len(view.history)
             return call
 
         def statistics_call(username, scope=None):

@@ -50,10 +50,9 @@ def main() -> int:
                   for name in set(USERS.values())}
         db.session.remove()
         while done < args.steps:
-            dossier = dossiers.start(db.session, portal, procedure_code="1.004227", province_code="01",
-                                     commune_code="00454", channel=2, applicant=APPLICANT, data={})
+            dossier_id = dossiers.start(db.session, portal, procedure_code="1.004227", province_code="01",
+                                        commune_code="00454", channel=2, applicant=APPLICANT, data={}).dossier.id
             db.session.commit()
-            dossier_id = dossier.id
             while done < args.steps:
                 item = db.session.query(WorkItem).filter_by(dossier_id=dossier_id, state="open").first()
                 if item is None:

@@ -138,7 +138,7 @@ def run(args, uri: str) -> int:
             for n in range(args.timers):
                 code = codes[n % len(codes)]
                 d = dossiers.start(db.session, integrator, procedure_code=code, province_code=PROVINCE,
-                                   commune_code=COMMUNE, channel=2, applicant={"full_name": "Bench"}, data={})
+                                   commune_code=COMMUNE, channel=2, applicant={"full_name": "Bench"}, data={}).dossier
                 db.session.commit()
                 due_of[d.id] = dues[code]
                 db.session.remove()

@@ -9,7 +9,7 @@ from sqlalchemy.engine import Engine
 
 from . import headers
 from .config import Config, require_secret_key
-from .extensions import db, migrate
+from .extensions import db, limiter, migrate
 from .transactions import keep_prepared_statements
 
 MIGRATIONS_DIR = os.path.join(os.path.dirname(__file__), "migrations")
@@ -70,7 +70,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     from admin import bp as admin_bp
     from api import init_api
-    from api.limits import limiter
 
     init_api(app)
     app.register_blueprint(admin_bp, url_prefix="/admin")

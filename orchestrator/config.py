@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+from .timezone import TZ
+
 # Values seen in tutorials, examples and this repository's old defaults: a key an attacker can guess
 # lets them sign a session cookie for any user, an administrator included.
 WEAK_SECRET_KEYS = frozenset({
@@ -47,7 +49,7 @@ class Config:
     FORMS_LIBRARY = os.environ.get("FORMS_LIBRARY") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "forms")
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo1234")
     BABEL_DEFAULT_LOCALE = "vi"
-    BABEL_DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+    BABEL_DEFAULT_TIMEZONE = TZ.key
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_PUBLIC = os.environ.get("RATELIMIT_PUBLIC", "60 per minute")

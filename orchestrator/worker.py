@@ -20,7 +20,8 @@ from flask import Flask
 from .extensions import db
 from .models.types import utcnow
 from .services import jobs as queue
-from .services.scheduled import HANDLERS
+from .services import scheduled
+from .settings import Settings
 
 log = logging.getLogger("orchestrator.worker")
 
@@ -32,7 +33,8 @@ class Worker:
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident() % 10000}"
         self.lease = lease
         self.max_sleep = max_sleep
-        self.handlers = handlers or HANDLERS
+        self.settings = Settings.from_config(app.config)  # once: what the delivery handlers need
+        self.handlers = handlers or scheduled.handlers(self.settings)
         self.batch = batch
         self.stop = threading.Event()
         self.processed = 0

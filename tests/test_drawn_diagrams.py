@@ -306,10 +306,9 @@ def test_flask_check_reports_ended_workflows_left_open_and_open_steps_of_finishe
     # complete the workflow behind the dossier's back: the engine's state says ended, the row says open
     with app.app_context():
         from orchestrator.services import steps
-        dossier = steps.locked_dossier(db.session, dossier_id)
-        run = steps.restore(db.session, dossier)
-        run.cancel()
-        dossier.locked_state.state = run.dumps()
+        step = steps.Step.lock(db.session, dossier_id, "test")
+        step.run.cancel()
+        step.state_row.state = step.run.dumps()
         db.session.commit()
         assert any(body["code"] in p and "workflow complete" in p for p in checks.check_all(db.session))
 

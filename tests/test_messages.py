@@ -9,6 +9,7 @@ import pytest
 from orchestrator.extensions import db
 from orchestrator.models import Dossier
 from orchestrator.services import events
+from orchestrator.services.steps import Step
 from orchestrator.services.errors import Conflict
 
 from .diagrams import camunda_message_diagram, message_diagram, named_messages_diagram
@@ -26,17 +27,17 @@ def test_message_event_moves_the_dossier_on(app, api, api_key):
     with app.app_context():
         dossier = db.session.query(Dossier).filter_by(code=body["code"]).one()
         with pytest.raises(Conflict):  # not waiting yet: the officer has not sent the file to the tax office
-            events.deliver_message(db.session, "integrator:tax", dossier, "tax_notice", {"tax_amount": 1})
+            events.deliver_message(Step.lock(db.session, dossier.id, "integrator:tax"), "tax_notice", {"tax_amount": 1})
         db.session.rollback()
     r = api.post(f"/tasks/{work['id']}/complete", "specialist.00070", json={"data": {"decision": "approve"}})
     assert r.status_code == 200 and r.get_json()["current_tasks"] == []
     with app.app_context():
         dossier = db.session.query(Dossier).filter_by(code=body["code"]).one()
         with pytest.raises(Conflict) as excinfo:
-            events.deliver_message(db.session, "integrator:tax", dossier, "payment", {})
+            events.deliver_message(Step.lock(db.session, dossier.id, "integrator:tax"), "payment", {})
         assert excinfo.value.extra["waiting_for"] == ["tax_notice"]
         db.session.rollback()
-        events.deliver_message(db.session, "integrator:tax", dossier, "tax_notice", {"tax_amount": 1250000})
+        events.deliver_message(Step.lock(db.session, dossier.id, "integrator:tax"), "tax_notice", {"tax_amount": 1250000})
         db.session.commit()
     after = api.get(f"/dossiers/{body['code']}", "leader.00070").get_json()
     assert [t["step_id"] for t in after["current_tasks"]] == ["Task_Sign"]

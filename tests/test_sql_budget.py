@@ -23,10 +23,9 @@ PORTAL = Actor("integrator", "integrator:budget", provinces=("01",), permissions
 def walk(app, counted: list | None = None) -> None:
     with app.app_context():
         session = db.session
-        dossier = dossiers.start(session, PORTAL, procedure_code="1.004227", province_code="01",
-                                 commune_code="00454", channel=2, applicant=APPLICANT, data={})
+        dossier_id = dossiers.start(session, PORTAL, procedure_code="1.004227", province_code="01",
+                                    commune_code="00454", channel=2, applicant=APPLICANT, data={}).dossier.id
         session.commit()
-        dossier_id = dossier.id
         actors = {name: actor_for_user(session, session.query(User).filter_by(username=name).one())
                   for name in set(WHO.values())}
         for step in ORDER:

@@ -1,5 +1,5 @@
 """Everything that touches SpiffWorkflow. Nothing outside this package imports it."""
-from .model import MILESTONES, OUTCOMES, SUPPORT, parse_route, process_labels
+from .model import MILESTONES, OUTCOMES, SUPPORT, drawing, parse_route, process_labels
 from .problems import DiagramRejected, Problem
 from .runner import EngineIncident, HumanTask, StateTooLarge, TaskNotReady, WorkflowRun
 from .simulate import Simulation, dry_run, simulate
@@ -13,6 +13,6 @@ from .xml import parse_trusted
 __all__ = [
     "DEFAULT_ROUTE", "MILESTONES", "OUTCOMES", "SUPPORT", "Checked", "DiagramRejected", "EngineIncident", "HumanTask",
     "Problem", "Simulation", "SpecBundle", "StateTooLarge", "TaskNotReady", "WorkflowRun", "build_spec", "bundle_for", "check_diagram",
-    "dry_run", "lane_paths", "lane_warnings", "mapping_keys", "mark_executable", "parse_route", "parse_trusted",
+    "drawing", "dry_run", "lane_paths", "lane_warnings", "mapping_keys", "mark_executable", "parse_route", "parse_trusted",
     "process_labels", "process_warnings", "sample_data", "simulate", "spec_cache", "step_paths",
 ]

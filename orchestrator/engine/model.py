@@ -11,7 +11,7 @@ from collections import deque
 from lxml import etree
 
 from .problems import Problem
-from .xml import BPMN_NS, CAMUNDA_NS, NS, SPIFF_NS
+from .xml import BPMN_NS, BPMNDI_NS, CAMUNDA_NS, DC_NS, DI_NS, NS, SPIFF_NS, parse_trusted
 
 ROLES = ("reception", "specialist", "leader")
 MILESTONES = ("reception", "decision", "return")
@@ -420,3 +420,36 @@ def _expressions(process: etree._Element) -> list[dict]:
                 found.append({"element_id": owner.get("id"), "kind": "condition", "source": el.text.strip(),
                               "line": el.sourceline})
     return found
+
+
+def drawing(xml: str | bytes) -> dict | None:
+    """What the server draws when bpmn-js cannot run: the shapes (with bounds) and edges (with
+    at least two waypoints) of the diagram interchange, in document order, each with its element's
+    id, kind and name, and a text annotation's text. None when the XML does not parse or has no
+    BPMNDI plane."""
+    try:
+        root = parse_trusted(xml)
+    except etree.XMLSyntaxError:
+        return None
+    elements = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
+    plane = root.find(f".//{{{BPMNDI_NS}}}BPMNPlane")
+    if plane is None:
+        return None
+    shapes, edges = [], []
+    for shape in plane.iter(f"{{{BPMNDI_NS}}}BPMNShape"):
+        b = shape.find(f"{{{DC_NS}}}Bounds")
+        el = elements.get(shape.get("bpmnElement"))
+        if b is None or el is None:
+            continue
+        kind = etree.QName(el).localname
+        shapes.append({"id": el.get("id"), "kind": kind, "name": (el.get("name") or "").strip(),
+                       "text": (el.findtext("{*}text") or "").strip() if kind == "textAnnotation" else "",
+                       "bounds": tuple(float(b.get(k, 0)) for k in ("x", "y", "width", "height"))})
+    for edge in plane.iter(f"{{{BPMNDI_NS}}}BPMNEdge"):
+        points = [(float(p.get("x", 0)), float(p.get("y", 0))) for p in edge.findall(f"{{{DI_NS}}}waypoint")]
+        el = elements.get(edge.get("bpmnElement"))
+        if len(points) < 2 or el is None:
+            continue
+        edges.append({"id": el.get("id"), "kind": etree.QName(el).localname, "name": (el.get("name") or "").strip(),
+                      "points": points})
+    return {"shapes": shapes, "edges": edges}

@@ -42,6 +42,6 @@ def parse_untrusted(data: bytes, max_bytes: int) -> etree._Element:
     return root
 
 
-def parse_trusted(text: str) -> etree._Element:
-    """Re-read a diagram we stored ourselves (it passed parse_untrusted at upload)."""
-    return etree.fromstring(text.encode("utf-8"), _parser())
+def parse_trusted(text: str | bytes) -> etree._Element:
+    """Re-read a diagram we stored ourselves (it passed parse_untrusted at upload), or made from one."""
+    return etree.fromstring(text.encode("utf-8") if isinstance(text, str) else text, _parser())

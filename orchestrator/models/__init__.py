@@ -5,6 +5,7 @@ from .calendar import CalendarDay
 from .dossiers import (
     STATUS_NAMES,
     Dossier,
+    DossierStatus,
     DossierCounter,
     DossierParticipant,
     DossierState,
@@ -18,8 +19,8 @@ from .users import ApiKey, Integrator, RoleAssignment, User, UserToken
 
 __all__ = [
     "ApiKey", "Attachment", "AttachmentBlob", "AuditEvent", "CalendarDay", "Dossier", "DossierCounter",
-    "DossierParticipant", "DossierState", "FormDefinition", "IdempotencyRecord", "Integrator", "Job", "Notification",
-    "Procedure", "ProcedureInForce",
+    "DossierParticipant", "DossierState", "DossierStatus", "FormDefinition", "IdempotencyRecord", "Integrator",
+    "Job", "Notification", "Procedure", "ProcedureInForce",
     "ProcedureVersion", "RoleAssignment", "STATUS_NAMES", "Unit", "UnitServiceArea", "User",
     "UserToken", "WebhookDelivery", "WebhookSubscription", "WorkItem",
 ]

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import IntEnum
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -10,19 +11,97 @@ from ..extensions import db
 from .procedures import ProcedureVersion
 from .types import JSONType, UTCDateTime, utcnow
 
+
+class DossierStatus(IntEnum):
+    """The national portal's status codes (TrangThaiHoSo, DOMAIN.md). The column and every JSON
+    answer keep the integer; the code compares with these names."""
+
+    AWAITING_RECEPTION = 1    # Mới đăng ký: submitted online or by post, not yet received
+    RECEIVED = 2              # Được tiếp nhận: accepted at reception, the legal period runs
+    REFUSED = 3               # Không được tiếp nhận
+    PROCESSING = 4            # Đang xử lý
+    SUPPLEMENT_REQUESTED = 5  # Yêu cầu bổ sung: waits for the citizen's papers (paused)
+    PAYMENT_REQUESTED = 6     # Yêu cầu thực hiện nghĩa vụ tài chính: waits for fees or taxes (paused)
+    WITHDRAWN = 7             # Công dân yêu cầu rút hồ sơ
+    STOPPED = 8               # Dừng xử lý
+    DECIDED = 9               # Đã xử lý xong: the result waits to be handed over
+    RETURNED = 10             # Đã trả kết quả
+
+
+_S = DossierStatus
 STATUS_NAMES = {
-    1: "Mới đăng ký",
-    2: "Được tiếp nhận",
-    3: "Không được tiếp nhận",
-    4: "Đang xử lý",
-    5: "Yêu cầu bổ sung",
-    6: "Yêu cầu thực hiện nghĩa vụ tài chính",
-    7: "Công dân yêu cầu rút hồ sơ",
-    8: "Dừng xử lý",
-    9: "Đã xử lý xong",
-    10: "Đã trả kết quả",
+    _S.AWAITING_RECEPTION: "Mới đăng ký",
+    _S.RECEIVED: "Được tiếp nhận",
+    _S.REFUSED: "Không được tiếp nhận",
+    _S.PROCESSING: "Đang xử lý",
+    _S.SUPPLEMENT_REQUESTED: "Yêu cầu bổ sung",
+    _S.PAYMENT_REQUESTED: "Yêu cầu thực hiện nghĩa vụ tài chính",
+    _S.WITHDRAWN: "Công dân yêu cầu rút hồ sơ",
+    _S.STOPPED: "Dừng xử lý",
+    _S.DECIDED: "Đã xử lý xong",
+    _S.RETURNED: "Đã trả kết quả",
 }
-FINAL_STATUSES = frozenset({3, 7, 8, 10})
+# Reaching one of these ends the dossier: `finished_at` is set, no transition leaves them. (A
+# decided dossier whose workflow has ended is finished too, while it stays 9: see `steps.set_status`.)
+FINAL_STATUSES = frozenset({_S.REFUSED, _S.WITHDRAWN, _S.STOPPED, _S.RETURNED})
+
+# Every status change the code makes: from -> {to: the action recorded in the history}. Nothing
+# else is allowed (`steps.set_status` refuses it). "end" marks what the end of the workflow does
+# (`steps.Step.save`): the outcome its end event names (refused, withdrawn, stopped, returned),
+# else returned (10); a timer or a message may end it in any status but the final ones.
+TRANSITIONS: dict[DossierStatus, dict[DossierStatus, str]] = {
+    _S.AWAITING_RECEPTION: {
+        _S.RECEIVED: "accepted",                          # reception step: accept (legal period starts)
+        _S.REFUSED: "refused",                            # reception step: refuse (action `refuse`); end
+        _S.SUPPLEMENT_REQUESTED: "supplement_requested",  # reception step: supplement (action)
+        _S.WITHDRAWN: "withdrawn",                        # event `withdrawn`; end
+        _S.STOPPED: "stopped",                            # end
+        _S.RETURNED: "returned",                          # end
+    },
+    _S.RECEIVED: {
+        _S.PROCESSING: "processing",                      # the first processing step opens
+        _S.REFUSED: "refused",                            # a later reception step refuses; end
+        _S.SUPPLEMENT_REQUESTED: "supplement_requested",  # action `request-supplement`; a reception step
+        _S.PAYMENT_REQUESTED: "payment_requested",        # action `request-payment`
+        _S.WITHDRAWN: "withdrawn",                        # event `withdrawn`; end
+        _S.STOPPED: "stopped",                            # action `stop`; end
+        _S.DECIDED: "decided",                            # decision step
+        _S.RETURNED: "returned",                          # `return-result` without a decision step; end
+    },
+    _S.PROCESSING: {
+        _S.REFUSED: "refused",                            # a reception step drawn later refuses; end
+        _S.SUPPLEMENT_REQUESTED: "supplement_requested",  # action `request-supplement`; a reception step
+        _S.PAYMENT_REQUESTED: "payment_requested",        # action `request-payment`
+        _S.WITHDRAWN: "withdrawn",                        # event `withdrawn`; end
+        _S.STOPPED: "stopped",                            # action `stop`; end
+        _S.DECIDED: "decided",                            # decision step
+        _S.RETURNED: "returned",                          # `return-result` without a decision step; end
+    },
+    _S.SUPPLEMENT_REQUESTED: {
+        _S.AWAITING_RECEPTION: "supplement_submitted",    # event, at reception: the reception step again
+        _S.PROCESSING: "supplement_submitted",            # event, during processing: the period restarts
+        _S.REFUSED: "refused",                            # end (a timer or a message while held)
+        _S.WITHDRAWN: "withdrawn",                        # event `withdrawn`; end
+        _S.STOPPED: "stopped",                            # action `stop`; end
+        _S.RETURNED: "returned",                          # end
+    },
+    _S.PAYMENT_REQUESTED: {
+        _S.PROCESSING: "payment_received",                # event `payment_received`
+        _S.REFUSED: "refused",                            # end (a timer or a message while held)
+        _S.WITHDRAWN: "withdrawn",                        # event `withdrawn`; end
+        _S.STOPPED: "stopped",                            # action `stop`; end
+        _S.RETURNED: "returned",                          # end
+    },
+    _S.DECIDED: {
+        _S.PROCESSING: "reopened",                        # action `return-to-step` after the decision
+        _S.REFUSED: "refused",                            # end
+        _S.SUPPLEMENT_REQUESTED: "supplement_requested",  # a reception step drawn after the decision
+        _S.WITHDRAWN: "withdrawn",                        # end
+        _S.STOPPED: "stopped",                            # end
+        _S.RETURNED: "returned",                          # action `return-result`; end
+    },
+    _S.REFUSED: {}, _S.WITHDRAWN: {}, _S.STOPPED: {}, _S.RETURNED: {},
+}
 
 
 class Dossier(db.Model):

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import delete, func, or_, select, true
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import CalendarDay, RoleAssignment, Unit, User
@@ -18,54 +18,18 @@ from .auth import forget_actor
 from .deadlines import forget_calendars
 from .routing import forget_routes
 from ..models.users import ROLES
-from . import audit
+from . import access, audit
 from .auth import Actor, create_user
 from .deadlines import declare_day
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
 
-def admin_scopes(actor: Actor) -> set[str]:
-    scopes = actor.scopes("admin") if not actor.is_integrator else set()
-    if not scopes:
-        raise Forbidden("Cần vai trò quản trị (admin).")
-    return scopes
-
-
-def _unit_province(session: Session, unit_code: str) -> str | None:
-    unit = session.get(Unit, unit_code)
-    if unit is None:
-        return None
-    return "VN" if unit.level == "national" else unit.province_code
-
-
-def can_manage_unit(session: Session, actor: Actor, unit_code: str) -> bool:
-    scopes = admin_scopes(actor)
-    return "VN" in scopes or _unit_province(session, unit_code) in scopes
-
-
-def can_manage_user(session: Session, actor: Actor, user: User) -> bool:
-    """Every unit of the user must lie in the administrator's province (a user without units is
-    manageable only nationally, since nothing ties it to a province)."""
-    scopes = admin_scopes(actor)
-    if "VN" in scopes:
-        return True
-    units = [a.unit_code for a in user.assignments]
-    return bool(units) and all(_unit_province(session, u) in scopes for u in units)
-
-
-def _user_filter(session: Session, scopes: set[str]):
-    if "VN" in scopes:
-        return true()
-    in_scope = select(Unit.code).where(Unit.province_code.in_(scopes), Unit.level != "national")
-    outside = select(RoleAssignment.user_id).where(RoleAssignment.unit_code.not_in(in_scope))
-    inside = select(RoleAssignment.user_id).where(RoleAssignment.unit_code.in_(in_scope))
-    return User.id.in_(inside) & User.id.not_in(outside)
-
+# Who manages what: `access.admin_scopes`, `admin_manages_unit`, `admin_manages_user`, `managed_users`.
 
 def search_users(session: Session, actor: Actor, q: str = "", role: str = "", active: str = "",
                  limit: int = 100) -> list[User]:
-    scopes = admin_scopes(actor)
-    query = select(User).where(_user_filter(session, scopes))
+    scopes = access.admin_scopes(actor)
+    query = select(User).where(access.managed_users(scopes))
     q = (q or "").strip()
     if q:
         like = f"%{q.lower()}%"
@@ -80,7 +44,7 @@ def search_users(session: Session, actor: Actor, q: str = "", role: str = "", ac
 
 def get_user(session: Session, actor: Actor, user_id: int) -> User:
     user = session.get(User, user_id)
-    if user is None or not can_manage_user(session, actor, user):
+    if user is None or not access.admin_manages_user(session, actor, user):
         raise NotFound("Không tìm thấy người dùng.")
     return user
 
@@ -90,7 +54,7 @@ def _check_pair(session: Session, actor: Actor, role: str, unit_code: str) -> No
         raise Invalid("Vai trò không hợp lệ.", fields={"role": ", ".join(ROLES)})
     if session.get(Unit, unit_code or "") is None:
         raise Invalid("Không có đơn vị mã này.", fields={"unit": "mã đơn vị (ví dụ 00070, 01.TTPVHCC)"})
-    if not can_manage_unit(session, actor, unit_code):
+    if not access.admin_manages_unit(session, actor, unit_code):
         raise Forbidden("Đơn vị này không thuộc phạm vi quản trị của bạn.")
 
 
@@ -122,7 +86,7 @@ def remove_pair(session: Session, actor: Actor, user_id: int, assignment_id: int
     pair = next((a for a in user.assignments if a.id == assignment_id), None)
     if pair is None:
         raise NotFound("Không có vai trò này.")
-    if len(user.assignments) == 1 and "VN" not in admin_scopes(actor):
+    if len(user.assignments) == 1 and "VN" not in access.admin_scopes(actor):
         raise Conflict("Không thể gỡ vai trò cuối cùng: người dùng sẽ ra khỏi phạm vi quản lý của bạn. "
                        "Hãy khóa tài khoản thay vì gỡ.", code="last_pair")
     user.assignments.remove(pair)
@@ -159,21 +123,23 @@ def reset_password(session: Session, actor: Actor, user_id: int, password: str) 
 # -- calendar ----------------------------------------------------------------------------------
 
 def calendar_scopes(actor: Actor) -> list[str]:
-    scopes = admin_scopes(actor)
+    scopes = access.admin_scopes(actor)
     return ["VN"] if "VN" in scopes else sorted(scopes)
 
 
 def check_calendar_scope(session: Session, actor: Actor, scope: str) -> None:
-    scopes = admin_scopes(actor)
+    """An administrator (403), of VN or a province (400), that it administers (403)."""
+    access.admin_scopes(actor)
     if scope != "VN":
         unit = session.get(Unit, scope)
         if unit is None or unit.level != "province":
             raise Invalid("Phạm vi phải là VN hoặc mã tỉnh.", fields={"scope": "VN | mã tỉnh"})
-    if "VN" not in scopes and scope not in scopes:
-        raise Forbidden("Cần vai trò quản trị (admin) của phạm vi này.")
+    access.may_administer(actor, scope)
 
 
 def add_day(session: Session, actor: Actor, scope: str, day, kind: str, note: str | None) -> CalendarDay:
+    """Declare a day off or a make-up working day, audited: `POST /api/v1/calendar/days` and the
+    back office's calendar page both come here."""
     check_calendar_scope(session, actor, scope)
     if isinstance(day, str):
         try:
@@ -202,7 +168,7 @@ def remove_day(session: Session, actor: Actor, scope: str, day_id: int) -> None:
 # -- units -------------------------------------------------------------------------------------
 
 def search_units(session: Session, actor: Actor, q: str = "", level: str = "", limit: int = 100) -> list[Unit]:
-    scopes = admin_scopes(actor)
+    scopes = access.admin_scopes(actor)
     query = select(Unit)
     if "VN" not in scopes:
         query = query.where(Unit.province_code.in_(scopes))
@@ -218,7 +184,7 @@ def set_validity(session: Session, actor: Actor, unit_code: str, valid_from: str
                  valid_to: str | None) -> Unit:
     """When communes merge, the old units get an end date (and the new one a start date)."""
     unit = session.get(Unit, unit_code)
-    if unit is None or not can_manage_unit(session, actor, unit_code) or unit.level == "national":
+    if unit is None or not access.admin_manages_unit(session, actor, unit_code) or unit.level == "national":
         raise NotFound("Không tìm thấy đơn vị.")
     fields, parsed = {}, {}
     for name, raw in (("valid_from", valid_from), ("valid_to", valid_to)):
@@ -243,9 +209,7 @@ def recent_events(session: Session, actor: Actor, limit: int = 200):
     """The back office's own history (events without a dossier), newest first."""
     from ..models import AuditEvent
 
-    admin_or_designer = (actor.scopes("admin") | actor.scopes("designer")) if not actor.is_integrator else set()
-    if not admin_or_designer:
-        raise Forbidden("Cần vai trò quản trị hoặc thiết kế.")
+    admin_or_designer = access.audit_scopes(actor)
     query = select(AuditEvent).where(AuditEvent.dossier_id.is_(None)).order_by(AuditEvent.id.desc()).limit(limit)
     if "VN" not in admin_or_designer:  # a province sees what its own people did
         people = select(User.username).join(RoleAssignment, RoleAssignment.user_id == User.id).join(

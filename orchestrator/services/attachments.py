@@ -23,11 +23,9 @@ from sqlalchemy.orm import Session, SessionTransaction
 from ..models import Attachment, AttachmentBlob, Dossier
 from ..models.attachments import APPLICANT_DOCUMENT, RESULT_DOCUMENT
 from ..models.dossiers import FINAL_STATUSES
-from . import audit
+from . import access, audit
 from .auth import Actor
-from .dossiers import can_see
-from .errors import Conflict, Forbidden, Invalid, NotFound, TooLarge
-from .lifecycle import OFFICER_ROLES, takes_part
+from .errors import Conflict, Invalid, NotFound, TooLarge
 
 DEFAULT_MAX_BYTES = 10 * 1024 * 1024
 # extension -> (content type, leading bytes)
@@ -159,24 +157,21 @@ def check_file(filename: str, data: bytes, max_bytes: int) -> tuple[str, str]:
     return name, content_type
 
 
-def _may_upload(session: Session, actor: Actor, dossier: Dossier, kind: str) -> None:
-    if actor.is_integrator:
-        if kind != APPLICANT_DOCUMENT or not actor.can("dossiers:create") \
-                or not actor.province_allowed(dossier.province_code):
-            raise Forbidden("Khóa API chỉ nộp được giấy tờ của người nộp hồ sơ (dossiers:create).")
-        return
-    if not any(actor.has_role(r) for r in OFFICER_ROLES) or not takes_part(session, actor, dossier):
-        raise Forbidden("Chỉ cán bộ của đơn vị tham gia giải quyết hồ sơ mới tải tệp lên được.")
+def upload_to(session: Session, actor: Actor, code: str, kind: str, filename: str, data: bytes,
+              storage: Storage, max_bytes: int = DEFAULT_MAX_BYTES) -> Attachment:
+    """Upload to the dossier of that code: the API and the back office both come here."""
+    dossier = session.scalar(select(Dossier).where(Dossier.code == code)) if isinstance(code, str) else None
+    if dossier is None:
+        raise NotFound(f"Không tìm thấy hồ sơ {code}.")
+    return upload(session, actor, dossier, kind, filename, data, storage, max_bytes)
 
 
 def upload(session: Session, actor: Actor, dossier: Dossier, kind: str, filename: str, data: bytes,
            storage: Storage, max_bytes: int = DEFAULT_MAX_BYTES) -> Attachment:
-    if not can_see(session, actor, dossier) and not (actor.is_integrator and actor.can("dossiers:create")
-                                                     and actor.province_allowed(dossier.province_code)):
-        raise NotFound(f"Không tìm thấy hồ sơ {dossier.code}.")
+    access.may_add_to(session, actor, dossier)
     if kind not in KINDS:
         raise Invalid("Loại giấy tờ không hợp lệ.", fields={"kind": " | ".join(KINDS)})
-    _may_upload(session, actor, dossier, kind)
+    access.may_upload_attachment(session, actor, dossier, kind)
     if dossier.status in FINAL_STATUSES:
         raise Conflict("Hồ sơ đã kết thúc; không thêm tệp được.", code="not_allowed_in_status")
     name, content_type = check_file(filename, data, max_bytes)
@@ -209,7 +204,7 @@ def fetch(session: Session, actor: Actor, attachment_id: int, storages: Mapping[
     """The file, for those who may see its dossier (404 for everyone else)."""
     row = session.get(Attachment, attachment_id) if isinstance(attachment_id, int) else None
     dossier = session.get(Dossier, row.dossier_id) if row is not None else None
-    if row is None or dossier is None or not can_see(session, actor, dossier):
+    if row is None or dossier is None or not access.sees_dossier(session, actor, dossier):
         raise NotFound("Không tìm thấy tệp.")
     storage = storages.get(row.storage)
     if storage is None:

@@ -99,12 +99,19 @@ def create_user(session: Session, username: str, password: str, pairs: list[tupl
     return user
 
 
-def issue_token(session: Session, username: str, password: str, hours: int) -> tuple[str, datetime]:
-    user = session.scalar(select(User).where(User.username == username))
-    # Always run a hash check so timing does not reveal which usernames exist.
+def check_password(session: Session, username: str, password: str) -> User:
+    """The active user with this username and password, else 401: the one password check of the
+    API's token route and the back office's login. A hash is always checked (a dummy one for an
+    unknown username), so the time taken does not reveal which usernames exist."""
+    user = session.scalar(select(User).where(User.username == username)) if username else None
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
     if not user or not ok or not user.active:
         raise Unauthenticated("Sai tên đăng nhập hoặc mật khẩu.")
+    return user
+
+
+def issue_token(session: Session, username: str, password: str, hours: int) -> tuple[str, datetime]:
+    user = check_password(session, username, password)
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(hours=hours)
     session.add(UserToken(user_id=user.id, token_hash=_digest(token), expires_at=expires))

@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any, Mapping
-from zoneinfo import ZoneInfo
 
 import holidays
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+from ..timezone import TZ
 
 # Office hours (module constants so a later config layer can change them).
 MORNING_START = time(7, 30)

@@ -31,7 +31,7 @@ def check_dossier(session: Session, dossier: Dossier) -> list[str]:
     state = session.get(DossierState, dossier.id)
     if state is None:
         return [f"{dossier.code}: no workflow state"]
-    run = steps.restore(session, dossier)
+    run = steps.workflow_of(dossier, state)
     ready = {t.id for t in run.ready_human_tasks()}
     open_items = set(session.scalars(select(WorkItem.id).where(WorkItem.dossier_id == dossier.id,
                                                                WorkItem.state == OPEN)).all())

@@ -54,14 +54,14 @@ def legal_due_at(session: Session, province_code: str, received_at: datetime, ki
 
 
 def declare_day(session: Session, actor, day, kind: str, scope: str, note: str | None) -> CalendarDay:
-    """An administrator declares a day off or a make-up working day (country or province)."""
-    from .errors import Forbidden, Invalid
+    """An administrator declares a day off or a make-up working day (country or province); the
+    use case, audited, is `administration.add_day`."""
+    from . import access
+    from .errors import Invalid
 
     if kind not in (DAY_OFF, WORKING_DAY):
         raise Invalid("Loại ngày không hợp lệ.", fields={"kind": "off | work"})
-    scopes = actor.scopes("admin") if not actor.is_integrator else set()
-    if "VN" not in scopes and scope not in scopes:
-        raise Forbidden("Cần vai trò quản trị (admin) của phạm vi này.")
+    access.may_administer(actor, scope)
     forget_calendars()
     row = session.scalar(select(CalendarDay).where(CalendarDay.day == day, CalendarDay.scope == scope))
     if row is None:

@@ -1,7 +1,7 @@
 """What a procedure designer does in the back office, beyond upload and publish.
 
-Every change to a draft is made by rewriting its BPMN XML with lxml and sending the result
-through the very same `check_diagram` and warnings path as an upload, so nothing the back
+Every change to a draft's diagram is one pure rewrite of its BPMN XML (`engine/edit.py`) whose
+result goes through the very same `check_diagram` and warnings path as an upload, so nothing the back
 office produces could not also have been uploaded. Changes that have their own column
 (lane map, legal deadline, fee rule) go there. A failed check raises before anything is
 assigned, so the caller's rollback leaves the draft as it was.
@@ -18,51 +18,35 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from lxml import etree
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..engine import (
-    DiagramRejected, bundle_for, check_diagram, mapping_keys, parse_route, parse_trusted, simulate, step_paths,
+    DEFAULT_ROUTE, DiagramRejected, bundle_for, check_diagram, lane_paths, mapping_keys, parse_route, simulate,
+    step_paths,
 )
-from ..engine.sandbox import check_expression
-from ..engine.xml import BPMN_NS, BPMNDI_NS, CAMUNDA_NS, DC_NS, NS, SPIFF_NS, parse_untrusted
+from ..engine import edit
 from ..models import FormDefinition, Procedure, ProcedureInForce, ProcedureVersion, Unit
 from ..models.procedures import DRAFT, NATIONAL
 from ..models.types import utcnow
-from . import audit, forms, procedures, versions
+from . import access, audit, forms, procedures, versions
 from .auth import Actor
 from .deadlines import calendar_for, legal_due_at
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from .routing import Unresolvable, resolve
 
-XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 # Stored drafts already passed the upload limit; a rewrite only adds a few elements.
 REWRITE_MAX_BYTES = 8 * 1024 * 1024
 FIELD_NAME_RE = re.compile(r"^[a-z_][a-z0-9_]{0,63}$")
 FIELD_TYPES = ("string", "text", "integer", "number", "boolean", "date")
 ROLES = ("reception", "specialist", "leader")
-LANE_HEIGHT = 125
 
 
-# -- scope -------------------------------------------------------------------------------------
+# -- scope (the rules are `access.designer_scopes`, `may_view_design`, `may_edit_design`) ----------
 
-def designer_scopes(actor: Actor) -> set[str]:
-    """Province codes (or VN) where the actor designs; 403 when it designs nowhere."""
-    scopes = actor.scopes("designer") if not actor.is_integrator else set()
-    if not scopes:
-        raise Forbidden("Cần vai trò thiết kế quy trình (designer).")
-    return scopes
-
-
-def can_view(actor: Actor, scope: str) -> bool:
-    scopes = designer_scopes(actor)
-    return "VN" in scopes or scope == NATIONAL or scope in scopes
-
-
-def can_edit(actor: Actor, scope: str) -> bool:
-    scopes = designer_scopes(actor)
-    return "VN" in scopes or (scope != NATIONAL and scope in scopes)
+designer_scopes = access.designer_scopes
+can_view = access.may_view_design
+can_edit = access.may_edit_design
 
 
 def get_for_view(session: Session, actor: Actor, code: str, number: int) -> ProcedureVersion:
@@ -133,17 +117,9 @@ def visible_versions(session: Session, actor: Actor, code: str) -> list[tuple[Pr
 
 # -- new drafts --------------------------------------------------------------------------------
 
-def _lane_ids_of(data: bytes) -> set[str]:
-    try:
-        root = parse_untrusted(data, REWRITE_MAX_BYTES * 4)
-    except DiagramRejected:
-        return set()
-    return {lane.get("id") for lane in root.iter(f"{{{BPMN_NS}}}lane")}
-
-
 def _copy_as_draft(session: Session, actor: Actor, source: ProcedureVersion, scope: str, xml: bytes,
                    action: str, max_bytes: int) -> ProcedureVersion:
-    lanes = _lane_ids_of(xml)
+    lanes = edit.lane_ids(xml, REWRITE_MAX_BYTES * 4)
     lane_map = {k: v for k, v in (source.lane_map or {}).items() if k in lanes}
     draft = procedures.upload(
         session, actor, xml, code=source.procedure_code, scope=scope, deadline_days=source.deadline_days,
@@ -184,31 +160,26 @@ def save_structure(session: Session, actor: Actor, code: str, number: int, xml: 
 
 # -- rewriting a draft's XML -------------------------------------------------------------------
 
-def _root(version: ProcedureVersion) -> etree._Element:
-    return parse_trusted(version.bpmn_xml)
+def _edited(version: ProcedureVersion, change, *args, **kwargs) -> bytes:
+    """The draft's diagram after one `engine.edit` change; the engine's refusals become the errors
+    the back office shows (unknown element 404, lane in use 409, condition 400)."""
+    try:
+        return change(version.bpmn_xml, version.process_id, *args, **kwargs)
+    except edit.UnknownElement as exc:
+        raise NotFound(str(exc)) from None
+    except edit.LaneInUse as exc:
+        raise Conflict(str(exc), code="lane_in_use", fields={exc.lane_id: "đang được sử dụng"}) from None
+    except edit.InvalidCondition as exc:
+        raise Invalid(str(exc), fields={exc.flow_id: exc.detail}) from None
 
 
-def _process(root: etree._Element, version: ProcedureVersion) -> etree._Element:
-    found = root.xpath("./bpmn:process[@id=$pid]", namespaces=NS, pid=version.process_id)
-    return found[0]
-
-
-def _element(process: etree._Element, element_id: str, *tags: str) -> etree._Element:
-    for tag in tags:
-        found = process.xpath(f".//bpmn:{tag}[@id=$eid]", namespaces=NS, eid=element_id)
-        if found:
-            return found[0]
-    raise NotFound(f"Không có phần tử {element_id} trong sơ đồ.")
-
-
-def _store(session: Session, actor: Actor, version: ProcedureVersion, root: etree._Element, action: str,
+def _store(session: Session, actor: Actor, version: ProcedureVersion, xml: bytes, action: str,
            note: str, data: dict | None = None) -> ProcedureVersion:
     """Validate the rewritten XML like an upload, then (only then) replace the draft's diagram."""
-    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
     try:
         checked = check_diagram(xml, REWRITE_MAX_BYTES, version.process_id)
     except DiagramRejected as exc:
-        raise procedures._rejected(exc) from None
+        raise procedures.diagram_error(exc) from None
     keys = mapping_keys(checked.model)
     lane_map = {k: v for k, v in (version.lane_map or {}).items() if k in keys}
     version.bpmn_xml = checked.xml
@@ -216,37 +187,10 @@ def _store(session: Session, actor: Actor, version: ProcedureVersion, root: etre
     version.dialect = checked.model["dialect"]
     version.process_id = checked.model["process_id"]
     version.lane_map = lane_map
-    version.warnings = procedures._warnings(session, checked.model, lane_map)
+    version.warnings = procedures.draft_warnings(session, checked.model, lane_map)
     audit.record(session, action, actor.name, note=f"{version.procedure_code} v{version.version}: {note}", data=data)
     session.flush()
     return version
-
-
-def _extension(task: etree._Element, dialect: str) -> etree._Element:
-    """The task's properties container for its dialect, created where BPMN wants it (first child)."""
-    ns, prefix = (CAMUNDA_NS, "camunda") if dialect == "camunda" else (SPIFF_NS, "spiffworkflow")
-    ext = task.find(f"{{{BPMN_NS}}}extensionElements")
-    if ext is None:
-        ext = etree.Element(f"{{{BPMN_NS}}}extensionElements")
-        docs = task.findall(f"{{{BPMN_NS}}}documentation")
-        task.insert(len(docs), ext)
-    props = ext.find(f"{{{ns}}}properties")
-    if props is None:
-        props = etree.SubElement(ext, f"{{{ns}}}properties", nsmap={prefix: ns})
-    return props
-
-
-def _set_property(task: etree._Element, dialect: str, name: str, value: str | None) -> None:
-    for prop in task.xpath("./bpmn:extensionElements/*[local-name()='properties']/*[local-name()='property'][@name=$n]",
-                           namespaces=NS, n=name):
-        if value is None:
-            prop.getparent().remove(prop)
-        else:
-            prop.set("value", value)
-        return
-    if value is not None:
-        props = _extension(task, dialect)
-        etree.SubElement(props, f"{{{etree.QName(props).namespace}}}property", name=name, value=value)
 
 
 def route_path(level: str, unit_type: str, dept_code: str, role: str) -> str:
@@ -277,122 +221,55 @@ def set_lane_route(session: Session, actor: Actor, code: str, number: int, lane_
     return procedures.set_lanes(session, actor, code, number, {lane_id: path})
 
 
-def _lane_shapes(root: etree._Element) -> dict[str, etree._Element]:
-    return {s.get("bpmnElement"): s for s in root.iter(f"{{{BPMNDI_NS}}}BPMNShape")}
-
-
-def _bounds(shape: etree._Element | None) -> etree._Element | None:
-    return shape.find(f"{{{DC_NS}}}Bounds") if shape is not None else None
-
-
 def add_lane(session: Session, actor: Actor, code: str, number: int, name: str) -> ProcedureVersion:
     """A new, empty lane at the bottom of the pool (with its diagram band, so it can be drawn)."""
     version = get_for_edit(session, actor, code, number)
     name = (name or "").strip()
     if not name or len(name) > 200:
         raise Invalid("Làn mới cần tên.", fields={"name": "bắt buộc, tối đa 200 ký tự"})
-    root = _root(version)
-    process = _process(root, version)
-    lane_set = process.find(f"{{{BPMN_NS}}}laneSet")
-    if lane_set is None:
-        lane_set = etree.Element(f"{{{BPMN_NS}}}laneSet", id=f"LaneSet_{version.process_id}")
-        process.insert(0, lane_set)
-    existing = {el.get("id") for el in root.iter() if isinstance(el.tag, str)}
-    n = 1
-    while f"Lane_New{n}" in existing:
-        n += 1
-    lane_id = f"Lane_New{n}"
-    etree.SubElement(lane_set, f"{{{BPMN_NS}}}lane", id=lane_id, name=name)
-    shapes = _lane_shapes(root)
-    lane_bounds = [_bounds(shapes.get(lane.get("id"))) for lane in lane_set.findall(f"{{{BPMN_NS}}}lane")]
-    lane_bounds = [b for b in lane_bounds if b is not None]
-    if lane_bounds:
-        last = max(lane_bounds, key=lambda b: float(b.get("y")) + float(b.get("height")))
-        y = float(last.get("y")) + float(last.get("height"))
-        shape = etree.SubElement(last.getparent().getparent(), f"{{{BPMNDI_NS}}}BPMNShape",
-                                 id=f"{lane_id}_di", bpmnElement=lane_id, isHorizontal="true")
-        etree.SubElement(shape, f"{{{DC_NS}}}Bounds", x=last.get("x"), y=f"{y:g}", width=last.get("width"),
-                         height=str(LANE_HEIGHT))
-        for participant in root.xpath("./bpmn:collaboration/bpmn:participant[@processRef=$pid]", namespaces=NS,
-                                      pid=version.process_id):
-            pb = _bounds(shapes.get(participant.get("id")))
-            if pb is not None:
-                pb.set("height", f"{float(pb.get('height')) + LANE_HEIGHT:g}")
-    return _store(session, actor, version, root, "procedure.lane_add", f"thêm làn {lane_id} '{name}'")
+    xml, lane_id = _edited(version, edit.add_lane, name)
+    return _store(session, actor, version, xml, "procedure.lane_add", f"thêm làn {lane_id} '{name}'")
 
 
 def delete_lane(session: Session, actor: Actor, code: str, number: int, lane_id: str) -> ProcedureVersion:
     """Remove an empty lane; one that still holds steps is refused with their names, nothing changes."""
     version = get_for_edit(session, actor, code, number)
-    root = _root(version)
-    process = _process(root, version)
-    lane = _element(process, lane_id, "lane")
-    refs = [r.text.strip() for r in lane.findall(f"{{{BPMN_NS}}}flowNodeRef") if r.text and r.text.strip()]
-    if refs:
-        names = []
-        for ref in refs:
-            found = process.xpath(".//*[@id=$eid]", eid=ref)
-            names.append((found[0].get("name") or ref) if found else ref)
-        raise Conflict(f"Làn '{lane.get('name') or lane_id}' đang chứa {len(refs)} phần tử ({', '.join(names)}); "
-                       "hãy chuyển các bước sang làn khác trước khi xóa.", code="lane_in_use",
-                       fields={lane_id: "đang được sử dụng"})
-    lane.getparent().remove(lane)
-    shape = _lane_shapes(root).get(lane_id)
-    if shape is not None:
-        shape.getparent().remove(shape)
-    return _store(session, actor, version, root, "procedure.lane_delete", f"xóa làn {lane_id}")
+    xml = _edited(version, edit.delete_lane, lane_id)
+    return _store(session, actor, version, xml, "procedure.lane_delete", f"xóa làn {lane_id}")
 
 
 def move_task(session: Session, actor: Actor, code: str, number: int, task_id: str, lane_id: str) -> ProcedureVersion:
     """Route one step elsewhere by moving it into another lane (its shape follows into the band)."""
     version = get_for_edit(session, actor, code, number)
-    root = _root(version)
-    process = _process(root, version)
-    _element(process, task_id, "userTask", "manualTask")
-    target = _element(process, lane_id, "lane")
-    for ref in process.iter(f"{{{BPMN_NS}}}flowNodeRef"):
-        if (ref.text or "").strip() == task_id:
-            ref.getparent().remove(ref)
-    etree.SubElement(target, f"{{{BPMN_NS}}}flowNodeRef").text = task_id
-    shapes = _lane_shapes(root)
-    tb, lb = _bounds(shapes.get(task_id)), _bounds(shapes.get(lane_id))
-    if tb is not None and lb is not None:
-        y = float(lb.get("y")) + (float(lb.get("height")) - float(tb.get("height"))) / 2
-        dy = y - float(tb.get("y"))
-        tb.set("y", f"{y:g}")
-        for edge in root.iter(f"{{{BPMNDI_NS}}}BPMNEdge"):
-            flow = process.xpath(".//bpmn:sequenceFlow[@id=$fid]", namespaces=NS, fid=edge.get("bpmnElement"))
-            if not flow:
-                continue
-            points = edge.findall("{http://www.omg.org/spec/DD/20100524/DI}waypoint")
-            if points and flow[0].get("targetRef") == task_id:
-                points[-1].set("y", f"{float(points[-1].get('y')) + dy:g}")
-            if points and flow[0].get("sourceRef") == task_id:
-                points[0].set("y", f"{float(points[0].get('y')) + dy:g}")
-    return _store(session, actor, version, root, "procedure.task_lane", f"{task_id} -> {lane_id}")
+    xml = _edited(version, edit.move_task, task_id, lane_id)
+    return _store(session, actor, version, xml, "procedure.task_lane", f"{task_id} -> {lane_id}")
 
 
 def gateways(version: ProcedureVersion) -> list[dict]:
     """Exclusive gateways with their outgoing flows, conditions and default: the conditions page."""
-    root = _root(version)
-    process = _process(root, version)
-    out = []
-    for gw in process.iter(f"{{{BPMN_NS}}}exclusiveGateway"):
-        flows = []
-        for flow in process.xpath("./bpmn:sequenceFlow[@sourceRef=$g]", namespaces=NS, g=gw.get("id")):
-            cond = flow.find(f"{{{BPMN_NS}}}conditionExpression")
-            target = process.xpath("./*[@id=$t]", t=flow.get("targetRef"))
-            flows.append({"id": flow.get("id"), "name": flow.get("name") or "",
-                          "target": (target[0].get("name") or flow.get("targetRef")) if target else flow.get("targetRef"),
-                          "condition": (cond.text or "").strip() if cond is not None else ""})
-        if len(flows) > 1:
-            out.append({"id": gw.get("id"), "name": gw.get("name") or gw.get("id"), "default": gw.get("default"),
-                        "flows": flows})
-    return out
+    return edit.gateways(version.bpmn_xml, version.process_id)
 
 
-def condition_errors(source: str) -> list[str]:
-    return [str(err) for err in check_expression(source)]
+def lane_routes(version: ProcedureVersion, outside_label: str) -> list[dict]:
+    """The routing section of a version's page: each lane with its path (also parsed, for the form),
+    whether the designer mapped it, and its steps; then, when steps are drawn outside every lane, a
+    virtual lane named `outside_label` for the `_default` entry that routes those without a route."""
+    model = version.model
+    paths = lane_paths(model, version.lane_map)
+    tasks_by_lane: dict[str, list] = {}
+    for t in model["user_tasks"]:
+        tasks_by_lane.setdefault(t["lane_id"], []).append(t)
+    lanes = []
+    for lane in model["lanes"]:
+        path = paths.get(lane["id"])
+        lanes.append({**lane, "path": path, "route": parse_route(path) or {}, "mapped": lane["id"] in version.lane_map,
+                      "tasks": tasks_by_lane.get(lane["id"], [])})
+    if None in tasks_by_lane:
+        path = version.lane_map.get(DEFAULT_ROUTE)
+        lanes.append({"id": DEFAULT_ROUTE, "name": outside_label, "path": path,
+                      "route": parse_route(path) or {}, "mapped": path is not None, "tasks": tasks_by_lane[None],
+                      "virtual": True})
+    return lanes
 
 
 def set_condition(session: Session, actor: Actor, code: str, number: int, flow_id: str, source: str,
@@ -400,31 +277,10 @@ def set_condition(session: Session, actor: Actor, code: str, number: int, flow_i
     """Change the condition of a flow out of an exclusive gateway, checked by the run-time sandbox."""
     version = get_for_edit(session, actor, code, number)
     source = (source or "").strip()
-    root = _root(version)
-    process = _process(root, version)
-    flow = _element(process, flow_id, "sequenceFlow")
-    gateway = _element(process, flow.get("sourceRef"), "exclusiveGateway")
-    if source:
-        errors = condition_errors(source)
-        if errors:
-            raise Invalid("Điều kiện không hợp lệ: " + "; ".join(errors), fields={flow_id: "; ".join(errors)})
-    elif not default and gateway.get("default") != flow_id:
-        raise Invalid("Luồng không phải mặc định cần một điều kiện.", fields={flow_id: "bắt buộc"})
-    cond = flow.find(f"{{{BPMN_NS}}}conditionExpression")
+    xml = _edited(version, edit.set_condition, flow_id, source, default)
     if default:
-        gateway.set("default", flow_id)
-        if cond is not None:
-            flow.remove(cond)
         source = ""
-    elif source:
-        if cond is None:
-            cond = etree.SubElement(flow, f"{{{BPMN_NS}}}conditionExpression")
-            prefix = next((p for p, ns in root.nsmap.items() if ns == BPMN_NS), None)
-            cond.set(XSI_TYPE, f"{prefix}:tFormalExpression" if prefix else "tFormalExpression")
-        cond.text = source
-        if gateway.get("default") == flow_id:
-            del gateway.attrib["default"]
-    return _store(session, actor, version, root, "procedure.condition", f"{flow_id}: {source or '(mặc định)'}",
+    return _store(session, actor, version, xml, "procedure.condition", f"{flow_id}: {source or '(mặc định)'}",
                   {"flow": flow_id, "condition": source, "default": default})
 
 
@@ -432,18 +288,8 @@ def set_task_form(session: Session, actor: Actor, code: str, number: int, task_i
     version = get_for_edit(session, actor, code, number)
     if not form_key or session.get(FormDefinition, form_key) is None:
         raise Invalid("Biểu mẫu không có trong thư viện.", fields={"form_key": "chọn một biểu mẫu của thư viện"})
-    root = _root(version)
-    task = _element(_process(root, version), task_id, "userTask", "manualTask")
-    _write_form_key(task, version.dialect, form_key)
-    return _store(session, actor, version, root, "procedure.form", f"{task_id}: biểu mẫu {form_key}")
-
-
-def _write_form_key(task: etree._Element, dialect: str, form_key: str) -> None:
-    if dialect == "camunda" or task.get(f"{{{CAMUNDA_NS}}}formKey") is not None:
-        task.set(f"{{{CAMUNDA_NS}}}formKey", form_key)
-        _set_property(task, dialect, "formKey", None)
-    else:
-        _set_property(task, dialect, "formKey", form_key)
+    xml = _edited(version, edit.set_step_form, task_id, version.dialect, form_key)
+    return _store(session, actor, version, xml, "procedure.form", f"{task_id}: biểu mẫu {form_key}")
 
 
 def form_fields(definition: dict | None) -> list[dict]:
@@ -554,9 +400,8 @@ def save_task_form_fields(session: Session, actor: Actor, code: str, number: int
     else:
         row.definition = definition
     session.flush()
-    root = _root(version)
-    _write_form_key(_element(_process(root, version), task_id, "userTask", "manualTask"), version.dialect, key)
-    return _store(session, actor, version, root, "procedure.form_fields", f"{task_id}: biểu mẫu {key}",
+    xml = _edited(version, edit.set_step_form, task_id, version.dialect, key)
+    return _store(session, actor, version, xml, "procedure.form_fields", f"{task_id}: biểu mẫu {key}",
                   {"fields": order, "required": required})
 
 
@@ -574,19 +419,17 @@ def set_step_deadline(session: Session, actor: Actor, code: str, number: int, ta
             raise Invalid("Thời hạn bước phải là số nguyên dương.", fields={"amount": "số nguyên dương"}) from None
     if unit not in ("days", "hours"):
         raise Invalid("Đơn vị thời hạn: ngày làm việc hoặc giờ làm việc.", fields={"unit": "days | hours"})
-    root = _root(version)
-    task = _element(_process(root, version), task_id, "userTask", "manualTask")
-    _set_property(task, version.dialect, "stepDays", str(value) if value and unit == "days" else None)
-    _set_property(task, version.dialect, "stepHours", str(value) if value and unit == "hours" else None)
+    xml = _edited(version, edit.set_step_deadline, task_id, version.dialect,
+                  days=value if unit == "days" else None, hours=value if unit == "hours" else None)
     label = f"{value} {'ngày' if unit == 'days' else 'giờ'} làm việc" if value else "theo hạn hồ sơ"
-    return _store(session, actor, version, root, "procedure.step_deadline", f"{task_id}: {label}")
+    return _store(session, actor, version, xml, "procedure.step_deadline", f"{task_id}: {label}")
 
 
 def set_procedure_meta(session: Session, actor: Actor, code: str, number: int, *, deadline_days, deadline_kind: str,
                        fee_kind: str, fee_amount) -> ProcedureVersion:
     """The legal deadline and its kind, and the fee rule, of a draft."""
     version = get_for_edit(session, actor, code, number)
-    meta = procedures._validate_meta(session, code, version.scope, deadline_days, deadline_kind)
+    meta = procedures.validate_meta(session, code, version.scope, deadline_days, deadline_kind)
     if deadline_kind == "same-day":
         meta["deadline_days"] = None
     if fee_kind == "free":
@@ -633,7 +476,8 @@ def _conditions(version: ProcedureVersion) -> dict[str, str]:
     return {e["element_id"]: e["source"] for e in version.model.get("expressions", []) if e["kind"] == "condition"}
 
 
-def _forms_of(session: Session, version: ProcedureVersion) -> dict[str, dict]:
+def forms_of(session: Session, version: ProcedureVersion) -> dict[str, dict]:
+    """The forms a version's steps name: frozen into it at publish, else the library's current ones."""
     if version.state != DRAFT and version.forms:
         return version.forms
     return forms.library(session, {t["form_key"] for t in version.model["user_tasks"] if t["form_key"]})
@@ -651,7 +495,7 @@ def compare(session: Session, actor: Actor, code: str, number: int, other: int |
     new_steps = {t["id"]: t for t in version.model["user_tasks"]}
     old_steps = {t["id"]: t for t in base.model["user_tasks"]}
     new_paths, old_paths = step_paths(version.model, version.lane_map), step_paths(base.model, base.lane_map)
-    new_forms, old_forms = _forms_of(session, version), _forms_of(session, base)
+    new_forms, old_forms = forms_of(session, version), forms_of(session, base)
     result["added"] = [t for sid, t in new_steps.items() if sid not in old_steps]
     result["removed"] = [t for sid, t in old_steps.items() if sid not in new_steps]
     for sid, new in new_steps.items():
@@ -721,7 +565,7 @@ def sample_fields(session: Session, version: ProcedureVersion) -> list[dict]:
     from ..engine import sample_data
 
     seen: dict[str, dict] = {}
-    step_forms = versions.step_forms(version.model, _forms_of(session, version))
+    step_forms = versions.step_forms(version.model, forms_of(session, version))
     for task in version.model["user_tasks"]:
         definition = step_forms[task["id"]]
         samples = sample_data(definition.get("schema", {}))
@@ -772,7 +616,7 @@ def dry_run(session: Session, actor: Actor, code: str, number: int, commune_code
     if version.scope != NATIONAL and province != version.scope:
         raise Invalid("Xã/phường phải thuộc tỉnh của phiên bản.", fields={"commune_code": f"thuộc tỉnh {version.scope}"})
     bundle = bundle_for(version.id, version.bpmn_xml, version.dialect, version.process_id)
-    sim = simulate(bundle, version.model, versions.step_forms(version.model, _forms_of(session, version)), sample)
+    sim = simulate(bundle, version.model, versions.step_forms(version.model, forms_of(session, version)), sample)
     now = received_at or utcnow()
     cal = calendar_for(session, province)
     legal = legal_due_at(session, province, now, version.deadline_kind, version.deadline_days)

@@ -24,10 +24,10 @@ from sqlalchemy.orm import Session
 
 from ..models import Attachment, AuditEvent, Dossier, Unit, User
 from ..models.attachments import APPLICANT_DOCUMENT
-from ..models.dossiers import CANCELLED, COMPLETED
+from ..models.dossiers import CANCELLED, COMPLETED, DossierStatus
 from ..models.types import utcnow
+from ..timezone import TZ
 from . import pauses, units
-from .calendar import TZ
 from .dossiers import work_items
 from .errors import NotFound
 
@@ -61,11 +61,11 @@ def available(dossier: Dossier) -> list[str]:
         out.append("receipt")
     if pauses.has(dossier, pauses.SUPPLEMENT):
         out.append("supplement")
-    if dossier.status == 3:
+    if dossier.status == DossierStatus.REFUSED:
         out.append("refusal")
     if dossier.apologized_at is not None:
         out.append("apology")
-    if dossier.status == 8:
+    if dossier.status == DossierStatus.STOPPED:
         out.append("stop")
     out.append("control")
     return out

@@ -2,23 +2,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, bindparam, exists, or_, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..engine import EngineIncident, WorkflowRun
-from ..models import AuditEvent, Dossier, DossierCounter, DossierParticipant, DossierState, Unit, WorkItem
-from ..models.dossiers import OPEN
+from ..models import AuditEvent, Dossier, DossierCounter, Unit, WorkItem
+from ..models.dossiers import OPEN, DossierStatus
 from ..models.types import utcnow
-from . import audit, outbox, procedures, steps
+from ..timezone import TZ
+from . import access, audit, outbox, procedures, steps, tasks
 from .auth import Actor
-from .errors import Conflict, Forbidden, Invalid, NotFound
+from .errors import Conflict, Invalid, NotFound
 from .routing import Unresolvable
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 CHANNELS = {1: "in person", 2: "online", 3: "post"}
 
 
@@ -51,17 +49,13 @@ def _check_place(session: Session, province_code: str, commune_code: str, receiv
 
 def start(session: Session, actor: Actor, *, procedure_code: str, province_code: str, commune_code: str,
           channel: int, applicant: dict, data: dict, received_by_unit: str | None = None,
-          reception: dict | None = None) -> Dossier:
-    """Start a dossier on the version in force; nothing is created when a lane cannot resolve."""
+          reception: dict | None = None) -> steps.Step:
+    """Start a dossier on the version in force; nothing is created when a lane cannot resolve.
+    Returns its first step (the dossier, its open items). An in-person dossier has its reception
+    step completed by the receiving officer in the same step: one save."""
     received_by = received_by_unit or commune_code
     in_person = not actor.is_integrator
-    if actor.is_integrator:
-        if not actor.can("dossiers:create"):
-            raise Forbidden("Khóa API không có quyền dossiers:create.")
-        if not actor.province_allowed(province_code):
-            raise Forbidden(f"Khóa API không được phép nộp hồ sơ tại tỉnh {province_code}.")
-    elif not actor.has_role("reception", received_by):
-        raise Forbidden("Chỉ cán bộ tiếp nhận của đơn vị tiếp nhận mới ghi nhận hồ sơ trực tiếp.")
+    access.may_start_dossier(actor, province_code, received_by)
     _check_place(session, province_code, commune_code, received_by)
     version = procedures.in_force(session, procedure_code, province_code)
     if version is None:
@@ -71,7 +65,8 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
     dossier = Dossier(
         procedure_version_id=version.id, version=version, procedure_code=procedure_code,
         province_code=province_code, commune_code=commune_code, received_by_unit=received_by,
-        channel=channel, applicant=applicant, data=dict(data), status=2 if in_person else 1,
+        channel=channel, applicant=applicant, data=dict(data),
+        status=DossierStatus.RECEIVED if in_person else DossierStatus.AWAITING_RECEPTION,
         submitted_at=now, updated_at=now, created_by=actor.name, lock_version=0,
     )
     try:
@@ -84,44 +79,25 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
     session.flush()
     if in_person:
         steps.accept(session, dossier, now)
-    steps.add_participants(session, dossier, {received_by} | {r.unit_code for r in routes.values()})
-    audit.record(session, "created", actor.name, dossier=dossier, to_status=dossier.status,
+    step = steps.Step.start(session, dossier, {**data, "applicant": applicant}, actor.name,
+                            participants={received_by} | {r.unit_code for r in routes.values()})
+    audit.record(session, "created", actor.name, dossier=dossier, to_status=int(dossier.status),
                  unit_code=received_by, note=f"kênh {channel} ({CHANNELS.get(channel, '?')})")
-    incident = None
-    try:
-        run = WorkflowRun.start(steps.bundle_of(dossier), {**data, "applicant": applicant})
-    except EngineIncident as exc:
-        incident = exc
-        run = exc.run  # type: ignore[attr-defined]
-    state_row = DossierState(dossier_id=dossier.id, state="")
-    session.add(state_row)
-    run.state_row, run.timer_before = state_row, None  # a new dossier has no timer job to replace
-    steps.save_step(session, dossier, run, actor.name, incident)
-    outbox.emit(session, dossier, "dossier.created")
-    outbox.portal_sync(session, dossier)
-    if in_person:
-        from .tasks import complete_reception_in_person
-        complete_reception_in_person(session, actor, dossier, reception or {})
-    return dossier
-
-
-def can_see(session: Session, actor: Actor, dossier: Dossier) -> bool:
-    if actor.is_integrator:
-        return (actor.can("dossiers:read") or actor.can("dossiers:create")) and actor.province_allowed(dossier.province_code)
-    for a in actor.assignments:
-        if a.role in ("supervisor", "admin") and (
-                a.level == "national" or a.unit_code in (dossier.province_code, dossier.commune_code)):
-            return True
-    units = actor.units("reception", "specialist", "leader")
-    if not units:
-        return False
-    return bool(session.scalar(select(exists().where(
-        DossierParticipant.dossier_id == dossier.id, DossierParticipant.unit_code.in_(units)))))
+    item = tasks.reception_to_complete(step) if in_person else None
+    if item is None:
+        step.save()
+        outbox.emit(session, dossier, "dossier.created")
+        outbox.portal_sync(session, dossier)
+    else:
+        outbox.emit(session, dossier, "dossier.created")
+        outbox.portal_sync(session, dossier)
+        tasks.complete_reception_in_person(step, actor, item, reception or {})  # saves the step
+    return step
 
 
 def get_visible(session: Session, actor: Actor, code: str) -> Dossier:
     dossier = session.scalar(select(Dossier).where(Dossier.code == code))
-    if dossier is None or not can_see(session, actor, dossier):
+    if dossier is None or not access.sees_dossier(session, actor, dossier):
         raise NotFound(f"Không tìm thấy hồ sơ {code}.")
     return dossier
 
@@ -153,31 +129,12 @@ def history(session: Session, dossier: Dossier) -> list[AuditEvent]:
     return list(session.scalars(_HISTORY, {"dossier_id": dossier.id}).all())
 
 
-def visible_filter(actor: Actor):
-    """SQL condition on Dossier for what the actor may list."""
-    if actor.is_integrator:  # the same rule as can_see
-        if not (actor.can("dossiers:read") or actor.can("dossiers:create")):
-            return False
-        return Dossier.province_code.in_(actor.provinces) if "VN" not in actor.provinces else True
-    conds = []
-    for a in actor.assignments:
-        if a.role in ("supervisor", "admin"):
-            if a.level == "national":
-                return True
-            conds.append(or_(Dossier.province_code == a.unit_code, Dossier.commune_code == a.unit_code))
-    units = actor.units("reception", "specialist", "leader")
-    if units:
-        conds.append(exists().where(and_(DossierParticipant.dossier_id == Dossier.id,
-                                         DossierParticipant.unit_code.in_(units))))
-    return or_(*conds) if conds else False
-
-
 def list_visible(session: Session, actor: Actor, *, status: int | None = None, procedure_code: str | None = None,
                  commune_code: str | None = None, received_from: datetime | None = None,
                  received_to: datetime | None = None, updated_since: datetime | None = None,
                  after_id: int = 0, limit: int = 50) -> tuple[list[Dossier], int | None]:
     """A page of the dossiers the actor may see, oldest first; returns the next page's start."""
-    query = select(Dossier).where(visible_filter(actor), Dossier.id > after_id)
+    query = select(Dossier).where(access.visible_dossiers(actor), Dossier.id > after_id)
     for column, value in ((Dossier.status, status), (Dossier.procedure_code, procedure_code),
                           (Dossier.commune_code, commune_code)):
         if value is not None:

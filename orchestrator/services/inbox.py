@@ -10,20 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time
 
-from sqlalchemy import and_, case, false, func, or_, select
+from sqlalchemy import and_, case, false, func, select
 from sqlalchemy.orm import Session, contains_eager
 
 from ..models import Dossier, WorkItem
 from ..models.dossiers import OPEN
 from ..models.types import utcnow
+from ..timezone import TZ
+from . import access
 from .auth import Actor
-from .calendar import TZ
 from .deadlines import calendar_for
 from .errors import Invalid
 
 VIEWS = ("available", "mine", "unit")
 DUE_FILTERS = ("overdue", "today", "soon")
-OFFICER_ROLES = ("reception", "specialist", "leader")
 
 
 @dataclass(frozen=True)
@@ -67,11 +67,8 @@ def _view_condition(actor: Actor, view: str):
     if view == "mine":
         return WorkItem.assignee_id == actor.user_id if actor.user_id else false()
     if view == "unit":
-        units = actor.units("leader")
-        return WorkItem.unit_code.in_(units) if units else false()
-    pairs = [(a.unit_code, a.role) for a in actor.assignments if a.role in OFFICER_ROLES]
-    cond = or_(*[and_(WorkItem.unit_code == u, WorkItem.role == r) for u, r in pairs]) if pairs else false()
-    return and_(cond, WorkItem.assignee_id.is_(None))
+        return access.led_steps(actor)
+    return and_(access.workable_steps(actor), WorkItem.assignee_id.is_(None))
 
 
 def search(session: Session, actor: Actor, view: str = "available", *, procedure_code: str | None = None,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..models import ApiKey, IdempotencyRecord, Integrator, Job, WebhookDelivery, WebhookSubscription
 from ..models.types import utcnow
-from . import audit
+from . import access, audit
 from .auth import Actor, create_api_key, scope_for
 from .errors import Conflict, Forbidden, Invalid, NotFound, Rejected
 from .outbox import EVENT_TYPES, WebhookRefused, forget_subscriptions, parse_webhook_url, resolve_target
@@ -73,31 +73,19 @@ def reserve(session: Session, actor: Actor, key: str, method: str, path: str, bo
 # uses registers a new integrator in the administrator's own scope.
 
 
-def _admin(actor: Actor) -> set[str]:
-    scopes = set() if actor.is_integrator else actor.scopes("admin")
-    if not scopes:
-        raise Forbidden("Cần vai trò quản trị (admin).")
-    return scopes
-
-
-def _manages(scopes: set[str], scope: str) -> bool:
-    return "VN" in scopes or scope in scopes
-
-
 def _visible_integrator(session: Session, actor: Actor, integrator_id: int) -> Integrator:
-    scopes = _admin(actor)
+    scopes = access.admin_scopes(actor)
     integrator = session.get(Integrator, integrator_id)
-    if integrator is None or not _manages(scopes, integrator.scope):
+    if integrator is None or not access.in_scope(scopes, integrator.scope):
         raise NotFound("Không có hệ thống tích hợp này.")
     return integrator
 
 
 def integrators(session: Session, actor: Actor) -> list[Integrator]:
     """The integrators of the administrator's scopes (every one for a national administrator)."""
-    scopes = _admin(actor)
-    query = select(Integrator).order_by(Integrator.name, Integrator.scope)
-    if "VN" not in scopes:
-        query = query.where(Integrator.scope.in_(scopes))
+    scopes = access.admin_scopes(actor)
+    query = (select(Integrator).where(access.scope_filter(scopes, Integrator.scope))
+             .order_by(Integrator.name, Integrator.scope))
     return list(session.scalars(query))
 
 
@@ -109,13 +97,12 @@ def issue_key(session: Session, actor: Actor, name: str, provinces: list[str], p
               expires_at: datetime | None = None, scope: str | None = None) -> tuple[ApiKey, str]:
     """Give a key to the integrator of that name in `scope` (registered if new); the secret is shown
     once. Without `scope`: the key's one province, else VN."""
-    scopes = _admin(actor)
+    access.admin_scopes(actor)  # not an administrator: 403 before anything else is checked
     name = (name or "").strip()
     if not name:
         raise Invalid("Thiếu tên hệ thống tích hợp.", fields={"name": "required"})
     scope = scope or scope_for(provinces)
-    if not _manages(scopes, scope) or not all(_manages(scopes, p) for p in provinces):
-        raise Forbidden("Quản trị tỉnh chỉ cấp khóa cho tỉnh của mình.")
+    access.may_issue_key(actor, scope, provinces)
     if expires_at is not None and expires_at <= utcnow():
         raise Invalid("Ngày hết hạn phải ở tương lai.", fields={"expires_at": "must be in the future"})
     key, secret = create_api_key(session, name, provinces, permissions, expires_at, scope=scope)
@@ -166,8 +153,7 @@ def revoke_key(session: Session, actor: Actor, key_id: int) -> ApiKey:
 
 
 def _calling_key(session: Session, actor: Actor) -> ApiKey:
-    if not actor.is_integrator:
-        raise Forbidden("Chỉ hệ thống tích hợp (khóa API) quản lý đăng ký webhook của mình.")
+    access.may_manage_webhooks(actor)
     key = session.get(ApiKey, actor.key_id) if actor.key_id is not None else None
     if key is None:
         raise Forbidden("Không xác định được khóa API.")

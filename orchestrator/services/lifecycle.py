@@ -5,77 +5,52 @@ obligation, apologise with a new date, stop, refuse at reception, return to an e
 return the result) and the events that come into a dossier (`supplement_submitted`,
 `payment_received`, `withdrawn`, or a message a diagram waits for).
 
-Each use case is one transaction on the locked dossier (`steps.locked_dossier`): it checks what
-the law and the state allow *before* changing anything, changes the status only through
-`steps.set_status` (status-change notifications hook there), records audit events and answers
-a `Conflict` (409) naming the reason when it is not allowed. The caller commits.
+Each use case is one step on the locked dossier (`steps.Step`, locked once `access` lets the caller
+act): it checks what the law and the state allow *before* changing anything, changes the status
+only through `Step.set_status` (the allowed moves are `models.dossiers.TRANSITIONS`; status-change
+notifications hook there), records audit events and answers a `Conflict` (409) naming the reason
+when it is not allowed. It returns the step; the caller commits.
 """
 from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..engine import EngineIncident, TaskNotReady
-from ..models import Attachment, Dossier, DossierParticipant, WorkItem
+from ..engine import TaskNotReady
+from ..models import Attachment, Dossier, WorkItem
 from ..models.attachments import RESULT_DOCUMENT
-from ..models.dossiers import CANCELLED, OPEN
+from ..models.dossiers import CANCELLED, OPEN, DossierStatus
 from ..models.types import utcnow
-from . import audit, events, fees, jobs, pauses, steps, tasks
+from ..timezone import TZ
+from . import access, audit, events, fees, jobs, pauses, steps, tasks
 from .auth import Actor
 from .deadlines import calendar_for, legal_due_at
-from .dossiers import can_see, current_tasks
-from .errors import Conflict, Forbidden, Invalid, NotFound
+from .dossiers import current_tasks
+from .errors import Conflict, Invalid, NotFound
+from .steps import Step
 
-OFFICER_ROLES = ("reception", "specialist", "leader")
-PROCESSING = (2, 4)
+PROCESSING_STATUSES = (DossierStatus.RECEIVED, DossierStatus.PROCESSING)
 DEFAULT_SUPPLEMENT_WINDOW_DAYS = 3
 DELIVERY_METHODS = ("in_person", "post", "online")
 
 
-# -- who may act ---------------------------------------------------------------------------
+# -- who may act: the rules are in `access` (LIFECYCLE_ACTIONS, may_send_event, may_rewind) ---
 
-def takes_part(session: Session, actor: Actor, dossier: Dossier) -> bool:
-    units = actor.units(*OFFICER_ROLES)
-    return bool(units) and bool(session.scalar(select(exists().where(
-        DossierParticipant.dossier_id == dossier.id, DossierParticipant.unit_code.in_(units)))))
-
-
-def _find(session: Session, code: str) -> Dossier:
-    dossier = session.scalar(select(Dossier).where(Dossier.code == code)) if isinstance(code, str) else None
-    if dossier is None:
-        raise NotFound(f"Không tìm thấy hồ sơ {code}.")
-    return dossier
+def step_for_action(session: Session, actor: Actor, code: str, may=access.may_act_on_dossier) -> Step:
+    """The dossier's step, locked once `may` (a rule of `access.LIFECYCLE_ACTIONS`: an officer with
+    a role in a unit taking part; 404 if unseen, 403) lets the actor act on it."""
+    return Step.lock_code(session, code, actor.name, lambda dossier: may(session, actor, dossier))
 
 
-def dossier_for_action(session: Session, actor: Actor, code: str) -> Dossier:
-    """The locked dossier, for an officer with a role in a unit taking part (404 if unseen, 403)."""
-    dossier = _find(session, code)
-    if not can_see(session, actor, dossier):
-        raise NotFound(f"Không tìm thấy hồ sơ {code}.")
-    if actor.is_integrator or not takes_part(session, actor, dossier):
-        raise Forbidden("Chỉ cán bộ của đơn vị tham gia giải quyết hồ sơ mới thực hiện được thao tác này.")
-    return steps.locked_dossier(session, dossier.id)
-
-
-def dossier_for_event(session: Session, actor: Actor, code: str) -> Dossier:
-    """Integrators need `events:send` for the dossier's province; officers a role in a unit taking part."""
-    dossier = _find(session, code)
-    if actor.is_integrator:
-        if not actor.province_allowed(dossier.province_code):
-            raise NotFound(f"Không tìm thấy hồ sơ {code}.")
-        if not actor.can("events:send"):
-            raise Forbidden("Khóa API không có quyền events:send.")
-        return steps.locked_dossier(session, dossier.id)
-    return dossier_for_action(session, actor, code)
+def step_for_event(session: Session, actor: Actor, code: str) -> Step:
+    """Integrators need `events:send` for the dossier's province; officers a role in a unit taking
+    part (`access.may_send_event`)."""
+    return step_for_action(session, actor, code, access.may_send_event)
 
 
 # -- shared mechanics ----------------------------------------------------------------------
-
-def _touch(dossier: Dossier) -> None:
-    dossier.lock_version += 1
-    dossier.updated_at = utcnow()
 
 
 def _move_due(session: Session, dossier: Dossier, new_due: datetime | None) -> None:
@@ -90,16 +65,15 @@ def _move_due(session: Session, dossier: Dossier, new_due: datetime | None) -> N
     steps.schedule_reminder(session, dossier)
 
 
-def _close(session: Session, actor: Actor, dossier: Dossier, status: int, action: str, note: str | None,
-           data: dict | None = None) -> None:
-    """Withdrawn, stopped: open steps are cancelled, timers dropped, the dossier is finished."""
-    now = utcnow()
+def _close(step: Step, status: DossierStatus, action: str, note: str | None, data: dict | None = None) -> None:
+    """Withdrawn, stopped: open steps are cancelled, timers dropped, the dossier is finished
+    (`set_status`: a final status)."""
+    session, dossier, now = step.session, step.dossier, utcnow()
     pauses.close_pause(dossier, now, closed_by=action)
     for item in current_tasks(session, dossier):
         item.state, item.completed_at = CANCELLED, now
-    steps.set_status(session, dossier, status, actor.name, action, note=note, data=data)
-    dossier.finished_at = now
-    _touch(dossier)
+    step.set_status(status, note=note, data=data)
+    step.touch()
     session.flush()
     jobs.replace_timer(session, dossier.id, dossier.lock_version, None)
 
@@ -134,18 +108,19 @@ def _not_now(dossier: Dossier, what: str) -> Conflict:
 
 # -- supplements ---------------------------------------------------------------------------
 
-def request_supplement(session: Session, actor: Actor, dossier: Dossier, items, reason: str | None = None, *,
-                       window_days: int = DEFAULT_SUPPLEMENT_WINDOW_DAYS) -> Dossier:
+def request_supplement(step: Step, actor: Actor, items, reason: str | None = None, *,
+                       window_days: int = DEFAULT_SUPPLEMENT_WINDOW_DAYS) -> Step:
     """At reception (status 1): the reception step's outcome 'supplement'. During processing
     (2/4): once, within `window_days` working days of reception; the dossier waits in status 5
     and its open steps are held until the supplement arrives."""
+    session, dossier = step.session, step.dossier
     items = _items(items)
-    if dossier.status == 1:
+    if dossier.status == DossierStatus.AWAITING_RECEPTION:
         item = _reception_item(session, dossier)
         if item is None:
             raise _not_now(dossier, "yêu cầu bổ sung")
-        return tasks.complete(session, actor, item.id, {"reception_result": "supplement", "missing_items": items})
-    if dossier.status not in PROCESSING:
+        return tasks.complete_on(step, actor, item.id, {"reception_result": "supplement", "missing_items": items})
+    if dossier.status not in PROCESSING_STATUSES:
         raise _not_now(dossier, "yêu cầu bổ sung")
     pauses.ensure_first_supplement(dossier, pauses.PROCESSING)
     now = utcnow()
@@ -157,49 +132,44 @@ def request_supplement(session: Session, actor: Actor, dossier: Dossier, items, 
     note = "; ".join(items)
     pauses.open_pause(dossier, pauses.SUPPLEMENT, now, stage=pauses.PROCESSING, items=items, by=actor.name,
                       reason=(reason or "").strip() or None)
-    steps.set_status(session, dossier, 5, actor.name, "supplement_requested", note=note,
-                     data={"items": items, "reason": reason})
-    _touch(dossier)
+    step.set_status(DossierStatus.SUPPLEMENT_REQUESTED, note=note, data={"items": items, "reason": reason})
+    step.touch()
     session.flush()
-    return dossier
+    return step
 
 
-def supplement_submitted(session: Session, actor: Actor, dossier: Dossier, data: dict) -> Dossier:
+def supplement_submitted(step: Step, actor: Actor, data: dict) -> Step:
     """The citizen supplemented. At reception, the reception step opens again (status 1); during
     processing the dossier goes back to 4 and the legal period counts again from today."""
+    session, dossier = step.session, step.dossier
     entry = pauses.current(dossier)
-    if dossier.status != 5 or entry is None or entry.get("kind") != pauses.SUPPLEMENT:
+    if dossier.status != DossierStatus.SUPPLEMENT_REQUESTED or entry is None or entry.get("kind") != pauses.SUPPLEMENT:
         raise Conflict("Hồ sơ không ở trạng thái chờ bổ sung.", code="not_waiting")
     now = utcnow()
     pauses.close_pause(dossier, now, received_by=actor.name, note=_note(data))
     if entry.get("stage") == pauses.RECEPTION and _reception_item(session, dossier) is not None:
         # the workflow was held at its reception step (tasks._held_at_reception): it opens again as is
-        steps.set_status(session, dossier, 1, actor.name, "supplement_submitted", note=_note(data))
-        _touch(dossier)
+        step.set_status(DossierStatus.AWAITING_RECEPTION, note=_note(data))
+        step.touch()
         session.flush()
-        return dossier
+        return step
     if entry.get("stage") == pauses.RECEPTION:
-        run = steps.restore(session, dossier)
-        incident = None
         try:
-            run.reset_to(entry.get("step_id") or "")
+            step.engine(lambda run: run.reset_to(entry.get("step_id") or ""))
         except TaskNotReady:
             raise Conflict("Không mở lại được bước tiếp nhận của hồ sơ.", code="not_waiting") from None
-        except EngineIncident as exc:
-            incident = exc
-        dossier.finished_at = None
-        steps.set_status(session, dossier, 1, actor.name, "supplement_submitted", note=_note(data))
-        steps.save_step(session, dossier, run, actor.name, incident)
-        return dossier
+        step.set_status(DossierStatus.AWAITING_RECEPTION, note=_note(data))
+        step.save()
+        return step
     v = dossier.version
     dossier.legal_due_at = legal_due_at(session, dossier.province_code, now, v.deadline_kind, v.deadline_days)
     _move_due(session, dossier, dossier.legal_due_at)
-    steps.set_status(session, dossier, 4, actor.name, "supplement_submitted", note=_note(data),
-                     data={"counted_again_from": now.isoformat(),
-                           "legal_due_at": dossier.legal_due_at.isoformat() if dossier.legal_due_at else None})
-    _touch(dossier)
+    step.set_status(DossierStatus.PROCESSING, note=_note(data),
+                    data={"counted_again_from": now.isoformat(),
+                          "legal_due_at": dossier.legal_due_at.isoformat() if dossier.legal_due_at else None})
+    step.touch()
     session.flush()
-    return dossier
+    return step
 
 
 def _note(data: dict) -> str | None:
@@ -209,10 +179,11 @@ def _note(data: dict) -> str | None:
 
 # -- financial obligation ------------------------------------------------------------------
 
-def request_payment(session: Session, actor: Actor, dossier: Dossier, amount=None, note: str | None = None) -> Dossier:
+def request_payment(step: Step, actor: Actor, amount=None, note: str | None = None) -> Step:
     """The dossier waits in status 6 until `payment_received`; the amount comes from the
     version's fee rule unless the officer states it (e.g. the tax authority's notice)."""
-    if dossier.status not in PROCESSING:
+    session, dossier = step.session, step.dossier
+    if dossier.status not in PROCESSING_STATUSES:
         raise _not_now(dossier, "yêu cầu thực hiện nghĩa vụ tài chính")
     if amount is None:
         amount = fees.compute(dossier.version.fee_rule, dossier.data)
@@ -220,17 +191,18 @@ def request_payment(session: Session, actor: Actor, dossier: Dossier, amount=Non
         raise Invalid("Số tiền phải là số nguyên VND ≥ 0.", fields={"amount": "số nguyên ≥ 0"})
     now = utcnow()
     pauses.open_pause(dossier, pauses.PAYMENT, now, amount=amount, by=actor.name, note=note)
-    steps.set_status(session, dossier, 6, actor.name, "payment_requested", note=f"{amount:,} VND".replace(",", "."),
-                     data={"amount": amount, "note": note})
-    _touch(dossier)
+    step.set_status(DossierStatus.PAYMENT_REQUESTED, note=f"{amount:,} VND".replace(",", "."),
+                    data={"amount": amount, "note": note})
+    step.touch()
     session.flush()
-    return dossier
+    return step
 
 
-def payment_received(session: Session, actor: Actor, dossier: Dossier, data: dict) -> Dossier:
+def payment_received(step: Step, actor: Actor, data: dict) -> Step:
     """Paid: back to 4; the due dates move by the office time spent waiting (not counted)."""
+    session, dossier = step.session, step.dossier
     entry = pauses.current(dossier)
-    if dossier.status != 6 or entry is None or entry.get("kind") != pauses.PAYMENT:
+    if dossier.status != DossierStatus.PAYMENT_REQUESTED or entry is None or entry.get("kind") != pauses.PAYMENT:
         raise Conflict("Hồ sơ không ở trạng thái chờ thực hiện nghĩa vụ tài chính.", code="not_waiting")
     now = utcnow()
     cal = calendar_for(session, dossier.province_code)
@@ -243,11 +215,10 @@ def payment_received(session: Session, actor: Actor, dossier: Dossier, data: dic
             dossier.legal_due_at = cal.add_office_hours(dossier.legal_due_at, hours)
         if dossier.due_at is not None:
             _move_due(session, dossier, cal.add_office_hours(dossier.due_at, hours))
-    steps.set_status(session, dossier, 4, actor.name, "payment_received", note=receipt,
-                     data={"office_hours_paused": round(hours, 2)})
-    _touch(dossier)
+    step.set_status(DossierStatus.PROCESSING, note=receipt, data={"office_hours_paused": round(hours, 2)})
+    step.touch()
     session.flush()
-    return dossier
+    return step
 
 
 # -- apology, withdrawal, stop, refusal ----------------------------------------------------
@@ -256,19 +227,20 @@ def _as_due(value) -> datetime:
     """A new appointment: a date means the end of office hours (17:00) of that day."""
     if isinstance(value, datetime):
         if value.tzinfo is None:
-            value = value.replace(tzinfo=steps.TZ)
+            value = value.replace(tzinfo=TZ)
         return value
     if isinstance(value, date):
-        return datetime.combine(value, time(17, 0), tzinfo=steps.TZ)
+        return datetime.combine(value, time(17, 0), tzinfo=TZ)
     raise Invalid("Cần ngày hẹn trả mới.", fields={"new_due_at": "ngày (YYYY-MM-DD) hoặc thời điểm ISO 8601"})
 
 
-def apologize(session: Session, actor: Actor, dossier: Dossier, new_due_at, reason) -> Dossier:
+def apologize(step: Step, actor: Actor, new_due_at, reason) -> Step:
     """The apology and extension letter: once, at least one working day before the due date;
     the new date becomes `due_at`, `legal_due_at` stays for the on-time statistics."""
+    session, dossier = step.session, step.dossier
     reason = _reason(reason)
     new_due = _as_due(new_due_at)
-    if dossier.status not in (2, 4, 6):
+    if dossier.status not in (*PROCESSING_STATUSES, DossierStatus.PAYMENT_REQUESTED):
         raise _not_now(dossier, "gửi phiếu xin lỗi và hẹn lại")
     if dossier.apologized_at is not None:
         raise Conflict("Hồ sơ đã có phiếu xin lỗi và hẹn lại; chỉ được gửi một lần.", code="apology_already_sent")
@@ -285,44 +257,53 @@ def apologize(session: Session, actor: Actor, dossier: Dossier, new_due_at, reas
     _move_due(session, dossier, new_due)
     audit.record(session, "apologized", actor.name, dossier=dossier, note=reason,
                  data={"old_due_at": old.isoformat(), "new_due_at": new_due.isoformat()})
-    _touch(dossier)
+    step.touch()
     session.flush()
-    return dossier
+    return step
 
 
-def withdraw(session: Session, actor: Actor, dossier: Dossier, data: dict) -> Dossier:
+WITHDRAWABLE = (DossierStatus.AWAITING_RECEPTION, DossierStatus.RECEIVED, DossierStatus.PROCESSING,
+                DossierStatus.SUPPLEMENT_REQUESTED, DossierStatus.PAYMENT_REQUESTED)
+STOPPABLE = (DossierStatus.RECEIVED, DossierStatus.PROCESSING, DossierStatus.SUPPLEMENT_REQUESTED,
+             DossierStatus.PAYMENT_REQUESTED)
+
+
+def withdraw(step: Step, actor: Actor, data: dict) -> Step:
     """The citizen withdraws the dossier (status 7) before a decision."""
-    if dossier.status not in (1, 2, 4, 5, 6):
+    dossier = step.dossier
+    if dossier.status not in WITHDRAWABLE:
         raise Conflict(f"Hồ sơ ở trạng thái {dossier.status} ({dossier.status_name}) không rút được.",
                        code="not_waiting")
-    _close(session, actor, dossier, 7, "withdrawn", _note(data) or (data or {}).get("reason"))
-    return dossier
+    _close(step, DossierStatus.WITHDRAWN, "withdrawn", _note(data) or (data or {}).get("reason"))
+    return step
 
 
-def stop(session: Session, actor: Actor, dossier: Dossier, reason) -> Dossier:
+def stop(step: Step, actor: Actor, reason) -> Step:
     """Stop processing (Decree 118 Art. 21) with the reason the written notice states (status 8)."""
     reason = _reason(reason)
-    if dossier.status not in (2, 4, 5, 6):
-        raise _not_now(dossier, "dừng xử lý")
-    _close(session, actor, dossier, 8, "stopped", reason)
-    return dossier
+    if step.dossier.status not in STOPPABLE:
+        raise _not_now(step.dossier, "dừng xử lý")
+    _close(step, DossierStatus.STOPPED, "stopped", reason)
+    return step
 
 
-def refuse(session: Session, actor: Actor, dossier: Dossier, reason) -> Dossier:
+def refuse(step: Step, actor: Actor, reason) -> Step:
     """Refusal is a reception outcome (status 1 → 3); during processing, `stop` is the act."""
+    dossier = step.dossier
     reason = _reason(reason)
-    item = _reception_item(session, dossier) if dossier.status == 1 else None
+    item = _reception_item(step.session, dossier) if dossier.status == DossierStatus.AWAITING_RECEPTION else None
     if item is None:
         raise Conflict("Chỉ từ chối được khi tiếp nhận; hồ sơ đang giải quyết thì dùng 'dừng xử lý'.",
                        code="not_allowed_in_status", extra={"status": dossier.status})
-    return tasks.complete(session, actor, item.id, {"reception_result": "refuse", "refusal_reason": reason})
+    return tasks.complete_on(step, actor, item.id, {"reception_result": "refuse", "refusal_reason": reason})
 
 
 # -- return to an earlier step, return of the result ----------------------------------------
 
-def return_to_step(session: Session, actor: Actor, dossier: Dossier, step_id, reason) -> Dossier:
+def return_to_step(step: Step, actor: Actor, step_id, reason) -> Step:
     """Send the dossier back to an earlier step (one every open step descends from), with the
     reason in the history. The holder of a current step, or a leader of its unit, may do it."""
+    session, dossier = step.session, step.dossier
     reason = _reason(reason)
     model = steps.step_model(dossier)
     if not isinstance(step_id, str) or step_id not in model:
@@ -330,37 +311,32 @@ def return_to_step(session: Session, actor: Actor, dossier: Dossier, step_id, re
     if model[step_id].get("milestone") == "reception":
         raise Conflict("Không trả hồ sơ về bước tiếp nhận; hãy yêu cầu bổ sung hoặc dừng xử lý.",
                        code="not_allowed_step")
-    if dossier.status not in (2, 4, 9):
+    if dossier.status not in (*PROCESSING_STATUSES, DossierStatus.DECIDED):
         raise _not_now(dossier, "trả về bước trước")
     open_items = current_tasks(session, dossier)
-    if not any(actor.has_role(w.role, w.unit_code) or actor.has_role("leader", w.unit_code) for w in open_items):
-        raise Forbidden("Chỉ người xử lý bước hiện tại (hoặc lãnh đạo đơn vị) được trả hồ sơ về bước trước.")
-    run = steps.restore(session, dossier)
-    incident = None
+    access.may_rewind(actor, open_items)
     try:
-        run.reset_to(step_id)
+        step.engine(lambda run: run.reset_to(step_id))
     except TaskNotReady:
         raise Conflict("Không trả về được bước này: bước chưa được thực hiện hoặc nằm trên nhánh song song khác.",
                        code="not_allowed_step") from None
-    except EngineIncident as exc:
-        incident = exc
     audit.record(session, "return_to_step", actor.name, dossier=dossier, step_id=step_id, note=reason,
                  data={"from_steps": [w.step_id for w in open_items]})
-    if dossier.status == 9:
-        steps.set_status(session, dossier, 4, actor.name, "reopened", step_id=step_id, note=reason)
-    steps.save_step(session, dossier, run, actor.name, incident)
-    return dossier
+    if dossier.status == DossierStatus.DECIDED:
+        step.set_status(DossierStatus.PROCESSING, step_id=step_id, note=reason)
+    step.save()
+    return step
 
 
-def return_result(session: Session, actor: Actor, dossier: Dossier, method, data: dict | None = None,
-                  attachment_ids=None) -> Dossier:
+def return_result(step: Step, actor: Actor, method, data: dict | None = None, attachment_ids=None) -> Step:
     """Hand over the result (status 9 → 10) in person, by post or online, with the result
     documents; the open return step, if the diagram has one, is completed with the same data."""
+    session, dossier = step.session, step.dossier
     if method not in DELIVERY_METHODS:
         raise Invalid("Hình thức trả kết quả không hợp lệ.", fields={"method": " | ".join(DELIVERY_METHODS)})
     model = steps.step_model(dossier)
     has_decision = any(s.get("milestone") == "decision" for s in model.values())
-    if dossier.status != 9 and (has_decision or dossier.status not in PROCESSING):
+    if dossier.status != DossierStatus.DECIDED and (has_decision or dossier.status not in PROCESSING_STATUSES):
         # a procedure drawn without a decision step returns its result from processing
         raise Conflict("Chỉ trả kết quả khi hồ sơ đã xử lý xong (trạng thái 9).", code="not_allowed_in_status",
                        extra={"status": dossier.status})
@@ -378,40 +354,39 @@ def return_result(session: Session, actor: Actor, dossier: Dossier, method, data
     item = next((w for w in open_items if w.step_id in ret), None)
     note = {"method": method, "attachments": [a.id for a in found]}
     if item is not None:
-        tasks.complete(session, actor, item.id, {**(data or {}), "delivery_method": method})
+        tasks.complete_on(step, actor, item.id, {**(data or {}), "delivery_method": method})
     elif open_items:
         raise Conflict("Còn bước chưa hoàn thành; chưa trả kết quả được.", code="steps_open",
                        extra={"open_steps": [w.step_id for w in open_items]})
     else:
-        steps.set_status(session, dossier, 10, actor.name, "returned", note=method)
-        dossier.finished_at = utcnow()
-        _touch(dossier)
+        step.set_status(DossierStatus.RETURNED, note=method)
+        step.touch()
     audit.record(session, "result_returned", actor.name, dossier=dossier, note=method, data=note)
     session.flush()
-    return dossier
+    return step
 
 
 # -- dispatch ------------------------------------------------------------------------------
 
-def handle_message_event(session: Session, actor: Actor, dossier: Dossier, name: str, data: dict) -> Dossier:
+def handle_message_event(step: Step, actor: Actor, name: str, data: dict) -> Step:
     """An event that is not built in: a message the dossier's diagram waits for."""
-    return events.deliver_message(session, actor.name, dossier, name, data)
+    return events.deliver_message(step, name, data)
 
 
 EVENTS = {"supplement_submitted": supplement_submitted, "payment_received": payment_received, "withdrawn": withdraw}
 
 
-def send_event(session: Session, actor: Actor, code: str, name: str, data: dict, *, field: str = "name") -> Dossier:
+def send_event(session: Session, actor: Actor, code: str, name: str, data: dict, *, field: str = "name") -> Step:
     """A built-in event (`EVENTS`) or a message the dossier's diagram waits for, by its name as
     the diagram writes it (any text of 1..200 characters without control characters); `field`
     is what a refused name is reported as (the path's `name`, or the body's `message`)."""
     events.check_name(name, field)
-    dossier = dossier_for_event(session, actor, code)
+    step = step_for_event(session, actor, code)
     handler = EVENTS.get(name)
     if handler is None:
-        return handle_message_event(session, actor, dossier, name, data or {})
-    audit.record(session, "event", actor.name, dossier=dossier, note=name)
-    return handler(session, actor, dossier, data or {})
+        return handle_message_event(step, actor, name, data or {})
+    audit.record(session, "event", actor.name, dossier=step.dossier, note=name)
+    return handler(step, actor, data or {})
 
 
 ACTIONS = ("request-supplement", "request-payment", "refuse", "apologize", "stop", "return-to-step",
@@ -419,23 +394,23 @@ ACTIONS = ("request-supplement", "request-payment", "refuse", "apologize", "stop
 
 
 def perform(session: Session, actor: Actor, code: str, action: str, body: dict, *,
-            supplement_window_days: int = DEFAULT_SUPPLEMENT_WINDOW_DAYS) -> Dossier:
+            supplement_window_days: int = DEFAULT_SUPPLEMENT_WINDOW_DAYS) -> Step:
     """One officer action on the dossier as a whole (API and back office share this entry)."""
     if action not in ACTIONS:
         raise NotFound(f"Không có thao tác '{action}'.", code="unknown_action",
                        extra={"actions": list(ACTIONS)})
-    dossier = dossier_for_action(session, actor, code)
+    step = step_for_action(session, actor, code, access.LIFECYCLE_ACTIONS[action])
     if action == "request-supplement":
-        return request_supplement(session, actor, dossier, body.get("items"), body.get("reason"),
+        return request_supplement(step, actor, body.get("items"), body.get("reason"),
                                   window_days=supplement_window_days)
     if action == "request-payment":
-        return request_payment(session, actor, dossier, body.get("amount"), body.get("note"))
+        return request_payment(step, actor, body.get("amount"), body.get("note"))
     if action == "refuse":
-        return refuse(session, actor, dossier, body.get("reason"))
+        return refuse(step, actor, body.get("reason"))
     if action == "apologize":
-        return apologize(session, actor, dossier, body.get("new_due_at"), body.get("reason"))
+        return apologize(step, actor, body.get("new_due_at"), body.get("reason"))
     if action == "stop":
-        return stop(session, actor, dossier, body.get("reason"))
+        return stop(step, actor, body.get("reason"))
     if action == "return-to-step":
-        return return_to_step(session, actor, dossier, body.get("step_id"), body.get("reason"))
-    return return_result(session, actor, dossier, body.get("method"), body.get("data"), body.get("attachment_ids"))
+        return return_to_step(step, actor, body.get("step_id"), body.get("reason"))
+    return return_result(step, actor, body.get("method"), body.get("data"), body.get("attachment_ids"))

@@ -4,67 +4,57 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..engine import EngineIncident
 from ..models import Dossier, Job
 from ..models.jobs import DEAD
-from . import audit, jobs, steps
+from . import access, audit, jobs, steps
 from .auth import Actor
-from .errors import Conflict, Forbidden, NotFound
-
-
-def _admin_scopes(actor: Actor) -> set[str]:
-    scopes = set() if actor.is_integrator else actor.scopes("admin")
-    if not scopes:
-        raise Forbidden("Cần vai trò quản trị (admin).")
-    return scopes
+from .errors import Conflict, NotFound
 
 
 def incidents(session: Session, actor: Actor) -> list[Dossier]:
-    scopes = _admin_scopes(actor)
-    query = select(Dossier).where(Dossier.incident.is_(True)).order_by(Dossier.updated_at.desc())
-    if "VN" not in scopes:
-        query = query.where(Dossier.province_code.in_(scopes))
+    scopes = access.admin_scopes(actor)
+    query = (select(Dossier).where(Dossier.incident.is_(True), access.scope_filter(scopes, Dossier.province_code))
+             .order_by(Dossier.updated_at.desc()))
     return list(session.scalars(query.limit(500)).all())
 
 
-def retry_incident(session: Session, actor: Actor, code: str, data: dict | None = None) -> Dossier:
+def retry_incident(session: Session, actor: Actor, code: str, data: dict | None = None) -> steps.Step:
     """Re-run the failed engine step, with corrected data if given; the incident clears on success."""
-    scopes = _admin_scopes(actor)
-    dossier = session.scalar(select(Dossier).where(Dossier.code == code))
-    if dossier is None or ("VN" not in scopes and dossier.province_code not in scopes):
-        raise NotFound(f"Không tìm thấy hồ sơ {code}.")
-    dossier = steps.locked_dossier(session, dossier.id)
+    scopes = access.admin_scopes(actor)
+
+    def administered(dossier: Dossier) -> None:
+        if not access.in_scope(scopes, dossier.province_code):
+            raise NotFound(f"Không tìm thấy hồ sơ {code}.")
+
+    step = steps.Step.lock_code(session, code, actor.name, administered)
+    dossier = step.dossier
     if not dossier.incident:
         raise Conflict("Hồ sơ không có sự cố cần xử lý lại.", code="no_incident")
-    run = steps.restore(session, dossier)
-    failed = run.failed_steps()
-    incident = None
-    try:
-        run.retry(data)
-    except EngineIncident as exc:
-        incident = exc
-    if incident is None:
+    failed = step.run.failed_steps()
+    step.engine(lambda run: run.retry(data))
+    if step.incident is None:
         dossier.incident, dossier.incident_message = False, None
     audit.record(session, "incident_retry", actor.name, dossier=dossier, step_id=",".join(failed) or None,
-                 note="thành công" if incident is None else incident.message, data=data or None)
-    steps.save_step(session, dossier, run, actor.name, incident)
-    return dossier
+                 note="thành công" if step.incident is None else step.incident.message, data=data or None)
+    step.save()
+    return step
 
 
 def dead_jobs(session: Session, actor: Actor) -> list[Job]:
-    scopes = _admin_scopes(actor)
+    scopes = access.admin_scopes(actor)
     query = select(Job).where(Job.state == DEAD).order_by(Job.id.desc())
-    if "VN" not in scopes:
-        query = query.join(Dossier, Dossier.id == Job.dossier_id).where(Dossier.province_code.in_(scopes))
+    if "VN" not in scopes:  # a province sees the jobs of its dossiers only
+        query = (query.join(Dossier, Dossier.id == Job.dossier_id)
+                 .where(access.scope_filter(scopes, Dossier.province_code)))
     return list(session.scalars(query.limit(500)).all())
 
 
 def requeue_job(session: Session, actor: Actor, job_id: int) -> Job:
-    scopes = _admin_scopes(actor)
+    scopes = access.admin_scopes(actor)
     job = session.get(Job, job_id)
-    if job is not None and "VN" not in scopes:
+    if job is not None and "VN" not in scopes:  # a province sees the jobs of its dossiers only
         dossier = session.get(Dossier, job.dossier_id) if job.dossier_id else None
-        if dossier is None or dossier.province_code not in scopes:
+        if dossier is None or not access.in_scope(scopes, dossier.province_code):
             job = None
     if job is None:
         raise NotFound("Không có công việc nền này.")

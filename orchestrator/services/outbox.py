@@ -14,19 +14,18 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
-from zoneinfo import ZoneInfo
 
-from flask import current_app, has_app_context
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import ApiKey, AuditEvent, Dossier, Integrator, Job, Unit, WebhookDelivery, WebhookSubscription
 from ..models.dossiers import STATUS_NAMES
 from ..models.types import utcnow
+from ..settings import Settings, settings_of
+from ..timezone import TZ
 from . import jobs
 from .cache import TTLCache, db_key
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 EVENT_TYPES = ("dossier.created", "dossier.status_changed", "dossier.event", "dossier.incident")
 WEBHOOK, PORTAL_SYNC = "webhook", "portal_sync"
 
@@ -121,8 +120,9 @@ def portal_payload(session: Session, dossier: Dossier) -> dict:
 
 
 def portal_sync(session: Session, dossier: Dossier) -> None:
-    """Queue the dossier's record for the portal, first in first out per dossier."""
-    if not (has_app_context() and current_app.config.get("PORTAL_SYNC_URL")):
+    """Queue the dossier's record for the portal (when PORTAL_SYNC_URL is set), first in first out
+    per dossier."""
+    if not settings_of(session).portal_sync_url:
         return
     session.flush()
     jobs.enqueue(session, PORTAL_SYNC, dossier_id=dossier.id, payload=portal_payload(session, dossier),
@@ -331,7 +331,7 @@ def _post(url: str, body: bytes, headers: dict, timeout: float) -> int:
     return response.status_code
 
 
-def deliver_webhook(session: Session, job: Job) -> str:
+def deliver_webhook(session: Session, job: Job, settings: Settings) -> str:
     """Send one delivery. The subscription's key must still be valid; the URL is read again and
     its host resolved and checked now, and the connection goes to the address checked."""
     delivery = session.get(WebhookDelivery, job.payload["delivery_id"])
@@ -345,7 +345,7 @@ def deliver_webhook(session: Session, job: Job) -> str:
     if (key is None or key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now)
             or not key.integrator.active):
         return "key no longer valid"
-    allow_private = bool(current_app.config.get("WEBHOOK_ALLOW_PRIVATE", False))
+    allow_private = settings.webhook_allow_private
     target = parse_webhook_url(sub.url, allow_http=allow_private)
     address = resolve_target(target, allow_private)
     body = json.dumps(delivery.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -354,7 +354,7 @@ def deliver_webhook(session: Session, job: Job) -> str:
                           {"X-Webhook-Id": delivery.id, "X-Webhook-Event": delivery.event_type,
                            "X-Webhook-Timestamp": timestamp,
                            "X-Webhook-Signature": sign(sub.secret, timestamp, body)},
-                          current_app.config.get("WEBHOOK_TIMEOUT", 10.0))
+                          settings.webhook_timeout)
     delivery.last_status_code = status
     if not 200 <= status < 300:
         raise RuntimeError(f"HTTP {status} from {target.url}")
@@ -362,16 +362,16 @@ def deliver_webhook(session: Session, job: Job) -> str:
     return "delivered"
 
 
-def deliver_portal(session: Session, job: Job) -> str:
-    url = current_app.config.get("PORTAL_SYNC_URL")
+def deliver_portal(session: Session, job: Job, settings: Settings) -> str:
+    url = settings.portal_sync_url
     if not url:
         return "disabled"
     body = json.dumps(job.payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     headers = {"X-Sync-Id": str(job.id)}
-    token = current_app.config.get("PORTAL_SYNC_TOKEN")
+    token = settings.portal_sync_token
     if token:
         headers["Authorization"] = f"Bearer {token}"
-    status = _post(url, body, headers, current_app.config.get("WEBHOOK_TIMEOUT", 10.0))
+    status = _post(url, body, headers, settings.webhook_timeout)
     if not 200 <= status < 300:
         raise RuntimeError(f"HTTP {status} from the portal")
     return "synced"

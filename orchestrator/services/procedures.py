@@ -16,32 +16,18 @@ from ..engine import (
 from ..models import Procedure, ProcedureInForce, ProcedureVersion, Unit
 from ..models.procedures import DRAFT, NATIONAL, PUBLISHED
 from ..models.types import utcnow
-from . import audit, forms
+from . import access, audit, forms
 from .versions import step_forms
 from .auth import Actor
-from .errors import Conflict, Forbidden, Invalid, NotFound, Rejected, TooLarge
+from .errors import Conflict, Invalid, NotFound, Rejected, TooLarge
 from .routing import unresolved_communes
 
 CODE_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-]{2,39}$")
 DEADLINE_KINDS = ("working", "calendar", "same-day")
 
 
-def _require_designer(session: Session, actor: Actor, scope: str) -> None:
-    if actor.is_integrator:
-        if not actor.can("procedures:write"):
-            raise Forbidden("Khóa API không có quyền procedures:write.")
-        if scope != NATIONAL and not actor.province_allowed(scope):
-            raise Forbidden(f"Khóa API không được phép với tỉnh {scope}.")
-        if scope == NATIONAL and "VN" not in actor.provinces:
-            raise Forbidden("Chỉ khóa API cấp quốc gia được sửa mẫu quốc gia.")
-        return
-    scopes = actor.scopes("designer")
-    if "VN" in scopes or (scope != NATIONAL and scope in scopes):
-        return
-    raise Forbidden("Cần vai trò thiết kế quy trình (designer) cho phạm vi này.")
-
-
-def _rejected(exc: DiagramRejected):
+def diagram_error(exc: DiagramRejected):
+    """The service error for a diagram the engine refused (413, 400 unreadable XML, 422 with problems)."""
     problems = [p.as_dict() for p in exc.problems]
     message = "Sơ đồ BPMN không hợp lệ."
     if exc.status == 413:
@@ -52,7 +38,8 @@ def _rejected(exc: DiagramRejected):
     return Rejected(message, problems=problems, code="invalid_bpmn", fields=fields)
 
 
-def _validate_meta(session: Session, code: str, scope: str, deadline_days, deadline_kind: str) -> dict:
+def validate_meta(session: Session, code: str, scope: str, deadline_days, deadline_kind: str) -> dict:
+    """A procedure code, scope and legal deadline as a designer gave them -> the deadline columns."""
     fields = {}
     if not code or not CODE_RE.match(code):
         fields["code"] = "mã thủ tục không hợp lệ (ví dụ 1.001193)"
@@ -77,7 +64,7 @@ def _validate_meta(session: Session, code: str, scope: str, deadline_days, deadl
     return {"deadline_days": days, "deadline_kind": deadline_kind}
 
 
-def _warnings(session: Session, model: dict, lane_map: dict) -> list[dict]:
+def draft_warnings(session: Session, model: dict, lane_map: dict) -> list[dict]:
     """What a draft carries until fixed: processes, routing, forms (a step without a form of the
     library gets the built-in one: a warning, not a refusal)."""
     warnings = [p.as_dict() for p in process_warnings(model) + lane_warnings(model, lane_map)]
@@ -104,12 +91,12 @@ def upload(session: Session, actor: Actor, data: bytes, *, code: str, scope: str
     """Store a new draft version; nothing is stored if the diagram cannot be stored safely.
     `process_id` picks the main process of a file that holds several."""
     scope = scope or ""
-    _require_designer(session, actor, scope)
-    meta = _validate_meta(session, code, scope, deadline_days, deadline_kind)
+    access.may_write_procedure(actor, scope)
+    meta = validate_meta(session, code, scope, deadline_days, deadline_kind)
     try:
         checked = check_diagram(data, max_bytes, (process_id or "").strip() or None)
     except DiagramRejected as exc:
-        raise _rejected(exc) from None
+        raise diagram_error(exc) from None
     procedure = session.get(Procedure, code)
     if procedure is None:
         if not name:
@@ -122,7 +109,7 @@ def upload(session: Session, actor: Actor, data: bytes, *, code: str, scope: str
     version = ProcedureVersion(
         procedure=procedure, procedure_code=code, version=number, scope=scope, state=DRAFT,
         dialect=checked.model["dialect"], process_id=checked.model["process_id"], bpmn_xml=checked.xml,
-        model=checked.model, lane_map=lane_map, warnings=_warnings(session, checked.model, lane_map),
+        model=checked.model, lane_map=lane_map, warnings=draft_warnings(session, checked.model, lane_map),
         fee_rule=fee_rule or {"kind": "free"}, created_by=actor.name, **meta,
     )
     session.add(version)
@@ -161,11 +148,11 @@ def get_version(session: Session, code: str, number: int) -> ProcedureVersion:
 
 def set_lanes(session: Session, actor: Actor, code: str, number: int, mapping: dict) -> ProcedureVersion:
     version = get_version(session, code, number)
-    _require_designer(session, actor, version.scope)
+    access.may_write_procedure(actor, version.scope)
     if version.state != DRAFT:
         raise Conflict("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới.", code="immutable")
     version.lane_map = {**version.lane_map, **_checked_lane_map(version.model, mapping)}
-    version.warnings = _warnings(session, version.model, version.lane_map)
+    version.warnings = draft_warnings(session, version.model, version.lane_map)
     audit.record(session, "procedure.lanes", actor.name, note=f"{code} v{number}", data=mapping)
     session.flush()
     return version
@@ -186,7 +173,7 @@ def _provinces_lacking(session: Session, paths: list[str], scope: str) -> dict[s
 def publish(session: Session, actor: Actor, code: str, number: int) -> tuple[ProcedureVersion, list[dict]]:
     """Publish a draft (after checks and a dry run) or roll back to an earlier published version."""
     version = get_version(session, code, number)
-    _require_designer(session, actor, version.scope)
+    access.may_write_procedure(actor, version.scope)
     notes: list[dict] = []
     if version.state == DRAFT:
         problems, notes = _publish_problems(session, version)
@@ -241,7 +228,7 @@ def mark_executable(session: Session, actor: Actor, code: str, number: int) -> P
     """A draft whose main process is marked isExecutable="false" (as most reference diagrams are):
     the designer confirms it may run; the XML changes, nothing else."""
     version = get_version(session, code, number)
-    _require_designer(session, actor, version.scope)
+    access.may_write_procedure(actor, version.scope)
     if version.state != DRAFT:
         raise Conflict("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới.", code="immutable")
     if version.model.get("executable", True):
@@ -249,7 +236,7 @@ def mark_executable(session: Session, actor: Actor, code: str, number: int) -> P
     version.bpmn_xml = etree.tostring(engine.mark_executable(parse_trusted(version.bpmn_xml), version.process_id),
                                       encoding="unicode")
     version.model = {**version.model, "executable": True}
-    version.warnings = _warnings(session, version.model, version.lane_map)
+    version.warnings = draft_warnings(session, version.model, version.lane_map)
     audit.record(session, "procedure.executable", actor.name, note=f"{code} v{number}")
     session.flush()
     return version
@@ -286,6 +273,11 @@ def offered(session: Session, province_code: str) -> list[ProcedureVersion]:
 def waiting_for(version: ProcedureVersion) -> list[str]:
     """The names of the messages a procedure version's diagram waits for (computed at upload)."""
     return list((version.model or {}).get("messages") or [])
+
+
+def step_routes(version: ProcedureVersion) -> dict[str, str | None]:
+    """Each human step's routing path in a version (None: unrouted, refused at publish)."""
+    return step_paths(version.model, version.lane_map)
 
 
 def procedure_in_force(session: Session, code: str, province_code: str | None = None) -> ProcedureVersion:

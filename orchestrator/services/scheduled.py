@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..engine import EngineIncident
 from ..models import Job, Notification, RoleAssignment
 from ..models.dossiers import FINAL_STATUSES
+from ..settings import Settings
+from ..timezone import TZ
 from . import audit, outbox, steps
 from .dossiers import current_tasks
 
@@ -17,27 +19,25 @@ SYSTEM_TIMER = "system:timer"
 
 def fire_timer(session: Session, job: Job) -> str:
     """Fire the dossier's due timers, if the job still matches the dossier's state."""
-    dossier = steps.locked_dossier(session, job.dossier_id)
+    step = steps.Step.lock(session, job.dossier_id, SYSTEM_TIMER)
+    dossier = step.dossier
     if dossier.lock_version != job.lock_version or dossier.status in FINAL_STATUSES:
         return "stale"
-    run = steps.restore(session, dossier)
-    incident = None
-    try:
-        fired = run.fire_timers()
-    except EngineIncident as exc:
-        fired, incident = [exc.element_id or "?"], exc
-    if not fired and incident is None:
-        return "early"  # not due yet by the engine's clock: save_step reschedules it
+    fired = step.engine(lambda run: run.fire_timers())
+    if step.incident is not None:
+        fired = [step.incident.element_id or "?"]
+    if not fired:
+        return "early"  # not due yet by the engine's clock
     for element_id in fired:
         audit.record(session, "timer", SYSTEM_TIMER, dossier=dossier, step_id=element_id,
                      data={"job": job.id})
-    steps.save_step(session, dossier, run, SYSTEM_TIMER, incident)
+    step.save()
     return "fired"
 
 
 def send_reminder(session: Session, job: Job) -> str:
     """Tell whoever holds the dossier's open steps, and their unit leaders, that it is due tomorrow."""
-    dossier = steps.locked_dossier(session, job.dossier_id)
+    dossier = steps.Step.lock(session, job.dossier_id, "system:reminder").dossier
     if dossier.status in FINAL_STATUSES or dossier.finished_at is not None:
         return "finished"
     if dossier.due_at is None or dossier.due_at != datetime.fromisoformat(job.payload.get("due_at", "")):
@@ -52,7 +52,7 @@ def send_reminder(session: Session, job: Job) -> str:
                 RoleAssignment.unit_code == item.unit_code, RoleAssignment.role == item.role)).all())
         users |= set(session.scalars(select(RoleAssignment.user_id).where(
             RoleAssignment.unit_code == item.unit_code, RoleAssignment.role == "leader")).all())
-    due = dossier.due_at.astimezone(steps.TZ).strftime("%H:%M %d/%m/%Y")
+    due = dossier.due_at.astimezone(TZ).strftime("%H:%M %d/%m/%Y")
     for user_id in sorted(users):
         session.add(Notification(user_id=user_id, dossier_id=dossier.id, kind="due_soon",
                                  message=f"Hồ sơ {dossier.code} đến hạn lúc {due}."))
@@ -60,5 +60,9 @@ def send_reminder(session: Session, job: Job) -> str:
     return "sent"
 
 
-HANDLERS = {"timer": fire_timer, "reminder": send_reminder,
-            outbox.WEBHOOK: outbox.deliver_webhook, outbox.PORTAL_SYNC: outbox.deliver_portal}
+def handlers(settings: Settings) -> dict:
+    """What runs each kind of job: `handler(session, job)`, the deliveries with the deployment's
+    settings (built once by the worker from the app's configuration)."""
+    return {"timer": fire_timer, "reminder": send_reminder,
+            outbox.WEBHOOK: partial(outbox.deliver_webhook, settings=settings),
+            outbox.PORTAL_SYNC: partial(outbox.deliver_portal, settings=settings)}

@@ -17,16 +17,17 @@ from sqlalchemy import and_, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from ..models import Dossier, Procedure, Unit, WorkItem
-from ..models.dossiers import COMPLETED, OPEN
+from ..models.dossiers import COMPLETED, OPEN, DossierStatus
 from ..models.types import utcnow
+from ..timezone import TZ
+from . import access
 from .auth import Actor
-from .calendar import TZ
-from .errors import Forbidden, Invalid
+from .errors import Invalid
 from .units import names as unit_names
 
-RETURNED = 10
+RETURNED = DossierStatus.RETURNED
+ENDED_UNRESOLVED = (DossierStatus.REFUSED, DossierStatus.WITHDRAWN, DossierStatus.STOPPED)
 MAX_DAYS = 366
-VIEWER_ROLES = ("supervisor", "admin")
 
 
 @dataclass
@@ -102,22 +103,6 @@ class Report:
     bottlenecks: list[StepRow]
 
 
-def allowed_scopes(actor: Actor) -> set[str]:
-    """Province codes (or 'VN') whose figures the actor may see."""
-    return set().union(*(actor.scopes(role) for role in VIEWER_ROLES)) - {""}
-
-
-def resolve_scope(actor: Actor, scope: str | None) -> str:
-    scopes = allowed_scopes(actor)
-    if actor.is_integrator or not scopes:
-        raise Forbidden("Chỉ giám sát viên hoặc quản trị được xem thống kê.")
-    if scope in (None, ""):
-        return "VN" if "VN" in scopes else sorted(scopes)[0]
-    if scope not in scopes and "VN" not in scopes:
-        raise Forbidden(f"Không có quyền xem thống kê của {scope}.")
-    return scope
-
-
 def period(start: date | None, end: date | None, today: date | None = None) -> tuple[date, date]:
     """Defaults: the last 12 full weeks and this one, to today. At most a year."""
     today = today or utcnow().astimezone(TZ).date()
@@ -143,7 +128,7 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 def report(session: Session, actor: Actor, scope: str | None = None, start: date | None = None,
            end: date | None = None) -> Report:
-    scope = resolve_scope(actor, scope)
+    scope = access.statistics_scope(actor, scope)
     start, end = period(start, end)
     lo, hi = _bounds(start, end)
     now = utcnow()
@@ -180,7 +165,7 @@ def report(session: Session, actor: Actor, scope: str | None = None, start: date
     ).all())
     ended = dict(session.execute(
         select(Dossier.status, func.count())
-        .where(in_scope, Dossier.status.in_([3, 7, 8]), Dossier.finished_at >= lo, Dossier.finished_at < hi)
+        .where(in_scope, Dossier.status.in_(ENDED_UNRESOLVED), Dossier.finished_at >= lo, Dossier.finished_at < hi)
         .group_by(Dossier.status)
     ).all())
     open_rows = session.execute(  # open = not finished (statuses 3, 7, 8 and 10 set finished_at)
@@ -199,7 +184,8 @@ def report(session: Session, actor: Actor, scope: str | None = None, start: date
 
     return Report(
         scope=scope, start=start, end=end, outcomes=totals, received=sum(received.values()),
-        refused=ended.get(3, 0), withdrawn_or_stopped=ended.get(7, 0) + ended.get(8, 0),
+        refused=ended.get(DossierStatus.REFUSED, 0),
+        withdrawn_or_stopped=ended.get(DossierStatus.WITHDRAWN, 0) + ended.get(DossierStatus.STOPPED, 0),
         open=sum(r[1] for r in open_rows), open_overdue=sum(r[2] for r in open_rows),
         weeks=[weeks[k] for k in sorted(weeks)],
         procedures=sorted(procedures.values(), key=lambda r: (-r.outcomes.resolved, -r.open, r.code)),

@@ -1,12 +1,14 @@
-"""The shared mechanics of one step on a locked dossier: restore, act, route, save.
+"""One step of one dossier (`Step`): lock, restore, act, route, save; and its status (`set_status`).
 
-Every change to a running dossier goes through `locked_dossier` and `save_step`, so the
-state, lock_version, work items, participants and audit events change together.
+Every change to a running dossier goes through a `Step` (the lock, then `save`), so the state,
+lock_version, work items, participants and audit events change together; every status change
+goes through `set_status`, which allows only the moves of `models.dossiers.TRANSITIONS`.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from typing import Callable, TypeVar
 
 from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -15,14 +17,15 @@ from sqlalchemy.orm import Session
 
 from ..engine import OUTCOMES, EngineIncident, StateTooLarge, WorkflowRun, bundle_for
 from ..models import Dossier, DossierParticipant, DossierState, WorkItem
-from ..models.dossiers import CANCELLED, COMPLETED, OPEN
+from ..models.dossiers import CANCELLED, COMPLETED, FINAL_STATUSES, OPEN, TRANSITIONS, DossierStatus
 from ..models.types import utcnow
+from ..timezone import TZ
 from . import audit, jobs, outbox, pauses, versions
 from .deadlines import calendar_for, legal_due_at
 from .errors import NotFound, Rejected
 from .routing import Route, resolve
 
-TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+T = TypeVar("T")
 
 
 def _lock_statement(where):
@@ -38,6 +41,7 @@ def _lock_statement(where):
 _LOCK_BY_ID = _lock_statement(Dossier.id == bindparam("dossier_id"))
 _LOCK_BY_TASK = _lock_statement(
     Dossier.id == select(WorkItem.dossier_id).where(WorkItem.id == bindparam("task_id")).scalar_subquery())
+_BY_CODE = select(Dossier).where(Dossier.code == bindparam("code"))  # unlocked: permissions are checked first
 _OPEN_ITEMS = (select(WorkItem).where(WorkItem.dossier_id == bindparam("dossier_id"), WorkItem.state == OPEN)
                .execution_options(populate_existing=True))
 _OPEN_ITEMS_AND = (select(WorkItem).where(WorkItem.dossier_id == bindparam("dossier_id"),
@@ -49,31 +53,221 @@ _ADD_PARTICIPANTS = {True: pg_insert(DossierParticipant).on_conflict_do_nothing(
                      False: sqlite_insert(DossierParticipant).on_conflict_do_nothing()}
 
 
-def locked_dossier(session: Session, dossier_id: int) -> Dossier:
-    """The dossier row, locked until commit (FOR UPDATE on PostgreSQL; SQLite holds the write lock)."""
-    dossier = _lock(session, _LOCK_BY_ID, dossier_id=dossier_id)
-    if dossier is None:
-        raise NotFound("Không tìm thấy hồ sơ.")
-    return dossier
+class StatusError(RuntimeError):
+    """A status change that `TRANSITIONS` does not list: a bug, never the caller's fault (500)."""
 
 
-def locked_for_task(session: Session, task_id: str) -> Dossier | None:
-    """Lock the dossier a work item belongs to, in one statement (before reading the item, so
-    what is read next is what the previous step committed)."""
-    return _lock(session, _LOCK_BY_TASK, task_id=task_id)
+@dataclass(eq=False)
+class Step:
+    """One step of one dossier: from the lock to `save`, in the caller's transaction (the view or
+    the job commits; the step never does).
 
+    It holds what the step knows, so nothing is read twice and nothing rides on the rows: the
+    dossier and its workflow state locked together (`lock`, `lock_for_task`, `lock_code`), the
+    units already taking part, the open work items read under the lock (`read_open_items`), the
+    workflow (`run`, restored on first use, with the timer it waited for then), what the engine
+    raised (`engine` turns an `EngineIncident` into the step's incident), and the work items
+    created during the step. `set_status` moves the status; `save` stores the workflow,
+    reconciles the work items, records the incident, ends the dossier when its workflow ended,
+    adds the new participants and re-derives the timer job, and returns the open items."""
 
-def _lock(session: Session, statement, **params) -> Dossier | None:
-    """Lock the dossier and its workflow state together and read both, in one round trip. Both
-    rows are locked: PostgreSQL then reads the latest committed version of each once the lock is
-    granted (a row only joined, not locked, would come from the snapshot taken before waiting).
-    The units already taking part come along: `save_step` adds only new ones."""
-    row = session.execute(statement, params).first()
-    if row is None:
-        return None
-    dossier, dossier.locked_state, units = row  # a strong reference: the session's identity map is weak
-    dossier.known_participants = set(units.split(",")) if units else set()
-    return dossier
+    session: Session
+    dossier: Dossier
+    actor: str                               # who acts, as the history names it (a user, `system:timer`, ...)
+    state_row: DossierState                  # kept: the session's identity map holds rows only weakly
+    participants: set[str] = field(default_factory=set)  # units taking part, as known to this step
+    finished: bool = False                   # the dossier was finished when locked: its end is not recorded again
+    open_items: list[WorkItem] | None = None  # read under the lock, then as `save` leaves them
+    created: list[WorkItem] = field(default_factory=list)  # work items opened by this step
+    incidents: list[EngineIncident] = field(default_factory=list)  # engine failures, recorded by `save`
+    saved: bool = False                      # `save` ran: `open_items` are the items open after the step
+    _run: WorkflowRun | None = field(default=None, repr=False)
+    _timer_before: datetime | None = None    # the timer the workflow waited for before the step
+
+    # -- the lock ----------------------------------------------------------------------------
+
+    @classmethod
+    def lock(cls, session: Session, dossier_id: int, actor: str) -> Step:
+        """The dossier locked until commit (FOR UPDATE on PostgreSQL; SQLite holds the write lock)."""
+        step = cls._locked(session, actor, _LOCK_BY_ID, dossier_id=dossier_id)
+        if step is None:
+            raise NotFound("Không tìm thấy hồ sơ.")
+        return step
+
+    @classmethod
+    def lock_for_task(cls, session: Session, task_id: str, actor: str) -> Step | None:
+        """Lock the dossier a work item belongs to, in one statement (before reading the item, so
+        what is read next is what the previous step committed); None when there is no such item."""
+        return cls._locked(session, actor, _LOCK_BY_TASK, task_id=task_id)
+
+    @classmethod
+    def lock_code(cls, session: Session, code: str, actor: str,
+                  check: Callable[[Dossier], None] | None = None) -> Step:
+        """The dossier of this code (404), `check`ed before it is locked (the permission rules:
+        whoever may not act never waits for, nor holds, the lock)."""
+        dossier = session.scalar(_BY_CODE, {"code": code}) if isinstance(code, str) else None
+        if dossier is None:
+            raise NotFound(f"Không tìm thấy hồ sơ {code}.")
+        if check is not None:
+            check(dossier)
+        return cls.lock(session, dossier.id, actor)
+
+    @classmethod
+    def _locked(cls, session: Session, actor: str, statement, **params) -> Step | None:
+        """Lock the dossier and its workflow state together and read both, in one round trip. Both
+        rows are locked: PostgreSQL then reads the latest committed version of each once the lock
+        is granted (a row only joined, not locked, would come from the snapshot taken before
+        waiting). The units already taking part come along: `save` adds only new ones."""
+        row = session.execute(statement, params).first()
+        if row is None:
+            return None
+        dossier, state_row, units = row
+        return cls(session, dossier, actor, state_row, set(units.split(",")) if units else set(),
+                   finished=dossier.finished_at is not None)
+
+    @classmethod
+    def start(cls, session: Session, dossier: Dossier, data: dict, actor: str, participants: set[str]) -> Step:
+        """The first step of a dossier just added (flushed): the units taking part from the start,
+        its state row, its workflow started with `data`. No timer job to replace, no item yet."""
+        step = cls(session, dossier, actor, DossierState(dossier_id=dossier.id, state=""), open_items=[])
+        step.add_participants(participants)
+        session.add(step.state_row)  # after the participants' INSERT: the row is written once, with its state
+        try:
+            step._run = WorkflowRun.start(bundle_of(dossier), data)
+        except EngineIncident as exc:
+            step._run = exc.run
+            step.incidents.append(exc)
+        return step
+
+    # -- what the step reads -------------------------------------------------------------------
+
+    @property
+    def run(self) -> WorkflowRun:
+        """The workflow as read with the lock, restored on first use (with the cached spec)."""
+        if self._run is None:
+            self._run = workflow_of(self.dossier, self.state_row)
+            self._timer_before = self._run.next_timer_at()
+        return self._run
+
+    @property
+    def incident(self) -> EngineIncident | None:
+        """The engine's last failure in this step, if any."""
+        return self.incidents[-1] if self.incidents else None
+
+    def read_open_items(self, also: str | None = None) -> list[WorkItem]:
+        """The dossier's open work items (and one more by id, open or not), in one query; `save`
+        reconciles these without reading them again."""
+        if also is None:
+            items = self.session.scalars(_OPEN_ITEMS, {"dossier_id": self.dossier.id}).all()
+        else:
+            items = self.session.scalars(_OPEN_ITEMS_AND, {"dossier_id": self.dossier.id, "also": also}).all()
+        self.open_items = list(items)
+        return self.open_items
+
+    # -- what the step does --------------------------------------------------------------------
+
+    def engine(self, action: Callable[[WorkflowRun], T]) -> T | None:
+        """Run `action` on the workflow. An engine failure becomes the step's incident (the state
+        is saved with the failed task in error), never a 500; `TaskNotReady` goes to the caller."""
+        try:
+            return action(self.run)
+        except EngineIncident as exc:
+            self.incidents.append(exc)
+            return None
+
+    def set_status(self, new: DossierStatus, **kw) -> None:
+        set_status(self.session, self.dossier, new, self.actor, **kw)
+
+    def touch(self) -> None:
+        """A change to the dossier: `lock_version` moves (timer jobs and forms opened before are stale)."""
+        self.dossier.lock_version += 1
+        self.dossier.updated_at = utcnow()
+
+    def add_participants(self, unit_codes: set[str]) -> None:
+        """Units that now take part (who may see the dossier); only those not known yet are written."""
+        unit_codes = unit_codes - self.participants
+        if not unit_codes:
+            return
+        self.participants |= unit_codes
+        rows = [{"dossier_id": self.dossier.id, "unit_code": u} for u in sorted(unit_codes)]
+        self.session.execute(_ADD_PARTICIPANTS[self.session.get_bind().dialect.name == "postgresql"], rows)
+
+    def open_steps(self) -> list[WorkItem]:
+        """Open the work items of the tasks ready now, before `save` (an in-person start completes
+        its reception step in the same step); returns the open items."""
+        with self.session.no_autoflush:
+            items = self.read_open_items() if self.open_items is None else self.open_items
+            created, self.open_items = sync_work_items(self.session, self.dossier, self.run, items)
+        self.created += created
+        return self.open_items
+
+    def save(self) -> list[WorkItem]:
+        """Persist the workflow, reconcile work items, move 2 -> 4 when processing begins, finish
+        the dossier when its workflow ended (a finished dossier has no open step: what still runs
+        is cancelled). The dossier's own columns change first, so they reach the database in one
+        UPDATE. Returns the dossier's open work items after the step (what an answer shows without
+        a query)."""
+        session, dossier, run = self.session, self.dossier, self.run
+        self.touch()
+        final = self._final_status()  # before dumps: compaction drops the end events reached
+        if final is not None and not run.completed:
+            run.cancel()
+        try:
+            self.state_row.state = run.dumps()
+        except StateTooLarge as exc:  # raised before anything is serialised; the caller's transaction rolls back
+            raise Rejected(f"Bước này sẽ làm dữ liệu hồ sơ vượt quá giới hạn lưu trữ ({exc.message}); không có gì "
+                           "được lưu: hãy bớt dữ liệu hoặc tệp nhúng trong biểu mẫu.", code="state_too_large") from None
+        for incident in self.incidents:
+            dossier.incident, dossier.incident_message = True, incident.message
+            audit.record(session, "incident", self.actor, dossier=dossier, step_id=incident.element_id,
+                         note=incident.message)
+            outbox.emit(session, dossier, "dossier.incident", {"step_id": incident.element_id})
+        with session.no_autoflush:  # one flush at the end: one UPDATE per row, INSERTs batched per table
+            items = self.read_open_items() if self.open_items is None else self.open_items
+            created, self.open_items = sync_work_items(session, dossier, run, items)
+            self.created += created
+            reception_steps = {sid for sid, s in step_model(dossier).items() if s.get("milestone") == "reception"}
+            if dossier.status == DossierStatus.RECEIVED and any(w.step_id not in reception_steps for w in self.created):
+                self.set_status(DossierStatus.PROCESSING)
+            if final is not None:
+                self.set_status(final, ended=True,
+                                note=dossier.data.get("delivery_method") if final == DossierStatus.RETURNED else None)
+        session.flush()
+        self.add_participants({w.unit_code for w in self.created})
+        # No timer job for a dossier in incident: a timer that failed (a cycle that would spin) would
+        # be taken again at once, for ever; the technician's retry schedules it again.
+        timer_at = None if run.completed or self.incidents else run.next_timer_at()
+        if timer_at is not None or self._timer_before is not None:
+            jobs.replace_timer(session, dossier.id, dossier.lock_version, timer_at)
+        self.saved = True
+        return self.open_items
+
+    def _final_status(self) -> DossierStatus | None:
+        """The status the dossier ends with after this step, or None while it goes on. Refused at
+        reception ends it whatever the diagram does next. A workflow that reached its end ends it:
+        with the status its end event's `outcome` names; decided (9) when a decision was made and
+        no return step ran (the result waits for `return-result`); else returned (10). A return
+        step counts only when the workflow really ends, so one drawn inside a sub-process or beside
+        other open steps cannot end the dossier early."""
+        dossier, run = self.dossier, self.run
+        if self.finished:
+            return None
+        if dossier.status == DossierStatus.REFUSED:
+            return DossierStatus.REFUSED
+        if not run.completed or waits_for_reception_supplement(dossier):
+            return None
+        if dossier.status in FINAL_STATUSES:
+            return DossierStatus(dossier.status)
+        outcomes = versions.of(dossier).model.get("end_outcomes") or {}
+        reached = [outcomes[end] for end in run.ended_at() if end in outcomes]
+        if reached:
+            return DossierStatus(OUTCOMES[reached[0]])
+        if dossier.status == DossierStatus.DECIDED:
+            returns = [sid for sid, s in step_model(dossier).items() if s.get("milestone") == "return"]
+            returned = returns and self.session.scalar(select(func.count()).select_from(WorkItem).where(
+                WorkItem.dossier_id == dossier.id, WorkItem.state == COMPLETED, WorkItem.step_id.in_(returns)))
+            return DossierStatus.RETURNED if returned else DossierStatus.DECIDED
+        return DossierStatus.RETURNED
 
 
 def bundle_of(dossier: Dossier):
@@ -81,13 +275,10 @@ def bundle_of(dossier: Dossier):
     return bundle_for(v.id, v.xml, v.dialect, v.process_id)
 
 
-def restore(session: Session, dossier: Dossier) -> WorkflowRun:
-    """The workflow of a dossier, as read with its lock (`locked_dossier`, `locked_for_task`)."""
-    state = getattr(dossier, "locked_state", None) or session.get(DossierState, dossier.id, populate_existing=True)
-    run = WorkflowRun.restore(bundle_of(dossier), state.state)
-    run.state_row = state  # keep it: the session only holds weak references
-    run.timer_before = run.next_timer_at()
-    return run
+def workflow_of(dossier: Dossier, state: DossierState) -> WorkflowRun:
+    """A dossier's workflow from its stored state, with the cached spec (to read it; a step
+    restores it through `Step.run`)."""
+    return WorkflowRun.restore(bundle_of(dossier), state.state)
 
 
 def step_model(dossier: Dossier) -> dict[str, dict]:
@@ -103,33 +294,13 @@ def routes_for(session: Session, dossier: Dossier) -> dict[str, Route]:
     return {step_id: by_path[path] for step_id, path in v.step_paths.items() if path}
 
 
-def add_participants(session: Session, dossier: Dossier, unit_codes: set[str]) -> None:
-    known = getattr(dossier, "known_participants", None)
-    if known is not None:
-        unit_codes = unit_codes - known
-        known |= unit_codes
-    if not unit_codes:
-        return
-    rows = [{"dossier_id": dossier.id, "unit_code": u} for u in sorted(unit_codes)]
-    session.execute(_ADD_PARTICIPANTS[session.get_bind().dialect.name == "postgresql"], rows)
-
-
-def open_items_of(session: Session, dossier: Dossier, also: str | None = None) -> list[WorkItem]:
-    """The dossier's open work items (and one more by id, open or not), in one query."""
-    if also is None:
-        return list(session.scalars(_OPEN_ITEMS, {"dossier_id": dossier.id}).all())
-    return list(session.scalars(_OPEN_ITEMS_AND, {"dossier_id": dossier.id, "also": also}).all())
-
-
 def sync_work_items(session: Session, dossier: Dossier, run: WorkflowRun,
-                    open_items: list[WorkItem] | None = None) -> tuple[list[WorkItem], list[WorkItem]]:
+                    open_items: list[WorkItem]) -> tuple[list[WorkItem], list[WorkItem]]:
     """Make the open work items match the engine's ready human tasks, in place (stable ids).
-    `open_items`: the items as read under the lock, if the caller has them (saves a query).
+    `open_items`: the items as the step read them under the lock (`Step.read_open_items`).
     Returns (created, all open after the step) in the order `dossiers.current_tasks` reads them."""
     steps = step_model(dossier)
     ready = {t.id: t for t in run.ready_human_tasks()}
-    if open_items is None:
-        open_items = open_items_of(session, dossier)
     open_items = {w.id: w for w in open_items if w.state == OPEN}
     now = utcnow()
     for item_id in set(open_items) - set(ready):
@@ -144,7 +315,7 @@ def sync_work_items(session: Session, dossier: Dossier, run: WorkflowRun,
         route = routes[task.step_id]
         step = steps.get(task.step_id, {})
         item = WorkItem(
-            id=task_id, dossier_id=dossier.id, step_id=task.step_id, step_name=task.name,
+            id=task_id, dossier_id=dossier.id, dossier=dossier, step_id=task.step_id, step_name=task.name,
             lane=task.lane, unit_code=route.unit_code, role=route.role, form_key=step.get("form_key"),
             state=OPEN, due_at=_step_due(session, dossier, step, now), created_at=now,
         )
@@ -189,89 +360,34 @@ def schedule_reminder(session: Session, dossier: Dossier) -> None:
                  payload={"due_at": dossier.due_at.isoformat()}, flush=False)
 
 
-def set_status(session: Session, dossier: Dossier, new: int, actor: str, action: str, **kw) -> None:
-    old = dossier.status
+def set_status(session: Session, dossier: Dossier, new: DossierStatus, actor: str, *, ended: bool = False,
+               **kw) -> None:
+    """The one way a dossier's status changes: only as `TRANSITIONS` allows (anything else raises
+    `StatusError`), recorded in the history under the action the table names, with the webhooks
+    and the portal record it queues. `finished_at` follows: a final status sets it, and so does
+    `ended` (the workflow is over: a decided dossier stays 9, finished, until its result is
+    returned); any other status clears it. `kw`: the audit event's details (step_id, note, data)."""
+    old, new = DossierStatus(dossier.status), DossierStatus(new)
+    finished = ended or new in FINAL_STATUSES
     if old == new:
+        if finished and dossier.finished_at is None:
+            dossier.finished_at = utcnow()
         return
+    action = TRANSITIONS[old].get(new)
+    if action is None:
+        raise StatusError(f"Dossier {dossier.code}: no transition from {old.name} ({old:d}) to {new.name} ({new:d}).")
     dossier.status = new
-    audit.record(session, action, actor, dossier=dossier, from_status=old, to_status=new, **kw)
-    outbox.status_changed(session, dossier, old, new)
-
-
-FINAL_ACTIONS = {3: "refused", 7: "withdrawn", 8: "stopped", 9: "decided", 10: "returned"}
+    audit.record(session, action, actor, dossier=dossier, from_status=int(old), to_status=int(new), **kw)
+    outbox.status_changed(session, dossier, int(old), int(new))  # what it tells of finished_at: as before the move
+    if finished:
+        dossier.finished_at = utcnow()
+    elif dossier.finished_at is not None:
+        dossier.finished_at = None
 
 
 def waits_for_reception_supplement(dossier: Dossier) -> bool:
     """Status 5 at the reception stage: the workflow may have ended (the shipped diagrams end
     there), the dossier still waits for the citizen's papers."""
     entry = pauses.current(dossier)
-    return dossier.status == 5 and entry is not None and entry.get("stage") == pauses.RECEPTION
-
-
-def final_status(session: Session, dossier: Dossier, run: WorkflowRun) -> int | None:
-    """The status a dossier ends with after this step, or None while it goes on. Refused at
-    reception ends it whatever the diagram does next. A workflow that reached its end ends it:
-    with the status its end event's `outcome` names; decided (9) when a decision was made and no
-    return step ran (the result waits for `return-result`); else returned (10). A return step
-    counts only when the workflow really ends, so one drawn inside a sub-process or beside other
-    open steps cannot end the dossier early."""
-    if dossier.finished_at is not None:
-        return None
-    if dossier.status == 3:
-        return 3
-    if not run.completed or waits_for_reception_supplement(dossier):
-        return None
-    if dossier.status in FINAL_ACTIONS and dossier.status != 9:
-        return dossier.status
-    outcomes = versions.of(dossier).model.get("end_outcomes") or {}
-    reached = [outcomes[end] for end in run.ended_at() if end in outcomes]
-    if reached:
-        return OUTCOMES[reached[0]]
-    if dossier.status == 9:
-        returns = [sid for sid, s in step_model(dossier).items() if s.get("milestone") == "return"]
-        returned = returns and session.scalar(select(func.count()).select_from(WorkItem).where(
-            WorkItem.dossier_id == dossier.id, WorkItem.state == COMPLETED, WorkItem.step_id.in_(returns)))
-        return 10 if returned else 9
-    return 10
-
-
-def save_step(session: Session, dossier: Dossier, run: WorkflowRun, actor: str,
-              incident: EngineIncident | None = None, open_items: list[WorkItem] | None = None) -> list[WorkItem]:
-    """Persist the workflow, reconcile work items, move 2 -> 4 when processing begins, finish the
-    dossier when its workflow ended (a finished dossier has no open step: what still runs is cancelled).
-    The dossier's own columns change first, so they reach the database in one UPDATE.
-    Returns the dossier's open work items after the step (what an answer shows without a query)."""
-    dossier.lock_version += 1
-    dossier.updated_at = utcnow()
-    final = final_status(session, dossier, run)  # before dumps: compaction drops the end events reached
-    if final is not None and not run.completed:
-        run.cancel()
-    state_row = getattr(run, "state_row", None) or session.get(DossierState, dossier.id)
-    try:
-        state_row.state = run.dumps()
-    except StateTooLarge as exc:  # raised before anything is serialised; the caller's transaction rolls back
-        raise Rejected(f"Bước này sẽ làm dữ liệu hồ sơ vượt quá giới hạn lưu trữ ({exc.message}); không có gì "
-                       "được lưu: hãy bớt dữ liệu hoặc tệp nhúng trong biểu mẫu.", code="state_too_large") from None
-    if incident is not None:
-        dossier.incident, dossier.incident_message = True, incident.message
-        audit.record(session, "incident", actor, dossier=dossier, step_id=incident.element_id,
-                     note=incident.message)
-        outbox.emit(session, dossier, "dossier.incident", {"step_id": incident.element_id})
-    with session.no_autoflush:  # one flush at the end: one UPDATE per row, INSERTs batched per table
-        created, now_open = sync_work_items(session, dossier, run, open_items)
-        reception_steps = {sid for sid, s in step_model(dossier).items() if s.get("milestone") == "reception"}
-        if dossier.status == 2 and any(w.step_id not in reception_steps for w in created):
-            set_status(session, dossier, 4, actor, "processing")
-        if final is not None:
-            set_status(session, dossier, final, actor, FINAL_ACTIONS[final],
-                       note=dossier.data.get("delivery_method") if final == 10 else None)
-            dossier.finished_at = utcnow()
-    session.flush()
-    if created:
-        add_participants(session, dossier, {w.unit_code for w in created})
-    # No timer job for a dossier in incident: a timer that failed (a cycle that would spin) would
-    # be taken again at once, for ever; the technician's retry schedules it again.
-    timer_at = None if run.completed or incident is not None else run.next_timer_at()
-    if timer_at is not None or getattr(run, "timer_before", True) is not None:
-        jobs.replace_timer(session, dossier.id, dossier.lock_version, timer_at)
-    return now_open
+    return (dossier.status == DossierStatus.SUPPLEMENT_REQUESTED and entry is not None
+            and entry.get("stage") == pauses.RECEPTION)

@@ -7,18 +7,14 @@ capped by the caller's rate limit so the four digits cannot be guessed.
 """
 from __future__ import annotations
 
-import hmac
-import re
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import AuditEvent, Dossier
-from . import pauses
+from . import access, pauses
 from .dossiers import current_tasks, get_public
-
-SUFFIX = 4
 
 
 @dataclass
@@ -31,17 +27,9 @@ class Tracking:
     waiting_for: dict | None
 
 
-def phone_matches(dossier: Dossier, suffix: str | None) -> bool:
-    digits = re.sub(r"\D", "", str((dossier.applicant or {}).get("phone") or ""))
-    given = re.sub(r"\D", "", suffix or "")
-    if len(digits) < SUFFIX or len(given) != SUFFIX:
-        return False
-    return hmac.compare_digest(digits[-SUFFIX:], given)
-
-
 def track(session: Session, code: str, phone_suffix: str | None) -> Tracking:
     dossier = get_public(session, (code or "").strip()[:80])
-    detailed = phone_matches(dossier, phone_suffix)
+    detailed = access.citizen_sees_details(dossier, phone_suffix)
     steps, moves, waiting = [], [], None
     if detailed:
         steps = [w.step_name for w in current_tasks(session, dossier)]

@@ -1,0 +1,46 @@
+"""What several routes answer with: the dossier as GET shows it, read inside the transaction that
+changed it and committed (`committed`), and replayed requests (`idempotency`)."""
+from __future__ import annotations
+
+from flask import current_app, request
+
+from orchestrator.extensions import db
+from orchestrator.services import dossiers as service
+from orchestrator.services import integrations
+
+from .auth import current_actor
+from .schemas.dossiers import DossierDetailSchema
+from .views import DossierView
+
+_DETAIL = DossierDetailSchema()
+
+
+def committed(step, status: int = 200):
+    """Commit and answer with the dossier of the step a use case ran (`steps.Step`) as GET shows
+    it, read inside the transaction that changed it: after COMMIT every loaded row is expired and
+    would be read again in a second one. A step that saved knows the open items already."""
+    body = _DETAIL.dump(dossier_body(step.dossier, step.open_items if step.saved else None))
+    db.session.commit()
+    return current_app.json.response(body), status
+
+
+def dossier_body(dossier, open_items=None) -> DossierView:
+    """The dossier with its current tasks (read now unless given) and history, as GET
+    /dossiers/{code} answers it."""
+    session = db.session
+    tasks = service.current_tasks(session, dossier) if open_items is None else open_items
+    return DossierView(dossier, tasks, service.history(session, dossier))
+
+
+def idempotency(method: str, path: str, status: int):
+    """(reservation, None) to go on, or (None, the earlier answer) to replay; nothing without the header."""
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None, None
+    record, earlier = integrations.reserve(db.session, current_actor(), key, method, path,
+                                           request.get_json(silent=True), status)
+    if earlier is None:
+        return record, None
+    db.session.rollback()
+    dossier = service.get_visible(db.session, current_actor(), earlier.resource)
+    return None, (dossier_body(dossier), earlier.status_code, {"Idempotent-Replayed": "true"})

@@ -1,0 +1,60 @@
+"""Shared by every resource: times with the +07:00 offset and the error envelope."""
+from __future__ import annotations
+
+from marshmallow import Schema, fields
+
+from orchestrator.timezone import TZ
+
+from ..views import View
+
+
+def row(obj):
+    """What a `fields.Function` reads: the row itself, or the row a view (`api.views`) shows."""
+    return obj.row if isinstance(obj, View) else obj
+
+
+class ViewSchema(Schema):
+    """The schema of a row, that dumps a view of it (`api.views`) as well: the view's own fields
+    come from the view, every other field from its row (`fields.Function`s read `row(obj)`)."""
+
+    def get_attribute(self, obj, attr, default):
+        if isinstance(obj, View) and attr not in obj.__dataclass_fields__:
+            obj = obj.row
+        return super().get_attribute(obj, attr, default)
+
+
+class VNDateTime(fields.DateTime):
+    """ISO 8601 with the +07:00 offset, as API.md promises."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else value.astimezone(TZ).isoformat()
+
+
+class ProblemSchema(Schema):
+    element_id = fields.String(allow_none=True)
+    line = fields.Integer(allow_none=True)
+    message = fields.String()
+    code = fields.String(metadata={"description": "kind of problem where a fix is offered, e.g. not_executable"})
+    field = fields.String(metadata={"description": "the upload field at fault, e.g. process_id"})
+
+
+class ErrorBodySchema(Schema):
+    code = fields.String(metadata={"description": "machine-readable reason"})
+    message = fields.String(metadata={"description": "human-readable, Vietnamese"})
+    field_errors = fields.Dict(keys=fields.String(), values=fields.String(), data_key="fields",
+                               metadata={"description": "field name -> problem, for body and form errors"})
+    problems = fields.List(fields.Nested(ProblemSchema), metadata={"description": "diagram problems"})
+    holder = fields.String(metadata={"description": "who holds the task (409 held_by_other)"})
+    holder_name = fields.String(allow_none=True)
+    lane = fields.String(metadata={"description": "the lane that cannot be routed (409 unroutable)"})
+    status = fields.Integer(metadata={"description": "the dossier's status when an action is not allowed in it"})
+    window_days = fields.Integer(metadata={"description": "409 supplement_too_late: the configured window"})
+    elapsed_working_days = fields.Integer(metadata={"description": "409 supplement_too_late: days since reception"})
+    due_at = fields.String(metadata={"description": "409 apology_too_late: the current due date"})
+    event = fields.String(metadata={"description": "409 not_waiting: the event the dossier does not wait for"})
+    actions = fields.List(fields.String(), metadata={"description": "404 unknown_action: the known actions"})
+    open_steps = fields.List(fields.String(), metadata={"description": "409 steps_open: steps still open"})
+
+
+class ErrorSchema(Schema):
+    error = fields.Nested(ErrorBodySchema, required=True)

@@ -1,0 +1,124 @@
+"""Dossiers: start, list, read (with current tasks and history), public tracking."""
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from orchestrator.services import versions
+from orchestrator.timezone import TZ
+
+from .common import VNDateTime, ViewSchema, row
+
+
+class ApplicantSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    full_name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    id_number = fields.String(validate=validate.Regexp(r"^[0-9]{9,12}$", error="9 đến 12 chữ số"))
+    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 .-]{8,15}$", error="số điện thoại không hợp lệ"))
+    email = fields.Email()
+    address = fields.String(validate=validate.Length(max=500))
+
+
+class DossierStartSchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    procedure_code = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    province_code = fields.String(required=True, validate=validate.Length(min=1, max=2))
+    commune_code = fields.String(required=True, validate=validate.Length(min=1, max=5))
+    channel = fields.Integer(validate=validate.OneOf([1, 2, 3]))
+    applicant = fields.Nested(ApplicantSchema, required=True)
+    data = fields.Dict(keys=fields.String(), load_default=dict)
+    received_by_unit = fields.String(validate=validate.Length(min=1, max=40))
+    reception = fields.Dict(keys=fields.String(), load_default=dict)
+
+
+class DossierQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    status = fields.Integer(validate=validate.Range(min=1, max=10))
+    procedure_code = fields.String(validate=validate.Length(max=40))
+    commune_code = fields.String(validate=validate.Length(max=5))
+    received_from = fields.AwareDateTime(default_timezone=TZ)
+    received_to = fields.AwareDateTime(default_timezone=TZ)
+    updated_since = fields.AwareDateTime(default_timezone=TZ)
+    cursor = fields.String(validate=validate.Regexp(r"^[0-9]{1,18}$", error="không hợp lệ"))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class CurrentTaskSchema(Schema):
+    id = fields.String()
+    name = fields.String(attribute="step_name")
+    step_id = fields.String()
+    unit_code = fields.String()
+    role = fields.String()
+    assignee = fields.Function(lambda w: w.assignee.username if w.assignee else None)
+    due_at = VNDateTime()
+
+
+class HistorySchema(Schema):
+    at = VNDateTime()
+    actor = fields.String()
+    action = fields.String()
+    from_status = fields.Integer(allow_none=True)
+    to_status = fields.Integer(allow_none=True)
+    step_id = fields.String(allow_none=True)
+    unit_code = fields.String(allow_none=True)
+    note = fields.String(allow_none=True)
+
+
+class DossierSchema(ViewSchema):
+    """Dumps a dossier, or an `api.views.DossierView`."""
+
+    code = fields.String()
+    procedure_code = fields.String()
+    procedure_version = fields.Function(lambda d: versions.of(row(d)).number)
+    procedure_scope = fields.Function(lambda d: versions.of(row(d)).scope)
+    province_code = fields.String()
+    commune_code = fields.String()
+    channel = fields.Integer()
+    status = fields.Integer()
+    status_name = fields.String()
+    incident = fields.Boolean()
+    incident_message = fields.String(allow_none=True)
+    received_by_unit = fields.String()
+    submitted_at = VNDateTime()
+    received_at = VNDateTime()
+    legal_due_at = VNDateTime()
+    due_at = VNDateTime()
+    finished_at = VNDateTime()
+    lock_version = fields.Integer()
+    apologized_at = VNDateTime()
+    paused = fields.List(fields.Dict())
+    applicant = fields.Dict()
+    data = fields.Dict()
+
+
+class PublicDossierSchema(Schema):
+    code = fields.String()
+    status = fields.Integer()
+    status_name = fields.String()
+    received_at = VNDateTime()
+    due_at = VNDateTime()
+    finished_at = VNDateTime()
+
+
+class DossierDetailSchema(DossierSchema):
+    """Dumps an `api.views.DossierView`: the dossier's fields, its open steps, its history."""
+
+    current_tasks = fields.List(fields.Nested(CurrentTaskSchema))
+    history = fields.List(fields.Nested(HistorySchema))
+
+
+class DossierBriefSchema(DossierSchema):
+    """A dossier in lists: without the applicant's personal data and the form data."""
+
+    class Meta:
+        exclude = ("applicant", "data")
+
+
+class DossierListSchema(Schema):
+    items = fields.List(fields.Nested(DossierBriefSchema))
+    next_cursor = fields.String(allow_none=True)

@@ -1,0 +1,139 @@
+"""Procedures: upload, versions, lanes, publish, the catalogue of a province."""
+from __future__ import annotations
+
+from flask_smorest.fields import Upload
+from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
+
+from orchestrator.services import procedures
+
+from .common import ProblemSchema, VNDateTime, ViewSchema, row
+
+
+def _version_steps(v) -> list[dict]:
+    v = row(v)
+    paths = procedures.step_routes(v)
+    return [{"id": t["id"], "name": t["name"], "lane_id": t["lane_id"], "route": paths.get(t["id"]),
+             "form_key": t["form_key"], "milestone": t.get("milestone")} for t in v.model.get("user_tasks", [])]
+
+
+def _lanes(v) -> list[dict]:
+    v = row(v)
+    return [{"id": lane["id"], "name": lane["name"], "mapped_to": v.lane_map.get(lane["id"])}
+            for lane in v.model.get("lanes", [])]
+
+
+class VersionSchema(ViewSchema):
+    """Dumps a procedure version, or an `api.views.VersionView`."""
+
+    code = fields.String(attribute="procedure_code")
+    name = fields.Function(lambda v: row(v).procedure.name)
+    version = fields.Integer()
+    scope = fields.String()
+    state = fields.String()
+    dialect = fields.String()
+    deadline_days = fields.Integer(allow_none=True)
+    deadline_kind = fields.String()
+    fee_rule = fields.Dict()
+    lanes = fields.Function(_lanes)
+    process_id = fields.String()
+    executable = fields.Function(lambda v: bool((row(v).model or {}).get("executable", True)),
+                                 metadata={"type": "boolean", "description": "false: mark it executable before publish"})
+    mapping = fields.Dict(attribute="lane_map", metadata={"description": "the routing the designer set: lane id, step "
+                                                                         "id, group name or `_default` -> path"})
+    steps = fields.Function(_version_steps, metadata={"type": "array", "items": {"type": "object"},
+                                                      "description": "human steps: id, name, lane_id, route, form_key"})
+    warnings = fields.List(fields.Dict())
+    created_by = fields.String(allow_none=True)
+    created_at = VNDateTime()
+    published_at = VNDateTime()
+    published_by = fields.String(allow_none=True)
+    messages = fields.Function(lambda v: procedures.waiting_for(row(v)),
+                               metadata={"type": "array", "items": {"type": "string"},
+                                         "description": "names of the messages the diagram waits for"})
+
+
+class UploadFormSchema(Schema):
+    class Meta:
+        unknown = EXCLUDE
+
+    code = fields.String(load_default="", metadata={"description": "national procedure code, e.g. 1.001193"})
+    scope = fields.String(load_default="", metadata={"description": "'national' or a province code"})
+    name = fields.String(validate=validate.Length(max=300))
+    name_en = fields.String(validate=validate.Length(max=300))
+    field = fields.String(validate=validate.Length(max=200))
+    deadline_days = fields.String(validate=validate.Length(max=5))
+    deadline_kind = fields.String(load_default="working")
+    fee = fields.String(metadata={"description": "JSON object: the fee rule"})
+    lanes = fields.String(metadata={"description": "JSON object: lane id (or step id, a step's group name, "
+                                                   "`_default`) -> routing path"})
+    process_id = fields.String(validate=validate.Length(max=200),
+                               metadata={"description": "the main process, when the file holds several"})
+
+
+class UploadFileSchema(Schema):
+    file = Upload(required=True, metadata={"description": "the BPMN 2.0 XML file"})
+
+
+class UploadedSchema(Schema):
+    code = fields.String()
+    scope = fields.String()
+    version = fields.Integer()
+    state = fields.String()
+    warnings = fields.List(fields.Nested(ProblemSchema))
+
+
+class VersionListSchema(Schema):
+    items = fields.List(fields.Nested(lambda: VersionInForceSchema()))
+
+
+class VersionInForceSchema(VersionSchema):
+    """Dumps an `api.views.VersionView` (its `in_force`)."""
+
+    in_force = fields.Boolean()
+
+
+class LaneMapSchema(Schema):
+    """Lane id -> routing path (any lane ids as keys)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class PublishedSchema(Schema):
+    code = fields.String()
+    scope = fields.String()
+    version = fields.Integer()
+    state = fields.String()
+    in_force = fields.Boolean()
+    provinces_lacking_units = fields.List(fields.Dict())
+
+
+class OfferedSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    name_en = fields.String(allow_none=True)
+    field = fields.String(allow_none=True)
+    version = fields.Integer()
+    scope = fields.String()
+    deadline_days = fields.Integer(allow_none=True)
+    deadline_kind = fields.String()
+
+
+class OfferedQuerySchema(Schema):
+    province = fields.String(required=True, validate=validate.Length(min=2, max=2))
+
+
+class OfferedListSchema(Schema):
+    items = fields.List(fields.Nested(OfferedSchema))
+
+
+class ProcedureQuerySchema(Schema):
+    province = fields.String(validate=validate.Length(min=2, max=2),
+                             metadata={"description": "the province whose variant applies (else the national template)"})
+
+
+class ProcedureInForceSchema(OfferedSchema):
+    """A procedure with the version in force, and the messages its diagram waits for: the events
+    an integrator may send (`POST /dossiers/{code}/events/...`)."""
+
+    messages = fields.List(fields.String(), metadata={"description": "names of the messages the diagram waits for"})

@@ -1,0 +1,67 @@
+"""Reference data: units, the legal due-date computation, declared calendar days."""
+from __future__ import annotations
+
+from marshmallow import RAISE, Schema, fields, validate
+
+from orchestrator.timezone import TZ
+
+
+class CalendarQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    from_ = fields.AwareDateTime(data_key="from", required=True, default_timezone=TZ)
+    kind = fields.String(required=True, validate=validate.OneOf(["working", "calendar", "same-day"]))
+    days = fields.Integer(validate=validate.Range(min=1, max=3650))
+    province = fields.String(validate=validate.Length(min=2, max=2))
+
+
+class UnitQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    level = fields.String(validate=validate.OneOf(["national", "province", "commune", "department", "service-center"]))
+    parent = fields.String(validate=validate.Length(max=40))
+    q = fields.String(validate=validate.Length(max=100))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=5000))
+
+
+class UnitSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    name_en = fields.String(allow_none=True)
+    level = fields.String()
+    parent_code = fields.String(allow_none=True)
+    province_code = fields.String(allow_none=True)
+
+
+class UnitListSchema(Schema):
+    items = fields.List(fields.Nested(UnitSchema))
+    total = fields.Integer()
+
+
+class CalendarDaySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    date = fields.Date(required=True, attribute="day")
+    kind = fields.String(required=True, validate=validate.OneOf(["off", "work"]))
+    scope = fields.String(load_default="VN", validate=validate.Length(min=2, max=2))
+    note = fields.String(allow_none=True, validate=validate.Length(max=300))
+
+
+class DueSchema(Schema):
+    from_ = fields.String(data_key="from")
+    kind = fields.String()
+    days = fields.Integer(allow_none=True)
+    due_at = fields.String()
+
+
+class CalendarDaysQuerySchema(Schema):
+    scope = fields.String(load_default="VN", validate=validate.Length(min=2, max=2))
+    year = fields.Integer(validate=validate.Range(min=2000, max=2100))
+
+
+class CalendarDayListSchema(Schema):
+    items = fields.List(fields.Nested(CalendarDaySchema))

@@ -1,0 +1,452 @@
+"""Who may do what: every permission rule of the services, in one place.
+
+Plain functions over the caller (`auth.Actor`) and what it asks for. Each answers a bool or an
+SQL condition, or raises `Forbidden` (403: the caller sees the thing but may not do this) or
+`NotFound` (404: the caller may not know it exists). No Flask: the JSON API and the back office
+reach these rules only through the services, one service function per action for both.
+
+Roles (`models.users.ROLES`, held per unit): reception, specialist and leader are the officers
+that lanes route steps to; a supervisor reads the dossiers and figures of its area (a commune, a
+province or VN); a designer works on its province's procedures (VN: all); an administrator
+manages its province's users, calendar, units, integrators and operations (VN: everything) and
+reads its area like a supervisor. Integrators call with API keys scoped to provinces (or VN) and
+permissions (`auth.PERMISSIONS`).
+"""
+from __future__ import annotations
+
+import hmac
+import re
+from dataclasses import dataclass
+from typing import Iterable
+
+from sqlalchemy import and_, exists, false, or_, select, true
+from sqlalchemy.orm import Session
+
+from ..models import Dossier, DossierParticipant, RoleAssignment, Unit, User, WorkItem
+from ..models.attachments import APPLICANT_DOCUMENT
+from ..models.procedures import NATIONAL
+from .auth import Actor
+from .errors import Forbidden, NotFound
+
+# -- roles -------------------------------------------------------------------------------------
+
+OFFICER_ROLES = ("reception", "specialist", "leader")  # the roles lanes route to: they act on steps and dossiers
+AREA_ROLES = ("supervisor", "admin")                  # read every dossier of their area
+STATISTICS_ROLES = AREA_ROLES                          # read the figures of their area
+# Who opens the officers' workspace in the back office (inbox, tasks, dossiers): the officers, and
+# supervisors, who read there and act on nothing (the services refuse their actions).
+WORKSPACE_ROLES = (*OFFICER_ROLES, "supervisor")
+BACK_OFFICE_ROLES = ("designer", "admin", *WORKSPACE_ROLES)  # who may log in to the back office
+
+
+def holds_any(actor: Actor, roles: Iterable[str]) -> bool:
+    """The actor holds one of these roles in some unit (what opens a back-office page)."""
+    roles = tuple(roles)
+    return any(a.role in roles for a in actor.assignments)
+
+
+def may_use_back_office(actor: Actor) -> bool:
+    return holds_any(actor, BACK_OFFICE_ROLES)
+
+
+def in_scope(scopes: set[str], scope: str | None) -> bool:
+    """A scope (a province code, VN) lies within scopes: every one for VN, else its own."""
+    return "VN" in scopes or scope in scopes
+
+
+def scope_filter(scopes: set[str], column):
+    """The SQL twin of `in_scope`: rows whose province `column` lies within scopes."""
+    return true() if "VN" in scopes else column.in_(sorted(scopes))
+
+
+def _user_scopes(actor: Actor, role: str) -> set[str]:
+    return set() if actor.is_integrator else actor.scopes(role)
+
+
+# -- integrators ---------------------------------------------------------------------------------
+
+def key_allows(actor: Actor, permission: str, province_code: str | None) -> bool:
+    """An integrator's key has this permission for this province (its provinces, or VN)."""
+    return actor.is_integrator and actor.can(permission) and actor.province_allowed(province_code or "")
+
+
+def may_manage_webhooks(actor: Actor) -> None:
+    """Webhook subscriptions belong to the calling key: integrators only."""
+    if not actor.is_integrator:
+        raise Forbidden("Chỉ hệ thống tích hợp (khóa API) quản lý đăng ký webhook của mình.")
+
+
+# -- dossiers: who sees which -----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Visibility:
+    """The dossiers an actor sees, as data. The Python check (`sees`) and the SQL condition
+    (`condition`) both read these fields, so a listing and a read can never disagree."""
+
+    everything: bool = False
+    provinces: frozenset[str] = frozenset()  # dossier.province_code is one of them
+    communes: frozenset[str] = frozenset()   # dossier.commune_code is one of them
+    units: frozenset[str] = frozenset()      # one of them takes part (dossier_participant)
+
+    def by_area(self, dossier: Dossier) -> bool:
+        """What needs no statement: everything, or the dossier's province or commune."""
+        return self.everything or dossier.province_code in self.provinces or dossier.commune_code in self.communes
+
+    def sees(self, session: Session, dossier: Dossier, participants: set[str] | None = None) -> bool:
+        return self.by_area(dossier) or participates(session, dossier, self.units, participants)
+
+    def condition(self):
+        """The same rule as an SQL condition on `Dossier`."""
+        if self.everything:
+            return true()
+        conds = []
+        if self.provinces:
+            conds.append(Dossier.province_code.in_(sorted(self.provinces)))
+        if self.communes:
+            conds.append(Dossier.commune_code.in_(sorted(self.communes)))
+        if self.units:
+            conds.append(exists().where(and_(DossierParticipant.dossier_id == Dossier.id,
+                                             DossierParticipant.unit_code.in_(sorted(self.units)))))
+        return or_(*conds) if conds else false()
+
+
+NOTHING = Visibility()
+EVERYTHING = Visibility(everything=True)
+
+
+def visibility(actor: Actor) -> Visibility:
+    """Integrators: dossiers of their key's provinces, with `dossiers:read` or `dossiers:create`.
+    Supervisors and administrators: their area (VN: every dossier; a province or a commune: the
+    dossiers there). Officers: the dossiers a unit of theirs takes part in."""
+    if actor.is_integrator:
+        if not (actor.can("dossiers:read") or actor.can("dossiers:create")):
+            return NOTHING
+        return EVERYTHING if "VN" in actor.provinces else Visibility(provinces=frozenset(actor.provinces))
+    area = set()
+    for a in actor.assignments:
+        if a.role in AREA_ROLES:
+            if a.level == "national":
+                return EVERYTHING
+            area.add(a.unit_code)
+    return Visibility(provinces=frozenset(area), communes=frozenset(area),
+                      units=frozenset(actor.units(*OFFICER_ROLES)))
+
+
+def participates(session: Session, dossier: Dossier, units: Iterable[str],
+                 participants: set[str] | None = None) -> bool:
+    """One of these units takes part in the dossier. `participants`: the units taking part as the
+    caller knows them (a locked step reads them with its lock): no statement then; else one query."""
+    units = set(units)
+    if not units:
+        return False
+    if participants is not None:
+        return not participants.isdisjoint(units)
+    return bool(session.scalar(select(exists().where(
+        DossierParticipant.dossier_id == dossier.id, DossierParticipant.unit_code.in_(sorted(units))))))
+
+
+def sees_dossier(session: Session, actor: Actor, dossier: Dossier, participants: set[str] | None = None) -> bool:
+    """`participants`: the units taking part, when the caller has them (`steps.Step.participants`)."""
+    return visibility(actor).sees(session, dossier, participants)
+
+
+def visible_dossiers(actor: Actor):
+    """SQL condition on `Dossier`: what the actor may list (the same rule as `sees_dossier`)."""
+    return visibility(actor).condition()
+
+
+def takes_part(session: Session, actor: Actor, dossier: Dossier, participants: set[str] | None = None) -> bool:
+    """The actor is an officer (reception, specialist, leader) of a unit taking part."""
+    return not actor.is_integrator and participates(session, dossier, actor.units(*OFFICER_ROLES), participants)
+
+
+def may_start_dossier(actor: Actor, province_code: str, received_by: str) -> None:
+    """Integrators with `dossiers:create` for the province (online); a reception officer of the
+    receiving unit (in person)."""
+    if actor.is_integrator:
+        if not actor.can("dossiers:create"):
+            raise Forbidden("Khóa API không có quyền dossiers:create.")
+        if not actor.province_allowed(province_code):
+            raise Forbidden(f"Khóa API không được phép nộp hồ sơ tại tỉnh {province_code}.")
+    elif not actor.has_role("reception", received_by):
+        raise Forbidden("Chỉ cán bộ tiếp nhận của đơn vị tiếp nhận mới ghi nhận hồ sơ trực tiếp.")
+
+
+def may_add_to(session: Session, actor: Actor, dossier: Dossier) -> None:
+    """Attachments: a dossier is found (else 404) by those who see it and by keys that submit
+    dossiers in its province (they add the applicant's documents)."""
+    if not (key_allows(actor, "dossiers:create", dossier.province_code) or sees_dossier(session, actor, dossier)):
+        raise NotFound(f"Không tìm thấy hồ sơ {dossier.code}.")
+
+
+def may_upload_attachment(session: Session, actor: Actor, dossier: Dossier, kind: str) -> None:
+    """Applicant's documents: keys with `dossiers:create` for the province; any document: officers
+    of a unit taking part."""
+    if actor.is_integrator:
+        if kind != APPLICANT_DOCUMENT or not key_allows(actor, "dossiers:create", dossier.province_code):
+            raise Forbidden("Khóa API chỉ nộp được giấy tờ của người nộp hồ sơ (dossiers:create).")
+        return
+    if not takes_part(session, actor, dossier):
+        raise Forbidden("Chỉ cán bộ của đơn vị tham gia giải quyết hồ sơ mới tải tệp lên được.")
+
+
+PHONE_SUFFIX = 4
+
+
+def citizen_sees_details(dossier: Dossier, phone_suffix: str | None) -> bool:
+    """The public tracking page shows the details with the last four digits of the applicant's
+    phone number (compared in constant time; attempts capped by the caller's rate limit)."""
+    digits = re.sub(r"\D", "", str((dossier.applicant or {}).get("phone") or ""))
+    given = re.sub(r"\D", "", phone_suffix or "")
+    if len(digits) < PHONE_SUFFIX or len(given) != PHONE_SUFFIX:
+        return False
+    return hmac.compare_digest(digits[-PHONE_SUFFIX:], given)
+
+
+# -- steps (work items) --------------------------------------------------------------------------
+
+def sees_step(session: Session, actor: Actor, dossier: Dossier, item: WorkItem,
+              participants: set[str] | None = None) -> bool:
+    """The step's own officers, or whoever sees its dossier (`participants`: as the locked step
+    read them, so no statement). Holding the step's role in its unit comes first: that unit takes
+    part, even when the participants read with the lock miss one added by a step committed while
+    this one waited for the lock."""
+    return actor.has_role(item.role, item.unit_code) or sees_dossier(session, actor, dossier, participants)
+
+
+def may_act_on_step(actor: Actor, item: WorkItem) -> None:
+    """Claim, complete: the step's role in the step's unit."""
+    if actor.is_integrator or not actor.has_role(item.role, item.unit_code):
+        raise Forbidden(f"Công việc này dành cho vai trò {item.role} của đơn vị {item.unit_code}.")
+
+
+def may_unclaim(actor: Actor, item: WorkItem) -> bool:
+    """Give a step back: its officers (their own claim), or a leader of its unit, who takes it
+    back from anyone; True for the leader."""
+    if not actor.is_integrator and actor.has_role("leader", item.unit_code):
+        return True
+    may_act_on_step(actor, item)
+    return False
+
+
+def may_assign(actor: Actor, item: WorkItem) -> None:
+    """Give a step to an officer: a leader of its unit."""
+    if actor.is_integrator or not actor.has_role("leader", item.unit_code):
+        raise Forbidden("Chỉ lãnh đạo đơn vị được phân công.")
+
+
+def led_units(actor: Actor) -> set[str]:
+    """The units the actor leads: their whole inbox (`view=unit`) and reassignment."""
+    return actor.units("leader")
+
+
+def workable_steps(actor: Actor):
+    """SQL condition on `WorkItem`: the steps routed to one of the actor's (unit, officer role)
+    pairs, those `may_act_on_step` allows."""
+    pairs = [(a.unit_code, a.role) for a in actor.assignments if a.role in OFFICER_ROLES]
+    return or_(*[and_(WorkItem.unit_code == u, WorkItem.role == r) for u, r in pairs]) if pairs else false()
+
+
+def led_steps(actor: Actor):
+    """SQL condition on `WorkItem`: the steps of the units the actor leads."""
+    units = led_units(actor)
+    return WorkItem.unit_code.in_(units) if units else false()
+
+
+# -- the dossier lifecycle: who may do each action ------------------------------------------------
+
+def may_act_on_dossier(session: Session, actor: Actor, dossier: Dossier) -> None:
+    """An officer with a role in a unit taking part (403); 404 when the dossier is not visible at
+    all. One participants query at most: for someone who does not take part, visibility is the
+    area alone (the officers' units are the units visibility reads)."""
+    if takes_part(session, actor, dossier):
+        return
+    if not visibility(actor).by_area(dossier):
+        raise NotFound(f"Không tìm thấy hồ sơ {dossier.code}.")
+    raise Forbidden("Chỉ cán bộ của đơn vị tham gia giải quyết hồ sơ mới thực hiện được thao tác này.")
+
+
+# One rule per action of `lifecycle.ACTIONS`, checked on the dossier before it is locked. The
+# actions made by completing a step (refuse and request-supplement at reception, return-result
+# with an open return step) also need that step's role: `tasks.complete` checks `may_act_on_step`.
+
+def may_request_supplement(session: Session, actor: Actor, dossier: Dossier) -> None:
+    may_act_on_dossier(session, actor, dossier)
+
+
+def may_request_payment(session: Session, actor: Actor, dossier: Dossier) -> None:
+    may_act_on_dossier(session, actor, dossier)
+
+
+def may_refuse(session: Session, actor: Actor, dossier: Dossier) -> None:
+    may_act_on_dossier(session, actor, dossier)
+
+
+def may_apologize(session: Session, actor: Actor, dossier: Dossier) -> None:
+    may_act_on_dossier(session, actor, dossier)
+
+
+def may_stop(session: Session, actor: Actor, dossier: Dossier) -> None:
+    may_act_on_dossier(session, actor, dossier)
+
+
+def may_return_to_step(session: Session, actor: Actor, dossier: Dossier) -> None:
+    """And, once the step is known to be one to return to, `may_rewind` on the open steps."""
+    may_act_on_dossier(session, actor, dossier)
+
+
+def may_return_result(session: Session, actor: Actor, dossier: Dossier) -> None:
+    may_act_on_dossier(session, actor, dossier)
+
+
+LIFECYCLE_ACTIONS = {
+    "request-supplement": may_request_supplement, "request-payment": may_request_payment,
+    "refuse": may_refuse, "apologize": may_apologize, "stop": may_stop,
+    "return-to-step": may_return_to_step, "return-result": may_return_result,
+}
+
+
+def may_rewind(actor: Actor, open_steps: Iterable[WorkItem]) -> None:
+    """Return-to-step: an officer with the role of a current step in its unit, or a leader of that
+    unit. (docs/api.md says the holder of a current step: a later issue; the authorisation
+    matrix keeps it as a strict xfail.)"""
+    if not any(actor.has_role(w.role, w.unit_code) or actor.has_role("leader", w.unit_code) for w in open_steps):
+        raise Forbidden("Chỉ người xử lý bước hiện tại (hoặc lãnh đạo đơn vị) được trả hồ sơ về bước trước.")
+
+
+def may_send_event(session: Session, actor: Actor, dossier: Dossier) -> None:
+    """Integrators with `events:send` for the dossier's province (another province: 404);
+    officers of a unit taking part (as for actions)."""
+    if actor.is_integrator:
+        if not actor.province_allowed(dossier.province_code):
+            raise NotFound(f"Không tìm thấy hồ sơ {dossier.code}.")
+        if not actor.can("events:send"):
+            raise Forbidden("Khóa API không có quyền events:send.")
+        return
+    may_act_on_dossier(session, actor, dossier)
+
+
+# -- procedure designers ---------------------------------------------------------------------------
+
+def designer_scopes(actor: Actor) -> set[str]:
+    """Province codes (or VN) where the actor designs; 403 when it designs nowhere."""
+    scopes = _user_scopes(actor, "designer")
+    if not scopes:
+        raise Forbidden("Cần vai trò thiết kế quy trình (designer).")
+    return scopes
+
+
+def may_view_design(actor: Actor, scope: str) -> bool:
+    """Back office: a designer sees its provinces' versions and the national templates (VN: all)."""
+    scopes = designer_scopes(actor)
+    return "VN" in scopes or scope == NATIONAL or scope in scopes
+
+
+def may_edit_design(actor: Actor, scope: str) -> bool:
+    """Back office: a designer changes its provinces' versions (VN: all, national templates too)."""
+    scopes = designer_scopes(actor)
+    return "VN" in scopes or (scope != NATIONAL and scope in scopes)
+
+
+def may_write_procedure(actor: Actor, scope: str) -> None:
+    """Upload, map lanes, mark executable, publish in a scope (the API, where every version is
+    readable: a refusal is 403): the designers `may_edit_design` allows; keys with
+    `procedures:write` for that province (a national key for national templates)."""
+    if actor.is_integrator:
+        if not actor.can("procedures:write"):
+            raise Forbidden("Khóa API không có quyền procedures:write.")
+        if scope != NATIONAL and not actor.province_allowed(scope):
+            raise Forbidden(f"Khóa API không được phép với tỉnh {scope}.")
+        if scope == NATIONAL and "VN" not in actor.provinces:
+            raise Forbidden("Chỉ khóa API cấp quốc gia được sửa mẫu quốc gia.")
+        return
+    scopes = actor.scopes("designer")
+    if "VN" in scopes or (scope != NATIONAL and scope in scopes):
+        return
+    raise Forbidden("Cần vai trò thiết kế quy trình (designer) cho phạm vi này.")
+
+
+# -- supervisors' figures ----------------------------------------------------------------------------
+
+def statistics_scopes(actor: Actor) -> set[str]:
+    """Province codes (or VN) whose figures the actor may see: supervisors' and administrators'."""
+    if actor.is_integrator:
+        return set()
+    return set().union(*(actor.scopes(role) for role in STATISTICS_ROLES)) - {""}
+
+
+def statistics_scope(actor: Actor, scope: str | None) -> str:
+    """The scope asked for (default: VN for a national viewer, else its first province); 403
+    outside the actor's provinces."""
+    scopes = statistics_scopes(actor)
+    if actor.is_integrator or not scopes:
+        raise Forbidden("Chỉ giám sát viên hoặc quản trị được xem thống kê.")
+    if scope in (None, ""):
+        return "VN" if "VN" in scopes else sorted(scopes)[0]
+    if not in_scope(scopes, scope):
+        raise Forbidden(f"Không có quyền xem thống kê của {scope}.")
+    return scope
+
+
+# -- administrators ------------------------------------------------------------------------------------
+
+def admin_scopes(actor: Actor) -> set[str]:
+    """Province codes (or VN) the actor administers; 403 when none."""
+    scopes = _user_scopes(actor, "admin")
+    if not scopes:
+        raise Forbidden("Cần vai trò quản trị (admin).")
+    return scopes
+
+
+def may_administer(actor: Actor, scope: str) -> None:
+    """Something of one scope (a calendar day of VN or a province): its administrators, or VN's."""
+    if not in_scope(_user_scopes(actor, "admin"), scope):
+        raise Forbidden("Cần vai trò quản trị (admin) của phạm vi này.")
+
+
+def _unit_province(session: Session, unit_code: str) -> str | None:
+    unit = session.get(Unit, unit_code)
+    if unit is None:
+        return None
+    return "VN" if unit.level == "national" else unit.province_code
+
+
+def admin_manages_unit(session: Session, actor: Actor, unit_code: str) -> bool:
+    """A unit of the administrator's province (VN: every unit)."""
+    scopes = admin_scopes(actor)
+    return "VN" in scopes or _unit_province(session, unit_code) in scopes
+
+
+def admin_manages_user(session: Session, actor: Actor, user: User) -> bool:
+    """Every unit of the user lies in the administrator's province (a user without units is
+    manageable only nationally, since nothing ties it to a province)."""
+    scopes = admin_scopes(actor)
+    if "VN" in scopes:
+        return True
+    units = [a.unit_code for a in user.assignments]
+    return bool(units) and all(_unit_province(session, u) in scopes for u in units)
+
+
+def managed_users(scopes: set[str]):
+    """SQL condition on `User`: the users `admin_manages_user` allows for these scopes."""
+    if "VN" in scopes:
+        return true()
+    in_scope_units = select(Unit.code).where(Unit.province_code.in_(scopes), Unit.level != "national")
+    outside = select(RoleAssignment.user_id).where(RoleAssignment.unit_code.not_in(in_scope_units))
+    inside = select(RoleAssignment.user_id).where(RoleAssignment.unit_code.in_(in_scope_units))
+    return User.id.in_(inside) & User.id.not_in(outside)
+
+
+def audit_scopes(actor: Actor) -> set[str]:
+    """The back office's own history: administrators and designers, of their provinces (VN: all)."""
+    scopes = _user_scopes(actor, "admin") | _user_scopes(actor, "designer")
+    if not scopes:
+        raise Forbidden("Cần vai trò quản trị hoặc thiết kế.")
+    return scopes
+
+
+def may_issue_key(actor: Actor, scope: str, provinces: Iterable[str]) -> None:
+    """A key for an integrator of `scope`, over `provinces`: administrators of all of them."""
+    scopes = admin_scopes(actor)
+    if not in_scope(scopes, scope) or not all(in_scope(scopes, p) for p in provinces):
+        raise Forbidden("Quản trị tỉnh chỉ cấp khóa cho tỉnh của mình.")

@@ -1,0 +1,33 @@
+"""What the services need of the configuration, as plain values: services never read Flask.
+
+`Settings.from_config(app.config)` is built by the Flask side: the worker builds it once and
+passes it to the job handlers that deliver (webhooks, the national portal); every database
+session opened in an app context carries the application's in `session.info` (`settings_of`),
+for what runs deep in a step (queueing the portal record)."""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    webhook_allow_private: bool = False  # WEBHOOK_ALLOW_PRIVATE: deliveries may reach private addresses
+    webhook_timeout: float = 10.0  # WEBHOOK_TIMEOUT (seconds), for the portal too
+    portal_sync_url: str | None = None  # PORTAL_SYNC_URL: unset, nothing is queued for the portal
+    portal_sync_token: str | None = None  # PORTAL_SYNC_TOKEN
+
+    @classmethod
+    def from_config(cls, config: Mapping) -> Settings:
+        return cls(webhook_allow_private=bool(config.get("WEBHOOK_ALLOW_PRIVATE", False)),
+                   webhook_timeout=config.get("WEBHOOK_TIMEOUT", 10.0),
+                   portal_sync_url=config.get("PORTAL_SYNC_URL"),
+                   portal_sync_token=config.get("PORTAL_SYNC_TOKEN"))
+
+
+DEFAULTS = Settings()
+
+
+def settings_of(session) -> Settings:
+    """The settings the session carries (the defaults for a session opened outside the app)."""
+    return session.info.get("settings", DEFAULTS)
