@@ -147,6 +147,28 @@ def test_boundary_and_intermediate_timers_fire_and_stale_jobs_do_nothing(app, ap
         assert check_all(db.session) == []
 
 
+def test_a_timer_job_taken_before_its_time_waits_again_instead_of_being_lost(app, api, api_key):
+    """A job run before the engine's timer is due (taken early, clocks apart) fires nothing and
+    queues the timer again at its due time; the timer then fires."""
+    publish_timers(api, boundary="PT2S")
+    body = start(api, api_key())
+    worker = Worker(app, name="w1")
+    worker.run_until_idle()  # reception done by the integrator's start: Task_Work is open, its timer queued
+    with app.app_context():
+        [timer] = db.session.query(Job).filter_by(kind="timer", state="queued").all()
+        due = timer.run_at
+        timer.run_at = utcnow() - timedelta(seconds=1)  # taken early
+        db.session.commit()
+    worker.run_until_idle()
+    with app.app_context():
+        [again] = db.session.query(Job).filter_by(kind="timer", state="queued").all()
+        assert again.run_at >= due - timedelta(milliseconds=50), "the timer is waited for again, not dropped"
+    time.sleep(2.1)
+    worker.run_until_idle()
+    after = api.get(f"/dossiers/{body['code']}", "specialist.00070").get_json()
+    assert [h["step_id"] for h in after["history"] if h["action"] == "timer"] == ["Timer_Remind"]
+
+
 def test_interrupting_boundary_timer_cancels_the_step(app, api, api_key):
     publish_timers(api, code="9.100002", interrupting=True, boundary="PT1S")
     body = start(api, api_key(), code="9.100002")

@@ -1,7 +1,7 @@
 """What the worker does for each kind of job: fire timers, send deadline reminders."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy import select
@@ -9,9 +9,10 @@ from sqlalchemy.orm import Session
 
 from ..models import Job, Notification, RoleAssignment
 from ..models.dossiers import FINAL_STATUSES
+from ..models.types import utcnow
 from ..settings import Settings
 from ..timezone import TZ
-from . import audit, outbox, steps
+from . import audit, jobs, outbox, steps
 from .dossiers import current_tasks
 
 SYSTEM_TIMER = "system:timer"
@@ -26,8 +27,11 @@ def fire_timer(session: Session, job: Job) -> str:
     fired = step.engine(lambda run: run.fire_timers())
     if step.incident is not None:
         fired = [step.incident.element_id or "?"]
-    if not fired:
-        return "early"  # not due yet by the engine's clock
+    if not fired:  # not due yet by the engine's clock (a job taken early, clocks apart): wait again
+        due = step.run.next_timer_at()
+        if due is not None:
+            jobs.replace_timer(session, dossier.id, dossier.lock_version, max(due, utcnow() + timedelta(seconds=1)))
+        return "early"
     for element_id in fired:
         audit.record(session, "timer", SYSTEM_TIMER, dossier=dossier, step_id=element_id,
                      data={"job": job.id})
