@@ -118,6 +118,7 @@ def _version_context(version) -> dict:
                                                                           .order_by(FormDefinition.key)).all(),
         "svg": render_svg(version.bpmn_xml, problem_ids), "problems": version.warnings,
         "in_force": any(f for v, f in procedures.versions(db.session, version.procedure_code) if v.id == version.id),
+        "called_by": procedures.callers_of(version),
     }
 
 

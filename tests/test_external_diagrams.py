@@ -2,7 +2,8 @@
 diagrams (`tests/external/`, licences and origins beside them in `SOURCES.md`). Each is uploaded
 as a designer would, marked executable and routed through the API where needed, published and
 run to a finished dossier over HTTP, or refused at upload with the reason the support matrix
-(`docs/bpmn-support.md`) gives. `expectations.json` says which, and why."""
+(`docs/bpmn-support.md`) gives (or, accepted, refused by publish's dry run: "unpublishable").
+`expectations.json` says which, and why."""
 from __future__ import annotations
 
 import json
@@ -99,6 +100,10 @@ def test_an_external_diagram_runs_or_is_refused_with_its_reason(app, api, api_ke
         m = _fail_on_5xx(api.put(f"/procedures/{code}/versions/1/lanes", "designer.01", json=case["lanes"]), "lanes")
         assert m.status_code == 200, m.get_json()
     p = _fail_on_5xx(api.post(f"/procedures/{code}/versions/1/publish", "designer.01"), "publish")
+    if case["expect"] == "unpublishable":  # accepted at upload, refused by the publish dry run
+        assert p.status_code == 422, p.get_json()
+        assert any(case["reason"] in problem["message"] for problem in p.get_json()["error"]["problems"]), p.get_json()
+        return
     assert p.status_code == 200, p.get_json()
     key = api_key(permissions=("dossiers:create", "dossiers:read", "events:send"))
     dossier = _run_to_the_end(api, key, case, code)

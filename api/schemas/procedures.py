@@ -50,6 +50,12 @@ class VersionSchema(ViewSchema):
     messages = fields.Function(lambda v: procedures.waiting_for(row(v)),
                                metadata={"type": "array", "items": {"type": "string"},
                                          "description": "names of the messages the diagram waits for"})
+    called_by = fields.Function(
+        lambda v: procedures.callers_of(row(v)),
+        metadata={"type": "array", "items": {"type": "object"},
+                  "description": "published versions whose call activities call this procedure "
+                                 "(calledElement=\"procedure:<code>\"): code, version, scope, element_id, "
+                                 "calls_version (the version of this procedure they pinned at their publish)"})
 
 
 class UploadFormSchema(Schema):

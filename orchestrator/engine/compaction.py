@@ -13,6 +13,8 @@ from __future__ import annotations
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
+from . import event_subprocesses
+
 
 def _open(task) -> bool:
     return bool(task.state & TaskState.NOT_FINISHED_MASK) or task.state == TaskState.ERROR
@@ -28,9 +30,12 @@ def _path_to_root(task) -> list:
 
 def compact(workflow: BpmnWorkflow) -> int:
     """Remove completed tasks above the open part of the tree; returns how many were removed."""
-    if workflow.subprocesses:
-        return 0  # call activities / sub-processes keep their own trees: left as they are
-    open_tasks = [t for t in workflow.tasks.values() if _open(t)]
+    # Sub-processes (embedded, call activities) keep their own trees, untouched; one whose task in the
+    # main tree is dropped below goes with it (`_drop_orphans`). An open one's task is open (STARTED).
+    # An event sub-process not started yet hangs off the process's start: it must not pin the tree there.
+    waiting = [t for t in workflow.tasks.values() if event_subprocesses.untriggered(workflow, t)]
+    open_tasks = [t for t in workflow.tasks.values()
+                  if _open(t) and not any(t is w or t.is_descendant_of(w) for w in waiting)]
     if not open_tasks:
         return 0
     # The deepest common ancestor of every open task (an open task may be it).
@@ -67,6 +72,22 @@ def compact(workflow: BpmnWorkflow) -> int:
         child._parent = parent.id
     for task_id in doomed:
         workflow.tasks.pop(task_id, None)
-    if workflow.last_task is not None and workflow.last_task.id not in workflow.tasks:
+    removed = len(doomed) + _drop_orphans(workflow)
+    last = workflow.last_task
+    if last is not None and last.id not in workflow.tasks and not any(
+            last.id in sp.tasks for sp in workflow.subprocesses.values()):
         workflow.last_task = None
-    return len(doomed)
+    return removed
+
+
+def _drop_orphans(workflow: BpmnWorkflow) -> int:
+    """Remove the sub-processes whose task is gone (and theirs, nested); returns their task count.
+    SpiffWorkflow keeps every sub-process in the top workflow's `subprocesses`, keyed by its task."""
+    removed = 0
+    while True:
+        alive = set(workflow.tasks).union(*(sp.tasks for sp in workflow.subprocesses.values()))
+        orphans = [sp_id for sp_id in workflow.subprocesses if sp_id not in alive]
+        if not orphans:
+            return removed
+        for sp_id in orphans:
+            removed += len(workflow.subprocesses.pop(sp_id).tasks)

@@ -17,7 +17,8 @@ ROLES = ("reception", "specialist", "leader")
 MILESTONES = ("reception", "decision", "return")
 ROUTE_RE = re.compile(
     r"^(?:commune/(?P<c_role>reception|specialist|leader)"
-    r"|province/(?P<unit_type>service-center|department:[A-Za-z0-9_.-]+)/(?P<p_role>reception|specialist|leader))$"
+    r"|province/(?P<unit_type>service-center|department:(?:[A-Za-z0-9_.-]+|\{item\}))"
+    r"/(?P<p_role>reception|specialist|leader))$"
 )
 
 # The support matrix: every BPMN element a diagram may hold, what this release does with it and,
@@ -25,19 +26,26 @@ ROUTE_RE = re.compile(
 # keeps them equal). "runs": accepted and executed; "human": a step routed to officers;
 # "passes": accepted, completes at once; "drawn": accepted, no effect on the run; "refused".
 SUPPORT: dict[str, tuple[str, str]] = {
-    "startEvent": ("runs", "none start event; several start events are allowed"),
+    "startEvent": ("runs", "none start event; several start events are allowed; a timer or message start only "
+                           "opens an event sub-process"),
     "endEvent": ("runs", "ends its path; an `outcome` property sets the dossier's final status"),
     "intermediateThrowEvent": ("passes", "a none intermediate event (milestone marker)"),
     "intermediateCatchEvent": ("runs", "with a timer or message definition"),
     "boundaryEvent": ("runs", "with a timer or message definition, interrupting or not"),
     "terminateEventDefinition": ("runs", "ends the whole workflow"),
     "timerEventDefinition": ("runs", "ISO 8601 duration, date or cycle, or a sandboxed expression"),
-    "messageEventDefinition": ("runs", "waiting for a message (catch, boundary); throwing messages is refused"),
+    "messageEventDefinition": ("runs", "waiting for a message (catch, boundary, event sub-process start); throwing "
+                                       "messages is refused"),
     "userTask": ("human", "a step for officers: form, route, deadline, milestone"),
     "manualTask": ("human", "a step for officers, like a user task"),
     "task": ("passes", "a none task completes at once, as in Camunda"),
     "scriptTask": ("runs", "Python in the restricted subset; other languages are refused"),
-    "subProcess": ("runs", "embedded sub-process"),
+    "subProcess": ("runs", "embedded sub-process, nested or in a parallel branch, with timer and message boundary "
+                           "events; its steps take its lane; event sub-processes of the main process, by timer or "
+                           "message, interrupting or not"),
+    "callActivity": ("runs", "calls a process of the same file (`calledElement` = its id) or a procedure of the "
+                             "library (`procedure:<code>`, the version in force when the caller is published); its "
+                             "steps are routed by their own lanes; calls to nothing and cycles of calls are refused"),
     "exclusiveGateway": ("runs", "conditions in the restricted subset or ${...}; default flow"),
     "parallelGateway": ("runs", "split and join"),
     "inclusiveGateway": ("runs", "split on conditions and join"),
@@ -56,7 +64,6 @@ SUPPORT: dict[str, tuple[str, str]] = {
     "dataStoreReference": ("drawn", "no effect on the run"),
     "serviceTask": ("refused", "Tác vụ dịch vụ (serviceTask) chưa được hỗ trợ: không gọi hệ thống ngoài từ sơ đồ."),
     "businessRuleTask": ("refused", "Bảng quyết định DMN (businessRuleTask) chưa được hỗ trợ."),
-    "callActivity": ("refused", "Gọi quy trình con (callActivity) chưa được hỗ trợ trong phiên bản này."),
     "sendTask": ("refused", "sendTask chưa được hỗ trợ."),
     "receiveTask": ("refused", "receiveTask chưa được hỗ trợ."),
     "signalEventDefinition": ("refused", "Sự kiện tín hiệu chưa được hỗ trợ trong phiên bản này."),
@@ -67,20 +74,28 @@ SUPPORT: dict[str, tuple[str, str]] = {
     "escalationEventDefinition": ("refused", "Sự kiện leo thang chưa được hỗ trợ."),
     "compensateEventDefinition": ("refused", "Sự kiện bù trừ không được hỗ trợ."),
     "cancelEventDefinition": ("refused", "Sự kiện hủy giao dịch không được hỗ trợ."),
-    "multiInstanceLoopCharacteristics": ("refused", "Tác vụ đa thể hiện (multi-instance) chưa được hỗ trợ."),
-    "standardLoopCharacteristics": ("refused", "Vòng lặp chuẩn (loop marker) chưa được hỗ trợ; dùng cổng và luồng "
-                                               "quay lại."),
+    "multiInstanceLoopCharacteristics": ("runs", "parallel or sequential, over a cardinality or a collection of the "
+                                                 "dossier's data (at most 100 instances), completion condition; each "
+                                                 "instance of a user task is its own step, routed with `{item}`"),
+    "standardLoopCharacteristics": ("runs", "loopCondition with a loopMaximum of at most 100; refused without one"),
 }
 UNSUPPORTED = {name: reason for name, (status, reason) in SUPPORT.items() if status == "refused"}
 THROWN_MESSAGE = "Chỉ hỗ trợ sự kiện thông điệp dạng chờ (intermediateCatchEvent, boundaryEvent)."
 TIMER_START = ("Sự kiện bắt đầu hẹn giờ chưa được hỗ trợ: hồ sơ do người dân, hệ thống tích hợp hoặc cán bộ "
                "tiếp nhận khởi tạo.")
+EVENT_SUB_PROCESS = ("Quy trình con sự kiện (subProcess triggeredByEvent) chỉ được đặt trực tiếp trong quy trình chính; "
+                     "bên trong quy trình con khác, dùng sự kiện biên (hẹn giờ, thông điệp) gắn trên quy trình con đó.")
 SCRIPT_LANGUAGES = ("", "python", "python3", "text/x-python")
 # Properties on an end event: the dossier's final status when the workflow ends there.
 OUTCOMES = {"refused": 3, "withdrawn": 7, "stopped": 8, "returned": 10}
 
 
 MESSAGE_CATCHERS = ("intermediateCatchEvent", "boundaryEvent")
+
+# A call activity calls a procedure of the library with calledElement="procedure:<code>"; any other
+# calledElement names a process of the same file.
+LIBRARY_CALL = "procedure:"
+LIBRARY_CODE_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-]{2,39}$")
 
 # SpiffWorkflow names its own control tasks so; a diagram element with such an id breaks the spec.
 RESERVED_IDS = frozenset({"Start", "End", "Root"})
@@ -126,10 +141,13 @@ def _is_executable(process: etree._Element) -> bool:
 
 
 def process_choices(root: etree._Element) -> list[str]:
-    """Ids of the processes a designer may run: the executable ones, else every process."""
+    """Ids of the processes a designer may run: the executable ones, else every process; a process
+    a call activity of the file calls is a sub-procedure, not a candidate (unless none is left)."""
     processes = root.xpath("./bpmn:process", namespaces=NS)
     executable = [p for p in processes if _is_executable(p)]
-    return [p.get("id") for p in (executable or processes)]
+    candidates = [p.get("id") for p in (executable or processes)]
+    called = {(c.get("calledElement") or "").strip() for c in root.iter(f"{{{BPMN_NS}}}callActivity")}
+    return [pid for pid in candidates if pid not in called] or candidates
 
 
 def process_labels(root: etree._Element) -> list[tuple[str, str]]:
@@ -175,20 +193,52 @@ def _main_process(root: etree._Element, chosen: str | None, problems: list[Probl
 
 
 def _flow_order(process: etree._Element) -> list[str]:
-    """Element ids in breadth-first order from the start events along sequence flows."""
+    """Element ids in breadth-first order from the process's start events along sequence flows; an
+    embedded sub-process is walked where it stands (its own order follows it), so its steps take
+    its place on the path. Event sub-processes and boundary paths are not on it."""
     succ: dict[str, list[str]] = {}
     for flow in process.iter(f"{{{BPMN_NS}}}sequenceFlow"):
         succ.setdefault(flow.get("sourceRef"), []).append(flow.get("targetRef"))
-    starts = [e.get("id") for e in process.iter(f"{{{BPMN_NS}}}startEvent")]
-    order, seen, queue = [], set(starts), deque(starts)
-    while queue:
-        node = queue.popleft()
-        order.append(node)
-        for nxt in succ.get(node, ()):
-            if nxt not in seen:
-                seen.add(nxt)
-                queue.append(nxt)
-    return order
+    inner = {sub.get("id"): [e.get("id") for e in sub.xpath("./bpmn:startEvent", namespaces=NS)]
+             for sub in process.iter(f"{{{BPMN_NS}}}subProcess")
+             if (sub.get("triggeredByEvent") or "").strip().lower() != "true"}
+    seen: set[str] = set()
+
+    def walk(starts: list[str]) -> list[str]:
+        order, queue = [], deque(s for s in starts if s not in seen)
+        seen.update(starts)
+        while queue:
+            node = queue.popleft()
+            order.append(node)
+            order += walk(inner.get(node, []))
+            for nxt in succ.get(node, ()):
+                if nxt not in seen:
+                    seen.add(nxt)
+                    queue.append(nxt)
+        return order
+
+    return walk([e.get("id") for e in process.xpath("./bpmn:startEvent", namespaces=NS)])
+
+
+def _is_event_sub_process(el: etree._Element) -> bool:
+    return _local(el.tag) == "subProcess" and (el.get("triggeredByEvent") or "").strip().lower() == "true"
+
+
+def _event_sub_process_start(event: etree._Element, process: etree._Element) -> bool:
+    """A start event of an event sub-process of the main process: it waits, as a catch event."""
+    parent = event.getparent()
+    return (_local(event.tag) == "startEvent" and parent is not None and _is_event_sub_process(parent)
+            and parent.getparent() is process)
+
+
+def _lane_of_node(node: etree._Element, lane_of: dict[str, str]) -> str | None:
+    """The lane of a flow node: the lane listing it, else the lane listing the nearest sub-process
+    around it (a lane's flowNodeRef may list a sub-process alone: its steps are in that lane)."""
+    while node is not None and _local(node.tag) != "process":
+        if node.get("id") in lane_of:
+            return lane_of[node.get("id")]
+        node = node.getparent()
+    return None
 
 
 def _lanes(process: etree._Element) -> tuple[list[dict], dict[str, str]]:
@@ -271,6 +321,81 @@ def _language_problems(process: etree._Element) -> list[Problem]:
     return problems
 
 
+MAX_LOOP = 100
+"""Most instances of one multi-instance activity, and most rounds of one standard loop (each is
+work for the engine's budget and data in the dossier's bounded state)."""
+ITEM = "{item}"  # in a routing path: the input item of each instance (a department code)
+_LITERAL_LIST = r"^\s*{name}\s*=\s*(\[[^\n]*\])\s*$"
+
+
+def loop_of(el: etree._Element, process: etree._Element | None = None) -> dict | None:
+    """An activity's loop marker as the run needs it: {"kind": "multi"|"standard", "sequential",
+    "collection" (the data field it runs over), "item" (each instance's field), "cardinality",
+    "maximum", "items" (the collection's values when a script of the process assigns it a literal
+    list)}; None without a marker."""
+    standard = el.find(f"{{{BPMN_NS}}}standardLoopCharacteristics")
+    if standard is not None:
+        maximum = (standard.get("loopMaximum") or "").strip()
+        return {"kind": "standard", "maximum": int(maximum) if maximum.isdigit() else None,
+                "condition": (standard.findtext(f"{{{BPMN_NS}}}loopCondition") or "").strip() or None}
+    multi = el.find(f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics")
+    if multi is None:
+        return None
+    collection = ((multi.findtext(f"{{{BPMN_NS}}}loopDataInputRef") or "").strip()
+                  or (multi.get(f"{{{CAMUNDA_NS}}}collection") or "").strip() or None)
+    item = multi.find(f"{{{BPMN_NS}}}inputDataItem")
+    item = (item.get("id") or item.get("name")) if item is not None else multi.get(f"{{{CAMUNDA_NS}}}elementVariable")
+    items = None
+    if collection and process is not None and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", collection):
+        import ast
+        for script in process.iter(f"{{{BPMN_NS}}}script"):
+            m = re.search(_LITERAL_LIST.format(name=collection), script.text or "", re.MULTILINE)
+            try:
+                value = ast.literal_eval(m.group(1)) if m else None
+            except (ValueError, SyntaxError):
+                value = None
+            if isinstance(value, list):
+                items = value
+    return {"kind": "multi", "sequential": (multi.get("isSequential") or "").strip().lower() == "true",
+            "collection": collection, "item": item, "items": items,
+            "cardinality": (multi.findtext(f"{{{BPMN_NS}}}loopCardinality") or "").strip() or None}
+
+
+def _loop_around(task: etree._Element) -> dict | None:
+    """The loop marker a human step runs under: its own, else that of the nearest sub-process
+    around it (each instance of a multi-instance sub-process runs the step once, for its item)."""
+    el = task
+    while el is not None and _local(el.tag) in ("userTask", "manualTask", "subProcess"):
+        process = next((a for a in el.iterancestors(f"{{{BPMN_NS}}}process")), None)
+        loop = loop_of(el, process)
+        if loop is not None:
+            return loop
+        el = el.getparent()
+    return None
+
+
+def _loop_problems(process: etree._Element) -> list[Problem]:
+    """Loops that could spin or blow up the state: a standard loop without a loopMaximum (or past
+    MAX_LOOP), a multi-instance whose literal cardinality or literal collection is past MAX_LOOP."""
+    problems = []
+    for marker in process.iter(f"{{{BPMN_NS}}}standardLoopCharacteristics",
+                               f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics"):
+        owner = marker.getparent()
+        loop = loop_of(owner, process)
+        if loop["kind"] == "standard" and (loop["maximum"] is None or not 1 <= loop["maximum"] <= MAX_LOOP):
+            problems.append(Problem(f"Vòng lặp chuẩn phải có loopMaximum là số nguyên từ 1 đến {MAX_LOOP} "
+                                    "(vòng lặp không giới hạn có thể chạy mãi).", owner.get("id"), marker.sourceline))
+        elif loop["kind"] == "multi":
+            card = loop["cardinality"]
+            if card and card.isdigit() and int(card) > MAX_LOOP:
+                problems.append(Problem(f"Tác vụ đa thể hiện có {card} thể hiện (tối đa {MAX_LOOP}).",
+                                        owner.get("id"), marker.sourceline))
+            if loop["items"] is not None and len(loop["items"]) > MAX_LOOP:
+                problems.append(Problem(f"Danh sách '{loop['collection']}' có {len(loop['items'])} phần tử "
+                                        f"(tối đa {MAX_LOOP} thể hiện).", owner.get("id"), marker.sourceline))
+    return problems
+
+
 def describe(root: etree._Element, process_id: str | None = None) -> tuple[dict, list[Problem]]:
     """The diagram's description plus structural problems (not yet expression checks).
     `process_id` is the designer's choice of main process when the file holds several."""
@@ -279,26 +404,38 @@ def describe(root: etree._Element, process_id: str | None = None) -> tuple[dict,
     process = _main_process(root, process_id, problems)
     if process is None:
         return {"dialect": dialect, "process_id": None, "lanes": [], "user_tasks": [], "expressions": []}, problems
+    library_calls: list[dict] = []
+    called = _called_processes(root, process, problems, library_calls)
+    running = [process, *called]  # the main process and the processes it calls: all checked, all routed
 
-    for el in process.iter():
+    for el in (el for proc in running for el in proc.iter()):
         name = _local(el.tag)
         if el.get("id") in RESERVED_IDS and name not in ("process",):
             problems.append(Problem(f"Mã phần tử '{el.get('id')}' trùng tên nội bộ của bộ máy quy trình; hãy đổi tên "
                                     "(ví dụ StartEvent_1).", el.get("id"), el.sourceline))
-        if name == "messageEventDefinition" and _local(el.getparent().tag) not in MESSAGE_CATCHERS:
+        if name == "messageEventDefinition" and _local(el.getparent().tag) not in MESSAGE_CATCHERS \
+                and not _event_sub_process_start(el.getparent(), process):
             problems.append(Problem(THROWN_MESSAGE, el.getparent().get("id"), el.sourceline))
-        if name == "timerEventDefinition" and el.getparent().getparent() is process \
+        if name == "timerEventDefinition" and el.getparent().getparent() in running \
                 and _local(el.getparent().tag) == "startEvent":
             problems.append(Problem(TIMER_START, el.getparent().get("id"), el.sourceline))
+        if name == "subProcess" and _is_event_sub_process(el) and el.getparent() is not process:
+            problems.append(Problem(EVENT_SUB_PROCESS, el.get("id"), el.sourceline))
         if name in UNSUPPORTED:
             owner = el if el.get("id") else el.getparent()
             problems.append(Problem(UNSUPPORTED[name], owner.get("id"), el.sourceline))
-    problems += _language_problems(process)
+    problems += [p for proc in running for p in _language_problems(proc)]
+    problems += [p for proc in running for p in _loop_problems(proc)]
 
-    lanes, lane_of = _lanes(process)
-    order = {el_id: i for i, el_id in enumerate(_flow_order(process))}
+    lanes, lane_of = [], {}
+    for proc in running:  # lane ids are unique in the file: each called process routes by its own lanes
+        proc_lanes, proc_lane_of = _lanes(proc)
+        lanes += proc_lanes
+        lane_of.update(proc_lane_of)
+    order = {el_id: i for i, el_id in enumerate(_call_order(process, {p.get("id"): p for p in called}))}
+    owner_of = {el.get("id"): proc.get("id") for proc in called for el in proc.iter() if el.get("id")}
     tasks = []
-    for task in process.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask"):
+    for task in (t for proc in running for t in proc.iter(f"{{{BPMN_NS}}}userTask", f"{{{BPMN_NS}}}manualTask")):
         props = _properties(task)
         form_key = task.get(f"{{{CAMUNDA_NS}}}formKey") or props.get("formKey") or props.get("formJsonSchemaFilename")
         if form_key and form_key.endswith(".json"):
@@ -308,7 +445,7 @@ def describe(root: etree._Element, process_id: str | None = None) -> tuple[dict,
         tasks.append({
             "id": task.get("id"),
             "name": (task.get("name") or task.get("id")).strip(),
-            "lane_id": lane_of.get(task.get("id")),
+            "lane_id": _lane_of_node(task, lane_of),
             "form_key": form_key,
             "milestone": props.get("milestone") or None,
             "step_days": int(step_days) if step_days and step_days.isdigit() else None,
@@ -316,6 +453,8 @@ def describe(root: etree._Element, process_id: str | None = None) -> tuple[dict,
             "candidate_groups": task.get(f"{{{CAMUNDA_NS}}}candidateGroups"),
             "route": _route_of(task, props),
             "generated_form": _generated_form(task),
+            **({"called_process": owner_of[task.get("id")]} if task.get("id") in owner_of else {}),
+            "loop": _loop_around(task),
             "line": task.sourceline,
         })
         if props.get("milestone") and props["milestone"] not in MILESTONES:
@@ -336,18 +475,82 @@ def describe(root: etree._Element, process_id: str | None = None) -> tuple[dict,
         "processes": process_choices(root),
         "lanes": lanes,
         "user_tasks": tasks,
-        "expressions": _expressions(process),
-        "messages": _messages(root, process),
+        "expressions": [e for proc in running for e in _expressions(proc)],
+        "loops": [{"element_id": m.getparent().get("id"), **loop_of(m.getparent(), proc)} for proc in running
+                  for m in proc.iter(f"{{{BPMN_NS}}}standardLoopCharacteristics",
+                                     f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics")],
+        "messages": list(dict.fromkeys(m for proc in running for m in _messages(root, proc))),
         "end_outcomes": _end_outcomes(process, problems),
-        "reads_reception_result": any("reception_result" in e["source"] for e in _expressions(process)),
+        "reads_reception_result": any("reception_result" in e["source"] for proc in running
+                                      for e in _expressions(proc)),
+        "called_processes": [p.get("id") for p in called],
+        "library_calls": library_calls,
         "line": process.sourceline,
     }, problems
 
 
+def _called_processes(root: etree._Element, main: etree._Element, problems: list[Problem],
+                      library: list[dict]) -> list[etree._Element]:
+    """The processes of the file that the main process calls (call activities, directly or through
+    other calls), in the order first called. A call without `calledElement`, a call to no process
+    of the file and a cycle of calls (a process calling itself, a calling b calling a: the engine
+    would call for ever) are problems at the call activity, with its line. Calls to a procedure of
+    the library (`calledElement="procedure:<code>"`) go to `library` ({element_id, line, code}):
+    they are resolved, and checked for cycles, at publish."""
+    by_id = {p.get("id"): p for p in root.xpath("./bpmn:process", namespaces=NS)}
+    found: list[etree._Element] = []
+    seen = {main.get("id")}
+
+    def visit(process: etree._Element, stack: tuple[str, ...]) -> None:
+        for call in process.iter(f"{{{BPMN_NS}}}callActivity"):
+            target = (call.get("calledElement") or "").strip()
+            if not target:
+                problems.append(Problem("Hoạt động gọi (callActivity) chưa ghi quy trình được gọi (calledElement).",
+                                        call.get("id"), call.sourceline, code="call_target_missing"))
+            elif target.startswith(LIBRARY_CALL):
+                code = target[len(LIBRARY_CALL):].strip()
+                if not LIBRARY_CODE_RE.match(code):
+                    problems.append(Problem(f"Mã thủ tục được gọi '{code}' không hợp lệ (ví dụ procedure:1.004227).",
+                                            call.get("id"), call.sourceline, code="call_target_missing"))
+                else:
+                    library.append({"element_id": call.get("id"), "line": call.sourceline, "code": code})
+            elif target in stack:
+                cycle = " → ".join(stack[stack.index(target):] + (target,))
+                problems.append(Problem(f"Vòng gọi quy trình con không có điểm dừng: {cycle}.", call.get("id"),
+                                        call.sourceline, code="call_cycle"))
+            elif target not in by_id:
+                problems.append(Problem(f"Hoạt động gọi '{call.get('id')}' gọi quy trình '{target}' không có trong "
+                                        f"tệp (có: {', '.join(by_id)}).", call.get("id"), call.sourceline,
+                                        code="call_target_missing"))
+            elif target not in seen:
+                seen.add(target)
+                found.append(by_id[target])
+                visit(by_id[target], stack + (target,))
+
+    visit(main, (main.get("id"),))
+    return found
+
+
+def _call_order(process: etree._Element, called: dict[str, etree._Element]) -> list[str]:
+    """`_flow_order`, each call activity followed by the order of the process it calls (`called`:
+    id -> process; each process expanded once on a path, cycles being refused anyway)."""
+    order = _flow_order(process)
+    calls = {c.get("id"): (c.get("calledElement") or "").strip() for c in process.iter(f"{{{BPMN_NS}}}callActivity")}
+    out = []
+    for node in order:
+        out.append(node)
+        target = calls.get(node)
+        if target in called:
+            out += _call_order(called[target], {k: v for k, v in called.items() if k != target})
+    return out
+
+
 def _end_outcomes(process: etree._Element, problems: list[Problem]) -> dict[str, str]:
-    """End events of the main process that carry an `outcome` property (e.g. stopped)."""
+    """End events of the main process (and of its event sub-processes) that carry an `outcome`
+    property (e.g. stopped, withdrawn)."""
     found = {}
-    for end in process.xpath("./bpmn:endEvent", namespaces=NS):
+    for end in process.xpath("./bpmn:endEvent | ./bpmn:subProcess[@triggeredByEvent='true']/bpmn:endEvent",
+                             namespaces=NS):
         outcome = _properties(end).get("outcome")
         if not outcome:
             continue
@@ -413,7 +616,7 @@ def _expressions(process: etree._Element) -> list[dict]:
             owner = el.getparent().getparent()
             found.append({"element_id": owner.get("id"), "kind": "timer", "source": (el.text or "").strip(),
                           "line": el.sourceline, "timer": tag})
-    for tag in ("loopCardinality", "completionCondition"):
+    for tag in ("loopCardinality", "completionCondition", "loopCondition"):
         for el in process.iter(f"{{{BPMN_NS}}}{tag}"):
             owner = el.getparent().getparent()
             if (el.text or "").strip():
@@ -432,24 +635,38 @@ def drawing(xml: str | bytes) -> dict | None:
     except etree.XMLSyntaxError:
         return None
     elements = {el.get("id"): el for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
-    plane = root.find(f".//{{{BPMNDI_NS}}}BPMNPlane")
-    if plane is None:
+    planes = list(root.iter(f"{{{BPMNDI_NS}}}BPMNPlane"))
+    if not planes:
         return None
     shapes, edges = [], []
-    for shape in plane.iter(f"{{{BPMNDI_NS}}}BPMNShape"):
-        b = shape.find(f"{{{DC_NS}}}Bounds")
-        el = elements.get(shape.get("bpmnElement"))
-        if b is None or el is None:
-            continue
-        kind = etree.QName(el).localname
-        shapes.append({"id": el.get("id"), "kind": kind, "name": (el.get("name") or "").strip(),
-                       "text": (el.findtext("{*}text") or "").strip() if kind == "textAnnotation" else "",
-                       "bounds": tuple(float(b.get(k, 0)) for k in ("x", "y", "width", "height"))})
-    for edge in plane.iter(f"{{{BPMNDI_NS}}}BPMNEdge"):
-        points = [(float(p.get("x", 0)), float(p.get("y", 0))) for p in edge.findall(f"{{{DI_NS}}}waypoint")]
-        el = elements.get(edge.get("bpmnElement"))
-        if len(points) < 2 or el is None:
-            continue
-        edges.append({"id": el.get("id"), "kind": etree.QName(el).localname, "name": (el.get("name") or "").strip(),
-                      "points": points})
+    for plane in planes:  # a called process drawn on its own diagram goes below the ones before it
+        plane_shapes, plane_edges = [], []
+        for shape in plane.iter(f"{{{BPMNDI_NS}}}BPMNShape"):
+            b = shape.find(f"{{{DC_NS}}}Bounds")
+            el = elements.get(shape.get("bpmnElement"))
+            if b is None or el is None:
+                continue
+            kind = etree.QName(el).localname
+            plane_shapes.append({"id": el.get("id"), "kind": kind, "name": (el.get("name") or "").strip(),
+                                 "text": (el.findtext("{*}text") or "").strip() if kind == "textAnnotation" else "",
+                                 "bounds": tuple(float(b.get(k, 0)) for k in ("x", "y", "width", "height"))})
+        for edge in plane.iter(f"{{{BPMNDI_NS}}}BPMNEdge"):
+            points = [(float(p.get("x", 0)), float(p.get("y", 0))) for p in edge.findall(f"{{{DI_NS}}}waypoint")]
+            el = elements.get(edge.get("bpmnElement"))
+            if len(points) < 2 or el is None:
+                continue
+            plane_edges.append({"id": el.get("id"), "kind": etree.QName(el).localname,
+                                "name": (el.get("name") or "").strip(), "points": points})
+        if shapes and (plane_shapes or plane_edges):
+            bottom = max([s["bounds"][1] + s["bounds"][3] for s in shapes]
+                         + [y for e in edges for _, y in e["points"]])
+            top = min([s["bounds"][1] for s in plane_shapes] + [y for e in plane_edges for _, y in e["points"]])
+            dy = bottom + 80 - top
+            for s in plane_shapes:
+                x, y, w, h = s["bounds"]
+                s["bounds"] = (x, y + dy, w, h)
+            for e in plane_edges:
+                e["points"] = [(x, y + dy) for x, y in e["points"]]
+        shapes += plane_shapes
+        edges += plane_edges
     return {"shapes": shapes, "edges": edges}

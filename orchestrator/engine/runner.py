@@ -20,6 +20,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask
 from SpiffWorkflow.bpmn.specs.mixins.user_task import UserTask
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -27,7 +28,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import serializer
 from .compaction import compact
-from . import sandbox
+from . import event_subprocesses, sandbox
 from .sandbox import SandboxError
 from .script_engine import make_script_engine
 from .specs import SpecBundle
@@ -41,6 +42,33 @@ class HumanTask:
     step_id: str
     name: str
     lane: str | None
+    item: object = None  # an instance of a multi-instance: its input item (routes `{item}`), else None
+
+
+def _instance(task) -> tuple[object, str]:
+    """(input item, what the name adds) of an instance of a multi-instance or a round of a loop:
+    "(STC)" for an item from a collection, "#2" for the second by cardinality or loop round."""
+    parent = task.parent
+    spec = parent.task_spec if parent is not None else None
+    if not isinstance(spec, (StandardLoopTask, MultiInstanceTask)) or task.task_spec.name != spec.task_spec:
+        # not an instance itself (the step after a loop has it as parent too); a step inside an
+        # instance of a multi-instance sub-process is named and routed by that instance
+        outer_id = getattr(task.workflow, "parent_task_id", None)
+        outer = task.workflow.top_workflow.get_task_from_id(outer_id) if outer_id is not None else None
+        return _instance(outer) if outer is not None else (None, "")
+    if isinstance(spec, StandardLoopTask):
+        return None, f" #{task.internal_data.get('iteration', 0) + 1}"
+    internal = task.internal_data
+    if spec.input_item is not None and spec.input_item.exists(task):
+        item = spec.input_item.get(task)
+    else:
+        item = internal.get("item", internal.get("key_or_index"))
+    index = internal.get("key_or_index")
+    by_collection = spec.data_input is not None or spec.cardinality is None
+    if by_collection and isinstance(item, (str, int)) and not isinstance(item, bool) and len(str(item)) <= 60:
+        return item, f" ({item})"
+    position = index if isinstance(index, int) else item if isinstance(item, int) else None
+    return item, f" #{position + 1}" if position is not None else ""
 
 
 def parse_timer(kind: str, value: str) -> None:
@@ -64,7 +92,7 @@ def parse_timer(kind: str, value: str) -> None:
 # diagram the parser accepted can still trigger inside it (KeyError, TypeError, ...). Each becomes
 # the dossier's incident, never a server error.
 ENGINE_FAILURES = (SpiffWorkflowException, SandboxError, LookupError, TypeError, ValueError, AttributeError,
-                   ArithmeticError, AssertionError)
+                   ArithmeticError, AssertionError, NameError)
 
 
 # Budgets of one engine call (start, complete, timer, message, retry, return, each dry-run step):
@@ -195,9 +223,11 @@ class WorkflowRun:
         return serializer.dumps(self.workflow, self.bundle.dialect)
 
     def check_size(self) -> None:
-        """Raise StateTooLarge when the data the workflow keeps is past MAX_STATE_BYTES."""
+        """Raise StateTooLarge when the data the workflow keeps is past MAX_STATE_BYTES (the tasks of
+        its sub-processes and called processes count too: they are stored with it)."""
         size = 0
-        for task in self.workflow.tasks.values():
+        subprocesses = [sp.tasks.values() for sp in self.workflow.subprocesses.values()]
+        for task in (t for tasks in (self.workflow.tasks.values(), *subprocesses) for t in tasks):
             size += sandbox.data_bytes(task.data, MAX_STATE_BYTES)
             if size > MAX_STATE_BYTES:
                 element = getattr(task.task_spec, "bpmn_id", None)
@@ -208,11 +238,13 @@ class WorkflowRun:
         return self.workflow.is_completed()
 
     def ready_human_tasks(self) -> list[HumanTask]:
-        return [
-            HumanTask(str(t.id), t.task_spec.bpmn_id, t.task_spec.bpmn_name or t.task_spec.bpmn_id, t.task_spec.lane)
-            for t in self.workflow.get_tasks(state=TaskState.READY)
-            if isinstance(t.task_spec, (UserTask, ManualTask))
-        ]
+        found = []
+        for t in self.workflow.get_tasks(state=TaskState.READY):
+            if isinstance(t.task_spec, (UserTask, ManualTask)):
+                item, suffix = _instance(t)
+                name = t.task_spec.bpmn_name or t.task_spec.bpmn_id
+                found.append(HumanTask(str(t.id), t.task_spec.bpmn_id, name + suffix, t.task_spec.lane, item))
+        return found
 
     def task_data(self, task_id: str) -> dict:
         task = self.workflow.get_task_from_id(UUID(task_id))
@@ -246,7 +278,23 @@ class WorkflowRun:
         """The end events of the main process this workflow has reached (sub-processes' own ends
         do not end the dossier). Read before `dumps`: compaction drops the completed past."""
         return [t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
-                if isinstance(t.task_spec, EndEvent) and t.workflow is self.workflow]
+                if isinstance(t.task_spec, EndEvent)
+                and (t.workflow is self.workflow or event_subprocesses.is_event_subprocess(self.workflow, t.workflow))]
+
+    def _callers(self, task) -> list:
+        """The task, then the call activity (or sub-process) task that started its workflow, and so
+        on up to the main process."""
+        chain = [task]
+        while chain[-1].workflow is not self.workflow and chain[-1].workflow.parent_task_id is not None:
+            chain.append(self.workflow.get_task_from_id(chain[-1].workflow.parent_task_id))
+        return chain
+
+    def _after(self, task, done) -> bool:
+        """`task` comes after `done` on one path, across called processes and sub-processes: it
+        descends from `done`, or from a call activity that ran `done` (tasks after a call activity
+        run once its call has ended; a parallel branch of the same call descends from neither)."""
+        callers = self._callers(task)
+        return any(t.is_descendant_of(a) for a in self._callers(done) for t in callers)
 
     def reset_to(self, step_id: str) -> None:
         """Rewind to the last completed run of human step `step_id` (return-to-step): it becomes
@@ -257,7 +305,7 @@ class WorkflowRun:
                  if isinstance(t.task_spec, (UserTask, ManualTask))]
         candidates = [t for t in self.workflow.get_tasks(state=TaskState.COMPLETED)
                       if isinstance(t.task_spec, (UserTask, ManualTask)) and t.task_spec.bpmn_id == step_id
-                      and all(r.is_descendant_of(t) for r in ready)]
+                      and all(self._after(r, t) for r in ready)]
         if not candidates:
             raise TaskNotReady(step_id)
         target = max(candidates, key=lambda t: t.last_state_change)
@@ -343,7 +391,11 @@ class WorkflowRun:
 
     def waiting_messages(self) -> list[str]:
         """The message names the workflow waits for now."""
-        return sorted({t.task_spec.event_definition.name for t in self._message_catchers()})
+        caught = sorted({t.task_spec.event_definition.name for t in self._message_catchers()})
+        # then those that would start an event sub-process (a dry run delivers the first one first)
+        if not self.bundle.has_event_subprocesses:
+            return caught
+        return caught + sorted(set(event_subprocesses.message_starts(self.workflow)) - set(caught))
 
     def deliver_message(self, name: str, data: dict) -> bool:
         """Deliver a message with its data (merged into the dossier's data on that path).
@@ -351,7 +403,7 @@ class WorkflowRun:
         failure of the engine or the script engine while delivering, never another exception."""
         catchers = self._message_catchers(name)
         if not catchers:
-            return False
+            return self._start_event_subprocess(name, data)
         data = dict(data or {})
         for task in catchers:
             task.data.update(data)
@@ -365,6 +417,30 @@ class WorkflowRun:
             self.workflow.send_event(BpmnEvent(definition, payload))
         except ENGINE_FAILURES as exc:
             raise _incident(exc, catchers[0].task_spec.bpmn_id) from exc
+        self._engine_steps()
+        return True
+
+    def _start_event_subprocess(self, name: str, data: dict) -> bool:
+        """A message that starts an event sub-process of the main process: it starts with the data
+        of the path that moved last, and the message's."""
+        if not self.bundle.has_event_subprocesses:
+            return False
+        start = event_subprocesses.message_starts(self.workflow).get(name)
+        if start is None:
+            return False
+        data = dict(data or {})
+        definition = start.event_definition
+        payload = ({"payload": dict(data), "result_var": definition.result_var}
+                   if isinstance(definition, CamundaMessageDefinition) else data)
+        before = set(self.workflow.subprocesses)
+        base = event_subprocesses.current_data(self.workflow)
+        try:
+            self.workflow.send_event(BpmnEvent(definition, payload))
+            for sp_id in set(self.workflow.subprocesses) - before:
+                for task in self.workflow.subprocesses[sp_id].tasks.values():
+                    task.data = {**base, **task.data, **data}
+        except ENGINE_FAILURES as exc:
+            raise _incident(exc, start.bpmn_id) from exc
         self._engine_steps()
         return True
 
@@ -397,6 +473,8 @@ class WorkflowRun:
         try:
             while True:
                 self.workflow.do_engine_steps(did_complete_task=budget)
+                if self.bundle.has_event_subprocesses and event_subprocesses.settle(self.workflow):  # interrupted, or only untriggered ones left
+                    continue
                 if self.bundle.has_cycle_timers:
                     self._check_cycles()
                 if not self.bundle.has_none_tasks:  # no extra scan of the tree on most diagrams

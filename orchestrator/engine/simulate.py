@@ -22,6 +22,7 @@ class SimulatedStep:
     name: str
     lane_id: str | None
     data: dict
+    item: object = None  # an instance of a multi-instance: its input item (a `{item}` route's unit)
 
 
 @dataclass
@@ -56,7 +57,7 @@ def simulate(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], sampl
     result = Simulation()
     started = time.thread_time()
     try:
-        run = WorkflowRun.start(bundle, dict(sample))
+        run = WorkflowRun.start(bundle, {**_loop_samples(model), **sample})
         for _ in range(max_steps):
             run.check_size()
             if time.thread_time() - started > MAX_SECONDS:
@@ -74,7 +75,7 @@ def simulate(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], sampl
             task = ready[0]
             meta = tasks_by_id.get(task.step_id, {})
             data = step_data((step_forms.get(task.step_id) or {}).get("schema", {}), sample)
-            result.steps.append(SimulatedStep(task.step_id, task.name, meta.get("lane_id"), data))
+            result.steps.append(SimulatedStep(task.step_id, task.name, meta.get("lane_id"), data, task.item))
             run.complete(task.id, data)
         else:
             result.problem = f"Vượt quá {max_steps} bước: có vòng lặp không dừng với dữ liệu này?"
@@ -88,6 +89,17 @@ def simulate(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], sampl
     if not run.completed:
         result.problem = "Quy trình dừng lại mà chưa kết thúc (đang chờ một sự kiện không có)."
     return result
+
+
+def _loop_samples(model: dict) -> dict:
+    """Sample collections for the multi-instance activities that run over the dossier's data: the
+    literal list a script assigns when there is one (the script sets it anyway), else one item,
+    so the dry run opens an instance and gathers its result."""
+    sample = {}
+    for loop in model.get("loops") or [t["loop"] for t in model["user_tasks"] if t.get("loop")]:
+        if loop.get("kind") == "multi" and loop.get("collection") and not loop.get("cardinality"):
+            sample[loop["collection"]] = list(loop.get("items") or ["x"])
+    return sample
 
 
 def dry_run(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], max_steps: int = 200) -> list[Problem]:

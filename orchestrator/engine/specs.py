@@ -15,7 +15,9 @@ from SpiffWorkflow.camunda.parser import CamundaParser
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
+from . import loops
 from .problems import DiagramRejected, Problem
+from .xml import BPMN_NS, NS
 
 
 @dataclass(frozen=True)
@@ -28,27 +30,50 @@ class SpecBundle:
     subprocess_specs: dict
     has_none_tasks: bool = False  # `bpmn:task` somewhere: the runner then passes them through
     has_cycle_timers: bool = False  # a repeating timer: the runner checks its computed interval
+    has_event_subprocesses: bool = False  # the runner settles them after each call (event_subprocesses)
 
 
-def build_spec(root: etree._Element, dialect: str, process_id: str) -> SpecBundle:
-    """Parse with a fresh parser each time: a parser that failed once can return bad specs."""
+def build_spec(root: etree._Element, dialect: str, process_id: str, called: tuple = ()) -> SpecBundle:
+    """Parse with a fresh parser each time: a parser that failed once can return bad specs.
+    `called`: the procedures of the library the diagram calls, pinned, as (calledElement, XML,
+    dialect, process id); without them a call to the library has no spec (only publish and a
+    running dossier need it)."""
     parser = CamundaParser() if dialect == "camunda" else SpiffBpmnParser()
     try:
         parser.add_bpmn_xml(root, filename="diagram.bpmn")
         spec = parser.get_spec(process_id)
-        subprocess_specs = parser.get_subprocess_specs(process_id)
+        subprocess_specs = {name: sub for name, sub in parser.get_subprocess_specs(
+            process_id, require_call_activity_specs=False).items() if sub is not None}
     except ValidationException as exc:
         element_id = getattr(exc, "id", None) or None
         line = getattr(exc, "line_number", None) or _line_of(root, element_id)
         raise DiagramRejected([Problem(_explained(str(getattr(exc, "message", exc))), element_id, line)])
     except (SpiffWorkflowException, etree.LxmlError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise DiagramRejected([Problem(f"Không dựng được quy trình từ sơ đồ: {exc}")])
+    for name, xml, callee_dialect, callee_process in called:
+        from .xml import parse_trusted
+
+        callee = build_spec(parse_trusted(xml), callee_dialect, callee_process)
+        clash = sorted(set(callee.subprocess_specs) & set(subprocess_specs))
+        if clash:
+            raise DiagramRejected([Problem(f"Quy trình con '{name}' có quy trình trùng mã với sơ đồ gọi nó: "
+                                           f"{', '.join(clash)}.", code="call_clash")])
+        subprocess_specs = {**subprocess_specs, name: callee.spec, **callee.subprocess_specs}
     specs = [spec, *subprocess_specs.values()]
     task_specs = [ts for s in specs for ts in s.task_specs.values()]
+    loops.bound(task_specs)  # multi-instance and standard loops, at most MAX_LOOP instances / rounds
+    has_event_subprocesses = False
+    for sub in root.iter(f"{{{BPMN_NS}}}subProcess"):  # SpiffWorkflow ignores isInterrupting (event_subprocesses)
+        if sub.get("triggeredByEvent") == "true" and sub.get("id") in spec.task_specs:
+            has_event_subprocesses = True
+            starts = sub.xpath("./bpmn:startEvent", namespaces=NS)
+            spec.task_specs[sub.get("id")].interrupting = not any(
+                (s.get("isInterrupting") or "").strip().lower() == "false" for s in starts)
     has_none_tasks = any(isinstance(ts, NoneTask) for ts in task_specs)
     has_cycle_timers = any(isinstance(getattr(ts, "event_definition", None), CycleTimerEventDefinition)
                            for ts in task_specs)
-    return SpecBundle(dialect, process_id, spec, subprocess_specs, has_none_tasks, has_cycle_timers)
+    return SpecBundle(dialect, process_id, spec, subprocess_specs, has_none_tasks, has_cycle_timers,
+                      has_event_subprocesses)
 
 
 # What SpiffWorkflow's parser says, in the words a designer reads, with what to do instead. The
@@ -111,10 +136,13 @@ class SpecCache:
 spec_cache = SpecCache()
 
 
-def bundle_for(key: object, xml: str, dialect: str, process_id: str) -> SpecBundle:
+def bundle_for(key: object, xml: str, dialect: str, process_id: str, called: tuple = ()) -> SpecBundle:
     """The spec of a stored version, parsed once per process and version. The key includes a
-    digest of the XML so that two databases reusing an id never share a spec."""
+    digest of the XML (and of the pinned procedures it calls, `build_spec`'s `called`) so that two
+    databases reusing an id never share a spec."""
     from .xml import parse_trusted
 
-    digest = hashlib.blake2b(xml.encode("utf-8"), digest_size=16).digest()
-    return spec_cache.get((key, digest), lambda: build_spec(parse_trusted(xml), dialect, process_id))
+    digest = hashlib.blake2b(xml.encode("utf-8"), digest_size=16)
+    for name, called_xml, _dialect, _process in called:
+        digest.update(name.encode("utf-8") + b"\0" + called_xml.encode("utf-8"))
+    return spec_cache.get((key, digest.digest()), lambda: build_spec(parse_trusted(xml), dialect, process_id, called))

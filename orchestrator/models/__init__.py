@@ -13,14 +13,14 @@ from .dossiers import (
 )
 from .integrations import IdempotencyRecord, WebhookDelivery, WebhookSubscription
 from .jobs import Job, Notification
-from .procedures import FormDefinition, Procedure, ProcedureInForce, ProcedureVersion
+from .procedures import FormDefinition, Procedure, ProcedureCall, ProcedureInForce, ProcedureVersion
 from .units import Unit, UnitServiceArea
 from .users import ApiKey, Integrator, RoleAssignment, User, UserToken
 
 __all__ = [
     "ApiKey", "Attachment", "AttachmentBlob", "AuditEvent", "CalendarDay", "Dossier", "DossierCounter",
     "DossierParticipant", "DossierState", "DossierStatus", "FormDefinition", "IdempotencyRecord", "Integrator",
-    "Job", "Notification", "Procedure", "ProcedureInForce",
+    "Job", "Notification", "Procedure", "ProcedureCall", "ProcedureInForce",
     "ProcedureVersion", "RoleAssignment", "STATUS_NAMES", "Unit", "UnitServiceArea", "User",
     "UserToken", "WebhookDelivery", "WebhookSubscription", "WorkItem",
 ]

@@ -66,6 +66,19 @@ class ProcedureInForce(db.Model):
     version: Mapped[ProcedureVersion] = relationship(lazy="joined")
 
 
+class ProcedureCall(db.Model):
+    """A call activity of a version that calls a procedure of the library (`procedure:<code>`): the
+    called version is pinned when the caller is published (the one in force then), so running
+    dossiers keep it; `called_by` reads the callers of a procedure from here."""
+
+    __tablename__ = "procedure_call"
+
+    caller_version_id: Mapped[int] = mapped_column(ForeignKey("procedure_version.id"), primary_key=True)
+    element_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    callee_code: Mapped[str] = mapped_column(String(40), index=True)
+    callee_version_id: Mapped[int | None] = mapped_column(ForeignKey("procedure_version.id"))
+
+
 class FormDefinition(db.Model):
     """The form library designers pick from; copied into a version at publish."""
 

@@ -33,7 +33,7 @@ from . import access, audit, forms, procedures, versions
 from .auth import Actor
 from .deadlines import calendar_for, legal_due_at
 from .errors import Conflict, Forbidden, Invalid, NotFound
-from .routing import Unresolvable, resolve
+from .routing import ITEM, Unresolvable, resolve
 
 # Stored drafts already passed the upload limit; a rewrite only adds a few elements.
 REWRITE_MAX_BYTES = 8 * 1024 * 1024
@@ -615,18 +615,23 @@ def dry_run(session: Session, actor: Actor, code: str, number: int, commune_code
     province = commune.province_code
     if version.scope != NATIONAL and province != version.scope:
         raise Invalid("Xã/phường phải thuộc tỉnh của phiên bản.", fields={"commune_code": f"thuộc tỉnh {version.scope}"})
-    bundle = bundle_for(version.id, version.bpmn_xml, version.dialect, version.process_id)
-    sim = simulate(bundle, version.model, versions.step_forms(version.model, forms_of(session, version)), sample)
+    pins = procedures.library_pins(session, version)  # the procedures of the library it calls
+    called_steps, called_paths, called_forms = versions.called_steps(pins)
+    bundle = bundle_for(version.id, version.bpmn_xml, version.dialect, version.process_id, versions.called_specs(pins))
+    sim = simulate(bundle, version.model,
+                   {**called_forms, **versions.step_forms(version.model, forms_of(session, version))}, sample)
     now = received_at or utcnow()
     cal = calendar_for(session, province)
     legal = legal_due_at(session, province, now, version.deadline_kind, version.deadline_days)
-    paths = step_paths(version.model, version.lane_map)
+    paths = {**called_paths, **step_paths(version.model, version.lane_map)}
     lanes = {lane["id"]: lane["name"] for lane in version.model["lanes"]}
-    steps_meta = {t["id"]: t for t in version.model["user_tasks"]}
+    steps_meta = {**called_steps, **{t["id"]: t for t in version.model["user_tasks"]}}
     cursor, out = now, []
     for step in sim.steps:
         meta = steps_meta.get(step.step_id, {})
         path = paths.get(step.step_id)
+        if path and ITEM in path and step.item is not None:  # an instance routed by its item
+            path = path.replace(ITEM, str(step.item))
         row = DryRunStep(step.step_id, step.name, lanes.get(step.lane_id), path, None, None, None, None)
         try:
             route = resolve(session, path or "", province, commune_code, commune_code)

@@ -6,21 +6,21 @@ import re
 from lxml import etree
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from .. import engine
 from ..engine import (
     DiagramRejected, Problem, bundle_for, check_diagram, dry_run, lane_warnings, mapping_keys, parse_route,
     parse_trusted, process_warnings, step_paths,
 )
-from ..models import Procedure, ProcedureInForce, ProcedureVersion, Unit
+from ..models import Procedure, ProcedureCall, ProcedureInForce, ProcedureVersion, Unit
 from ..models.procedures import DRAFT, NATIONAL, PUBLISHED
 from ..models.types import utcnow
 from . import access, audit, forms
-from .versions import step_forms
+from .versions import called_specs, called_steps, pinned_calls, step_forms
 from .auth import Actor
 from .errors import Conflict, Invalid, NotFound, Rejected, TooLarge
-from .routing import unresolved_communes
+from .routing import ITEM, unresolved_communes
 
 CODE_RE = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.\-]{2,39}$")
 DEADLINE_KINDS = ("working", "calendar", "same-day")
@@ -197,6 +197,34 @@ def publish(session: Session, actor: Actor, code: str, number: int) -> tuple[Pro
     return version, notes
 
 
+def _item_problems(session: Session, model: dict, paths: dict, forms_of: dict, province: str | None) -> list[dict]:
+    """A path with `{item}` (each instance of a multi-instance routed by its input item): every
+    value known at publish must find a unit in the province: a literal list a script assigns to
+    the collection, the choices (`enum`) of a form field of that name. Other values are checked
+    when the instance opens (an incident naming the value); so are all of a national template's."""
+    problems = []
+    for task in model["user_tasks"]:
+        path, loop = paths.get(task["id"]) or "", task.get("loop") or {}
+        if ITEM not in path:
+            continue
+        if loop.get("kind") != "multi":
+            problems.append(Problem(f"Tuyến '{path}' dùng {ITEM} nhưng bước không phải tác vụ đa thể hiện.",
+                                    task["id"], task.get("line")).as_dict())
+            continue
+        if province is None:
+            continue
+        known = list(loop.get("items") or [])
+        for form in forms_of.values():
+            field = ((form or {}).get("schema", {}).get("properties") or {}).get(loop.get("collection") or "") or {}
+            known += (field.get("items") or {}).get("enum") or []
+        for value in dict.fromkeys(v for v in known if isinstance(v, (str, int))):
+            concrete = path.replace(ITEM, str(value))
+            if parse_route(concrete) is None or unresolved_communes(session, concrete, province):
+                problems.append(Problem(f"Tuyến '{path}' với '{value}': không có đơn vị '{value}' ở tỉnh {province}.",
+                                        task["id"], task.get("line")).as_dict())
+    return problems
+
+
 def _publish_problems(session: Session, version: ProcedureVersion) -> tuple[list[dict], list[dict]]:
     model = version.model
     problems = [p.as_dict() for p in lane_warnings(model, version.lane_map)]
@@ -207,8 +235,10 @@ def _publish_problems(session: Session, version: ProcedureVersion) -> tuple[list
     if problems:
         return problems, notes
     paths = step_paths(model, version.lane_map)
-    used = sorted({p for p in paths.values() if p})
+    used = sorted({p for p in paths.values() if p and ITEM not in p})
     lacking = _provinces_lacking(session, used, version.scope)
+    problems += _item_problems(session, model, paths, step_forms(model, library),
+                               None if version.scope == NATIONAL else version.scope)
     if version.scope != NATIONAL and lacking:
         for path in lacking[version.scope]:
             problems.append(Problem(f"Làn '{path}' không tìm được đơn vị cho mọi xã/phường của tỉnh {version.scope}.")
@@ -217,11 +247,96 @@ def _publish_problems(session: Session, version: ProcedureVersion) -> tuple[list
         notes = [{"province": p, "lanes": lanes} for p, lanes in lacking.items()]
     if problems:
         return problems, notes
-    bundle = bundle_for(version.id, version.bpmn_xml, version.dialect, version.process_id)
-    problems += [p.as_dict() for p in dry_run(bundle, model, step_forms(model, library))]
+    calls, pins, call_problems = _library_calls(session, version)
+    if call_problems:
+        return call_problems, notes
+    forms_of = step_forms(model, library)
+    if pins:
+        _steps, _paths, called_forms = called_steps(pins)
+        forms_of = {**called_forms, **forms_of}
+    try:
+        bundle = bundle_for(version.id, version.bpmn_xml, version.dialect, version.process_id, called_specs(pins))
+    except DiagramRejected as exc:
+        return [p.as_dict() for p in exc.problems], notes
+    problems += [p.as_dict() for p in dry_run(bundle, model, forms_of)]
     if not problems:
         version.forms = library  # frozen copy: later library edits do not change this version
+        for call, callee in calls:  # the called versions in force now are this version's, for good
+            session.add(ProcedureCall(caller_version_id=version.id, element_id=call["element_id"],
+                                      callee_code=call["code"], callee_version_id=callee.id))
     return problems, notes
+
+
+def _library_calls(session: Session, version: ProcedureVersion):
+    """The procedures of the library a draft calls (`calledElement="procedure:<code>"`), resolved to
+    the versions in force for its scope now: ([(call, version)], every version pinned, directly or
+    through them, as [(code, version)], problems). Refused, at the call activity with its line: a
+    procedure with no version in force, a cycle of calls (itself, or a procedure that calls it back),
+    another dialect, two versions of one procedure, a step id the caller also uses."""
+    calls, problems = [], []
+    province = version.scope
+    own_steps = {t["id"] for t in version.model["user_tasks"]}
+    pinned: dict[str, ProcedureVersion] = {}
+    for call in version.model.get("library_calls") or []:
+        def problem(message: str, code: str = "call_target_missing") -> None:
+            problems.append(Problem(message, call["element_id"], call["line"], code=code).as_dict())
+        if call["code"] == version.procedure_code:
+            problem(f"Vòng gọi quy trình con không có điểm dừng: thủ tục {call['code']} gọi chính nó.", "call_cycle")
+            continue
+        callee = in_force(session, call["code"], province)
+        if callee is None:
+            problem(f"Hoạt động gọi '{call['element_id']}' gọi thủ tục '{call['code']}', nhưng thủ tục này không có "
+                    f"hoặc chưa có phiên bản đang áp dụng ({'cấp quốc gia' if province == NATIONAL else 'tỉnh ' + province}).")
+            continue
+        chain = [(call["code"], callee)] + pinned_calls(session, callee.id)
+        codes = [code for code, _ in chain]
+        if version.procedure_code in codes:
+            path = " → ".join([version.procedure_code] + codes[:codes.index(version.procedure_code) + 1])
+            problem(f"Vòng gọi quy trình con không có điểm dừng: {path}.", "call_cycle")
+            continue
+        if callee.dialect != version.dialect:
+            problem(f"Thủ tục được gọi '{call['code']}' vẽ theo kiểu {callee.dialect}, thủ tục gọi theo kiểu "
+                    f"{version.dialect}: hai sơ đồ phải cùng kiểu.", "call_dialect")
+            continue
+        for code, v in chain:
+            if pinned.setdefault(code, v).id != v.id:
+                problem(f"Thủ tục '{code}' được gọi ở hai phiên bản khác nhau (v{pinned[code].version} và v{v.version}): "
+                        "hãy công bố lại thủ tục gọi nó trước.", "call_versions")
+            clash = own_steps & {t["id"] for t in v.model["user_tasks"]}
+            if clash:
+                problem(f"Bước {', '.join(sorted(clash))} của thủ tục được gọi '{code}' trùng mã với bước của thủ tục "
+                        "gọi: hãy đổi mã bước.", "call_clash")
+        calls.append((call, callee))
+    return calls, list(pinned.items()), problems
+
+
+def library_pins(session: Session, version: ProcedureVersion) -> list[tuple[str, ProcedureVersion]]:
+    """The procedures of the library a version calls, as it runs them: pinned at its publish, or for
+    a draft those in force now (what its publish would pin; unresolvable calls left out)."""
+    if not (version.model or {}).get("library_calls"):
+        return []
+    if version.state != DRAFT:
+        return pinned_calls(session, version.id)
+    return _library_calls(session, version)[1]
+
+
+def callers_of(version: ProcedureVersion) -> list[dict]:
+    """`called_by` for the procedure of a version (what its page shows)."""
+    return called_by(object_session(version), version.procedure_code)
+
+
+def called_by(session: Session, code: str) -> list[dict]:
+    """The published versions that call procedure `code` (`procedure:<code>`), each with the
+    version of `code` it pinned at its publish: what a designer must know before publishing a
+    new version of a sub-procedure (callers keep theirs until they are published again)."""
+    rows = session.execute(
+        select(ProcedureCall, ProcedureVersion).join(ProcedureVersion, ProcedureVersion.id == ProcedureCall.caller_version_id)
+        .where(ProcedureCall.callee_code == code, ProcedureVersion.state == PUBLISHED)
+        .order_by(ProcedureVersion.procedure_code, ProcedureVersion.version, ProcedureCall.element_id)).all()
+    pinned = {v.id: v.version for v in session.scalars(select(ProcedureVersion).where(
+        ProcedureVersion.id.in_({c.callee_version_id for c, _ in rows}))).all()} if rows else {}
+    return [{"code": v.procedure_code, "version": v.version, "scope": v.scope, "element_id": c.element_id,
+             "calls_version": pinned.get(c.callee_version_id)} for c, v in rows]
 
 
 def mark_executable(session: Session, actor: Actor, code: str, number: int) -> ProcedureVersion:

@@ -11,6 +11,9 @@ from ..models import Unit, UnitServiceArea
 from .cache import TTLCache, db_key
 
 
+ITEM = "{item}"  # in a routing path: each instance's input item (model.ITEM), resolved per instance
+
+
 @dataclass(frozen=True)
 class Route:
     unit_code: str

@@ -23,7 +23,7 @@ from ..timezone import TZ
 from . import audit, jobs, outbox, pauses, versions
 from .deadlines import calendar_for, legal_due_at
 from .errors import NotFound, Rejected
-from .routing import Route, resolve
+from .routing import ITEM, Route, Unresolvable, resolve
 
 T = TypeVar("T")
 
@@ -218,14 +218,21 @@ class Step:
             raise Rejected(f"Bước này sẽ làm dữ liệu hồ sơ vượt quá giới hạn lưu trữ ({exc.message}); không có gì "
                            "được lưu: hãy bớt dữ liệu hoặc tệp nhúng trong biểu mẫu.", code="state_too_large") from None
         for incident in self.incidents:
-            dossier.incident, dossier.incident_message = True, incident.message
-            audit.record(session, "incident", self.actor, dossier=dossier, step_id=incident.element_id,
-                         note=incident.message)
-            outbox.emit(session, dossier, "dossier.incident", {"step_id": incident.element_id})
+            self._record_incident(incident)
         with session.no_autoflush:  # one flush at the end: one UPDATE per row, INSERTs batched per table
             items = self.read_open_items() if self.open_items is None else self.open_items
-            created, self.open_items = sync_work_items(session, dossier, run, items)
+            unroutable: list[EngineIncident] = []
+            was_open = [w for w in items if w.state == OPEN]
+            created, self.open_items = sync_work_items(session, dossier, run, items, unroutable)
             self.created += created
+            if final is None:  # withdrawn by the engine while the dossier goes on (an interrupting event)
+                for item in was_open:
+                    if item.state == CANCELLED:
+                        audit.record(session, "step_cancelled", self.actor, dossier=dossier, task_id=item.id,
+                                     step_id=item.step_id, unit_code=item.unit_code)
+            for incident in unroutable:  # an instance routed to no unit: the technician's work, not a 500
+                self.incidents.append(incident)
+                self._record_incident(incident)
             reception_steps = {sid for sid, s in step_model(dossier).items() if s.get("milestone") == "reception"}
             if dossier.status == DossierStatus.RECEIVED and any(w.step_id not in reception_steps for w in self.created):
                 self.set_status(DossierStatus.PROCESSING)
@@ -241,6 +248,13 @@ class Step:
             jobs.replace_timer(session, dossier.id, dossier.lock_version, timer_at)
         self.saved = True
         return self.open_items
+
+    def _record_incident(self, incident: EngineIncident) -> None:
+        dossier = self.dossier
+        dossier.incident, dossier.incident_message = True, incident.message
+        audit.record(self.session, "incident", self.actor, dossier=dossier, step_id=incident.element_id,
+                     note=incident.message)
+        outbox.emit(self.session, dossier, "dossier.incident", {"step_id": incident.element_id})
 
     def _final_status(self) -> DossierStatus | None:
         """The status the dossier ends with after this step, or None while it goes on. Refused at
@@ -272,7 +286,7 @@ class Step:
 
 def bundle_of(dossier: Dossier):
     v = versions.of(dossier)
-    return bundle_for(v.id, v.xml, v.dialect, v.process_id)
+    return bundle_for(v.id, v.xml, v.dialect, v.process_id, v.called)
 
 
 def workflow_of(dossier: Dossier, state: DossierState) -> WorkflowRun:
@@ -289,16 +303,35 @@ def routes_for(session: Session, dossier: Dossier) -> dict[str, Route]:
     """Human step id -> unit and role for this dossier (raises Unresolvable)."""
     v = versions.runtime(session, dossier.procedure_version_id)
     by_path: dict[str, Route] = {}
-    for path in set(v.step_paths.values()) - {None}:
+    for path in {p for p in v.step_paths.values() if p and ITEM not in p}:  # `{item}`: per instance
         by_path[path] = resolve(session, path, dossier.province_code, dossier.commune_code, dossier.received_by_unit)
-    return {step_id: by_path[path] for step_id, path in v.step_paths.items() if path}
+    return {step_id: by_path[path] for step_id, path in v.step_paths.items() if path in by_path}
 
 
-def sync_work_items(session: Session, dossier: Dossier, run: WorkflowRun,
-                    open_items: list[WorkItem]) -> tuple[list[WorkItem], list[WorkItem]]:
+def _instance_route(session: Session, dossier: Dossier, task, routes: dict[str, Route]) -> Route:
+    """The route of a ready task: its step's, or for a path with `{item}` (an instance of a
+    multi-instance) the path with the instance's input item in it (raises Unresolvable)."""
+    if task.step_id in routes:
+        return routes[task.step_id]
+    path = versions.runtime(session, dossier.procedure_version_id).step_paths.get(task.step_id) or ""
+    if ITEM not in path:
+        raise Unresolvable(task.step_id, "bước chưa có tuyến")
+    if not isinstance(task.item, (str, int)) or isinstance(task.item, bool):
+        raise Unresolvable(path, f"thể hiện không có mã đơn vị cho {ITEM} (giá trị {task.item!r})")
+    concrete = path.replace(ITEM, str(task.item))
+    try:
+        return resolve(session, concrete, dossier.province_code, dossier.commune_code, dossier.received_by_unit)
+    except Unresolvable as exc:
+        raise Unresolvable(concrete, f"không có đơn vị '{task.item}': {exc.reason}") from None
+
+
+def sync_work_items(session: Session, dossier: Dossier, run: WorkflowRun, open_items: list[WorkItem],
+                    unroutable: list[EngineIncident] | None = None) -> tuple[list[WorkItem], list[WorkItem]]:
     """Make the open work items match the engine's ready human tasks, in place (stable ids).
     `open_items`: the items as the step read them under the lock (`Step.read_open_items`).
-    Returns (created, all open after the step) in the order `dossiers.current_tasks` reads them."""
+    A ready instance whose `{item}` names no unit gets no item: an incident naming it goes to
+    `unroutable`. Returns (created, all open after the step) in the order `dossiers.current_tasks`
+    reads them."""
     steps = step_model(dossier)
     ready = {t.id: t for t in run.ready_human_tasks()}
     open_items = {w.id: w for w in open_items if w.state == OPEN}
@@ -312,7 +345,13 @@ def sync_work_items(session: Session, dossier: Dossier, run: WorkflowRun,
         task = ready[task_id]
         if routes is None:
             routes = routes_for(session, dossier)
-        route = routes[task.step_id]
+        try:
+            route = _instance_route(session, dossier, task, routes)
+        except Unresolvable as exc:
+            if unroutable is not None:
+                unroutable.append(EngineIncident(f"{task.step_id}: không định tuyến được '{exc.path}': {exc.reason}",
+                                                 task.step_id))
+            continue
         step = steps.get(task.step_id, {})
         item = WorkItem(
             id=task_id, dossier_id=dossier.id, dossier=dossier, step_id=task.step_id, step_name=task.name,

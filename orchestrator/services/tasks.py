@@ -52,7 +52,11 @@ def form_of(item: WorkItem) -> dict:
 
 
 def prefill(item: WorkItem, values: dict) -> dict:
-    """The dossier's values for the fields of this step's form (what a form opens with)."""
+    """The dossier's values for the fields of this step's form (what a form opens with). An
+    instance of a loop or multi-instance opens empty: the dossier's values of its fields are
+    another instance's answers (another department's opinion)."""
+    if (versions.of(item.dossier).steps.get(item.step_id) or {}).get("loop"):
+        return {}
     form = form_of(item) or {}
     fields = form.get("schema", {}).get("properties", {})
     return {k: v for k, v in values.items() if k in fields}
