@@ -27,14 +27,16 @@ from report import PREFIX  # noqa: E402
 
 # name -> (what it measures, arguments at full size, arguments with --quick)
 BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
-    "history": ("target 1: step cost as a dossier loops", [], ["--repeat", "3"]),
+    "history": ("target 1: step cost as a dossier loops (plain, and through a call activity and a multi-instance)",
+                ["--variant", "all"], ["--variant", "all", "--repeat", "3"]),
     "http_throughput": ("target 2: completions/s through gunicorn vs the engine, and the raw-SQL floor",
                         ["--dossiers", "300", "--floor"], ["--dossiers", "40", "--floor"]),
     "step_throughput": ("target 2: SQL statements per completion; service layer", [], ["--quick"]),
     "data_scale": ("target 3: inbox, detail, public lookup at scale",
                    [], ["--dossiers", "100000", "--batch", "50000", "--runs", "100"]),
     "memory": ("target 4: resident memory over many steps", [], ["--steps", "20000", "--every", "2000"]),
-    "upload": ("target 5: validate and publish a 200-element diagram", [], ["--runs", "3"]),
+    "upload": ("target 5: validate and publish a 200-element diagram (plain, and with a multi-instance and a call)",
+               [], ["--runs", "3"]),
     "timers": ("timer lateness with 3 workers", [], ["--timers", "300"]),
     "inbox": ("officers' inbox page, 5,000 open tasks", [], ["--runs", "10"]),
     "instructions": ("instructions per completion in the web process (callgrind; for A/B of changes)",

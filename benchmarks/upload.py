@@ -16,6 +16,8 @@ Each run uploads a new version (the spec cache is keyed by version, so nothing i
 Over the 1 s target, the slow part is profiled with cProfile (or always with `--profile`).
 
     .venv/bin/python benchmarks/upload.py [--runs 5] [--scope national|01] [--no-di] [--profile] [--no-postgres]
+        [--variant both|plain|mi-call]   (mi-call, issue 16: + a script setting a list of 20, a parallel
+        multi-instance user task over it and a same-file call activity in round 10; both: each)
 """
 from __future__ import annotations
 
@@ -38,7 +40,8 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 PASSWORD = "demo1234"
-CODE = "9.990200"
+CODES = {"plain": "9.990200", "mi-call": "9.990201"}
+VARIANT_LABEL = {"plain": "", "mi-call": ", with a multi-instance of 20 and a call activity"}
 TARGET_S = 1.0
 ROUNDS = 20
 RECEPTION_FORMS = ["KS-TIEPNHAN", "HKD-TIEPNHAN", "DD-TIEPNHAN", "KS-TRAKQ", "HKD-TRAKQ", "DD-TRAKQ"]
@@ -50,7 +53,30 @@ LANE_H, COL_W = 160, 130
 
 # --------------------------------------------------------------------------- the diagram
 
-def diagram(rounds: int = ROUNDS, with_di: bool = True) -> tuple[bytes, dict]:
+MI_ITEMS = 20
+
+
+def called_process() -> str:
+    """The small process the call activity calls (same file): start, one user task, end."""
+    return ('<bpmn:process id="Process_Check" name="Kiểm tra hồ sơ" isExecutable="true">'
+            '<bpmn:laneSet id="LaneSet_Check"><bpmn:lane id="Lane_Check" name="commune/specialist">'
+            '<bpmn:flowNodeRef>Task_Check</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>'
+            '<bpmn:startEvent id="StartEvent_Check"><bpmn:outgoing>Flow_Check_1</bpmn:outgoing></bpmn:startEvent>'
+            '<bpmn:userTask id="Task_Check" name="Kiểm tra"><bpmn:extensionElements><spiffworkflow:properties>'
+            '<spiffworkflow:property name="formKey" value="KS-HOTICH"/></spiffworkflow:properties>'
+            '</bpmn:extensionElements><bpmn:incoming>Flow_Check_1</bpmn:incoming>'
+            '<bpmn:outgoing>Flow_Check_2</bpmn:outgoing></bpmn:userTask>'
+            '<bpmn:endEvent id="EndEvent_Check"><bpmn:incoming>Flow_Check_2</bpmn:incoming></bpmn:endEvent>'
+            '<bpmn:sequenceFlow id="Flow_Check_1" sourceRef="StartEvent_Check" targetRef="Task_Check"/>'
+            '<bpmn:sequenceFlow id="Flow_Check_2" sourceRef="Task_Check" targetRef="EndEvent_Check"/>'
+            '</bpmn:process>')
+
+
+def diagram(rounds: int = ROUNDS, with_di: bool = True, mi_call: bool = False) -> tuple[bytes, dict]:
+    """`mi_call` (issue 16): in the middle round, after the reception task, a script task sets
+    `items` to a literal list of 20, a parallel multi-instance user task runs over it (lane
+    commune/specialist) and a call activity calls Process_Check (same file: start, a user task in
+    commune/specialist, end)."""
     nodes: list[tuple[str, str, str, int, str]] = []  # (kind, id, xml, column, lane id)
     flows: list[tuple[str, str, str, str | None]] = []  # (id, source, target, condition)
     col = 0
@@ -74,6 +100,26 @@ def diagram(rounds: int = ROUNDS, with_di: bool = True) -> tuple[bytes, dict]:
                  f'</bpmn:extensionElements></bpmn:userTask>', lane)
             flows.append((f"Flow_{previous}_{task_id}", previous, task_id, None))
             previous = task_id
+            if mi_call and r == (rounds + 1) // 2 and lane == "Lane_Reception":
+                items = ", ".join(f"'D{i:02d}'" for i in range(1, MI_ITEMS + 1))
+                extra = [
+                    ("scriptTask", "Script_Items", "Lane_Reception",
+                     f'<bpmn:scriptTask id="Script_Items" name="Danh sách xin ý kiến" scriptFormat="python">'
+                     f'<bpmn:script>items = [{items}]</bpmn:script></bpmn:scriptTask>'),
+                    ("userTask", "Task_Consult", "Lane_Specialist",
+                     '<bpmn:userTask id="Task_Consult" name="Xin ý kiến"><bpmn:extensionElements>'
+                     '<spiffworkflow:properties><spiffworkflow:property name="formKey" value="KS-HOTICH"/>'
+                     '</spiffworkflow:properties></bpmn:extensionElements>'
+                     '<bpmn:multiInstanceLoopCharacteristics><bpmn:loopDataInputRef>items</bpmn:loopDataInputRef>'
+                     '<bpmn:inputDataItem id="item" name="item"/></bpmn:multiInstanceLoopCharacteristics>'
+                     '</bpmn:userTask>'),
+                    ("callActivity", "Call_Check", "Lane_Specialist",
+                     '<bpmn:callActivity id="Call_Check" name="Gọi kiểm tra" calledElement="Process_Check"/>'),
+                ]
+                for kind, extra_id, extra_lane, xml_ in extra:
+                    node(kind, extra_id, xml_, extra_lane)
+                    flows.append((f"Flow_{previous}_{extra_id}", previous, extra_id, None))
+                    previous = extra_id
         gateway, refused = f"Gateway_{r:02d}", f"EndEvent_Refused_{r:02d}"
         node("exclusiveGateway", gateway, f'<bpmn:exclusiveGateway id="{gateway}" name="Phê duyệt vòng {r}?"/>',
              "Lane_Leader")
@@ -117,7 +163,8 @@ def diagram(rounds: int = ROUNDS, with_di: bool = True) -> tuple[bytes, dict]:
     di = ""
     if with_di:
         lane_y = {lid: 80 + i * LANE_H for i, (lid, _) in enumerate(LANES)}
-        size = {"userTask": (100, 80), "exclusiveGateway": (50, 50), "startEvent": (36, 36), "endEvent": (36, 36)}
+        size = {"userTask": (100, 80), "scriptTask": (100, 80), "callActivity": (100, 80), "exclusiveGateway": (50, 50),
+                "startEvent": (36, 36), "endEvent": (36, 36)}
         box = {}
         for kind, nid, _, c, lane in nodes:
             w, h = size[kind]
@@ -147,6 +194,7 @@ def diagram(rounds: int = ROUNDS, with_di: bool = True) -> tuple[bytes, dict]:
 {nodes_xml}
 {flows_xml}
 </bpmn:process>
+{called_process() if mi_call else ""}
 {di}
 </bpmn:definitions>
 """
@@ -155,6 +203,11 @@ def diagram(rounds: int = ROUNDS, with_di: bool = True) -> tuple[bytes, dict]:
         kinds[n[0]] = kinds.get(n[0], 0) + 1
     kinds["sequenceFlow"] = len(flows)
     kinds["lane"] = len(LANES)
+    if mi_call:  # the called process: start, user task, end, 2 flows, 1 lane
+        for k in ("startEvent", "userTask", "endEvent"):
+            kinds[k] += 1
+        kinds["sequenceFlow"] += 2
+        kinds["lane"] += 1
     return xml.encode("utf-8"), kinds
 
 
@@ -173,45 +226,56 @@ def app_for(uri: str):
                        "DEMO_PASSWORD": PASSWORD})
 
 
-def bench_backend(label: str, uri: str, data: bytes, runs: int, scope: str, profile: bool) -> dict:
+def bench_backend(label: str, uri: str, diagrams: dict[str, bytes], runs: int, scope: str, profile: bool) -> list[dict]:
+    """Seed once, then time each diagram (its own procedure code) on this backend."""
     from orchestrator.extensions import db
-    from orchestrator.services import procedures
-    from orchestrator.services.examples import SYSTEM
 
     app = app_for(uri)
     t0 = time.perf_counter()
     seed(app)
     log(f"[{label}] seeded in {time.perf_counter() - t0:.1f}s")
-    up, pub = [], []
+    results = []
     with app.app_context():
-        session = db.session
-        for i in range(runs + 1):  # the first run warms imports and caches; not counted
-            t0 = time.perf_counter()
-            version = procedures.upload(session, SYSTEM, data, code=CODE, scope=scope, name="Thủ tục thử tải",
-                                        deadline_days=10, max_bytes=app.config["MAX_BPMN_BYTES"])
-            session.commit()
-            t1 = time.perf_counter()
-            _, notes = procedures.publish(session, SYSTEM, CODE, version.version)
-            session.commit()
-            t2 = time.perf_counter()
-            assert version.state == "published", version.state
-            db.session.remove()
-            if i:
-                up.append(t1 - t0)
-                pub.append(t2 - t1)
-            log(f"[{label}] run {i}{' (warm-up)' if not i else ''}: upload {1000 * (t1 - t0):.0f} ms, "
-                f"publish {1000 * (t2 - t1):.0f} ms (v{version.version}, {len(notes)} notes)")
-        result = {"label": label, "upload": up, "publish": pub, "profiles": {}}
-        slow = {name: statistics.median(v) for name, v in (("upload", up), ("publish", pub))}
-        for name, seconds in slow.items():
-            if profile or seconds > TARGET_S:
-                result["profiles"][name] = profile_one(app, data, scope, name)
+        for variant, data in diagrams.items():
+            results.append(bench_diagram(app, f"{label}{VARIANT_LABEL[variant]}", data, CODES[variant], runs, scope,
+                                         profile) | {"variant": variant})
         db.session.remove()
         db.engine.dispose()
+    return results
+
+
+def bench_diagram(app, label: str, data: bytes, code: str, runs: int, scope: str, profile: bool) -> dict:
+    from orchestrator.extensions import db
+    from orchestrator.services import procedures
+    from orchestrator.services.examples import SYSTEM
+
+    up, pub = [], []
+    session = db.session
+    for i in range(runs + 1):  # the first run warms imports and caches; not counted
+        t0 = time.perf_counter()
+        version = procedures.upload(session, SYSTEM, data, code=code, scope=scope, name="Thủ tục thử tải",
+                                    deadline_days=10, max_bytes=app.config["MAX_BPMN_BYTES"])
+        session.commit()
+        t1 = time.perf_counter()
+        _, notes = procedures.publish(session, SYSTEM, code, version.version)
+        session.commit()
+        t2 = time.perf_counter()
+        assert version.state == "published", version.state
+        db.session.remove()
+        if i:
+            up.append(t1 - t0)
+            pub.append(t2 - t1)
+        log(f"[{label}] run {i}{' (warm-up)' if not i else ''}: upload {1000 * (t1 - t0):.0f} ms, "
+            f"publish {1000 * (t2 - t1):.0f} ms (v{version.version}, {len(notes)} notes)")
+    result = {"label": label, "upload": up, "publish": pub, "profiles": {}}
+    slow = {name: statistics.median(v) for name, v in (("upload", up), ("publish", pub))}
+    for name, seconds in slow.items():
+        if profile or seconds > TARGET_S:
+            result["profiles"][name] = profile_one(app, data, code, scope, name)
     return result
 
 
-def profile_one(app, data: bytes, scope: str, which: str) -> str:
+def profile_one(app, data: bytes, code: str, scope: str, which: str) -> str:
     from orchestrator.extensions import db
     from orchestrator.services import procedures
     from orchestrator.services.examples import SYSTEM
@@ -220,14 +284,14 @@ def profile_one(app, data: bytes, scope: str, which: str) -> str:
     profiler = cProfile.Profile()
     if which == "upload":
         profiler.enable()
-    version = procedures.upload(session, SYSTEM, data, code=CODE, scope=scope, name="Thủ tục thử tải",
+    version = procedures.upload(session, SYSTEM, data, code=code, scope=scope, name="Thủ tục thử tải",
                                 deadline_days=10, max_bytes=app.config["MAX_BPMN_BYTES"])
     session.commit()
     if which == "upload":
         profiler.disable()
     else:
         profiler.enable()
-        procedures.publish(session, SYSTEM, CODE, version.version)
+        procedures.publish(session, SYSTEM, code, version.version)
         session.commit()
         profiler.disable()
     db.session.remove()
@@ -244,44 +308,57 @@ def main() -> int:
     parser.add_argument("--no-di", action="store_true")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--no-postgres", action="store_true")
-    parser.add_argument("--write", metavar="FILE", help="also write the diagram to FILE")
+    parser.add_argument("--variant", default="both", choices=["plain", "mi-call", "both"],
+                        help="plain: the diagram above; mi-call (issue 16): the same with a script setting a list of "
+                             "20, a parallel multi-instance user task over it and a same-file call activity in "
+                             "round 10; both (default): each, on the same seeded databases")
+    parser.add_argument("--write", metavar="FILE", help="also write the (last) diagram to FILE")
     args = parser.parse_args()
 
-    data, kinds = diagram(args.rounds, not args.no_di)
-    flow_elements = sum(v for k, v in kinds.items() if k != "lane")
-    log(f"[diagram] {flow_elements} flow elements ({', '.join(f'{v} {k}' for k, v in kinds.items())}), "
-        f"{len(data) / 1024:.0f} KiB{' with BPMNDI' if not args.no_di else ''}")
-    if args.write:
-        Path(args.write).write_bytes(data)
+    variants = ["plain", "mi-call"] if args.variant == "both" else [args.variant]
+    diagrams, described = {}, {}
+    for variant in variants:
+        data, kinds = diagram(args.rounds, not args.no_di, variant == "mi-call")
+        flow_elements = sum(v for k, v in kinds.items() if k != "lane")
+        described[variant] = (flow_elements, f"{flow_elements} flow elements ({', '.join(f'{v} {k}' for k, v in kinds.items())}), "
+                                             f"{len(data) / 1024:.0f} KiB")
+        log(f"[diagram {variant}] {described[variant][1]}{' with BPMNDI' if not args.no_di else ''}")
+        diagrams[variant] = data
+        if args.write:
+            Path(args.write).write_bytes(data)
 
     results = []
     with tempfile.TemporaryDirectory() as tmp:
-        results.append(bench_backend("sqlite", f"sqlite:///{tmp}/upload.sqlite3", data, args.runs, args.scope,
-                                     args.profile))
+        results += bench_backend("sqlite", f"sqlite:///{tmp}/upload.sqlite3", diagrams, args.runs, args.scope,
+                                 args.profile)
     if not args.no_postgres:
         with scratch_database("orch_upload") as url:
             engine = create_engine(make_url(url).set(drivername="postgresql+psycopg"))
             with engine.connect() as conn:
                 version = conn.execute(text("SHOW server_version")).scalar().split()[0]
             engine.dispose()
-            results.append(bench_backend(f"postgresql {version}", url, data, args.runs, args.scope, args.profile))
+            results += bench_backend(f"postgresql {version}", url, diagrams, args.runs, args.scope, args.profile)
 
     for r in results:
         for name, text_ in r["profiles"].items():
             print(f"\n=== cProfile: {name} on {r['label']} (cumulative, top 25)\n{text_}")
-    print(f"\nDiagram: {flow_elements} flow elements ({', '.join(f'{v} {k}' for k, v in kinds.items())}), "
-          f"{len(data) / 1024:.0f} KiB, scope {args.scope}; {args.runs} runs after one warm-up\n")
+    print()
+    for variant in variants:
+        print(f"Diagram {variant}: {described[variant][1]}, scope {args.scope}; {args.runs} runs after one warm-up")
+    print()
     print("| backend | step | median ms | min ms | max ms | target | ok |")
     print("|---|---|---|---|---|---|---|")
     ok = True
     for r in results:
+        flow_elements = described[r["variant"]][0]
         for name in ("upload", "publish"):
             values = r[name]
             med = statistics.median(values)
             ok &= med < TARGET_S
             print(f"| {r['label']} | {name} | {1000 * med:.0f} | {1000 * min(values):.0f} | {1000 * max(values):.0f} | "
                   f"< {1000 * TARGET_S:.0f} | {'yes' if med < TARGET_S else 'NO'} |")
-            summary("upload", f"{name} of a {flow_elements}-element diagram, {r['label']} (median)",
+            backend, _, extra = r["label"].partition(", ")
+            summary("upload", f"{name} of a {flow_elements}-element diagram{', ' + extra if extra else ''}, {backend} (median)",
                     round(1000 * med), "ms", f"< {1000 * TARGET_S:.0f}", med < TARGET_S)
     return 0 if ok else 1
 
