@@ -39,7 +39,7 @@ NS = {
 }
 CAMUNDA_NS = NS["camunda"]
 ROUTING_PATH = re.compile(
-    r"^(commune|province/(service-center|department:[A-Z0-9]+))/(reception|specialist|leader)$")
+    r"^(commune|province/(service-center|department:([A-Z0-9]+|\{item\})))/(reception|specialist|leader)$")
 MILESTONES = {"reception", "decision", "return"}
 
 
@@ -65,8 +65,17 @@ def parse(entry):
         parser = SpiffBpmnParser(validator=SPIFF_VALIDATOR)
     parser.add_bpmn_file(str(path))
     ids = parser.get_process_ids()
-    assert len(ids) == 1, f"{entry['file']}: expected one executable process, got {ids}"
-    return parser.get_spec(ids[0]), parser.get_subprocess_specs(ids[0])
+    main = main_process_id(path)
+    assert main in ids, f"{entry['file']}: main process {main} is not executable ({ids})"
+    return parser.get_spec(main), parser.get_subprocess_specs(main)
+
+
+def main_process_id(path):
+    """The process the single participant references (the others are sub-procedures it calls)."""
+    tree = etree.parse(str(path))
+    refs = tree.xpath("//bpmn:participant/@processRef", namespaces=NS)
+    assert len(refs) == 1, f"{path}: expected one participant, got {refs}"
+    return refs[0]
 
 
 def user_task_specs(spec):
@@ -164,6 +173,7 @@ SAMPLES = {
     },
     "HKD-THAMDINH": {"documents_valid": True, "name_duplicate": False, "name_violates_rules": False,
                      "conditional_business_line": True, "check_note": "Đủ điều kiện"},
+    "HKD-YKIEN": {"department_opinion": "agree", "department_opinion_note": "Không có ý kiến khác"},
     "HKD-PHANCONG": {"assigned_officer": "cv.kinhte01", "priority": "normal", "review_note": "Đề nghị thẩm định"},
     "HKD-XACMINH": {"site_verification_result": "conform", "site_verification_date": "2025-12-03",
                     "site_verification_note": "Địa điểm đáp ứng điều kiện"},
@@ -197,7 +207,8 @@ SAMPLES = {
 EXPECTED_PATHS = {
     ("national", "1.001193"): ["Task_Reception", "Task_Record", "Task_Sign", "Task_Return"],
     ("national", "1.001612"): ["Task_Reception", "Task_Check", "Task_SignCertificate", "Task_Return"],
-    ("01", "1.001612"): ["Task_Reception", "Task_PreReview", "Task_Check", "Task_SignCertificate", "Task_Return"],
+    ("01", "1.001612"): ["Task_Reception", "Task_PreReview", "Task_Check", "Task_Consult", "Task_Consult",
+                         "Task_SignCertificate", "Task_Return"],
     ("19", "1.001612"): ["Task_Reception", "Task_Check", "Task_SiteVerification", "Task_Sign", "Task_Return"],
     ("national", "1.004227"): ["Task_Reception", "Task_CommuneVerification", "Task_FileCheck", "Task_Draft",
                                "Task_Sign", "Task_UpdateCadastre", "Task_Return"],
@@ -236,7 +247,7 @@ def run(entry, overrides=None, max_steps=50):
         workflow.do_engine_steps()
     assert workflow.is_completed(), f"{entry['file']} did not complete; done={done}"
     ends = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.COMPLETED)
-            if type(t.task_spec).__name__ == "EndEvent"]
+            if type(t.task_spec).__name__ == "EndEvent" and t.workflow is workflow]  # not a called process's
     return workflow, done, ends
 
 
@@ -370,11 +381,16 @@ def test_lanes_are_routable(entry):
 @pytest.mark.parametrize("entry", CATALOG, ids=entry_id)
 def test_diagram_interchange_complete(entry):
     tree = load_tree(entry)
-    process = tree.xpath("//bpmn:process", namespaces=NS)
-    assert len(process) == 1 and process[0].get("isExecutable") == "true"
+    main = main_process_id(BPMN_DIR / entry["file"])
+    processes = tree.xpath("//bpmn:process", namespaces=NS)
+    called = set(tree.xpath("//bpmn:callActivity/@calledElement", namespaces=NS))
+    assert [p.get("id") for p in processes if p.get("id") not in called] == [main]
+    assert all(p.get("isExecutable") == "true" for p in processes)
+    planes = set(tree.xpath("//bpmndi:BPMNPlane/@bpmnElement", namespaces=NS))
+    assert called <= planes, "a called process of the file is drawn on its own plane"
     shapes = {s.get("bpmnElement"): s for s in tree.xpath("//bpmndi:BPMNShape", namespaces=NS)}
     edges = {e.get("bpmnElement"): e for e in tree.xpath("//bpmndi:BPMNEdge", namespaces=NS)}
-    for node in process[0]:
+    for node in (n for p in processes for n in p):
         if not isinstance(node.tag, str):
             continue
         local = etree.QName(node).localname

@@ -74,6 +74,9 @@ def demo_accounts() -> list[tuple[str, list[tuple[str, str]], str]]:
                      (f"supervisor.{province}", [("supervisor", province)], f"giám sát tỉnh {province}"),
                      (f"reception.{province}.TTPVHCC", [("reception", f"{province}.TTPVHCC")],
                       "tiếp nhận tại Trung tâm PVHCC")]
+        # the departments the Hà Nội business-household variant consults (multi-instance `{item}`)
+        accounts += [(f"specialist.{province}.{dept}", [("specialist", f"{province}.{dept}")],
+                      f"chuyên viên {dept} tỉnh {province}") for dept in ("SCT", "STC")]
         for commune in communes:
             for role in ("reception", "specialist", "leader"):
                 accounts.append((f"{role}.{commune}", [(role, commune)], f"{role} xã/phường {commune}"))
