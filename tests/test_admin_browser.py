@@ -254,3 +254,88 @@ def test_pages_work_under_the_content_security_policy(page, server):
         page.goto(f"{server}/api/v1/docs")
         page.wait_for_selector(".swagger-ui .info .title")
     assert violations == []
+
+
+BPMN_JS = ROOT / "node_modules" / "bpmn-js" / "dist" / "bpmn-navigated-viewer.production.min.js"
+
+
+def _version_url(server: str, api, code: str, scope: str, username: str) -> str:
+    items = api.get(f"/procedures/{code}/versions", username).get_json()["items"]
+    number = next(v["version"] for v in items if v["scope"] == scope)
+    return f"{server}/admin/procedures/{code}/v/{number}"
+
+
+@pytest.mark.skipif(not BPMN_JS.exists(), reason="bpmn-js not installed (npm ci)")
+def test_diagram_of_a_file_with_two_processes_switches_between_them(page, server, api):
+    """Hà Nội's 1.001612 holds the main collaboration and the shared sub-procedure it calls, each
+    with its own BPMNDiagram: bpmn-js offers both and redraws the marks after a switch."""
+    login(page, server, "designer.01")
+    page.wait_for_selector("table.catalogue")
+    page.goto(_version_url(server, api, "1.001612", "01", "designer.01"))
+    page.wait_for_selector("#diagram[data-renderer=bpmn-js] .djs-container")
+    page.wait_for_selector("#diagram .djs-element[data-element-id=Task_Reception]", state="attached")
+    nav = page.locator("nav.diagram-switch")
+    assert nav.count() == 1, "no switcher above a diagram of two processes"
+    assert nav.get_attribute("aria-label") == "Các quy trình trong tệp"
+    buttons = nav.locator("button")
+    assert buttons.all_inner_texts() == ["Đăng ký thành lập hộ kinh doanh (1.001612) – Hà Nội",
+                                         "Tổng hợp kết quả thẩm định hộ kinh doanh"]
+    assert [b.get_attribute("aria-pressed") for b in buttons.all()] == ["true", "false"]
+    assert page.locator("#diagram .djs-element[data-element-id=Task_Assess]").count() == 0
+
+    buttons.nth(1).click()
+    page.wait_for_selector("#diagram .djs-element[data-element-id=Task_Assess]", state="attached")
+    assert page.locator("#diagram .djs-element[data-element-id=Task_Reception]").count() == 0
+    assert page.locator("#diagram .djs-element[data-element-id=Call_Assess]").count() == 0
+    assert [b.get_attribute("aria-pressed") for b in buttons.all()] == ["false", "true"]
+    shot(page, "diagram-second-process")
+
+    buttons.nth(0).click()
+    page.wait_for_selector("#diagram .djs-element[data-element-id=Task_Reception]", state="attached")
+    assert page.locator("#diagram .djs-element[data-element-id=Task_Assess]").count() == 0
+
+
+@pytest.mark.skipif(not BPMN_JS.exists(), reason="bpmn-js not installed (npm ci)")
+def test_marks_follow_the_switch_and_a_problem_row_opens_its_diagram(page, server, tmp_path):
+    """A problem on the sub-procedure's task: its row switches to that diagram and selects it; the
+    badge is drawn there, and the main diagram's marks come back when switching back."""
+    xml = (ROOT / "bpmn" / "01" / "1.001612.bpmn").read_text(encoding="utf-8")
+    task = '<bpmn:scriptTask id="Task_Assess" name="Tổng hợp kết quả thẩm định" scriptFormat='
+    broken = xml.replace(task + '"python">', task + '"javascript">')
+    assert broken != xml
+    (tmp_path / "broken.bpmn").write_text(broken, encoding="utf-8")
+    login(page, server, "designer.01")
+    page.wait_for_selector("table.catalogue")
+    page.goto(f"{server}/admin/procedures/upload")
+    page.set_input_files("input[name=file]", str(tmp_path / "broken.bpmn"))
+    page.fill("input[name=code]", "1.001612")
+    page.fill("input[name=deadline_days]", "3")
+    page.click("form.card button[type=submit]")
+    page.wait_for_selector("#upload-error")
+    row = page.locator("table.problems tr[data-element-id=Task_Assess]").first
+    assert row.count() == 1
+    page.wait_for_selector("#diagram[data-renderer=bpmn-js] .djs-container")
+    assert page.locator("#diagram .djs-element[data-element-id=Task_Assess]").count() == 0
+
+    row.click()
+    page.wait_for_selector("#diagram .djs-element.selected-problem[data-element-id=Task_Assess]", state="attached")
+    assert page.locator("#diagram .djs-element.has-problem[data-element-id=Task_Assess]").count() == 1
+    assert page.locator("#diagram .problem-badge").count() >= 1
+    assert page.locator("nav.diagram-switch button[aria-pressed=true]").inner_text() == \
+        "Tổng hợp kết quả thẩm định hộ kinh doanh"
+
+    page.locator("nav.diagram-switch button").first.click()
+    page.wait_for_selector("#diagram .djs-element[data-element-id=Task_Reception]", state="attached")
+    assert page.locator("#diagram .djs-element[data-element-id=Task_Assess]").count() == 0
+    page.locator("nav.diagram-switch button").nth(1).click()
+    page.wait_for_selector("#diagram .djs-element.has-problem.selected-problem[data-element-id=Task_Assess]",
+                           state="attached")
+
+
+@pytest.mark.skipif(not BPMN_JS.exists(), reason="bpmn-js not installed (npm ci)")
+def test_diagram_of_a_single_process_has_no_switcher(page, server):
+    login(page, server, "designer.19")
+    page.goto(f"{server}/admin/procedures/1.001193/v/1")
+    page.wait_for_selector("#diagram[data-renderer=bpmn-js] .djs-container")
+    page.wait_for_selector("#diagram .djs-element[data-element-id=Task_Record]", state="attached")
+    assert page.locator("nav.diagram-switch").count() == 0
