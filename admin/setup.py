@@ -95,7 +95,7 @@ def _back_target() -> str | None:
 
 def _keep_input() -> None:
     values = {k: v for k, v in request.form.items()
-              if k not in ("csrf_token", "password", "xml") and len(v) < 2000}
+              if k not in ("csrf_token", "password", "xml", "secret_headers") and len(v) < 2000}
     session["_form_values"] = dict(list(values.items())[:40])
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from orchestrator.extensions import db
 from orchestrator.models import FormDefinition
 from orchestrator.models.procedures import DRAFT, NATIONAL
-from orchestrator.services import access, designer, diagrams, procedures
+from orchestrator.services import access, decisions, designer, diagrams, procedures
 from orchestrator.services.errors import Invalid, ServiceError, TooLarge
 from orchestrator.services import units as unit_service
 
@@ -44,6 +44,20 @@ def _upload_scopes(actor) -> list[tuple[str, str]]:
     return [(c, names.get(c, c)) for c in sorted(scopes)]
 
 
+def _dmn_files(limit: int) -> list[tuple[str, bytes]]:
+    """The decision tables (.dmn) sent with the diagram, read no further than the limits."""
+    files = [f for f in request.files.getlist("dmn") if f and f.filename][:decisions.MAX_DMN_FILES + 1]
+    if len(files) > decisions.MAX_DMN_FILES:
+        raise TooLarge(_("Tối đa %(n)s tệp DMN mỗi lần tải lên.", n=decisions.MAX_DMN_FILES))
+    out = []
+    for f in files:
+        data = f.stream.read(limit + 1)
+        if len(data) > limit:
+            raise TooLarge(_("Tệp DMN %(name)s quá lớn: tối đa %(n)s byte.", name=f.filename, n=limit))
+        out.append((f.filename, data))
+    return out
+
+
 @bp.route("/procedures/upload", methods=["GET", "POST"])
 @designer_required
 def upload():
@@ -62,12 +76,13 @@ def upload():
             raise Invalid(_("Chọn một tệp BPMN (.bpmn, .xml)."), fields={"file": _("bắt buộc")})
         if len(data) > limit:
             raise TooLarge(_("Tệp BPMN quá lớn: tối đa %(n)s byte. Không có gì được lưu.", n=limit))
+        dmn_files = _dmn_files(limit)
         version = procedures.upload(
             db.session, actor, data, code=request.form.get("code", "").strip(),
             scope=request.form.get("scope", "").strip(), name=request.form.get("name") or None,
             deadline_days=request.form.get("deadline_days"),
             deadline_kind=request.form.get("deadline_kind", "working"),
-            process_id=request.form.get("process_id") or None, max_bytes=limit)
+            process_id=request.form.get("process_id") or None, max_bytes=limit, dmn_files=dmn_files)
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
@@ -231,7 +246,8 @@ def meta(code: str, number: int):
     f = request.form
     v = designer.set_procedure_meta(db.session, current_actor(), code, number, deadline_days=f.get("deadline_days"),
                                     deadline_kind=f.get("deadline_kind", ""), fee_kind=f.get("fee_kind", ""),
-                                    fee_amount=f.get("fee_amount"))
+                                    fee_amount=f.get("fee_amount"), fee_decision=f.get("fee_decision"),
+                                    fee_output=f.get("fee_output"))
     return _done(v, _("Đã lưu thời hạn và lệ phí."), "meta")
 
 

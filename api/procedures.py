@@ -5,6 +5,8 @@ import json
 
 from flask import current_app
 
+from orchestrator.services import decisions
+from orchestrator.services.decisions import MAX_DMN_FILES
 from orchestrator.extensions import db
 from orchestrator.services import procedures as service
 from orchestrator.services.errors import Invalid, TooLarge
@@ -13,7 +15,7 @@ from .auth import authenticated, current_actor
 from .blueprint import bp
 from .errors import documented
 from .schemas.procedures import (
-    LaneMapSchema, OfferedListSchema, OfferedQuerySchema, ProcedureInForceSchema, ProcedureQuerySchema,
+    DecisionTableSchema, LaneMapSchema, OfferedListSchema, OfferedQuerySchema, ProcedureInForceSchema, ProcedureQuerySchema,
     PublishedSchema, UploadedSchema, UploadFileSchema, UploadFormSchema, VersionListSchema, VersionSchema,
 )
 from .views import VersionView
@@ -32,6 +34,19 @@ def _json_field(form: dict, name: str) -> dict | None:
     return value
 
 
+def _dmn_files(uploads: list, limit: int) -> list[tuple[str, bytes]]:
+    """The DMN files of an upload, read no further than the limits (count, bytes per file)."""
+    if len(uploads) > MAX_DMN_FILES:
+        raise TooLarge(f"Tối đa {MAX_DMN_FILES} tệp DMN mỗi lần tải lên.", fields={"dmn": f"tối đa {MAX_DMN_FILES} tệp"})
+    out = []
+    for upload in uploads:
+        data = upload.stream.read(limit + 1)
+        if len(data) > limit:
+            raise TooLarge(f"Tệp DMN '{upload.filename}' vượt quá {limit} byte.", fields={"dmn": f"tối đa {limit} byte"})
+        out.append((upload.filename or "decision.dmn", data))
+    return out
+
+
 @bp.post("/procedures")
 @authenticated
 @bp.arguments(UploadFormSchema, location="form")
@@ -45,12 +60,13 @@ def upload_procedure(form, files):
     if len(data) > limit:
         raise TooLarge(f"Tệp BPMN vượt quá {limit} byte.",
                        problems=[{"element_id": None, "line": None, "message": f"file larger than {limit} bytes"}])
+    dmn_files = _dmn_files(files.get("dmn") or [], limit)
     version = service.upload(
         db.session, current_actor(), data, code=form["code"].strip(), scope=form["scope"].strip(),
         name=form.get("name"), name_en=form.get("name_en"), field=form.get("field"),
         deadline_days=form.get("deadline_days"), deadline_kind=form["deadline_kind"],
         fee_rule=_json_field(form, "fee"), lane_map=_json_field(form, "lanes"), process_id=form.get("process_id"),
-        max_bytes=limit,
+        max_bytes=limit, dmn_files=dmn_files,
     )
     db.session.commit()
     return {"code": version.procedure_code, "scope": version.scope, "version": version.version,
@@ -73,6 +89,16 @@ def list_versions(code: str):
 def get_version(code: str, number: int):
     """One version with its lanes, warnings, deadline and fee rule."""
     return service.get_version(db.session, code, number)
+
+
+@bp.get("/procedures/<code>/versions/<id:number>/decisions/<decision_id>")
+@authenticated
+@bp.response(200, DecisionTableSchema)
+@documented(401, 404)
+def get_decision(code: str, number: int, decision_id: str):
+    """A DMN decision table uploaded with a version: its grid and its XML."""
+    version = service.get_version(db.session, code, number)
+    return {**decisions.table(version, decision_id), "xml": decisions.xml_of(version, decision_id)}
 
 
 @bp.put("/procedures/<code>/versions/<id:number>/lanes")

@@ -20,13 +20,15 @@ def register(app: Flask) -> None:
 
     @app.cli.command("load-examples")
     def load_examples():
-        """Units, calendar, forms, example procedures (published) and demo users."""
-        from .services import examples, forms
+        """Units, calendar, forms, the example connector, example procedures (published) and demo users."""
+        from .services import connectors, examples, forms
 
         session = db.session
         click.echo(f"Units loaded: {examples.load_units(session)}")
         click.echo(f"Calendar days declared: {examples.load_calendar(session)}")
         click.echo(f"Forms in library: {forms.load_library(session, current_app.config['FORMS_LIBRARY'])}")
+        if connectors.load_example(session, current_app.config.get("CITIZEN_LOOKUP_URL")) is not None:
+            click.echo("Connector citizen_lookup added (disabled unless CITIZEN_LOOKUP_URL is set).")
         session.commit()
         for line in examples.load_procedures(session, Path(current_app.config["BPMN_LIBRARY"]),
                                              current_app.config["MAX_BPMN_BYTES"]):

@@ -68,6 +68,8 @@ class Config:
     TESTING = _bool("TESTING")
     # Integrations: webhook delivery and the national portal synchronisation endpoint.
     WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", 10))
+    # the example connector's URL (citizen-ID lookup); unset, the seeded connector stays disabled
+    CITIZEN_LOOKUP_URL = os.environ.get("CITIZEN_LOOKUP_URL") or None
     WEBHOOK_ALLOW_PRIVATE = _bool("WEBHOOK_ALLOW_PRIVATE")
     PORTAL_SYNC_URL = os.environ.get("PORTAL_SYNC_URL")
     PORTAL_SYNC_TOKEN = os.environ.get("PORTAL_SYNC_TOKEN")

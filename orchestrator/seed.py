@@ -8,7 +8,7 @@ from flask import Flask
 from flask_migrate import upgrade
 
 from .extensions import db
-from .services import examples, forms
+from .services import connectors, examples, forms
 
 
 def seed(app: Flask, password: str | None = None, migrate: bool = True) -> None:
@@ -19,6 +19,7 @@ def seed(app: Flask, password: str | None = None, migrate: bool = True) -> None:
         examples.load_units(session)
         examples.load_calendar(session)
         forms.load_library(session, app.config["FORMS_LIBRARY"])
+        connectors.load_example(session, app.config.get("CITIZEN_LOOKUP_URL"))
         session.commit()
         examples.load_procedures(session, Path(app.config["BPMN_LIBRARY"]), app.config["MAX_BPMN_BYTES"])
         examples.load_demo_users(session, password or app.config["DEMO_PASSWORD"])

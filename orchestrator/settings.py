@@ -7,7 +7,7 @@ for what runs deep in a step (queueing the portal record)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass(frozen=True)
@@ -16,13 +16,15 @@ class Settings:
     webhook_timeout: float = 10.0  # WEBHOOK_TIMEOUT (seconds), for the portal too
     portal_sync_url: str | None = None  # PORTAL_SYNC_URL: unset, nothing is queued for the portal
     portal_sync_token: str | None = None  # PORTAL_SYNC_TOKEN
+    secret_key: str | None = field(default=None, repr=False)  # SECRET_KEY: connectors' secrets are encrypted with a key derived from it
 
     @classmethod
     def from_config(cls, config: Mapping) -> Settings:
         return cls(webhook_allow_private=bool(config.get("WEBHOOK_ALLOW_PRIVATE", False)),
                    webhook_timeout=config.get("WEBHOOK_TIMEOUT", 10.0),
                    portal_sync_url=config.get("PORTAL_SYNC_URL"),
-                   portal_sync_token=config.get("PORTAL_SYNC_TOKEN"))
+                   portal_sync_token=config.get("PORTAL_SYNC_TOKEN"),
+                   secret_key=config.get("SECRET_KEY"))
 
 
 DEFAULTS = Settings()

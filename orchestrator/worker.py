@@ -3,8 +3,9 @@
 Several workers may run against one PostgreSQL; each job is leased to one of them (a few at a
 time when there is a backlog, each lease renewed as its job starts), a lease held by a dead
 worker expires and the job is taken again, and a handler's effects commit together with the
-job's completion (so a timer fires once). Workers sleep until the nearest
-due job or until `NOTIFY jobs`; on SQLite they poll briefly instead.
+job's completion (so a timer fires once); a handler with slow outside work (a connector's HTTP
+call) returns `jobs.Outside`, and the call runs between two transactions, no lock held. Workers
+sleep until the nearest due job or until `NOTIFY jobs`; on SQLite they poll briefly instead.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from datetime import timedelta
 from flask import Flask
 
 from .extensions import db
+from .models.jobs import RUNNING
 from .models.types import utcnow
 from .services import jobs as queue
 from .services import scheduled
@@ -72,7 +74,13 @@ class Worker:
             if handler is None:
                 raise LookupError(f"no handler for job kind {kind!r}")
             outcome = handler(session, job)
-            if not queue.finish(session, job, self.name):
+            if isinstance(outcome, queue.Outside):
+                job, outcome = self._outside(session, job_id, outcome)
+                if job is None:
+                    session.rollback()
+                    log.warning("lease lost", extra={"job": job_id, "kind": kind})
+                    return
+            if job.state == RUNNING and not queue.finish(session, job, self.name):
                 session.rollback()
                 log.warning("lease lost", extra={"job": job_id, "kind": kind})
                 return
@@ -91,6 +99,21 @@ class Worker:
                 log.exception("could not record the failure of job %s", job_id)
         finally:
             session.remove()
+
+    def _outside(self, session, job_id: int, outside: queue.Outside):
+        """Commit the lease (long enough for the call), run the call with no transaction open, then
+        take the job again in a new transaction: (job, outcome of `then`), or (None, None) when
+        the lease was lost meanwhile (another worker took the job: its call wins)."""
+        lease = max(self.lease, timedelta(seconds=outside.seconds + 10))
+        if queue.renew(session, job_id, self.name, lease) is None:
+            return None, None
+        session.commit()
+        session.remove()
+        result = outside.call()
+        job = queue.renew(session, job_id, self.name, self.lease)
+        if job is None:
+            return None, None
+        return job, outside.then(session, job, result)
 
     def run_until_idle(self, limit: int = 10_000) -> int:
         """Run every job that is due now (tests, the `worker --once` command)."""

@@ -215,7 +215,7 @@ def test_a_call_to_a_library_procedure_runs_with_the_version_pinned_at_publish(a
     assert r.status_code == 201
     draft = api.get("/procedures/9.700001/versions/2", "designer.01").get_json()
     assert draft["called_by"] == [{"code": "9.700002", "version": 1, "scope": "01", "element_id": "Call_Appraisal",
-                                   "calls_version": 1}]
+                                   "calls_version": 1, "state": "published"}]
     assert publish(api, "9.700001", 2).status_code == 200
     # the running dossier keeps the version pinned when its procedure was published, as do new ones
     after = complete(api, appraise, "specialist.00070")
@@ -230,6 +230,42 @@ def test_a_call_to_a_library_procedure_runs_with_the_version_pinned_at_publish(a
     assert [(c["version"], c["calls_version"]) for c in by] == [(1, 1), (2, 2)]
     history = api.get(f"/dossiers/{after['code']}", "reception.00070").get_json()["history"]
     assert "Appraise" in [h["step_id"] for h in history if h["action"] == "complete"]
+
+
+def test_drafts_that_call_a_procedure_are_listed_among_its_callers_as_drafts(app, api, client):
+    from .admin_client import BackOffice
+
+    upload_and_publish(api, appraisal(), "9.700031")
+    assert upload(api, caller("9.700031"), "9.700032").status_code == 201  # a draft caller
+    upload_and_publish(api, caller("9.700031"), "9.700033")
+    assert upload(api, caller("9.700031"), "9.700033").status_code == 201  # its next version, a draft
+    assert upload(api, caller("9.700039"), "9.700034").status_code == 201  # a draft calling another procedure
+    by = api.get("/procedures/9.700031/versions/1", "designer.01").get_json()["called_by"]
+    assert by == [
+        {"code": "9.700033", "version": 1, "scope": "01", "element_id": "Call_Appraisal", "calls_version": 1,
+         "state": "published"},
+        {"code": "9.700032", "version": 1, "scope": "01", "element_id": "Call_Appraisal", "calls_version": 1,
+         "state": "draft"},
+        {"code": "9.700033", "version": 2, "scope": "01", "element_id": "Call_Appraisal", "calls_version": 1,
+         "state": "draft"}]
+    # a new version of the sub-procedure in force: the drafts would pin it, the published caller keeps v1
+    assert upload(api, appraisal(extra=True, mark="v2"), "9.700031").status_code == 201
+    assert publish(api, "9.700031", 2).status_code == 200
+    by = api.get("/procedures/9.700031/versions/2", "designer.01").get_json()["called_by"]
+    assert [(c["code"], c["version"], c["state"], c["calls_version"]) for c in by] == [
+        ("9.700033", 1, "published", 1), ("9.700032", 1, "draft", 2), ("9.700033", 2, "draft", 2)]
+    office = BackOffice(client)
+    assert office.login("designer.01").status_code == 302
+    page = office.text(office.get("/procedures/9.700031/v/2"))
+    called = page[page.index('id="called-by"'):]
+    called = called[:called.index("</p>")]
+    assert "9.700032" in called and "bản nháp" in called and "khi công bố sẽ gọi" in called
+    assert called.count("bản nháp") == 2 and "9.700034" not in called
+    # once published, the draft is listed as a published caller with the version it pinned
+    assert publish(api, "9.700032").status_code == 200
+    by = api.get("/procedures/9.700031/versions/2", "designer.01").get_json()["called_by"]
+    assert [(c["code"], c["version"], c["state"], c["calls_version"]) for c in by] == [
+        ("9.700032", 1, "published", 2), ("9.700033", 1, "published", 1), ("9.700033", 2, "draft", 2)]
 
 
 def test_a_call_to_a_missing_procedure_or_a_cycle_is_refused_at_publish_with_element_and_line(app, api):

@@ -6,6 +6,7 @@ run to a finished dossier over HTTP, or refused at upload with the reason the su
 `expectations.json` says which, and why."""
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 from urllib.parse import quote
@@ -85,6 +86,8 @@ def test_an_external_diagram_runs_or_is_refused_with_its_reason(app, api, api_ke
     code = f"8.{CASES.index(case):06d}"
     xml = (HERE / case["file"]).read_bytes()
     fields = {"process_id": case["process_id"]} if case.get("process_id") else {}
+    if case.get("dmn"):  # the decision tables its business rule tasks call, uploaded with it
+        fields["dmn"] = [(io.BytesIO((HERE / f).read_bytes()), Path(f).name) for f in case["dmn"]]
     r = _fail_on_5xx(upload(api, xml, code, **fields), "upload")
     if case["expect"] == "refused":
         assert r.status_code in (400, 422), r.get_json()

@@ -4,7 +4,10 @@ the dossier), nested sub-processes in a parallel branch, timer and message bound
 sub-process (interrupting: the open inner steps are cancelled, and the history says so; non-
 interrupting: a parallel step), a failing script inside (an incident naming the element), a dossier
 looping through a sub-process (bounded state); event sub-processes of the main process started by a
-message or a timer, interrupting or not (one nested in a sub-process is refused at upload)."""
+message or a timer, interrupting or not, and those of an embedded sub-process or a called process
+(interrupting: only the enclosing sub-process's steps are cancelled and it completes; never started:
+they do not hold the dossier open nor grow its state; one nested in an event sub-process is refused
+at upload)."""
 from __future__ import annotations
 
 import time
@@ -358,15 +361,140 @@ def test_event_sub_process_by_timer_not_interrupting_opens_a_step_beside(app, ap
     assert done["status"] == 10 and done["finished_at"] and done["current_tasks"] == []
 
 
-def test_an_event_sub_process_inside_a_sub_process_is_refused_with_element_and_line(app, api):
-    event_sub = ('<bpmn:subProcess id="Inner_Escalation" triggeredByEvent="true">'
-                 '<bpmn:startEvent id="W_S" isInterrupting="false"><bpmn:timerEventDefinition><bpmn:timeDuration>'
-                 'P10D</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent>'
-                 '<bpmn:endEvent id="W_E"/>' + flows(("W_S", "W_E")) + "</bpmn:subProcess>")
-    work = sub("Work", user("Review") + event_sub, line("Work_S", "Review", "Work_E"))
-    xml = diagram(user("Receive") + work, line("Begin", "Receive", "Work", "Finish"),
-                  {"R": ("commune/reception", ["Receive", "Work"])})
-    r = upload(api, xml, "9.310016")
+def inner_event(sub_id: str, event: str, interrupting: bool, duration: str = "PT1S") -> str:
+    """An event sub-process `sub_id` started by the message "huỷ kiểm tra" or a timer (`duration`):
+    a step `<sub_id>_Note`, then its end."""
+    definition = ('<bpmn:messageEventDefinition messageRef="M_Stop"/>' if event == "message" else
+                  '<bpmn:timerEventDefinition><bpmn:timeDuration xsi:type="bpmn:tFormalExpression">'
+                  f"{duration}</bpmn:timeDuration></bpmn:timerEventDefinition>")
+    return (f'<bpmn:subProcess id="{sub_id}" name="{sub_id}" triggeredByEvent="true">'
+            f'<bpmn:startEvent id="{sub_id}_S" isInterrupting="{"true" if interrupting else "false"}">{definition}'
+            f'</bpmn:startEvent>{user(sub_id + "_Note")}<bpmn:endEvent id="{sub_id}_E"/>'
+            f'{flows(*line(sub_id + "_S", sub_id + "_Note", sub_id + "_E"))}</bpmn:subProcess>')
+
+
+STOP = '<bpmn:message id="M_Stop" name="huỷ kiểm tra"/>'
+
+
+def inner_event_diagram(*events: str) -> bytes:
+    """Receive -> Work [Review | Verify, and the event sub-processes `events`] -> Handover; the
+    steps of Work, those of its event sub-processes too, are the specialists'."""
+    work = sub("Work", '<bpmn:parallelGateway id="WSplit"/>' + user("Review") + user("Verify")
+               + '<bpmn:parallelGateway id="WJoin"/>' + "".join(events),
+               line("Work_S", "WSplit", "Review", "WJoin", "Work_E") + line("WSplit", "Verify", "WJoin"))
+    body = user("Receive", props(milestone="reception")) + work + user("Handover", props(milestone="return"))
+    return diagram(body, line("Begin", "Receive", "Work", "Handover", "Finish"),
+                   {"R": ("commune/reception", ["Receive", "Handover"]), "S": ("commune/specialist", ["Work"])},
+                   messages=STOP)
+
+
+def test_event_sub_process_by_message_interrupting_inside_a_sub_process_completes_only_it(app, api, api_key):
+    """The message cancels the steps open in Work only; Work then completes through the event
+    sub-process's end (with its data) and the main path goes on to Handover."""
+    r = upload(api, inner_event_diagram(inner_event("Stop", "message", interrupting=True)), "9.310016")
+    assert r.status_code == 201, r.get_json()
+    assert publish(api, "9.310016").status_code == 200
+    key = api_key()
+    body = start(api, "9.310016")
+    r = api.post(f"/dossiers/{body['code']}/events/message", key, json={"message": "nope", "data": {}})
+    assert r.status_code == 409 and r.get_json()["error"]["waiting_for"] == ["huỷ kiểm tra"]
+    body = complete(api, task(body, "Review"), SPECIALIST, {"note": "đã xem"})
+    assert steps(body) == ["Verify"]
+    r = api.post(f"/dossiers/{body['code']}/events/message", key,
+                 json={"message": "huỷ kiểm tra", "data": {"stop_reason": "Sai hồ sơ"}})
+    assert r.status_code == 200, r.get_json()
+    after = r.get_json()
+    assert steps(after) == ["Stop_Note"] and after["data"]["stop_reason"] == "Sai hồ sơ"
+    assert [h["step_id"] for h in after["history"] if h["action"] == "step_cancelled"] == ["Verify"]
+    assert items(app, body["code"])["Stop_Note"] == ("open", "specialist")
+    # interrupted: the message starts nothing more
+    r = api.post(f"/dossiers/{body['code']}/events/message", key, json={"message": "huỷ kiểm tra", "data": {}})
+    assert r.status_code == 409
+    after = complete(api, task(after, "Stop_Note"), SPECIALIST)
+    assert steps(after) == ["Handover"] and not after["finished_at"], "the sub-process completed, the main path goes on"
+    handover = api.get(f"/tasks/{task(after, 'Handover')['id']}", RECEPTION).get_json()
+    assert handover["step_id"] == "Handover"
+    assert after["data"]["stop_reason"] == "Sai hồ sơ" and after["data"]["note"] == "đã xem"
+    done = complete(api, task(after, "Handover"), RECEPTION, {"delivery_method": "in_person"})
+    assert done["status"] == 10 and done["finished_at"] and done["current_tasks"] == []
+    with app.app_context():
+        assert check_all(db.session) == []
+
+
+def called_event_diagram(event: str, interrupting: bool) -> bytes:
+    """Receive -> Call (calls Checking: Check, and the event sub-process Remind) -> Handover."""
+    checking = ('<bpmn:process id="Checking" isExecutable="true">'
+                + lane_set({"CS": ("commune/specialist", ["C_S", "Check", "C_E", "Remind"])})
+                + '<bpmn:startEvent id="C_S"/>' + user("Check") + '<bpmn:endEvent id="C_E"/>'
+                + flows(*line("C_S", "Check", "C_E")) + inner_event("Remind", event, interrupting) + "</bpmn:process>")
+    main = ('<bpmn:process id="P" isExecutable="true">'
+            + lane_set({"R": ("commune/reception", ["Begin", "Receive", "Call", "Handover", "Finish"])})
+            + '<bpmn:startEvent id="Begin"/>' + user("Receive", props(milestone="reception"))
+            + '<bpmn:callActivity id="Call" name="Kiểm tra" calledElement="Checking"/>'
+            + user("Handover", props(milestone="return")) + '<bpmn:endEvent id="Finish"/>'
+            + flows(*line("Begin", "Receive", "Call", "Handover", "Finish")) + "</bpmn:process>")
+    return definitions(STOP, main, checking)
+
+
+def test_event_sub_process_by_timer_not_interrupting_inside_a_called_process_runs_beside(app, api):
+    """The timer counts from the called process's start; its step opens beside Check, and the call
+    ends (the main path goes on) once both have ended."""
+    upload_and_publish(api, called_event_diagram("timer", interrupting=False), "9.310017")
+    body = start(api, "9.310017")
+    assert steps(body) == ["Check"]
+    time.sleep(1.1)
+    Worker(app, name="w1").run_until_idle()
+    after = api.get(f"/dossiers/{body['code']}", LEADER).get_json()
+    assert steps(after) == ["Check", "Remind_Note"]
+    assert [h["step_id"] for h in after["history"] if h["action"] == "timer"] == ["Remind_S"]
+    assert not [h for h in after["history"] if h["action"] == "step_cancelled"]
+    assert items(app, body["code"])["Remind_Note"] == ("open", "specialist")
+    after = complete(api, task(after, "Check"), SPECIALIST, {"note": "kiểm tra xong"})
+    assert steps(after) == ["Remind_Note"] and not after["finished_at"], "the call waits for its event sub-process"
+    after = complete(api, task(after, "Remind_Note"), SPECIALIST)
+    assert steps(after) == ["Handover"]
+    assert after["data"]["note"] == "kiểm tra xong"
+    done = complete(api, task(after, "Handover"), RECEPTION, {"delivery_method": "in_person"})
+    assert done["status"] == 10 and done["finished_at"] and done["current_tasks"] == []
+    with app.app_context():
+        assert check_all(db.session) == []
+
+
+def test_untriggered_event_sub_processes_inside_sub_processes_do_not_block_finishing(app, api, api_key):
+    """A 10-day timer and a message, in Work and in a called process: neither fires; each
+    enclosing process ends when its path does, the message is no longer awaited, no timer job is
+    left and the dossier finishes."""
+    from orchestrator.models import Job
+
+    upload_and_publish(api, inner_event_diagram(inner_event("Late", "timer", False, "P10D"),
+                                                inner_event("Stop", "message", interrupting=True)), "9.310018")
+    key = api_key()
+    body = start(api, "9.310018")
+    body = complete(api, task(body, "Review"), SPECIALIST)
+    body = complete(api, task(body, "Verify"), SPECIALIST)
+    assert steps(body) == ["Handover"]
+    r = api.post(f"/dossiers/{body['code']}/events/message", key, json={"message": "huỷ kiểm tra", "data": {}})
+    assert r.status_code == 409 and r.get_json()["error"]["waiting_for"] == []
+    done = complete(api, task(body, "Handover"), RECEPTION, {"delivery_method": "in_person"})
+    assert done["status"] == 10 and done["finished_at"] and done["current_tasks"] == []
+    upload_and_publish(api, called_event_diagram("message", interrupting=False), "9.310019")
+    body = start(api, "9.310019")
+    body = complete(api, task(body, "Check"), SPECIALIST)
+    assert steps(body) == ["Handover"]
+    done2 = complete(api, task(body, "Handover"), RECEPTION, {"delivery_method": "in_person"})
+    assert done2["status"] == 10 and done2["finished_at"] and done2["current_tasks"] == []
+    with app.app_context():
+        for code in (done["code"], done2["code"]):
+            dossier_id = db.session.query(Dossier.id).filter_by(code=code).scalar()
+            assert db.session.query(Job).filter_by(kind="timer", dossier_id=dossier_id, state="queued").count() == 0
+        assert check_all(db.session) == []
+
+
+def test_an_event_sub_process_inside_an_event_sub_process_is_refused_with_element_and_line(app, api):
+    nested = inner_event("Inner_Escalation", "timer", False, "P10D")
+    outer = inner_event("Stop", "message", interrupting=True).replace(
+        '<bpmn:endEvent id="Stop_E"/>', nested + '<bpmn:endEvent id="Stop_E"/>')
+    r = upload(api, inner_event_diagram(outer), "9.310020")
     assert r.status_code == 422
     [problem] = r.get_json()["error"]["problems"]
     assert problem["element_id"] == "Inner_Escalation" and problem["line"] and "triggeredByEvent" in problem["message"]
@@ -410,3 +538,69 @@ def test_a_dossier_looping_through_a_sub_process_keeps_a_bounded_state(app, api)
     body = complete(api, task(body, "Sign"), LEADER, {"decision": "approve"})
     assert body["status"] in (9, 10) and body["finished_at"]
     assert sum(1 for h in body["history"] if h["action"] == "complete" and h["step_id"] == "Review") == LOOPS + 1
+
+
+def test_a_dossier_looping_through_a_sub_process_with_event_sub_processes_keeps_a_bounded_state(app, api, api_key):
+    """Receive -> Work [Review, a 10-day timer and a non-interrupting message event sub-process]
+    -> decision refused? back to Work : Sign. Each of 30 rounds starts the message's event
+    sub-process (its step done) and leaves the timer's untriggered: the state stays bounded and
+    the end finishes the dossier."""
+    work = sub("Work", user("Review", props(formKey="KS-KY")) + inner_event("Late", "timer", False, "P10D")
+               + inner_event("Stop", "message", interrupting=False), line("Work_S", "Review", "Work_E"))
+    gateway = '<bpmn:exclusiveGateway id="Again" default="Again_Sign"/>'
+    body = user("Receive", props(milestone="reception")) + work + gateway + user("Sign", props(milestone="decision",
+                                                                                              formKey="KS-KY"))
+    pairs = line("Begin", "Receive", "Work", "Again") + [("Sign", "Finish")]
+    xml = diagram(body, pairs, {"R": ("commune/reception", ["Receive"]), "S": ("commune/specialist", ["Work"]),
+                                "L": ("commune/leader", ["Sign"])}, messages=STOP)
+    xml = xml.replace(b"</bpmn:process>",
+                      b'<bpmn:sequenceFlow id="Again_Sign" sourceRef="Again" targetRef="Sign"/>'
+                      b'<bpmn:sequenceFlow id="Again_Work" sourceRef="Again" targetRef="Work"><bpmn:conditionExpression>'
+                      b"decision == 'refuse'</bpmn:conditionExpression></bpmn:sequenceFlow></bpmn:process>")
+    upload_and_publish(api, xml, "9.310021")
+    key = api_key()
+    body = start(api, "9.310021")
+    sizes = []
+    for _ in range(LOOPS):
+        assert steps(body) == ["Review"]
+        r = api.post(f"/dossiers/{body['code']}/events/message", key, json={"message": "huỷ kiểm tra", "data": {}})
+        assert r.status_code == 200, r.get_json()
+        body = r.get_json()
+        assert steps(body) == ["Review", "Stop_Note"]
+        body = complete(api, task(body, "Stop_Note"), SPECIALIST)
+        body = complete(api, task(body, "Review"), SPECIALIST, {"decision": "refuse", "decision_note": "Bổ sung"})
+        with app.app_context():
+            dossier_id = db.session.query(Dossier.id).filter_by(code=body["code"]).scalar()
+            sizes.append(len(db.session.get(DossierState, dossier_id).state))
+    assert max(sizes[10:]) <= sizes[9] * 1.2, sizes
+    body = complete(api, task(body, "Review"), SPECIALIST, {"decision": "approve"})
+    assert steps(body) == ["Sign"]
+    body = complete(api, task(body, "Sign"), LEADER, {"decision": "approve"})
+    assert body["status"] in (9, 10) and body["finished_at"]
+    assert sum(1 for h in body["history"] if h["action"] == "complete" and h["step_id"] == "Stop_Note") == LOOPS
+
+
+def test_a_started_event_sub_process_of_a_sub_process_goes_on_in_a_process_that_parsed_the_diagram_afresh():
+    """The state saved after a message started an event sub-process of Work is restored with a spec
+    parsed anew (another worker, a restart): the event sub-process's end still completes Work."""
+    from orchestrator.engine.runner import WorkflowRun
+    from orchestrator.engine.specs import build_spec
+    from orchestrator.engine.xml import parse_trusted
+
+    xml = inner_event_diagram(inner_event("Stop", "message", interrupting=True))
+    run = WorkflowRun.start(build_spec(parse_trusted(xml), "spiff", "P"), {})
+
+    def do(run, step_id):
+        ready = next(t for t in run.ready_human_tasks() if t.step_id == step_id)
+        run.complete(ready.id, {})
+        return run
+
+    run = do(run, "Receive")
+    assert run.deliver_message("huỷ kiểm tra", {"stop_reason": "x"})
+    state = run.dumps()
+    run = WorkflowRun.restore(build_spec(parse_trusted(xml), "spiff", "P"), state)
+    assert sorted(t.step_id for t in run.ready_human_tasks()) == ["Stop_Note"]
+    run = do(run, "Stop_Note")
+    assert [t.step_id for t in run.ready_human_tasks()] == ["Handover"] and run.final_data()["stop_reason"] == "x"
+    run = do(run, "Handover")
+    assert run.completed and run.ended_at() == ["Finish"]

@@ -34,6 +34,9 @@ class VersionSchema(ViewSchema):
     deadline_days = fields.Integer(allow_none=True)
     deadline_kind = fields.String()
     fee_rule = fields.Dict()
+    decisions = fields.Function(lambda v: sorted((row(v).decisions or {}).keys()),
+                                metadata={"type": "array", "items": {"type": "string"},
+                                          "description": "ids of the DMN decision tables uploaded with the diagram"})
     lanes = fields.Function(_lanes)
     process_id = fields.String()
     executable = fields.Function(lambda v: bool((row(v).model or {}).get("executable", True)),
@@ -52,10 +55,30 @@ class VersionSchema(ViewSchema):
                                          "description": "names of the messages the diagram waits for"})
     called_by = fields.Function(
         lambda v: procedures.callers_of(row(v)),
-        metadata={"type": "array", "items": {"type": "object"},
-                  "description": "published versions whose call activities call this procedure "
-                                 "(calledElement=\"procedure:<code>\"): code, version, scope, element_id, "
-                                 "calls_version (the version of this procedure they pinned at their publish)"})
+        metadata={"type": "array",
+                  "items": {"type": "object", "properties": {
+                      "code": {"type": "string"}, "version": {"type": "integer"}, "scope": {"type": "string"},
+                      "element_id": {"type": "string"}, "calls_version": {"type": "integer", "nullable": True},
+                      "state": {"type": "string", "enum": ["published", "draft"]}}},
+                  "description": "versions whose call activities call this procedure "
+                                 "(calledElement=\"procedure:<code>\"): code, version, scope, element_id, state "
+                                 "(published, then draft), calls_version (for a published caller the version of "
+                                 "this procedure it pinned at its publish; for a draft the version its publish would "
+                                 "pin now, null when none is in force for its scope)"})
+
+
+class DecisionTableSchema(Schema):
+    """A DMN decision table of a version: the grid and the XML as stored."""
+
+    id = fields.String()
+    name = fields.String()
+    hit_policy = fields.String()
+    aggregation = fields.String(allow_none=True)
+    inputs = fields.List(fields.Dict(), metadata={"description": "id, label, expression"})
+    outputs = fields.List(fields.Dict(), metadata={"description": "id, label, name, default"})
+    rules = fields.List(fields.Dict(), metadata={"description": "id, inputs (unary tests), outputs, annotation"})
+    used_by = fields.List(fields.String(), metadata={"description": "the business rule tasks that call it"})
+    xml = fields.String(metadata={"description": "the DMN document as stored with the version"})
 
 
 class UploadFormSchema(Schema):
@@ -78,6 +101,9 @@ class UploadFormSchema(Schema):
 
 class UploadFileSchema(Schema):
     file = Upload(required=True, metadata={"description": "the BPMN 2.0 XML file"})
+    dmn = fields.List(Upload(), load_default=list,
+                      metadata={"description": "DMN 1.1-1.4 files (one decision table each) that the diagram's "
+                                               "business rule tasks call; repeat the field for several (at most 20)"})
 
 
 class UploadedSchema(Schema):

@@ -9,9 +9,10 @@ from .validation import (
     sample_data, step_paths,
 )
 from .xml import parse_trusted
+from . import decisions
 
 __all__ = [
-    "DEFAULT_ROUTE", "MILESTONES", "OUTCOMES", "SUPPORT", "Checked", "DiagramRejected", "EngineIncident", "HumanTask",
+    "DEFAULT_ROUTE", "MILESTONES", "decisions", "OUTCOMES", "SUPPORT", "Checked", "DiagramRejected", "EngineIncident", "HumanTask",
     "Problem", "Simulation", "SpecBundle", "StateTooLarge", "TaskNotReady", "WorkflowRun", "build_spec", "bundle_for", "check_diagram",
     "drawing", "dry_run", "lane_paths", "lane_warnings", "mapping_keys", "mark_executable", "parse_route", "parse_trusted",
     "process_labels", "process_warnings", "sample_data", "simulate", "spec_cache", "step_paths",

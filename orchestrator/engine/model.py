@@ -26,26 +26,35 @@ ROUTE_RE = re.compile(
 # keeps them equal). "runs": accepted and executed; "human": a step routed to officers;
 # "passes": accepted, completes at once; "drawn": accepted, no effect on the run; "refused".
 SUPPORT: dict[str, tuple[str, str]] = {
-    "startEvent": ("runs", "none start event; several start events are allowed; a timer or message start only "
-                           "opens an event sub-process"),
-    "endEvent": ("runs", "ends its path; an `outcome` property sets the dossier's final status"),
-    "intermediateThrowEvent": ("passes", "a none intermediate event (milestone marker)"),
-    "intermediateCatchEvent": ("runs", "with a timer or message definition"),
-    "boundaryEvent": ("runs", "with a timer or message definition, interrupting or not"),
+    "startEvent": ("runs", "none start event; several start events are allowed; a timer or message start opens "
+                           "an event sub-process; the main process may start by a message when that is its only "
+                           "start event (the dossier's start is the message); a timer start of the main process is "
+                           "refused (a dossier has an applicant), so are signal, error and escalation starts"),
+    "endEvent": ("runs", "ends its path; an `outcome` property sets the dossier's final status; may throw a "
+                         "message, signal, error or escalation"),
+    "intermediateThrowEvent": ("runs", "a none event passes (milestone marker); a message, signal or escalation "
+                                       "is thrown to what waits for it in the dossier"),
+    "intermediateCatchEvent": ("runs", "with a timer, message or signal definition"),
+    "boundaryEvent": ("runs", "with a timer, message, signal, error or escalation definition, interrupting or not, "
+                              "on a task or a sub-process"),
     "terminateEventDefinition": ("runs", "ends the whole workflow"),
     "timerEventDefinition": ("runs", "ISO 8601 duration, date or cycle, or a sandboxed expression"),
-    "messageEventDefinition": ("runs", "waiting for a message (catch, boundary, event sub-process start); throwing "
-                                       "messages is refused"),
+    "messageEventDefinition": ("runs", "waiting for a message (catch, boundary, event-based gateway, event "
+                                       "sub-process start), from integrators or thrown in the same dossier "
+                                       "(intermediate throw or end event); one that nothing waits for is recorded "
+                                       "in the history and the path goes on"),
     "userTask": ("human", "a step for officers: form, route, deadline, milestone"),
     "manualTask": ("human", "a step for officers, like a user task"),
     "task": ("passes", "a none task completes at once, as in Camunda"),
     "scriptTask": ("runs", "Python in the restricted subset; other languages are refused"),
     "subProcess": ("runs", "embedded sub-process, nested or in a parallel branch, with timer and message boundary "
-                           "events; its steps take its lane; event sub-processes of the main process, by timer or "
-                           "message, interrupting or not"),
+                           "events; its steps take its lane; event sub-processes, by timer or message, interrupting "
+                           "or not, in the main process, in a sub-process or in a called process (not inside another "
+                           "event sub-process)"),
     "callActivity": ("runs", "calls a process of the same file (`calledElement` = its id) or a procedure of the "
                              "library (`procedure:<code>`, the version in force when the caller is published); its "
-                             "steps are routed by their own lanes; calls to nothing and cycles of calls are refused"),
+                             "steps are routed by their own lanes; multi-instance runs it once per item; calls to "
+                             "nothing and cycles of calls are refused"),
     "exclusiveGateway": ("runs", "conditions in the restricted subset or ${...}; default flow"),
     "parallelGateway": ("runs", "split and join"),
     "inclusiveGateway": ("runs", "split on conditions and join"),
@@ -62,29 +71,55 @@ SUPPORT: dict[str, tuple[str, str]] = {
     "dataObject": ("drawn", "no effect on the run"),
     "dataObjectReference": ("drawn", "no effect on the run"),
     "dataStoreReference": ("drawn", "no effect on the run"),
-    "serviceTask": ("refused", "Tác vụ dịch vụ (serviceTask) chưa được hỗ trợ: không gọi hệ thống ngoài từ sơ đồ."),
-    "businessRuleTask": ("refused", "Bảng quyết định DMN (businessRuleTask) chưa được hỗ trợ."),
-    "sendTask": ("refused", "sendTask chưa được hỗ trợ."),
-    "receiveTask": ("refused", "receiveTask chưa được hỗ trợ."),
-    "signalEventDefinition": ("refused", "Sự kiện tín hiệu chưa được hỗ trợ trong phiên bản này."),
-    "conditionalEventDefinition": ("refused", "Sự kiện điều kiện chưa được hỗ trợ."),
+    "serviceTask": ("runs", "calls a connector registered by an administrator (Spiff `serviceTaskOperator`, Camunda `camunda:topic` or a `connector` property) as a background job with retries and a stable Idempotency-Key; the dossier waits there; outputs go to the `resultVariable` (else into the data); an unknown connector or a missing input is refused at upload"),
+    "businessRuleTask": ("runs", "a DMN decision table uploaded with the diagram (`.dmn` files; Spiff "
+                                 "`calledDecisionId`, Camunda `decisionRef`); hit policies UNIQUE (first match), FIRST, "
+                                 "ANY, RULE ORDER, COLLECT (SUM, MIN, MAX, COUNT); its outputs go into the data; every "
+                                 "cell goes through the sandbox; no rule matched (and no default output) is an incident"),
+    "sendTask": ("runs", "throws its message to what waits for it in the same dossier, as a message throw event"),
+    "receiveTask": ("runs", "waits for its message like a message catch event (integrators: the `events` route)"),
+    "signalEventDefinition": ("runs", "thrown (intermediate or end event) to every catch and boundary event "
+                                      "waiting for it in the dossier; one nothing waits for is recorded and the "
+                                      "path goes on"),
+    "conditionalEventDefinition": ("refused", "Sự kiện điều kiện chưa được hỗ trợ: không có gì đánh giá lại điều "
+                                              "kiện khi dữ liệu hồ sơ thay đổi; dùng cổng loại trừ hoặc sự kiện "
+                                              "chờ thông điệp."),
     "complexGateway": ("refused", "Cổng phức hợp (complexGateway) không được hỗ trợ."),
-    "eventBasedGateway": ("refused", "Cổng theo sự kiện (eventBasedGateway) chưa được hỗ trợ."),
-    "errorEventDefinition": ("refused", "Sự kiện lỗi chưa được hỗ trợ."),
-    "escalationEventDefinition": ("refused", "Sự kiện leo thang chưa được hỗ trợ."),
+    "eventBasedGateway": ("runs", "waits for the first of its catch events (messages, timers, signals): the "
+                                  "first wins, the others are cancelled; a repeating timer (timeCycle) there is "
+                                  "refused"),
+    "errorEventDefinition": ("runs", "an end event throws it, a boundary event on the sub-process (or call "
+                                     "activity) around it catches it by code; one nothing catches is an incident at "
+                                     "the end event"),
+    "escalationEventDefinition": ("runs", "thrown (intermediate or end event), caught by a boundary event, "
+                                          "interrupting or not, by code; one nothing catches is recorded and the "
+                                          "path goes on"),
     "compensateEventDefinition": ("refused", "Sự kiện bù trừ không được hỗ trợ."),
     "cancelEventDefinition": ("refused", "Sự kiện hủy giao dịch không được hỗ trợ."),
     "multiInstanceLoopCharacteristics": ("runs", "parallel or sequential, over a cardinality or a collection of the "
-                                                 "dossier's data (at most 100 instances), completion condition; each "
-                                                 "instance of a user task is its own step, routed with `{item}`"),
+                                                 "dossier's data (at most 100 instances), completion condition; on user "
+                                                 "tasks, sub-processes and call activities, each instance of a user "
+                                                 "task is its own step, routed with `{item}`"),
     "standardLoopCharacteristics": ("runs", "loopCondition with a loopMaximum of at most 100; refused without one"),
 }
 UNSUPPORTED = {name: reason for name, (status, reason) in SUPPORT.items() if status == "refused"}
-THROWN_MESSAGE = "Chỉ hỗ trợ sự kiện thông điệp dạng chờ (intermediateCatchEvent, boundaryEvent)."
-TIMER_START = ("Sự kiện bắt đầu hẹn giờ chưa được hỗ trợ: hồ sơ do người dân, hệ thống tích hợp hoặc cán bộ "
-               "tiếp nhận khởi tạo.")
-EVENT_SUB_PROCESS = ("Quy trình con sự kiện (subProcess triggeredByEvent) chỉ được đặt trực tiếp trong quy trình chính; "
-                     "bên trong quy trình con khác, dùng sự kiện biên (hẹn giờ, thông điệp) gắn trên quy trình con đó.")
+TIMER_START = ("Sự kiện bắt đầu hẹn giờ chưa được hỗ trợ: mỗi hồ sơ có một người nộp (công dân, tổ chức) và do "
+               "người dân, hệ thống tích hợp hoặc cán bộ tiếp nhận khởi tạo; tạo hồ sơ theo lịch thì không có "
+               "người nộp. Dùng sự kiện bắt đầu thường (none start).")
+MESSAGE_START = ("Sự kiện bắt đầu bằng thông điệp chỉ được dùng khi nó là sự kiện bắt đầu duy nhất của quy trình "
+                 "chính (hồ sơ bắt đầu chính bằng thông điệp đó); ở quy trình con hay bên cạnh sự kiện bắt đầu "
+                 "khác thì dùng sự kiện bắt đầu thường hoặc sự kiện chờ thông điệp.")
+EVENT_START = ("Sự kiện bắt đầu bằng tín hiệu, lỗi, leo thang hay điều kiện chưa được hỗ trợ: quy trình và quy trình "
+               "con sự kiện chỉ bắt đầu thường, bằng hẹn giờ (quy trình con sự kiện) hoặc bằng thông điệp.")
+GATEWAY_CYCLE = ("Hẹn giờ lặp (timeCycle) sau cổng theo sự kiện không bao giờ kích hoạt: dùng khoảng thời gian "
+                 "(timeDuration) hoặc thời điểm (timeDate).")
+START_DEFINITIONS = ("messageEventDefinition", "timerEventDefinition", "signalEventDefinition",
+                     "errorEventDefinition", "escalationEventDefinition")
+# What a built-in event of the dossier's lifecycle is named (services/lifecycle.EVENTS): a message of
+# the diagram so named gets the built-in effect first, then the diagram's wait (a publish warning).
+BUILTIN_EVENTS = ("payment_received", "supplement_submitted", "withdrawn")
+EVENT_SUB_PROCESS = ("Quy trình con sự kiện (subProcess triggeredByEvent) không được đặt bên trong một quy trình con "
+                     "sự kiện khác: đặt nó trong quy trình chính hoặc trong quy trình con (sub-process) bao quanh.")
 SCRIPT_LANGUAGES = ("", "python", "python3", "text/x-python")
 # Properties on an end event: the dossier's final status when the workflow ends there.
 OUTCOMES = {"refused": 3, "withdrawn": 7, "stopped": 8, "returned": 10}
@@ -224,11 +259,11 @@ def _is_event_sub_process(el: etree._Element) -> bool:
     return _local(el.tag) == "subProcess" and (el.get("triggeredByEvent") or "").strip().lower() == "true"
 
 
-def _event_sub_process_start(event: etree._Element, process: etree._Element) -> bool:
-    """A start event of an event sub-process of the main process: it waits, as a catch event."""
+def _event_sub_process_start(event: etree._Element) -> bool:
+    """A start event of an event sub-process (of the main process, a sub-process or a called
+    process): it waits, as a catch event."""
     parent = event.getparent()
-    return (_local(event.tag) == "startEvent" and parent is not None and _is_event_sub_process(parent)
-            and parent.getparent() is process)
+    return _local(event.tag) == "startEvent" and parent is not None and _is_event_sub_process(parent)
 
 
 def _lane_of_node(node: etree._Element, lane_of: dict[str, str]) -> str | None:
@@ -361,17 +396,24 @@ def loop_of(el: etree._Element, process: etree._Element | None = None) -> dict |
             "cardinality": (multi.findtext(f"{{{BPMN_NS}}}loopCardinality") or "").strip() or None}
 
 
-def _loop_around(task: etree._Element) -> dict | None:
+def _loop_around(task: etree._Element, seen: frozenset = frozenset()) -> dict | None:
     """The loop marker a human step runs under: its own, else that of the nearest sub-process
-    around it (each instance of a multi-instance sub-process runs the step once, for its item)."""
+    around it (each instance of a multi-instance sub-process runs the step once, for its item),
+    else, in a process of the file that call activities call, that of the calls when each is a
+    multi-instance (each instance of the call runs the called process once, for its item)."""
     el = task
-    while el is not None and _local(el.tag) in ("userTask", "manualTask", "subProcess"):
+    while el is not None and _local(el.tag) in ("userTask", "manualTask", "subProcess", "callActivity"):
         process = next((a for a in el.iterancestors(f"{{{BPMN_NS}}}process")), None)
         loop = loop_of(el, process)
         if loop is not None:
             return loop
         el = el.getparent()
-    return None
+    if el is None or _local(el.tag) != "process" or el.get("id") in seen:
+        return None
+    # Every call must run it as an instance: a plain call would open the step with no item.
+    loops = [_loop_around(call, seen | {el.get("id")}) for call in el.getroottree().getroot().iter(
+        f"{{{BPMN_NS}}}callActivity") if (call.get("calledElement") or "").strip() == el.get("id")]
+    return loops[0] if loops and all(loop is not None and loop["kind"] == "multi" for loop in loops) else None
 
 
 def _loop_problems(process: etree._Element) -> list[Problem]:
@@ -413,13 +455,12 @@ def describe(root: etree._Element, process_id: str | None = None) -> tuple[dict,
         if el.get("id") in RESERVED_IDS and name not in ("process",):
             problems.append(Problem(f"Mã phần tử '{el.get('id')}' trùng tên nội bộ của bộ máy quy trình; hãy đổi tên "
                                     "(ví dụ StartEvent_1).", el.get("id"), el.sourceline))
-        if name == "messageEventDefinition" and _local(el.getparent().tag) not in MESSAGE_CATCHERS \
-                and not _event_sub_process_start(el.getparent(), process):
-            problems.append(Problem(THROWN_MESSAGE, el.getparent().get("id"), el.sourceline))
-        if name == "timerEventDefinition" and el.getparent().getparent() in running \
-                and _local(el.getparent().tag) == "startEvent":
-            problems.append(Problem(TIMER_START, el.getparent().get("id"), el.sourceline))
-        if name == "subProcess" and _is_event_sub_process(el) and el.getparent() is not process:
+        if name in START_DEFINITIONS and _local(el.getparent().tag) == "startEvent":  # issue 17
+            problems += _start_problems(el, process)
+        if name == "timeCycle" and _after_event_gateway(el.getparent().getparent()):
+            problems.append(Problem(GATEWAY_CYCLE, el.getparent().getparent().get("id"), el.sourceline))
+        if name == "subProcess" and _is_event_sub_process(el) and any(
+                _is_event_sub_process(a) for a in el.iterancestors(f"{{{BPMN_NS}}}subProcess")):
             problems.append(Problem(EVENT_SUB_PROCESS, el.get("id"), el.sourceline))
         if name in UNSUPPORTED:
             owner = el if el.get("id") else el.getparent()
@@ -480,6 +521,7 @@ def describe(root: etree._Element, process_id: str | None = None) -> tuple[dict,
                   for m in proc.iter(f"{{{BPMN_NS}}}standardLoopCharacteristics",
                                      f"{{{BPMN_NS}}}multiInstanceLoopCharacteristics")],
         "messages": list(dict.fromkeys(m for proc in running for m in _messages(root, proc))),
+        "message_waits": [w for proc in running for w in message_waits(root, proc)],
         "end_outcomes": _end_outcomes(process, problems),
         "reads_reception_result": any("reception_result" in e["source"] for proc in running
                                       for e in _expressions(proc)),
@@ -487,6 +529,36 @@ def describe(root: etree._Element, process_id: str | None = None) -> tuple[dict,
         "library_calls": library_calls,
         "line": process.sourceline,
     }, problems
+
+
+def _after_event_gateway(event: etree._Element) -> bool:
+    """A catch event one of the event-based gateway's flows leads to."""
+    if event is None or _local(event.tag) != "intermediateCatchEvent":
+        return False
+    scope = event.getparent()
+    gateways = {g.get("id") for g in scope.iterchildren(f"{{{BPMN_NS}}}eventBasedGateway")}
+    return any(f.get("targetRef") == event.get("id") and f.get("sourceRef") in gateways
+               for f in scope.iterchildren(f"{{{BPMN_NS}}}sequenceFlow"))
+
+
+def _start_problems(definition: etree._Element, main: etree._Element) -> list[Problem]:
+    """A start event with a definition: a timer or a message opens an event sub-process; the main
+    process may start by a message when that is its only start event (the dossier's start is the
+    message); a timer start of a process is refused (a dossier has an applicant); signal, error and
+    escalation starts are refused everywhere."""
+    start = definition.getparent()
+    kind = _local(definition.tag)
+    at = (start.get("id"), definition.sourceline)
+    if kind not in ("messageEventDefinition", "timerEventDefinition"):
+        return [Problem(EVENT_START, *at)]
+    if _event_sub_process_start(start):
+        return []
+    if kind == "timerEventDefinition":
+        return [Problem(TIMER_START, *at)]
+    owner = start.getparent()
+    if owner is not main or len(main.xpath("./bpmn:startEvent", namespaces=NS)) != 1:
+        return [Problem(MESSAGE_START, *at)]
+    return []
 
 
 def _called_processes(root: etree._Element, main: etree._Element, problems: list[Problem],
@@ -564,12 +636,24 @@ def _end_outcomes(process: etree._Element, problems: list[Problem]) -> dict[str,
 
 def _messages(root: etree._Element, process: etree._Element) -> list[str]:
     """Names of the messages the process waits for: the events integrators may send it."""
+    return list(dict.fromkeys(w["name"] for w in message_waits(root, process)))
+
+
+def message_waits(root: etree._Element, process: etree._Element) -> list[dict]:
+    """Where the process waits for a message ({name, element_id, line}): a catch or boundary event,
+    an event sub-process's start, a receive task (an event-based gateway's waits are catch events).
+    Not the thrown ones (send tasks, throw and end events), nor the main process's own message
+    start (the dossier's start is that message)."""
     names = {m.get("id"): (m.get("name") or m.get("id")) for m in root.iter(f"{{{BPMN_NS}}}message")}
     found = []
-    for definition in process.iter(f"{{{BPMN_NS}}}messageEventDefinition"):
-        name = names.get(definition.get("messageRef"))
-        if name and name not in found:
-            found.append(name)
+    for el in process.iter(f"{{{BPMN_NS}}}messageEventDefinition", f"{{{BPMN_NS}}}receiveTask"):
+        owner = el if _local(el.tag) == "receiveTask" else el.getparent()
+        kind = _local(owner.tag)
+        if kind not in ("receiveTask", *MESSAGE_CATCHERS) and not _event_sub_process_start(owner):
+            continue
+        name = names.get(el.get("messageRef"))
+        if name:
+            found.append({"name": name, "element_id": owner.get("id"), "line": owner.sourceline})
     return found
 
 

@@ -12,13 +12,13 @@ from uuid import UUID, uuid4
 from datetime import datetime, timezone
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.camunda.specs.event_definitions import MessageEventDefinition as CamundaMessageDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     CycleTimerEventDefinition, TimeDateEventDefinition, TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.bpmn.specs.mixins.manual_task import ManualTask
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask
@@ -28,7 +28,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import serializer
 from .compaction import compact
-from . import event_subprocesses, sandbox
+from . import event_subprocesses, events, sandbox
 from .sandbox import SandboxError
 from .script_engine import make_script_engine
 from .specs import SpecBundle
@@ -204,10 +204,26 @@ class WorkflowRun:
         run = cls(workflow, bundle)
         try:
             run._engine_steps()
+            run._message_start(data)
         except EngineIncident as exc:
             exc.run = run
             raise
         return run
+
+    def _message_start(self, data: dict) -> None:
+        """A main process that starts by a message (its only start event, checked at upload) starts
+        at once: the dossier's start is that message, with the dossier's data."""
+        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+            if task.workflow is self.workflow and isinstance(task.task_spec, StartEvent):
+                for definition in events.message_definitions(task, named=False):
+                    payload = ({"payload": dict(data), "result_var": definition.result_var}
+                               if isinstance(definition, CamundaMessageDefinition) else dict(data))
+                    try:
+                        self.workflow.send_event(BpmnEvent(definition, payload))
+                    except ENGINE_FAILURES as exc:
+                        raise _incident(exc, task.task_spec.bpmn_id) from exc
+                    self._engine_steps()
+                    return
 
     @classmethod
     def restore(cls, bundle: SpecBundle, state: str) -> WorkflowRun:
@@ -331,8 +347,8 @@ class WorkflowRun:
         """The earliest due time among the timers the workflow waits on (for the timer job)."""
         times = []
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
-            definition = getattr(task.task_spec, "event_definition", None)
-            if not isinstance(definition, TimerEventDefinition):
+            definition = events.timer_definition(task)  # its own, or an event-based gateway's
+            if definition is None:
                 continue
             value = task._get_internal_data("event_value")
             if isinstance(definition, CycleTimerEventDefinition) and isinstance(value, dict):
@@ -348,8 +364,7 @@ class WorkflowRun:
 
     def _waiting_timers(self) -> dict:
         return {task.id: (task.task_spec.bpmn_id, repr(task._get_internal_data("event_value")))
-                for task in self.workflow.get_tasks(state=TaskState.WAITING)
-                if isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition)}
+                for task in self.workflow.get_tasks(state=TaskState.WAITING) if events.timer_definition(task)}
 
     def fire_timers(self) -> list[str]:
         """Let due timers fire and run what follows; returns the ids of the timer events that fired.
@@ -360,18 +375,26 @@ class WorkflowRun:
         except ENGINE_FAILURES as exc:
             raise _incident(exc) from exc
         after = self._waiting_timers()
-        fired = [bpmn_id for task_id, (bpmn_id, value) in before.items()
+        fired = [self._timer_element(task_id, bpmn_id) for task_id, (bpmn_id, value) in before.items()
                  if task_id not in after or after[task_id][1] != value]
         if fired:
             self._engine_steps()
         return fired
+
+    def _timer_element(self, task_id, bpmn_id: str) -> str:
+        """The timer event that fired: an event-based gateway's wait is named by its timer's branch."""
+        try:
+            task = self.workflow.get_task_from_id(task_id) if bpmn_id in self.bundle.event_gateways else None
+        except SpiffWorkflowException:
+            task = None
+        return events.gateway_branch(task, events.timer_definition(task)) if task is not None else bpmn_id
 
     def fast_forward_timers(self) -> list[str]:
         """Make every waiting timer due now (dry runs and simulations: no real waiting)."""
         past = "1970-01-01T00:00:00+00:00"
         self.workflow.refresh_waiting_tasks()  # evaluates timers not yet evaluated
         for task in self.workflow.get_tasks(state=TaskState.WAITING):
-            if not isinstance(getattr(task.task_spec, "event_definition", None), TimerEventDefinition):
+            if events.timer_definition(task) is None:
                 continue
             value = task._get_internal_data("event_value")
             if isinstance(value, dict):
@@ -385,17 +408,18 @@ class WorkflowRun:
         definition subclasses the BPMN one), those for `name` only when given. A message without
         a name cannot be addressed and is left out."""
         return [t for t in self.workflow.get_tasks(state=TaskState.WAITING)
-                if isinstance(getattr(t.task_spec, "event_definition", None), MessageEventDefinition)
-                and isinstance(t.task_spec.event_definition.name, str)
-                and (name is None or t.task_spec.event_definition.name == name)]
+                if any(name is None or d.name == name for d in events.message_definitions(t))]
 
     def waiting_messages(self) -> list[str]:
         """The message names the workflow waits for now."""
-        caught = sorted({t.task_spec.event_definition.name for t in self._message_catchers()})
-        # then those that would start an event sub-process (a dry run delivers the first one first)
+        catchers = self._message_catchers()
         if not self.bundle.has_event_subprocesses:
-            return caught
-        return caught + sorted(set(event_subprocesses.message_starts(self.workflow)) - set(caught))
+            return sorted({d.name for t in catchers for d in events.message_definitions(t)})
+        # then those that would start an event sub-process (a dry run delivers the first one first)
+        starting = {t for t in catchers if event_subprocesses.enclosing(self.workflow, t) is not None}
+        caught = sorted({d.name for t in catchers if t not in starting for d in events.message_definitions(t)})
+        starts = {t.task_spec.event_definition.name for t in starting} | set(event_subprocesses.message_starts(self.workflow))
+        return caught + sorted(starts - set(caught))
 
     def deliver_message(self, name: str, data: dict) -> bool:
         """Deliver a message with its data (merged into the dossier's data on that path).
@@ -406,41 +430,54 @@ class WorkflowRun:
             return self._start_event_subprocess(name, data)
         data = dict(data or {})
         for task in catchers:
+            owner = event_subprocesses.enclosing(self.workflow, task) if self.bundle.has_event_subprocesses else None
+            if owner is not None:  # an event sub-process waiting since its process started: today's data
+                task.data = {**task.data, **event_subprocesses.current_data(owner)}
             task.data.update(data)
-        definition = catchers[0].task_spec.event_definition
+        # the task's own message, or the one an event-based gateway waits for among its events
+        definition = next(d for d in events.message_definitions(catchers[0]) if d.name == name)
         # Camunda's definition copies event.payload["payload"] into the task under
         # payload["result_var"] (camunda:resultVariable, else "<task>_Response"); the data itself
         # is already merged above, as a Camunda message correlation does.
         payload = ({"payload": dict(data), "result_var": definition.result_var}
                    if isinstance(definition, CamundaMessageDefinition) else data)
+        correlations = {}
+        if definition.correlation_properties:  # the dossier is the correlation (events.correlated)
+            payload, correlations = events.correlated(catchers[0], definition, payload)
         try:
-            self.workflow.send_event(BpmnEvent(definition, payload))
+            self.workflow.send_event(BpmnEvent(definition, payload, correlations))
         except ENGINE_FAILURES as exc:
             raise _incident(exc, catchers[0].task_spec.bpmn_id) from exc
         self._engine_steps()
         return True
 
     def _start_event_subprocess(self, name: str, data: dict) -> bool:
-        """A message that starts an event sub-process of the main process: it starts with the data
-        of the path that moved last, and the message's."""
+        """A message that starts an event sub-process, of the main process or of a running
+        sub-process or called process (each running one that has it starts one): it starts with
+        the data of the path that moved last in its enclosing process, and the message's."""
         if not self.bundle.has_event_subprocesses:
             return False
-        start = event_subprocesses.message_starts(self.workflow).get(name)
-        if start is None:
+        targets = event_subprocesses.message_starts(self.workflow).get(name)
+        if not targets:
             return False
         data = dict(data or {})
-        definition = start.event_definition
-        payload = ({"payload": dict(data), "result_var": definition.result_var}
-                   if isinstance(definition, CamundaMessageDefinition) else data)
-        before = set(self.workflow.subprocesses)
-        base = event_subprocesses.current_data(self.workflow)
-        try:
-            self.workflow.send_event(BpmnEvent(definition, payload))
-            for sp_id in set(self.workflow.subprocesses) - before:
-                for task in self.workflow.subprocesses[sp_id].tasks.values():
-                    task.data = {**base, **task.data, **data}
-        except ENGINE_FAILURES as exc:
-            raise _incident(exc, start.bpmn_id) from exc
+        for owner, start, spec_name in targets:
+            definition = start.event_definition
+            payload = ({"payload": dict(data), "result_var": definition.result_var}
+                       if isinstance(definition, CamundaMessageDefinition) else data)
+            before = set(self.workflow.subprocesses)
+            base = event_subprocesses.current_data(owner)
+            try:
+                if owner is self.workflow:
+                    self.workflow.send_event(BpmnEvent(definition, payload))
+                else:  # SpiffWorkflow starts only the main process's: the one of the sub-process, then its start catches
+                    target = event_subprocesses.trigger(self.workflow, owner, spec_name)
+                    self.workflow.send_event(BpmnEvent(definition, payload, target=target))
+                for sp_id in set(self.workflow.subprocesses) - before:
+                    for task in self.workflow.subprocesses[sp_id].tasks.values():
+                        task.data = {**task.data, **base, **data}
+            except ENGINE_FAILURES as exc:
+                raise _incident(exc, start.bpmn_id) from exc
         self._engine_steps()
         return True
 
@@ -454,6 +491,11 @@ class WorkflowRun:
 
     def has_errors(self) -> bool:
         return bool(self.workflow.get_tasks(state=TaskState.ERROR))
+
+    def thrown_events(self) -> list[dict]:
+        """The messages, signals and escalations thrown since last asked, for the dossier's history:
+        {element_id, kind, name, caught}; one caught by nothing in the dossier has gone on."""
+        return events.thrown(self.workflow)
 
     def failed_steps(self) -> list[str]:
         return [t.task_spec.bpmn_id for t in self.workflow.get_tasks(state=TaskState.ERROR)]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from . import decisions, service_tasks
 from .runner import EngineIncident, WorkflowRun
 from .specs import SpecBundle
 from .problems import Problem
@@ -48,7 +49,7 @@ MAX_SECONDS = 20.0
 
 
 def simulate(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], sample: dict,
-             max_steps: int = 200) -> Simulation:
+             max_steps: int = 200, service_outputs: dict | None = None) -> Simulation:
     """Complete each ready human step in turn with `sample` and record the order of steps. Timers
     are made due at once and every message awaited is delivered (empty), so a diagram that waits
     on them still runs to its end. The state is held to the size a dossier may store, and the run to
@@ -57,7 +58,8 @@ def simulate(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], sampl
     result = Simulation()
     started = time.thread_time()
     try:
-        run = WorkflowRun.start(bundle, {**_loop_samples(model), **sample})
+        run = WorkflowRun.start(bundle, {**service_tasks.sample_inputs(bundle), **decisions.sample_inputs(bundle),
+                                         **_loop_samples(model), **sample})
         for n in range(max_steps):
             if n % 10 == 0:  # the dry run keeps every task (no compaction): measuring each step is quadratic
                 run.check_size()
@@ -70,6 +72,9 @@ def simulate(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], sampl
                 continue
             if not ready and run.waiting_messages():
                 run.deliver_message(run.waiting_messages()[0], {})
+                continue
+            # service tasks: answered at once with `service_outputs` (connector -> outputs), else empty
+            if not ready and service_tasks.complete_for_dry_run(run, service_outputs or {}):
                 continue
             if not ready:
                 break
@@ -103,9 +108,10 @@ def _loop_samples(model: dict) -> dict:
     return sample
 
 
-def dry_run(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], max_steps: int = 200) -> list[Problem]:
+def dry_run(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], max_steps: int = 200,
+            service_outputs: dict | None = None) -> list[Problem]:
     """Publish's check: the simulation with sample data from each form must reach the end."""
-    sim = simulate(bundle, model, step_forms, {}, max_steps)
+    sim = simulate(bundle, model, step_forms, {}, max_steps, service_outputs)
     if sim.problem is None:
         return []
     return [Problem(f"Chạy thử thất bại: {sim.problem}", sim.problem_element)]

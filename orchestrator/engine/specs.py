@@ -11,11 +11,11 @@ from lxml import etree
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask
-from SpiffWorkflow.camunda.parser import CamundaParser
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 
-from . import loops
+from . import decisions as dmn
+from . import events, loops, service_tasks
 from .problems import DiagramRejected, Problem
 from .xml import BPMN_NS, NS
 
@@ -31,15 +31,20 @@ class SpecBundle:
     has_none_tasks: bool = False  # `bpmn:task` somewhere: the runner then passes them through
     has_cycle_timers: bool = False  # a repeating timer: the runner checks its computed interval
     has_event_subprocesses: bool = False  # the runner settles them after each call (event_subprocesses)
+    event_gateways: frozenset = frozenset()  # ids of event-based gateways (a timer that fires names its branch)
 
 
-def build_spec(root: etree._Element, dialect: str, process_id: str, called: tuple = ()) -> SpecBundle:
+def build_spec(root: etree._Element, dialect: str, process_id: str, called: tuple = (),
+               decisions: tuple = ()) -> SpecBundle:
     """Parse with a fresh parser each time: a parser that failed once can return bad specs.
     `called`: the procedures of the library the diagram calls, pinned, as (calledElement, XML,
     dialect, process id); without them a call to the library has no spec (only publish and a
-    running dossier need it)."""
-    parser = CamundaParser() if dialect == "camunda" else SpiffBpmnParser()
+    running dossier need it). `decisions`: the DMN documents (XML text, checked at upload) its
+    business rule tasks call."""
+    parser = service_tasks.parser_for(dialect)  # CamundaParser / SpiffBpmnParser, service tasks waiting
     try:
+        for n, text in enumerate(decisions):
+            parser.add_dmn_xml(dmn.parse_trusted(text), filename=f"decision-{n + 1}.dmn")
         parser.add_bpmn_xml(root, filename="diagram.bpmn")
         spec = parser.get_spec(process_id)
         subprocess_specs = {name: sub for name, sub in parser.get_subprocess_specs(
@@ -50,6 +55,8 @@ def build_spec(root: etree._Element, dialect: str, process_id: str, called: tupl
         raise DiagramRejected([Problem(_explained(str(getattr(exc, "message", exc))), element_id, line)])
     except (SpiffWorkflowException, etree.LxmlError, KeyError, ValueError, TypeError, AttributeError) as exc:
         raise DiagramRejected([Problem(f"Không dựng được quy trình từ sơ đồ: {exc}")])
+    own_specs = [spec, *subprocess_specs.values()]  # this file's: the main process, its sub-processes, calls
+    callee_events = False
     for name, xml, callee_dialect, callee_process in called:
         from .xml import parse_trusted
 
@@ -59,21 +66,39 @@ def build_spec(root: etree._Element, dialect: str, process_id: str, called: tupl
             raise DiagramRejected([Problem(f"Quy trình con '{name}' có quy trình trùng mã với sơ đồ gọi nó: "
                                            f"{', '.join(clash)}.", code="call_clash")])
         subprocess_specs = {**subprocess_specs, name: callee.spec, **callee.subprocess_specs}
+        callee_events = callee_events or callee.has_event_subprocesses
     specs = [spec, *subprocess_specs.values()]
     task_specs = [ts for s in specs for ts in s.task_specs.values()]
     loops.bound(task_specs)  # multi-instance and standard loops, at most MAX_LOOP instances / rounds
-    has_event_subprocesses = False
+    events.install(task_specs)  # thrown messages, signals, errors, escalations: noted; an uncaught error fails
+    if decisions:
+        dmn.install(task_specs, root, decisions)  # business rule tasks evaluate through the sandbox
+    has_event_subprocesses = callee_events
     for sub in root.iter(f"{{{BPMN_NS}}}subProcess"):  # SpiffWorkflow ignores isInterrupting (event_subprocesses)
-        if sub.get("triggeredByEvent") == "true" and sub.get("id") in spec.task_specs:
+        if sub.get("triggeredByEvent") != "true":
+            continue
+        owner = next((s for s in own_specs if sub.get("id") in s.task_specs), None)
+        if owner is not None:
             has_event_subprocesses = True
+            owner.has_event_subprocesses = True  # its enclosing (sub-)process: the runner settles it
             starts = sub.xpath("./bpmn:startEvent", namespaces=NS)
-            spec.task_specs[sub.get("id")].interrupting = not any(
+            owner.task_specs[sub.get("id")].interrupting = not any(
                 (s.get("isInterrupting") or "").strip().lower() == "false" for s in starts)
+    for owner in own_specs:
+        # A message-started event sub-process waits from its process's start, as a timer-started one
+        # does: SpiffWorkflow's `trigger_wf` links it so at its first message, in the cached spec
+        # every dossier shares; a state saved after that must not depend on which process parsed it.
+        for name in getattr(owner.start, "trigger_specs", ()):
+            task_spec = owner.task_specs.get(name)
+            if task_spec is not None and owner.start not in task_spec.inputs:
+                owner.start.connect(task_spec)
+                task_spec.connect(owner.end)
     has_none_tasks = any(isinstance(ts, NoneTask) for ts in task_specs)
     has_cycle_timers = any(isinstance(getattr(ts, "event_definition", None), CycleTimerEventDefinition)
                            for ts in task_specs)
     return SpecBundle(dialect, process_id, spec, subprocess_specs, has_none_tasks, has_cycle_timers,
-                      has_event_subprocesses)
+                      has_event_subprocesses, event_gateways=frozenset(
+                          ts.bpmn_id for ts in task_specs if isinstance(ts, EventBasedGateway)))
 
 
 # What SpiffWorkflow's parser says, in the words a designer reads, with what to do instead. The
@@ -136,7 +161,8 @@ class SpecCache:
 spec_cache = SpecCache()
 
 
-def bundle_for(key: object, xml: str, dialect: str, process_id: str, called: tuple = ()) -> SpecBundle:
+def bundle_for(key: object, xml: str, dialect: str, process_id: str, called: tuple = (),
+               decisions: tuple = ()) -> SpecBundle:
     """The spec of a stored version, parsed once per process and version. The key includes a
     digest of the XML (and of the pinned procedures it calls, `build_spec`'s `called`) so that two
     databases reusing an id never share a spec."""
@@ -145,4 +171,7 @@ def bundle_for(key: object, xml: str, dialect: str, process_id: str, called: tup
     digest = hashlib.blake2b(xml.encode("utf-8"), digest_size=16)
     for name, called_xml, _dialect, _process in called:
         digest.update(name.encode("utf-8") + b"\0" + called_xml.encode("utf-8"))
-    return spec_cache.get((key, digest.digest()), lambda: build_spec(parse_trusted(xml), dialect, process_id, called))
+    for text in decisions:  # the DMN documents of the version (issue 17)
+        digest.update(b"\1dmn\0" + text.encode("utf-8"))
+    return spec_cache.get((key, digest.digest()),
+                          lambda: build_spec(parse_trusted(xml), dialect, process_id, called, tuple(decisions)))

@@ -7,8 +7,9 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from . import decisions as dmn
 from . import sandbox
-from .model import describe, parse_route
+from .model import BUILTIN_EVENTS, describe, parse_route
 from .problems import DiagramRejected, Problem
 from .runner import parse_timer
 from .script_engine import iso8601_literal
@@ -64,18 +65,20 @@ def _expression_problems(model: dict) -> list[Problem]:
     return problems
 
 
-def check_diagram(data: bytes, max_bytes: int, process_id: str | None = None) -> Checked:
+def check_diagram(data: bytes, max_bytes: int, process_id: str | None = None, decisions: dict | None = None) -> Checked:
     """Everything that can be checked without the database; raises DiagramRejected.
-    `process_id` names the main process when the file holds several."""
+    `process_id` names the main process when the file holds several; `decisions`: the DMN
+    documents uploaded with it ({decision id: XML}, checked by `decisions.check`)."""
     root = parse_untrusted(data, max_bytes)
     model, problems = describe(root, process_id)
     problems += _expression_problems(model)
+    problems += dmn.reference_problems(root, decisions or {})
     if problems:
         raise DiagramRejected(problems)
     xml = etree.tostring(root, encoding="unicode")
     if not model["executable"]:  # checked as it will run once the designer marks it executable
         root = mark_executable(root, model["process_id"])
-    bundle = build_spec(root, model["dialect"], model["process_id"])
+    bundle = build_spec(root, model["dialect"], model["process_id"], decisions=tuple((decisions or {}).values()))
     return Checked(xml=xml, model=model, bundle=bundle)
 
 
@@ -92,6 +95,13 @@ def process_warnings(model: dict) -> list[Problem]:
         warnings.append(Problem("Quy trình chưa được đánh dấu thực thi được (isExecutable=\"false\"): hãy đánh dấu "
                                 "thực thi được trước khi công bố.", model["process_id"], model.get("line"),
                                 code="not_executable"))
+    for wait in model.get("message_waits") or ():  # issue 17: a message named like a lifecycle event
+        if wait["name"] in BUILTIN_EVENTS:
+            warnings.append(Problem(f"Thông điệp '{wait['name']}' trùng tên sự kiện có sẵn của hồ sơ: khi sự kiện "
+                                    "này đến, tác động có sẵn (trạng thái, thời hạn) được thực hiện trước, rồi mới "
+                                    "chuyển cho sơ đồ" + (" (rút hồ sơ kết thúc hồ sơ: sơ đồ không chạy tiếp)."
+                                                          if wait["name"] == "withdrawn" else "."),
+                                    wait["element_id"], wait["line"], code="message_builtin_name"))
     return warnings
 
 

@@ -2,6 +2,7 @@
 from .attachments import Attachment, AttachmentBlob
 from .audit import AuditEvent
 from .calendar import CalendarDay
+from .connectors import Connector
 from .dossiers import (
     STATUS_NAMES,
     Dossier,
@@ -18,7 +19,7 @@ from .units import Unit, UnitServiceArea
 from .users import ApiKey, Integrator, RoleAssignment, User, UserToken
 
 __all__ = [
-    "ApiKey", "Attachment", "AttachmentBlob", "AuditEvent", "CalendarDay", "Dossier", "DossierCounter",
+    "ApiKey", "Attachment", "AttachmentBlob", "AuditEvent", "CalendarDay", "Connector", "Dossier", "DossierCounter",
     "DossierParticipant", "DossierState", "DossierStatus", "FormDefinition", "IdempotencyRecord", "Integrator",
     "Job", "Notification", "Procedure", "ProcedureCall", "ProcedureInForce",
     "ProcedureVersion", "RoleAssignment", "STATUS_NAMES", "Unit", "UnitServiceArea", "User",

@@ -43,6 +43,8 @@ class ProcedureVersion(db.Model):
     deadline_days: Mapped[int | None] = mapped_column(Integer)
     deadline_kind: Mapped[str] = mapped_column(String(10), default="working")
     fee_rule: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # The DMN documents uploaded with the diagram, {decision id: XML}; frozen with the version.
+    decisions: Mapped[dict] = mapped_column(JSONType, default=dict)
     created_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_by: Mapped[str | None] = mapped_column(String(120))

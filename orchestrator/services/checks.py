@@ -13,7 +13,8 @@ from ..models import Dossier, DossierCounter, DossierState, Job, WorkItem
 from ..models.dossiers import FINAL_STATUSES, OPEN
 from ..models.jobs import QUEUED, RUNNING
 from ..models.types import utcnow
-from . import steps
+from ..engine.service_tasks import waiting_calls
+from . import connectors, steps
 
 LEASE_GRACE = timedelta(seconds=5)
 
@@ -44,6 +45,12 @@ def check_dossier(session: Session, dossier: Dossier) -> list[str]:
         problems.append(f"{dossier.code}: waits on a timer due {due.isoformat()} but no current timer job")
     if due is None and any(j.state == QUEUED for j in timers):
         problems.append(f"{dossier.code}: queued timer job but the workflow waits on no timer")
+    calls = waiting_calls(run)
+    if calls:  # a service task waits: its call is queued or running, else nothing would ever answer it
+        pending = {j.payload.get("task_id") for j in session.scalars(select(Job).where(
+            Job.dossier_id == dossier.id, Job.kind == connectors.KIND, Job.state.in_([QUEUED, RUNNING])))}
+        problems += [f"{dossier.code}: waits on {c.element_id} ({c.connector}) but no connector call is queued"
+                     for c in calls if c.task_id not in pending]
     if run.has_errors() and not dossier.incident:
         problems.append(f"{dossier.code}: failed engine task without the incident flag")
     if run.completed and not steps.waits_for_reception_supplement(dossier):

@@ -25,11 +25,12 @@ from ..engine import (
     DEFAULT_ROUTE, DiagramRejected, bundle_for, check_diagram, lane_paths, mapping_keys, parse_route, simulate,
     step_paths,
 )
+from ..engine import decisions as dmn
 from ..engine import edit
 from ..models import FormDefinition, Procedure, ProcedureInForce, ProcedureVersion, Unit
 from ..models.procedures import DRAFT, NATIONAL
 from ..models.types import utcnow
-from . import access, audit, forms, procedures, versions
+from . import access, audit, connectors, fees, forms, procedures, versions
 from .auth import Actor
 from .deadlines import calendar_for, legal_due_at
 from .errors import Conflict, Forbidden, Invalid, NotFound
@@ -124,7 +125,8 @@ def _copy_as_draft(session: Session, actor: Actor, source: ProcedureVersion, sco
     draft = procedures.upload(
         session, actor, xml, code=source.procedure_code, scope=scope, deadline_days=source.deadline_days,
         deadline_kind=source.deadline_kind, fee_rule=dict(source.fee_rule or {}), lane_map=lane_map,
-        max_bytes=max_bytes)
+        max_bytes=max_bytes, dmn_files=[(f"{key}.dmn", text.encode("utf-8"))  # its decision tables come along
+                                        for key, text in sorted((source.decisions or {}).items())])
     audit.record(session, action, actor.name,
                  note=f"{source.procedure_code} v{draft.version} ({scope}) từ v{source.version} ({source.scope})")
     return draft
@@ -177,7 +179,7 @@ def _store(session: Session, actor: Actor, version: ProcedureVersion, xml: bytes
            note: str, data: dict | None = None) -> ProcedureVersion:
     """Validate the rewritten XML like an upload, then (only then) replace the draft's diagram."""
     try:
-        checked = check_diagram(xml, REWRITE_MAX_BYTES, version.process_id)
+        checked = check_diagram(xml, REWRITE_MAX_BYTES, version.process_id, dict(version.decisions or {}))
     except DiagramRejected as exc:
         raise procedures.diagram_error(exc) from None
     keys = mapping_keys(checked.model)
@@ -426,8 +428,10 @@ def set_step_deadline(session: Session, actor: Actor, code: str, number: int, ta
 
 
 def set_procedure_meta(session: Session, actor: Actor, code: str, number: int, *, deadline_days, deadline_kind: str,
-                       fee_kind: str, fee_amount) -> ProcedureVersion:
-    """The legal deadline and its kind, and the fee rule, of a draft."""
+                       fee_kind: str, fee_amount, fee_decision: str | None = None,
+                       fee_output: str | None = None) -> ProcedureVersion:
+    """The legal deadline and its kind, and the fee rule, of a draft (free, fixed, or a decision
+    table of the draft: `fee_decision`, its output `fee_output`)."""
     version = get_for_edit(session, actor, code, number)
     meta = procedures.validate_meta(session, code, version.scope, deadline_days, deadline_kind)
     if deadline_kind == "same-day":
@@ -442,11 +446,18 @@ def set_procedure_meta(session: Session, actor: Actor, code: str, number: int, *
         except (TypeError, ValueError):
             raise Invalid("Lệ phí phải là số tiền (VND) không âm.", fields={"fee_amount": "số nguyên ≥ 0"}) from None
         fee = {"kind": "fixed", "amount": amount}
+    elif fee_kind == "decision":
+        fee = {"kind": "decision", "decision": (fee_decision or "").strip(), "output": (fee_output or "").strip() or None}
+        try:
+            fees.check_rule(fee, dict(version.decisions or {}))
+        except Invalid as exc:
+            raise Invalid(exc.message, fields={"fee_decision": "chọn một bảng quyết định của bản nháp"}) from None
     else:
-        raise Invalid("Loại lệ phí không hợp lệ.", fields={"fee_kind": "free | fixed"})
+        raise Invalid("Loại lệ phí không hợp lệ.", fields={"fee_kind": "free | fixed | decision"})
     before = {"deadline_days": version.deadline_days, "deadline_kind": version.deadline_kind, "fee": version.fee_rule}
     version.deadline_days, version.deadline_kind = meta["deadline_days"], meta["deadline_kind"]
-    version.fee_rule = {**{k: v for k, v in (version.fee_rule or {}).items() if k not in ("kind", "amount")}, **fee}
+    version.fee_rule = {**{k: v for k, v in (version.fee_rule or {}).items()
+                           if k not in ("kind", "amount", "decision", "output")}, **fee}
     audit.record(session, "procedure.meta", actor.name, note=f"{code} v{number}",
                  data={"before": before, "after": {**meta, "fee": version.fee_rule}})
     session.flush()
@@ -531,7 +542,16 @@ def compare(session: Session, actor: Actor, code: str, number: int, other: int |
                        ("fee_rule", "lệ phí")):
         if getattr(base, key) != getattr(version, key):
             result["meta"].append({"field": label, "before": getattr(base, key), "after": getattr(version, key)})
+    old_dmn, new_dmn = base.decisions or {}, version.decisions or {}
+    for key in sorted(set(old_dmn) | set(new_dmn)):  # decision tables: how many rules, when they differ
+        if old_dmn.get(key) != new_dmn.get(key):
+            result["meta"].append({"field": f"bảng quyết định {key}", "before": _rules_of(old_dmn.get(key)),
+                                   "after": _rules_of(new_dmn.get(key))})
     return result
+
+
+def _rules_of(text: str | None) -> str:
+    return f"{len(dmn.describe(dmn.parse_trusted(text))['rules'])} quy tắc" if text else "—"
 
 
 # -- dry run -----------------------------------------------------------------------------------
@@ -617,9 +637,13 @@ def dry_run(session: Session, actor: Actor, code: str, number: int, commune_code
         raise Invalid("Xã/phường phải thuộc tỉnh của phiên bản.", fields={"commune_code": f"thuộc tỉnh {version.scope}"})
     pins = procedures.library_pins(session, version)  # the procedures of the library it calls
     called_steps, called_paths, called_forms = versions.called_steps(pins)
-    bundle = bundle_for(version.id, version.bpmn_xml, version.dialect, version.process_id, versions.called_specs(pins))
+    bundle = bundle_for(version.id, version.bpmn_xml, version.dialect, version.process_id, versions.called_specs(pins),
+                        versions.decision_docs(version))
+    answers = {name: {field: sample.get(field) for field in outputs}  # service tasks: the designer's sample, else None
+               for name, outputs in connectors.sample_outputs(session, version.bpmn_xml, version.scope).items()}
     sim = simulate(bundle, version.model,
-                   {**called_forms, **versions.step_forms(version.model, forms_of(session, version))}, sample)
+                   {**called_forms, **versions.step_forms(version.model, forms_of(session, version))}, sample,
+                   service_outputs=answers)
     now = received_at or utcnow()
     cal = calendar_for(session, province)
     legal = legal_due_at(session, province, now, version.deadline_kind, version.deadline_days)

@@ -10,14 +10,18 @@ A rule is the JSON frozen into `procedure_version.fee_rule` at publish:
   {"from": 3, "price": 1000}], "max": 200000, "multiplier_field": "copy_count"}`: a price per
   unit that changes from a given unit on, capped per item and multiplied by a count (certified
   copies: 2,000 VND a page, 1,000 from page 3, at most 200,000 a copy, times the copies)
+- `{"kind": "decision", "decision": "fee_table", "output": "fee"}`: a DMN decision table uploaded
+  with the diagram, evaluated against the dossier's data by the engine (the sandbox); `output`
+  names the table's output holding the amount (optional when the table has one output)
 
 Amounts are whole VND.
 """
 from __future__ import annotations
 
+from ..engine import decisions as dmn
 from .errors import Conflict, Invalid
 
-KINDS = ("free", "fixed", "field", "tiered")
+KINDS = ("free", "fixed", "field", "tiered", "decision")
 
 
 def _count(data: dict, field: str | None, default: int | None = None) -> int:
@@ -43,13 +47,20 @@ def tiered_amount(quantity: int, tiers: list[dict], cap: int | None = None) -> i
     return min(total, cap) if cap is not None else total
 
 
-def check_rule(rule: dict) -> None:
-    """Raise Invalid when a rule cannot be computed (so a bad rule is caught at the edge)."""
+def check_rule(rule: dict, decisions: dict | None = None) -> None:
+    """Raise Invalid when a rule cannot be computed (so a bad rule is caught at the edge);
+    `decisions`: the version's DMN documents, {decision id: XML}, a `decision` rule must name one."""
     kind = (rule or {}).get("kind", "free")
     if kind not in KINDS:
         raise Invalid(f"Loại quy tắc lệ phí không hợp lệ: {kind}", fields={"fee.kind": " | ".join(KINDS)})
     if kind == "fixed" and (not isinstance(rule.get("amount"), int) or rule["amount"] < 0):
         raise Invalid("Lệ phí cố định phải là số nguyên ≥ 0.", fields={"fee.amount": "số nguyên ≥ 0"})
+    if kind == "decision":
+        if not isinstance(rule.get("decision"), str) or (decisions is not None and rule["decision"] not in decisions):
+            raise Invalid(f"Quy tắc lệ phí theo bảng quyết định cần mã một bảng quyết định DMN tải lên cùng sơ đồ "
+                          f"(có: {', '.join(sorted(decisions or {})) or 'không có'}).", fields={"fee.decision": "bắt buộc"})
+        if rule.get("output") is not None and not isinstance(rule["output"], str):
+            raise Invalid("Tên cột kết quả của bảng phí phải là chuỗi.", fields={"fee.output": "chuỗi"})
     if kind == "field" and not isinstance(rule.get("field"), str):
         raise Invalid("Quy tắc lệ phí theo trường cần tên trường.", fields={"fee.field": "bắt buộc"})
     if kind == "tiered":
@@ -64,11 +75,12 @@ def check_rule(rule: dict) -> None:
             raise Invalid("Mức trần lệ phí phải là số nguyên ≥ 0.", fields={"fee.max": "số nguyên ≥ 0"})
 
 
-def compute(rule: dict, data: dict) -> int:
-    """The amount due for a dossier with these data (400 when the data lack what the rule reads)."""
+def compute(rule: dict, data: dict, decisions: dict | None = None) -> int:
+    """The amount due for a dossier with these data (400 when the data lack what the rule reads);
+    `decisions`: the version's DMN documents, for a `decision` rule."""
     rule = rule or {"kind": "free"}
     try:
-        check_rule(rule)
+        check_rule(rule, decisions or {} if rule.get("kind") == "decision" else None)
     except Invalid as exc:
         raise Conflict(f"Quy tắc lệ phí của thủ tục không dùng được: {exc.message}", code="bad_fee_rule") from None
     kind = rule.get("kind", "free")
@@ -76,6 +88,8 @@ def compute(rule: dict, data: dict) -> int:
         return 0
     if kind == "fixed":
         return rule["amount"]
+    if kind == "decision":
+        return _by_decision(rule, data, decisions or {})
     if kind == "field":
         value = data.get(rule["field"])
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
@@ -84,3 +98,18 @@ def compute(rule: dict, data: dict) -> int:
         return int(round(value))
     per_item = tiered_amount(_count(data, rule["quantity_field"]), rule["tiers"], rule.get("max"))
     return per_item * _count(data, rule.get("multiplier_field"), default=1)
+
+
+def _by_decision(rule: dict, data: dict, decisions: dict) -> int:
+    """The amount a DMN table gives for these data (the engine evaluates it in the sandbox)."""
+    name = rule["decision"]
+    try:
+        outputs = dmn.evaluate(decisions.values(), name, dict(data or {}))
+    except dmn.DecisionError as exc:
+        raise Conflict(f"Không tính được lệ phí theo bảng quyết định: {exc}", code="fee_decision") from None
+    key = rule.get("output") or (next(iter(outputs)) if len(outputs) == 1 else None)
+    value = outputs.get(key) if key else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
+        raise Conflict(f"Bảng quyết định '{name}' không cho số tiền (cột '{key or '?'}': {value!r}); cần số ≥ 0.",
+                       code="fee_decision")
+    return int(round(value))

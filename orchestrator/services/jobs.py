@@ -6,7 +6,9 @@ workers. SQLite (embedded, one worker): `BEGIN IMMEDIATE` already serialises cla
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, Callable
 
 from sqlalchemy import and_, delete, exists, func, or_, select, text, update
 from sqlalchemy.orm import aliased
@@ -107,12 +109,31 @@ def fail(session: Session, job_id: int, worker: str, error: str) -> None:
     job = session.get(Job, job_id, with_for_update=True, populate_existing=True)
     if job is None or job.locked_by != worker or job.state != RUNNING:
         return
+    settle_failure(job, error)
+
+
+def settle_failure(job: Job, error: str) -> bool:
+    """A failed attempt of a job we hold: queued again after `backoff`, or dead after its last
+    attempt (True). For handlers that record the failure with their own effects (`Outside`)."""
     job.last_error = error[:4000]
     job.lease_until = None
     if job.attempts >= job.max_attempts:
         job.state, job.finished_at = DEAD, utcnow()
-    else:
-        job.state, job.run_at = QUEUED, utcnow() + backoff(job.attempts)
+        return True
+    job.state, job.run_at = QUEUED, utcnow() + backoff(job.attempts)
+    return False
+
+
+@dataclass(frozen=True)
+class Outside:
+    """What a handler returns to run something slow (an HTTP call) outside any transaction: the
+    worker commits the job's lease (extended by `seconds`), runs `call()` with no session open,
+    then, in a new transaction where the lease is still ours, `then(session, job, result)`, whose
+    effects commit with the job's end. `then` may settle the job itself (`settle_failure`)."""
+
+    call: Callable[[], Any]
+    then: Callable[[Session, Job, Any], str]
+    seconds: float = 0.0
 
 
 def next_run_at(session: Session) -> datetime | None:

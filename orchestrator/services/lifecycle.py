@@ -24,7 +24,7 @@ from ..models.attachments import RESULT_DOCUMENT
 from ..models.dossiers import CANCELLED, OPEN, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
-from . import access, audit, events, fees, jobs, pauses, steps, tasks
+from . import access, audit, events, fees, jobs, pauses, steps, tasks, versions
 from .auth import Actor
 from .deadlines import calendar_for, legal_due_at
 from .dossiers import current_tasks
@@ -186,7 +186,7 @@ def request_payment(step: Step, actor: Actor, amount=None, note: str | None = No
     if dossier.status not in PROCESSING_STATUSES:
         raise _not_now(dossier, "yêu cầu thực hiện nghĩa vụ tài chính")
     if amount is None:
-        amount = fees.compute(dossier.version.fee_rule, dossier.data)
+        amount = fees.compute(dossier.version.fee_rule, dossier.data, dossier.version.decisions)
     elif isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
         raise Invalid("Số tiền phải là số nguyên VND ≥ 0.", fields={"amount": "số nguyên ≥ 0"})
     now = utcnow()
@@ -385,8 +385,21 @@ def send_event(session: Session, actor: Actor, code: str, name: str, data: dict,
     handler = EVENTS.get(name)
     if handler is None:
         return handle_message_event(step, actor, name, data or {})
-    audit.record(session, "event", actor.name, dossier=step.dossier, note=name)
-    return handler(step, actor, data or {})
+    # A diagram may wait for a message named like a built-in event (a publish warning): the built-in
+    # effect first, then the diagram's wait; either alone when only one applies (issue 17).
+    waits = versions.of(step.dossier).model.get("message_waits") or ()  # the cached version: no statement
+    diagram_waits = any(w.get("name") == name for w in waits) and name in step.run.waiting_messages()
+    record = audit.record(session, "event", actor.name, dossier=step.dossier, note=name)
+    try:
+        handler(step, actor, data or {})
+    except Conflict:
+        if not diagram_waits:
+            raise
+        session.expunge(record)  # the built-in checks before it changes anything: only the diagram's wait
+        return handle_message_event(step, actor, name, data or {})
+    if diagram_waits and step.dossier.finished_at is None:
+        return handle_message_event(step, actor, name, data or {})
+    return step
 
 
 ACTIONS = ("request-supplement", "request-payment", "refuse", "apologize", "stop", "return-to-step",

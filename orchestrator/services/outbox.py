@@ -305,6 +305,19 @@ def _pinned_adapter_class():
     return PinnedAdapter
 
 
+def pinned_session(target: WebhookTarget, address: str):
+    """A requests session whose connections go to `address` only (checked by `resolve_target`),
+    with no proxy from the environment: what connectors call through as well."""
+    import requests
+
+    http = requests.Session()
+    http.trust_env = False
+    adapter = _pinned_adapter_class()(target.host, address)
+    http.mount("http://", adapter)
+    http.mount("https://", adapter)
+    return http
+
+
 def _post_pinned(target: WebhookTarget, address: str, body: bytes, headers: dict, timeout: float) -> int:
     """POST to the target over a connection to `address`; no redirects, no proxy from the
     environment (it would resolve the host itself), the body of the answer not read."""

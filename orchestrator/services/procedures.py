@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 from lxml import etree
-from sqlalchemy import func, select
+from sqlalchemy import Text, cast, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, object_session
 
@@ -16,8 +16,8 @@ from ..engine import (
 from ..models import Procedure, ProcedureCall, ProcedureInForce, ProcedureVersion, Unit
 from ..models.procedures import DRAFT, NATIONAL, PUBLISHED
 from ..models.types import utcnow
-from . import access, audit, forms
-from .versions import called_specs, called_steps, pinned_calls, step_forms
+from . import access, audit, connectors, fees, forms
+from .versions import called_specs, called_steps, decision_docs, pinned_calls, step_forms
 from .auth import Actor
 from .errors import Conflict, Invalid, NotFound, Rejected, TooLarge
 from .routing import ITEM, unresolved_communes
@@ -87,16 +87,23 @@ def draft_warnings(session: Session, model: dict, lane_map: dict) -> list[dict]:
 def upload(session: Session, actor: Actor, data: bytes, *, code: str, scope: str, name: str | None = None,
            name_en: str | None = None, field: str | None = None, deadline_days=None,
            deadline_kind: str = "working", fee_rule: dict | None = None, lane_map: dict | None = None,
-           process_id: str | None = None, max_bytes: int) -> ProcedureVersion:
+           process_id: str | None = None, max_bytes: int, dmn_files=()) -> ProcedureVersion:
     """Store a new draft version; nothing is stored if the diagram cannot be stored safely.
-    `process_id` picks the main process of a file that holds several."""
+    `process_id` picks the main process of a file that holds several; `dmn_files`: the decision
+    tables its business rule tasks call, [(file name, bytes)]."""
     scope = scope or ""
     access.may_write_procedure(actor, scope)
     meta = validate_meta(session, code, scope, deadline_days, deadline_kind)
     try:
-        checked = check_diagram(data, max_bytes, (process_id or "").strip() or None)
+        decisions = engine.decisions.read_documents(dmn_files or (), max_bytes)
+        checked = check_diagram(data, max_bytes, (process_id or "").strip() or None, decisions)
     except DiagramRejected as exc:
         raise diagram_error(exc) from None
+    if (fee_rule or {}).get("kind") == "decision":
+        fees.check_rule(fee_rule, decisions)
+    connector_problems = connectors.diagram_problems(session, checked.xml, scope)
+    if connector_problems:  # a service task naming no connector of this scope, or missing an input
+        raise diagram_error(DiagramRejected(connector_problems))
     procedure = session.get(Procedure, code)
     if procedure is None:
         if not name:
@@ -110,7 +117,7 @@ def upload(session: Session, actor: Actor, data: bytes, *, code: str, scope: str
         procedure=procedure, procedure_code=code, version=number, scope=scope, state=DRAFT,
         dialect=checked.model["dialect"], process_id=checked.model["process_id"], bpmn_xml=checked.xml,
         model=checked.model, lane_map=lane_map, warnings=draft_warnings(session, checked.model, lane_map),
-        fee_rule=fee_rule or {"kind": "free"}, created_by=actor.name, **meta,
+        fee_rule=fee_rule or {"kind": "free"}, decisions=decisions, created_by=actor.name, **meta,
     )
     session.add(version)
     try:
@@ -255,10 +262,15 @@ def _publish_problems(session: Session, version: ProcedureVersion) -> tuple[list
         _steps, _paths, called_forms = called_steps(pins)
         forms_of = {**called_forms, **forms_of}
     try:
-        bundle = bundle_for(version.id, version.bpmn_xml, version.dialect, version.process_id, called_specs(pins))
+        bundle = bundle_for(version.id, version.bpmn_xml, version.dialect, version.process_id, called_specs(pins),
+                            decision_docs(version))
     except DiagramRejected as exc:
         return [p.as_dict() for p in exc.problems], notes
-    problems += [p.as_dict() for p in dry_run(bundle, model, forms_of)]
+    problems += [p.as_dict() for p in connectors.diagram_problems(session, version.bpmn_xml, version.scope)]
+    if problems:
+        return problems, notes
+    problems += [p.as_dict() for p in dry_run(bundle, model, forms_of, service_outputs=connectors.sample_outputs(
+        session, version.bpmn_xml, version.scope))]
     if not problems:
         version.forms = library  # frozen copy: later library edits do not change this version
         for call, callee in calls:  # the called versions in force now are this version's, for good
@@ -326,17 +338,35 @@ def callers_of(version: ProcedureVersion) -> list[dict]:
 
 
 def called_by(session: Session, code: str) -> list[dict]:
-    """The published versions that call procedure `code` (`procedure:<code>`), each with the
-    version of `code` it pinned at its publish: what a designer must know before publishing a
-    new version of a sub-procedure (callers keep theirs until they are published again)."""
+    """The versions that call procedure `code` (`procedure:<code>`): what a designer must know
+    before publishing a new version of a sub-procedure. The published ones (`"state": "published"`),
+    each with the version of `code` it pinned at its publish (callers keep theirs until they are
+    published again), then the drafts (`"state": "draft"`), each with the version its publish
+    would pin now (the one in force for its scope; None when none is)."""
     rows = session.execute(
         select(ProcedureCall, ProcedureVersion).join(ProcedureVersion, ProcedureVersion.id == ProcedureCall.caller_version_id)
         .where(ProcedureCall.callee_code == code, ProcedureVersion.state == PUBLISHED)
         .order_by(ProcedureVersion.procedure_code, ProcedureVersion.version, ProcedureCall.element_id)).all()
     pinned = {v.id: v.version for v in session.scalars(select(ProcedureVersion).where(
         ProcedureVersion.id.in_({c.callee_version_id for c, _ in rows}))).all()} if rows else {}
-    return [{"code": v.procedure_code, "version": v.version, "scope": v.scope, "element_id": c.element_id,
-             "calls_version": pinned.get(c.callee_version_id)} for c, v in rows]
+    callers = [{"code": v.procedure_code, "version": v.version, "scope": v.scope, "element_id": c.element_id,
+                "calls_version": pinned.get(c.callee_version_id), "state": PUBLISHED} for c, v in rows]
+    # A draft's calls are in its model only (pinned at its publish): the text of the model narrows
+    # the drafts read, the model's own `library_calls` decides.
+    drafts = session.scalars(select(ProcedureVersion).where(
+        ProcedureVersion.state == DRAFT, cast(ProcedureVersion.model, Text).contains(code, autoescape=True))
+        .order_by(ProcedureVersion.procedure_code, ProcedureVersion.version)).all()
+    would_pin: dict[str, int | None] = {}
+    for draft in drafts:
+        for call in sorted((c for c in (draft.model or {}).get("library_calls") or [] if c.get("code") == code),
+                           key=lambda c: c["element_id"] or ""):
+            if draft.scope not in would_pin:
+                callee = in_force(session, code, draft.scope)
+                would_pin[draft.scope] = callee.version if callee is not None else None
+            callers.append({"code": draft.procedure_code, "version": draft.version, "scope": draft.scope,
+                            "element_id": call["element_id"], "calls_version": would_pin[draft.scope],
+                            "state": DRAFT})
+    return callers
 
 
 def mark_executable(session: Session, actor: Actor, code: str, number: int) -> ProcedureVersion:

@@ -12,7 +12,7 @@ from ..models.dossiers import FINAL_STATUSES
 from ..models.types import utcnow
 from ..settings import Settings
 from ..timezone import TZ
-from . import audit, jobs, outbox, steps
+from . import audit, connector_calls, jobs, outbox, steps
 from .dossiers import current_tasks
 
 SYSTEM_TIMER = "system:timer"
@@ -69,4 +69,5 @@ def handlers(settings: Settings) -> dict:
     settings (built once by the worker from the app's configuration)."""
     return {"timer": fire_timer, "reminder": send_reminder,
             outbox.WEBHOOK: partial(outbox.deliver_webhook, settings=settings),
-            outbox.PORTAL_SYNC: partial(outbox.deliver_portal, settings=settings)}
+            outbox.PORTAL_SYNC: partial(outbox.deliver_portal, settings=settings),
+            connector_calls.KIND: partial(connector_calls.call_connector, settings=settings)}

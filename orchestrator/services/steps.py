@@ -20,7 +20,7 @@ from ..models import Dossier, DossierParticipant, DossierState, WorkItem
 from ..models.dossiers import CANCELLED, COMPLETED, FINAL_STATUSES, OPEN, TRANSITIONS, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
-from . import audit, jobs, outbox, pauses, versions
+from . import audit, connectors, jobs, outbox, pauses, versions
 from .deadlines import calendar_for, legal_due_at
 from .errors import NotFound, Rejected
 from .routing import ITEM, Route, Unresolvable, resolve
@@ -212,6 +212,7 @@ class Step:
         final = self._final_status()  # before dumps: compaction drops the end events reached
         if final is not None and not run.completed:
             run.cancel()
+        connectors.enqueue_started(session, dossier, run)  # service tasks reached: their calls, as jobs
         try:
             self.state_row.state = run.dumps()
         except StateTooLarge as exc:  # raised before anything is serialised; the caller's transaction rolls back
@@ -219,6 +220,10 @@ class Step:
                            "được lưu: hãy bớt dữ liệu hoặc tệp nhúng trong biểu mẫu.", code="state_too_large") from None
         for incident in self.incidents:
             self._record_incident(incident)
+        for thrown in run.thrown_events():  # messages, signals, escalations thrown in the dossier (issue 17)
+            audit.record(session, "event_thrown" if thrown["caught"] else "event_not_caught", self.actor,
+                         dossier=dossier, step_id=thrown["element_id"], note=thrown["name"] or None,
+                         data={"kind": thrown["kind"]})
         with session.no_autoflush:  # one flush at the end: one UPDATE per row, INSERTs batched per table
             items = self.read_open_items() if self.open_items is None else self.open_items
             unroutable: list[EngineIncident] = []
@@ -286,7 +291,7 @@ class Step:
 
 def bundle_of(dossier: Dossier):
     v = versions.of(dossier)
-    return bundle_for(v.id, v.xml, v.dialect, v.process_id, v.called)
+    return bundle_for(v.id, v.xml, v.dialect, v.process_id, v.called, v.decisions)
 
 
 def workflow_of(dossier: Dossier, state: DossierState) -> WorkflowRun:

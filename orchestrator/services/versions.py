@@ -35,6 +35,7 @@ class Runtime:
     step_paths: dict  # user task id -> its routing path (None: unrouted, refused at publish)
     step_forms: dict  # user task id -> the form its officers fill in (`forms.effective`)
     called: tuple = ()  # the procedures of the library it calls, pinned: `engine.build_spec`'s `called`
+    decisions: tuple = ()  # its DMN documents: `engine.build_spec`'s `decisions`
 
 
 _cache = TTLCache(max_size=512, ttl=None)
@@ -65,6 +66,11 @@ def pinned_calls(session: Session, version_id: int) -> list[tuple[str, Procedure
             out.append((call.callee_code, callee))
             queue.append(callee.id)
     return out
+
+
+def decision_docs(version: ProcedureVersion) -> tuple:
+    """The DMN documents of a version in a stable order (the spec cache's key includes them)."""
+    return tuple(text for _key, text in sorted((version.decisions or {}).items()))
 
 
 def called_specs(pins: list[tuple[str, ProcedureVersion]]) -> tuple:
@@ -99,7 +105,7 @@ def _load(session: Session, version_id: int) -> Runtime:
         steps, paths, forms_ = {**called, **steps}, {**called_paths, **paths}, {**called_forms, **forms_}
     return Runtime(v.id, v.procedure_code, v.version, v.scope, v.state, v.dialect, v.process_id, v.bpmn_xml,
                    v.model, lane_map, library, v.deadline_days, v.deadline_kind, dict(v.fee_rule or {}),
-                   steps, paths, forms_, called_specs(pins))
+                   steps, paths, forms_, called_specs(pins), decision_docs(v))
 
 
 def runtime(session: Session, version_id: int) -> Runtime:
