@@ -300,3 +300,25 @@ def test_publish_dry_run_goes_through_the_table_in_the_sandbox(app, api):
     [problem] = p.get_json()["error"]["problems"]
     assert problem["element_id"] == "Decide"
     assert "uu_tien" in problem["message"] and "quy tắc 1" in problem["message"] and "track" in problem["message"]
+
+
+def test_a_library_procedure_with_a_table_runs_its_table_when_another_procedure_calls_it(app, api):
+    from .flows import node, process, props, upload_and_publish, user
+
+    r = upload(api, diagram(), "9.170050", [(table(RULES), "uu_tien.dmn")])
+    assert r.status_code == 201, r.get_json()
+    assert publish(api, "9.170050").status_code == 200
+    caller = definitions(process(
+        [user("Intake", inner=props(milestone="reception")),
+         node("callActivity", "Call_Priority", 'calledElement="procedure:9.170050" camunda:calledElementBinding="latest"', name="Xét ưu tiên"),
+         user("Sign", inner=props(milestone="decision"))],
+        process_id="Caller", lanes=lane_set({"R": ("commune/reception", ["Intake"]), "L": ("commune/leader", ["Sign"])})),
+        camunda=True)  # a call joins diagrams of one style
+    upload_and_publish(api, caller, "9.170051")  # the dry run goes through the called procedure's table
+    body = start(api, "9.170051", {"age": 70, "kind": "veteran"})  # received at the desk: Intake done
+    assert steps(body) == ["Receive"], body
+    body = complete(api, task(body, "Receive"), RECEPTION)
+    assert steps(body) == ["LeaderReview"], "the called procedure's own table chose its path"
+    body = complete(api, task(body, "LeaderReview"), LEADER)
+    body = complete(api, task(body, "Handover"), RECEPTION)  # a called step: no milestone of the caller
+    assert steps(body) == ["Sign"] and not body["incident"]

@@ -38,7 +38,7 @@ def build_spec(root: etree._Element, dialect: str, process_id: str, called: tupl
                decisions: tuple = ()) -> SpecBundle:
     """Parse with a fresh parser each time: a parser that failed once can return bad specs.
     `called`: the procedures of the library the diagram calls, pinned, as (calledElement, XML,
-    dialect, process id); without them a call to the library has no spec (only publish and a
+    dialect, process id, its DMN documents); without them a call to the library has no spec (only publish and a
     running dossier need it). `decisions`: the DMN documents (XML text, checked at upload) its
     business rule tasks call."""
     parser = service_tasks.parser_for(dialect)  # CamundaParser / SpiffBpmnParser, service tasks waiting
@@ -57,10 +57,10 @@ def build_spec(root: etree._Element, dialect: str, process_id: str, called: tupl
         raise DiagramRejected([Problem(f"Không dựng được quy trình từ sơ đồ: {exc}")])
     own_specs = [spec, *subprocess_specs.values()]  # this file's: the main process, its sub-processes, calls
     callee_events = False
-    for name, xml, callee_dialect, callee_process in called:
+    for name, xml, callee_dialect, callee_process, callee_decisions in called:
         from .xml import parse_trusted
 
-        callee = build_spec(parse_trusted(xml), callee_dialect, callee_process)
+        callee = build_spec(parse_trusted(xml), callee_dialect, callee_process, decisions=callee_decisions)
         clash = sorted(set(callee.subprocess_specs) & set(subprocess_specs))
         if clash:
             raise DiagramRejected([Problem(f"Quy trình con '{name}' có quy trình trùng mã với sơ đồ gọi nó: "
@@ -169,8 +169,10 @@ def bundle_for(key: object, xml: str, dialect: str, process_id: str, called: tup
     from .xml import parse_trusted
 
     digest = hashlib.blake2b(xml.encode("utf-8"), digest_size=16)
-    for name, called_xml, _dialect, _process in called:
+    for name, called_xml, _dialect, _process, called_decisions in called:
         digest.update(name.encode("utf-8") + b"\0" + called_xml.encode("utf-8"))
+        for text in called_decisions:
+            digest.update(b"\0" + text.encode("utf-8"))
     for text in decisions:  # the DMN documents of the version (issue 17)
         digest.update(b"\1dmn\0" + text.encode("utf-8"))
     return spec_cache.get((key, digest.digest()),

@@ -74,8 +74,9 @@ def decision_docs(version: ProcedureVersion) -> tuple:
 
 
 def called_specs(pins: list[tuple[str, ProcedureVersion]]) -> tuple:
-    """What the engine builds the called procedures from: (calledElement, XML, dialect, process)."""
-    return tuple((f"procedure:{code}", v.bpmn_xml, v.dialect, v.process_id) for code, v in pins)
+    """What the engine builds the called procedures from: (calledElement, XML, dialect, process,
+    DMN documents)."""
+    return tuple((f"procedure:{code}", v.bpmn_xml, v.dialect, v.process_id, decision_docs(v)) for code, v in pins)
 
 
 def called_steps(pins: list[tuple[str, ProcedureVersion]]) -> tuple[dict, dict, dict]:

@@ -35,10 +35,13 @@ from sqlalchemy import select
 from orchestrator.extensions import db
 from orchestrator.models import CalendarDay, Dossier, Job, User, WorkItem
 from orchestrator.models.jobs import DEAD
-from orchestrator.services import designer
+from orchestrator.services import connectors, designer
 from orchestrator.services.auth import actor_for_user, create_api_key, create_user
 from orchestrator.services.calendar import TZ
 
+from ..test_dmn import diagram as dmn_diagram
+from ..test_dmn import rule as dmn_rule
+from ..test_dmn import table as dmn_table
 from ..test_dossiers_api import APPLICANT, BIRTH
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -237,6 +240,11 @@ def statistics_reader(w: Who) -> object:
 def admin_of_province(w: Who) -> object:
     """Something scoped to province 01 by the request itself (a key for 01, a day off in 01)."""
     return ALLOWED if not w.is_key and w.covers(HOME_PROVINCE, "admin") else FORBIDDEN
+
+
+def national_admin(w: Who) -> object:
+    """Something the request scopes to VN (a national connector): national administrators only."""
+    return ALLOWED if not w.is_key and w.covers("VN", "admin") else FORBIDDEN
 
 
 def admin_of_resource(w: Who) -> object:
@@ -503,6 +511,45 @@ def victim_user(env) -> dict:
         return {"user": user.id, "username": name, "pair": pair}
 
 
+DECISION = "uu_tien"
+DECISION_RULE = {"id_1": "R_adult", "in_1_1": "[18..60[", "in_1_2": "-", "out_1_1": '"adult"', "out_1_2": "100000",
+                 "note_1": "Người lớn"}
+
+
+@state
+def draft_with_decision(env) -> dict:
+    """Hà Nội's draft of a procedure whose business rule task calls a DMN table of one rule (the
+    grid the back office edits is DECISION_RULE: saving it again changes nothing)."""
+    table = dmn_table(dmn_rule("R_adult", "[18..60[", "-", '"adult"', "100000", "Người lớn"), decision=DECISION)
+    body = _ok(env.api.post("/procedures", "designer.01", data={
+        "code": "9.999902", "scope": HOME_PROVINCE, "name": "Thủ tục 9.999902", "deadline_days": "5",
+        "deadline_kind": "working", "file": (io.BytesIO(dmn_diagram(DECISION)), "9.999902.bpmn"),
+        "dmn": [(io.BytesIO(table), f"{DECISION}.dmn")]}, content_type="multipart/form-data"), 201)
+    return {"code": body["code"], "version": body["version"], "decision": DECISION}
+
+
+def _connector_json(s: dict | None = None) -> dict:
+    return {"name": f"matrix-connector-{next(_serial)}", "scope": HOME_PROVINCE, "method": "GET",
+            "url_template": "https://registry.example.test/citizens/{citizen_id}", "inputs": ["citizen_id"],
+            "outputs": {"full_name": "/name"}}
+
+
+def _connector_form(s: dict | None = None) -> dict:
+    return {**_connector_json(), "inputs": "citizen_id", "outputs": "full_name = /name", "headers": "",
+            "secret_headers": "", "timeout_seconds": "10", "max_attempts": "5", "active": "1"}
+
+
+@state
+def connector(env) -> dict:
+    """A connector of province 01 (what its service tasks call), registered by its administrator."""
+    with env.app.app_context():
+        user = db.session.scalar(select(User).where(User.username == "admin.01"))
+        definition = connectors.Definition(**_connector_json())
+        row = connectors.create(db.session, actor_for_user(db.session, user), definition)
+        db.session.commit()
+        return {"connector": row.id, "connector_name": row.name}
+
+
 # -- bodies ------------------------------------------------------------------------------------
 
 PDF = b"%PDF-1.4 matrix"
@@ -634,6 +681,7 @@ API_ACTIONS = [
            body=_json({"Lane_Specialist": "commune/specialist"})),
     Action("api-mark-executable", "api", "POST", V + "/executable", procedure_writer, "draft"),
     Action("api-publish", "api", "POST", V + "/publish", procedure_writer, "publishable", consumes=True),
+    Action("api-get-decision", "api", "GET", V + "/decisions/{decision}", anyone, "draft_with_decision"),
     # reference data and figures
     Action("api-units", "api", "GET", "/api/v1/units?parent=01&per_page=5", anyone),
     Action("api-calendar-due", "api", "GET",
@@ -667,6 +715,21 @@ API_ACTIONS = [
            listed=_json_items("id", "job")),
     Action("api-requeue-job", "api", "POST", "/api/v1/admin/jobs/{job}/retry", admin_of_resource, "dead_job",
            consumes=True),
+    # connectors: administered per province (or VN), like keys and days off
+    Action("api-list-connectors", "api", "GET", "/api/v1/admin/connectors", admin_lister, "connector",
+           listed=_json_items("id", "connector")),
+    Action("api-create-connector", "api", "POST", "/api/v1/admin/connectors", admin_of_province,
+           body=_json(_connector_json)),
+    Action("api-create-national-connector", "api", "POST", "/api/v1/admin/connectors", national_admin,
+           body=_json(lambda s: {**_connector_json(), "scope": "VN"})),
+    Action("api-get-connector", "api", "GET", "/api/v1/admin/connectors/{connector}", admin_of_resource,
+           "connector"),
+    Action("api-update-connector", "api", "PUT", "/api/v1/admin/connectors/{connector}", admin_of_resource,
+           "connector", body=_json(_connector_json)),
+    Action("api-disable-connector", "api", "POST", "/api/v1/admin/connectors/{connector}/disable",
+           admin_of_resource, "connector"),
+    Action("api-enable-connector", "api", "POST", "/api/v1/admin/connectors/{connector}/enable",
+           admin_of_resource, "connector"),
     # citizens
     Action("public-tracking", "public", "GET", "/tra-cuu?code={dossier}", anyone, "processing"),
 ]
@@ -766,6 +829,11 @@ ADMIN_ACTIONS = [
     Action("admin-copy-national", "admin", "POST", AV + "/copy", designer_page(designer_edits(NATIONAL)), "national"),
     Action("admin-publish", "admin", "POST", AV + "/publish", designer_page(designer_edits(HOME_PROVINCE)),
            "publishable", consumes=True),
+    Action("admin-decision", "admin", "GET", AV + "/decisions/{decision}",
+           designer_page(designer_views(HOME_PROVINCE)), "draft_with_decision"),
+    Action("admin-save-decision", "admin", "POST", AV + "/decisions/{decision}",
+           designer_page(designer_edits(HOME_PROVINCE)), "draft_with_decision",
+           body=_form({"count": "1", **DECISION_RULE})),
     # administrators
     Action("admin-users", "admin", "GET", "/admin/users?q=matrix.victim", admin_page(admin_lister), "victim_user",
            listed=_page_has('href="/admin/users/{user}"')),
@@ -807,6 +875,16 @@ ADMIN_ACTIONS = [
            "dead_job", consumes=True),
     Action("admin-retry-incident", "admin", "POST", "/admin/operations/incidents/{dossier}/retry",
            admin_page(admin_of_resource), "incident", consumes=True),
+    Action("admin-connectors", "admin", "GET", "/admin/connectors", admin_page(admin_lister), "connector",
+           listed=_page_has('href="/admin/connectors/{connector}"')),
+    Action("admin-create-connector", "admin", "POST", "/admin/connectors", admin_page(admin_of_province),
+           body=_form(_connector_form)),
+    Action("admin-connector", "admin", "GET", "/admin/connectors/{connector}", admin_page(admin_of_resource),
+           "connector"),
+    Action("admin-update-connector", "admin", "POST", "/admin/connectors/{connector}", admin_page(admin_of_resource),
+           "connector", body=_form(_connector_form)),
+    Action("admin-connector-active", "admin", "POST", "/admin/connectors/{connector}/active",
+           admin_page(admin_of_resource), "connector", body=_form({"active": "0"})),
 ]
 
 ACTIONS: list[Action] = API_ACTIONS + ADMIN_ACTIONS
