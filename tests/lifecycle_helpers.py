@@ -43,6 +43,14 @@ def event(api, who, code, name, data=None):
     return api.post(f"/dossiers/{code}/events/{name}", who, json={"data": data or {}})
 
 
+def paid_at_once(api, who, body: dict) -> dict:
+    """After the branch's file check the land dossier waits for the tax authority or the payment
+    (issue 17): here the applicant pays at once; the certificate is prepared next."""
+    r = event(api, who, body["code"], "payment_received", {"receipt_number": "BL-1"})
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
 def shift_reception(app, code: str, working_days_ago: int) -> None:
     """Pretend the dossier was received `working_days_ago` working days earlier."""
     from orchestrator.services.deadlines import calendar_for

@@ -256,6 +256,14 @@ class Client:
             # (last in flow order) returns, which finishes the dossier: so the reminder comes last.
             tasks = [t for t in tasks if (t["step_id"] != "Task_Work" or time.monotonic() - d.created >= d.work_after)
                      and (t["step_id"] != "Task_Remind" or signed)]
+        if not tasks and d.kind == "land" and d.body["finished_at"] is None and d.body["status"] == 4 and any(
+                h["action"] == "complete" and h["step_id"] == "Task_FileCheck" for h in d.body["history"]):
+            # the branch waits for the tax authority (issue 17): the applicant pays; the branch's
+            # officer records it (a 409: recorded by an unanswered earlier attempt, look again)
+            r = self.call("POST", f"/dossiers/{d.code}/events/payment_received",
+                          self.tokens[USERS[(BRANCH, "specialist")]], json={"data": {}})
+            d.body = r.json() if r is not None and r.status_code == 200 else None
+            return d.body is not None
         if not tasks:
             d.done = d.body["finished_at"] is not None if d.kind == "land" else signed and not d.body["current_tasks"]
             d.body = None  # waiting on a timer, or (land) lost track: look again next pass

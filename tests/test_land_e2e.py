@@ -1,14 +1,20 @@
 """The land procedure end to end over HTTP: commune reception -> land registration branch ->
-commune leader signs -> commune returns, with different officers at each step."""
+the wait for the tax authority and the payment -> commune leader signs -> commune returns, with
+different officers at each step; the three ways out of the wait (the tax notice then the payment,
+the payment alone, 15 days without either)."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 from orchestrator.extensions import db
+from orchestrator.models import Dossier
+from orchestrator.models.jobs import Job
 from orchestrator.services.auth import create_user
 from orchestrator.services.calendar import TZ
 from orchestrator.services.deadlines import calendar_for
+from orchestrator.services.steps import Step
+from orchestrator.worker import Worker
 
 COMMUNE = "00454"          # Xã Đông Anh, Hà Nội
 BRANCH = "01.VPDKDD.CN11"  # land registration branch serving the former Đông Anh district
@@ -27,6 +33,7 @@ STEP_DATA = {
                                  "planning_conformity": "conform", "dispute_status": "none"},
     "Task_FileCheck": {"cadastral_check_result": "match", "measured_area_m2": 148.2, "land_price_per_m2": 15000000,
                        "registration_fee_exempt": False},
+    "Task_TaxFollowUp": {"follow_up_result": "paid", "receipt_number": "BL-2026-0044"},
     "Task_Draft": {"certificate_serial": "AA 01234567", "land_use_form": "private", "land_use_term": "long_term"},
     "Task_Sign": {"decision": "approve", "certificate_number": "CS 00123"},
     "Task_UpdateCadastre": {"cadastral_db_updated": True},
@@ -103,6 +110,11 @@ def test_land_procedure_commune_to_province_and_back(app, api, api_key):
     assert file_check["id"] in [t["id"] for t in api.get("/tasks?view=available", branch_officer).get_json()["items"]]
     body = _complete(api, branch_officer, file_check["id"], "Task_FileCheck")
     assert body["data"]["fee"] >= 0 if "fee" in body["data"] else True
+    # The branch waits for the tax authority or the payment: here the applicant pays at once.
+    assert body["status"] == 4 and body["current_tasks"] == []
+    r = api.post(f"/dossiers/{code}/events/payment_received", key, json={"data": {"receipt_number": "BL-2026-001"}})
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
     draft = _only_task(body, "Task_Draft")
     assert draft["unit_code"] == BRANCH
     body = _complete(api, branch_officer, draft["id"], "Task_Draft")
@@ -168,3 +180,166 @@ def test_a_unit_new_to_the_dossier_takes_part_from_its_first_step(app, api, api_
         units = set(db.session.scalars(db.select(DossierParticipant.unit_code)
                                        .where(DossierParticipant.dossier_id == dossier_id)))
     assert units == {COMMUNE, BRANCH}
+
+
+# -- the wait for the tax authority and the payment (issue 17) ---------------------------------
+
+BRANCH_OFFICER = f"specialist.{BRANCH}"
+
+
+def _event(api, who, code, name, data=None):
+    r = api.post(f"/dossiers/{code}/events/{name}", who, json={"data": data or {}})
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()
+
+
+def _waiting_for(api, who, code) -> list[str]:
+    """What the dossier waits for, as an integrator learns it: the 409 of a message it does not wait for."""
+    r = api.post(f"/dossiers/{code}/events/message", who, json={"message": "không có", "data": {}})
+    assert r.status_code == 409, r.get_json()
+    return r.get_json()["error"]["waiting_for"]
+
+
+def _queued_timers(app, code: str) -> int:
+    with app.app_context():
+        dossier_id = db.session.query(Dossier.id).filter_by(code=code).scalar()
+        return db.session.query(Job).filter_by(kind="timer", dossier_id=dossier_id, state="queued").count()
+
+
+def _at_the_tax_wait(app, api, key) -> dict:
+    """A land dossier accepted, verified by the commune and checked by the branch: the fee is
+    estimated and the branch waits (event-based gateway) for the tax authority or the payment."""
+    body = api.post("/dossiers", key, json={"procedure_code": "1.004227", "province_code": "01",
+                                            "commune_code": COMMUNE, "channel": 2, "applicant": APPLICANT,
+                                            "data": {"declared_area_m2": 150.5}}).get_json()
+    body = _complete(api, "reception.00454", _only_task(body, "Task_Reception")["id"], "Task_Reception")
+    body = _complete(api, "specialist.00454", _only_task(body, "Task_CommuneVerification")["id"],
+                     "Task_CommuneVerification")
+    body = _complete(api, BRANCH_OFFICER, _only_task(body, "Task_FileCheck")["id"], "Task_FileCheck")
+    assert body["status"] == 4 and body["current_tasks"] == []
+    assert _waiting_for(api, key, body["code"]) == ["payment_received", "tax_notice"]
+    assert _queued_timers(app, body["code"]) == 1  # the 15-day wait
+    return body
+
+
+def _finish(api, body) -> dict:
+    """Draft, signature, cadastre update and return: the dossier is finished (status 10)."""
+    body = _complete(api, BRANCH_OFFICER, _only_task(body, "Task_Draft")["id"], "Task_Draft")
+    body = _complete(api, "leader.00454", _only_task(body, "Task_Sign")["id"], "Task_Sign")
+    body = _complete(api, BRANCH_OFFICER, _only_task(body, "Task_UpdateCadastre")["id"], "Task_UpdateCadastre")
+    body = _complete(api, "reception.00454", _only_task(body, "Task_Return")["id"], "Task_Return")
+    assert body["status"] == 10 and body["finished_at"] is not None and body["current_tasks"] == []
+    return body
+
+
+def _events(body) -> list[str]:
+    return [h["note"] for h in body["history"] if h["action"] == "event"]
+
+
+def _moves(body) -> list[tuple]:
+    return [(h["from_status"], h["to_status"]) for h in body["history"]
+            if h["to_status"] is not None and h["action"] != "complete"]
+
+
+def test_tax_notice_then_payment_pauses_the_deadline(app, api, api_key):
+    """The tax authority's notice comes (integrator), the officer asks the applicant to pay the
+    amount it states (status 6: the deadline stops), the payment comes: back to 4, the due dates
+    moved by the time waited, and the branch prepares the certificate."""
+    key = api_key(provinces=["01"])
+    body = _at_the_tax_wait(app, api, key)
+    code = body["code"]
+    body = _event(api, key, code, "tax_notice", {"tax_notice_number": "TB-2026-0042", "tax_amount": 3705000})
+    assert body["status"] == 4 and body["current_tasks"] == []
+    assert body["data"]["tax_notice_number"] == "TB-2026-0042" and body["data"]["tax_amount"] == 3705000
+    assert _waiting_for(api, key, code) == ["payment_received"]
+    assert _queued_timers(app, code) == 0  # the notice came first: the 15-day timer is dropped
+
+    amount = body["data"]["tax_amount"]  # what the notice says the applicant owes
+    r = api.post(f"/dossiers/{code}/actions/request-payment", BRANCH_OFFICER,
+                 json={"amount": amount, "note": "Theo thông báo thuế TB-2026-0042"})
+    assert r.status_code == 200, r.get_json()
+    body = r.get_json()
+    assert body["status"] == 6 and body["paused"][-1]["amount"] == amount
+    due_before, legal_before = datetime.fromisoformat(body["due_at"]), datetime.fromisoformat(body["legal_due_at"])
+    with app.app_context():  # the applicant was told one working day ago
+        d = db.session.query(Dossier).filter_by(code=code).one()
+        cal = calendar_for(db.session, "01")
+        start = datetime.fromisoformat(d.paused[-1]["from"])
+        day = start.astimezone(TZ).date() - timedelta(days=1)
+        while not cal.is_working_day(day):
+            day -= timedelta(days=1)
+        d.paused = [*d.paused[:-1], {**d.paused[-1], "from": datetime.combine(day, start.astimezone(TZ).time(),
+                                                                              tzinfo=TZ).isoformat()}]
+        db.session.commit()
+
+    body = _event(api, key, code, "payment_received", {"receipt_number": "BL-2026-0042"})
+    assert body["status"] == 4
+    draft = _only_task(body, "Task_Draft")
+    assert draft["unit_code"] == BRANCH
+    hours = body["paused"][-1]["office_hours"]
+    assert hours >= 7.9 and body["paused"][-1]["receipt_number"] == "BL-2026-0042"
+    with app.app_context():
+        cal = calendar_for(db.session, "01")
+        assert abs((datetime.fromisoformat(body["due_at"]) - cal.add_office_hours(due_before, hours))
+                   .total_seconds()) < 60
+        assert abs((datetime.fromisoformat(body["legal_due_at"]) - cal.add_office_hours(legal_before, hours))
+                   .total_seconds()) < 60
+    assert _waiting_for(api, key, code) == []
+
+    body = _finish(api, body)
+    assert _events(body)[0] == "tax_notice" and set(_events(body)[1:]) == {"payment_received"}
+    assert _moves(body) == [(None, 1), (1, 2), (2, 4), (4, 6), (6, 4), (4, 9), (9, 10)]
+    assert "Task_TaxFollowUp" not in [h["step_id"] for h in body["history"]]
+
+
+def test_payment_without_a_notice_goes_straight_on(app, api, api_key):
+    """The applicant pays while the dossier is in processing (no notice, no request): only the
+    diagram's wait takes it; the status does not move."""
+    key = api_key(provinces=["01"])
+    body = _at_the_tax_wait(app, api, key)
+    code = body["code"]
+    body = _event(api, key, code, "payment_received", {"receipt_number": "BL-2026-0043"})
+    assert body["status"] == 4 and [t["step_id"] for t in body["current_tasks"]] == ["Task_Draft"]
+    assert _queued_timers(app, code) == 0
+    r = api.post(f"/dossiers/{code}/events/tax_notice", key, json={"data": {}})
+    assert r.status_code == 409 and r.get_json()["error"]["waiting_for"] == []
+    body = _finish(api, body)
+    assert _events(body) == ["payment_received"]
+    assert _moves(body) == [(None, 1), (1, 2), (2, 4), (4, 9), (9, 10)]
+
+
+def _fifteen_days_pass(app, code: str) -> None:
+    """The dossier's timers are due now, as 15 days later (its workflow is stored with their due
+    times); then the worker runs, as it does in production."""
+    with app.app_context():
+        dossier_id = db.session.query(Dossier.id).filter_by(code=code).scalar()
+        step = Step.lock(db.session, dossier_id, "test:clock")
+        run = step.run
+        for task_id in run._waiting_timers():
+            run.workflow.get_task_from_id(task_id)._set_internal_data(event_value="1970-01-01T00:00:00+00:00")
+        step.save()
+        db.session.commit()
+    Worker(app, name="w1").run_until_idle()
+
+
+def test_fifteen_days_without_notice_or_payment_opens_a_follow_up(app, api, api_key):
+    key = api_key(provinces=["01"])
+    body = _at_the_tax_wait(app, api, key)
+    code = body["code"]
+    _fifteen_days_pass(app, code)
+    body = api.get(f"/dossiers/{code}", BRANCH_OFFICER).get_json()
+    follow_up = _only_task(body, "Task_TaxFollowUp")
+    assert (follow_up["unit_code"], follow_up["role"]) == (BRANCH, "specialist") and body["status"] == 4
+    assert [h["step_id"] for h in body["history"] if h["action"] == "timer"] == ["Event_TaxTimeout"]
+    r = api.post(f"/dossiers/{code}/events/tax_notice", key, json={"data": {}})
+    assert r.status_code == 409 and r.get_json()["error"]["waiting_for"] == []  # the messages are dropped
+    assert _queued_timers(app, code) == 0
+    # another commune's officer cannot do the follow-up
+    assert api.post(f"/tasks/{follow_up['id']}/complete", "specialist.00070",
+                    json={"data": STEP_DATA["Task_TaxFollowUp"]}).status_code in (403, 404)
+    body = _complete(api, BRANCH_OFFICER, follow_up["id"], "Task_TaxFollowUp")
+    assert body["data"]["follow_up_result"] == "paid"
+    body = _finish(api, body)
+    assert _events(body) == []
+    completes = [h["step_id"] for h in body["history"] if h["action"] == "complete"]
+    assert completes.index("Task_TaxFollowUp") == completes.index("Task_Draft") - 1

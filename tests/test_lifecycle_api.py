@@ -10,6 +10,7 @@ from orchestrator.models import Dossier
 from orchestrator.services.calendar import TZ
 from orchestrator.services.deadlines import calendar_for
 
+from .lifecycle_helpers import paid_at_once
 from .lifecycle_helpers import (
     BRANCH_OFFICER, RECEPTION, accepted, action, complete, event, set_due, shift_reception, snapshot, start_online,
     task,
@@ -187,7 +188,7 @@ def test_withdrawal_stop_and_refusal(app, api, api_key):
 def _to_sign(api, key) -> dict:
     body = accepted(api, key)
     body = complete(api, "specialist.00454", body, "Task_CommuneVerification")
-    body = complete(api, BRANCH_OFFICER, body, "Task_FileCheck")
+    body = paid_at_once(api, BRANCH_OFFICER, complete(api, BRANCH_OFFICER, body, "Task_FileCheck"))
     return complete(api, BRANCH_OFFICER, body, "Task_Draft")
 
 

@@ -9,7 +9,7 @@ from orchestrator.models import Dossier, Procedure, WorkItem
 from orchestrator.models.types import utcnow
 from orchestrator.services.calendar import TZ
 
-from .lifecycle_helpers import accepted, complete, start_online
+from .lifecycle_helpers import accepted, complete, paid_at_once, start_online
 from .test_sql_budget import ORDER, WHO
 
 
@@ -17,6 +17,8 @@ def returned(api, key) -> str:
     body = start_online(api, key)
     for step in ORDER:
         body = complete(api, WHO[step], body, step)
+        if step == "Task_FileCheck":
+            body = paid_at_once(api, WHO[step], body)
     assert body["status"] == 10, body["status"]
     return body["code"]
 

@@ -14,7 +14,7 @@ from orchestrator.models.dossiers import FINAL_STATUSES, TRANSITIONS
 from orchestrator.services import steps
 
 from .flows import definitions, lane_set, process, props, start, upload_and_publish, user
-from .lifecycle_helpers import BRANCH_OFFICER, RECEPTION, accepted, action, complete, event, start_online
+from .lifecycle_helpers import BRANCH_OFFICER, RECEPTION, accepted, action, complete, event, paid_at_once, start_online
 from .test_dossiers_api import start as start_birth
 
 S = DossierStatus
@@ -119,6 +119,7 @@ def test_real_flows_make_the_moves_of_the_table_and_only_those(app, api, api_key
     body = _ok(event(api, RECEPTION, code, "supplement_submitted"))                                # 5 -> 4
     body = complete(api, "specialist.00454", body, "Task_CommuneVerification")
     body = complete(api, BRANCH_OFFICER, body, "Task_FileCheck")
+    body = paid_at_once(api, key, body)                                     # the diagram's wait: 4 stays 4
     body = complete(api, BRANCH_OFFICER, body, "Task_Draft")
     body = complete(api, "leader.00454", body, "Task_Sign")                                       # 4 -> 9
     assert body["status"] == S.DECIDED
