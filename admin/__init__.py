@@ -1,4 +1,4 @@
-"""The web back office for procedure designers and administrators (issue 4).
+"""The web back office for procedure designers and administrators.
 
 Server-rendered pages over the same services the JSON API uses. The blueprint brings its own
 extensions (Flask-Login sessions, Flask-WTF CSRF scoped to these pages, Flask-Babel with

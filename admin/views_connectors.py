@@ -1,4 +1,4 @@
-"""Administrator pages for connectors: the HTTP calls service tasks make (issue 17). Secret
+"""Administrator pages for connectors: the HTTP calls service tasks make. Secret
 header values are entered here and never shown again."""
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from orchestrator.extensions import db
 from orchestrator.models import FormDefinition
 from orchestrator.models.procedures import DRAFT, NATIONAL
-from orchestrator.services import access, decisions, designer, diagrams, procedures
+from orchestrator.services import access, decisions, designer, diagrams, procedures, schedules
 from orchestrator.services.errors import Invalid, ServiceError, TooLarge
 from orchestrator.services import units as unit_service
 
@@ -134,6 +134,7 @@ def _version_context(version) -> dict:
         "svg": render_svg(version.bpmn_xml, problem_ids), "problems": version.warnings,
         "in_force": any(f for v, f in procedures.versions(db.session, version.procedure_code) if v.id == version.id),
         "called_by": procedures.callers_of(version),
+        "schedule": schedules.summary(db.session, version),
     }
 
 
@@ -249,6 +250,16 @@ def meta(code: str, number: int):
                                     fee_amount=f.get("fee_amount"), fee_decision=f.get("fee_decision"),
                                     fee_output=f.get("fee_output"))
     return _done(v, _("Đã lưu thời hạn và lệ phí."), "meta")
+
+
+@bp.post("/procedures/<code>/v/<int:number>/schedule")
+@designer_required
+def schedule(code: str, number: int):
+    designer.get_for_edit(db.session, current_actor(), code, number)  # another province's draft: 404, as elsewhere
+    units = [u.strip() for u in request.form.get("units", "").replace(";", ",").split(",") if u.strip()]
+    v = schedules.set_schedule(db.session, current_actor(), code, number, units)
+    message = _("Đã lưu lịch tạo hồ sơ.") if units else _("Đã bỏ đánh dấu tạo hồ sơ theo lịch.")
+    return _done(v, message, "schedule")
 
 
 @bp.post("/procedures/<code>/v/<int:number>/publish")

@@ -1,4 +1,4 @@
-"""Administrators' connectors: the HTTP calls service tasks make (issue 17)."""
+"""Administrators' connectors: the HTTP calls service tasks make."""
 from __future__ import annotations
 
 from orchestrator.extensions import db

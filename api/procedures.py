@@ -9,6 +9,7 @@ from orchestrator.services import decisions
 from orchestrator.services.decisions import MAX_DMN_FILES
 from orchestrator.extensions import db
 from orchestrator.services import procedures as service
+from orchestrator.services import schedules
 from orchestrator.services.errors import Invalid, TooLarge
 
 from .auth import authenticated, current_actor
@@ -16,7 +17,7 @@ from .blueprint import bp
 from .errors import documented
 from .schemas.procedures import (
     DecisionTableSchema, LaneMapSchema, OfferedListSchema, OfferedQuerySchema, ProcedureInForceSchema, ProcedureQuerySchema,
-    PublishedSchema, UploadedSchema, UploadFileSchema, UploadFormSchema, VersionListSchema, VersionSchema,
+    PublishedSchema, ScheduleSchema, UploadedSchema, UploadFileSchema, UploadFormSchema, VersionListSchema, VersionSchema,
 )
 from .views import VersionView
 
@@ -109,6 +110,19 @@ def get_decision(code: str, number: int, decision_id: str):
 def put_lanes(mapping, code: str, number: int):
     """Map lanes of a draft to routing paths: `{lane id: "commune/reception", ...}`."""
     version = service.set_lanes(db.session, current_actor(), code, number, mapping)
+    db.session.commit()
+    return version
+
+
+@bp.put("/procedures/<code>/versions/<id:number>/schedule")
+@authenticated
+@bp.arguments(ScheduleSchema)
+@bp.response(200, VersionSchema)
+@documented(400, 401, 403, 404, 409)
+def put_schedule(body, code: str, number: int):
+    """Mark a draft whose main process starts by a timer as scheduled: at each tick of the timer, one
+    dossier per receiving commune (`units`, the applicant); `[]` unmarks it."""
+    version = schedules.set_schedule(db.session, current_actor(), code, number, body["units"])
     db.session.commit()
     return version
 

@@ -1,4 +1,4 @@
-"""Security headers on every answer (issue 14): pages run only the scripts served from this site and
+"""Security headers on every answer: pages run only the scripts served from this site and
 cannot be framed; nothing is sniffed into another type; over HTTPS, a Secure cookie and HSTS."""
 from __future__ import annotations
 

@@ -2,9 +2,10 @@
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
-from marshmallow import EXCLUDE, INCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, validate
+from sqlalchemy.orm import object_session
 
-from orchestrator.services import procedures
+from orchestrator.services import procedures, schedules
 
 from .common import ProblemSchema, VNDateTime, ViewSchema, row
 
@@ -20,6 +21,14 @@ def _lanes(v) -> list[dict]:
     v = row(v)
     return [{"id": lane["id"], "name": lane["name"], "mapped_to": v.lane_map.get(lane["id"])}
             for lane in v.model.get("lanes", [])]
+
+
+def _schedule(v) -> dict | None:
+    v = row(v)
+    summary = schedules.summary(object_session(v), v)
+    if summary and summary["next_tick_at"] is not None:
+        summary["next_tick_at"] = summary["next_tick_at"].isoformat(timespec="seconds")
+    return summary
 
 
 class VersionSchema(ViewSchema):
@@ -53,6 +62,12 @@ class VersionSchema(ViewSchema):
     messages = fields.Function(lambda v: procedures.waiting_for(row(v)),
                                metadata={"type": "array", "items": {"type": "string"},
                                          "description": "names of the messages the diagram waits for"})
+    schedule = fields.Function(
+        _schedule,
+        metadata={"type": "object", "nullable": True,
+                  "description": "null unless the main process starts by a timer: element_id, timer, "
+                                 "kind, units [{code, name}] (the receiving communes, one dossier each per tick), "
+                                 "marked, running (published and in force), next_tick_at, opened (dossiers so far)"})
     called_by = fields.Function(
         lambda v: procedures.callers_of(row(v)),
         metadata={"type": "array",
@@ -65,6 +80,17 @@ class VersionSchema(ViewSchema):
                                  "(published, then draft), calls_version (for a published caller the version of "
                                  "this procedure it pinned at its publish; for a draft the version its publish would "
                                  "pin now, null when none is in force for its scope)"})
+
+
+class ScheduleSchema(Schema):
+    """A draft's schedule: the communes that receive a dossier at each tick; [] unmarks it."""
+
+    class Meta:
+        unknown = RAISE
+
+    units = fields.List(fields.String(validate=validate.Length(max=40)), required=True,
+                        validate=validate.Length(max=500),
+                        metadata={"description": "codes of communes of the version's scope (at most 50)"})
 
 
 class DecisionTableSchema(Schema):

@@ -1,4 +1,4 @@
-"""Events thrown inside one dossier (issue 17): messages, signals, errors, escalations, and the
+"""Events thrown inside one dossier: messages, signals, errors, escalations, and the
 event-based gateway's waits.
 
 SpiffWorkflow 3 runs them: a thrown event is caught by whatever waits for it in the same

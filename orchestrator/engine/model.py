@@ -28,8 +28,10 @@ ROUTE_RE = re.compile(
 SUPPORT: dict[str, tuple[str, str]] = {
     "startEvent": ("runs", "none start event; several start events are allowed; a timer or message start opens "
                            "an event sub-process; the main process may start by a message when that is its only "
-                           "start event (the dossier's start is the message); a timer start of the main process is "
-                           "refused (a dossier has an applicant), so are signal, error and escalation starts"),
+                           "start event (the dossier's start is the message); a timer start of the main process opens "
+                           "dossiers on a schedule when the version is marked as scheduled with its receiving "
+                           "units (else publish refuses it: a dossier has an applicant); signal, error and "
+                           "escalation starts are refused"),
     "endEvent": ("runs", "ends its path; an `outcome` property sets the dossier's final status; may throw a "
                          "message, signal, error or escalation"),
     "intermediateThrowEvent": ("runs", "a none event passes (milestone marker); a message, signal or escalation "
@@ -84,7 +86,8 @@ SUPPORT: dict[str, tuple[str, str]] = {
     "conditionalEventDefinition": ("refused", "Sự kiện điều kiện chưa được hỗ trợ: không có gì đánh giá lại điều "
                                               "kiện khi dữ liệu hồ sơ thay đổi; dùng cổng loại trừ hoặc sự kiện "
                                               "chờ thông điệp."),
-    "complexGateway": ("refused", "Cổng phức hợp (complexGateway) không được hỗ trợ."),
+    "complexGateway": ("refused", "Cổng phức hợp (complexGateway) không được hỗ trợ: dùng"
+                                  " cổng bao hàm (inclusiveGateway) có điều kiện trên từng nhánh."),
     "eventBasedGateway": ("runs", "waits for the first of its catch events (messages, timers, signals): the "
                                   "first wins, the others are cancelled; a repeating timer (timeCycle) there is "
                                   "refused"),
@@ -94,8 +97,11 @@ SUPPORT: dict[str, tuple[str, str]] = {
     "escalationEventDefinition": ("runs", "thrown (intermediate or end event), caught by a boundary event, "
                                           "interrupting or not, by code; one nothing catches is recorded and the "
                                           "path goes on"),
-    "compensateEventDefinition": ("refused", "Sự kiện bù trừ không được hỗ trợ."),
-    "cancelEventDefinition": ("refused", "Sự kiện hủy giao dịch không được hỗ trợ."),
+    "compensateEventDefinition": ("refused", "Sự kiện bù trừ không được hỗ trợ: bước đã hoàn thành của hồ sơ "
+                                             "không được tự động hoàn tác; hãy vẽ việc xử lý ngược (ví dụ hoàn "
+                                             "phí) thành một nhánh thường sau sự kiện lỗi hoặc cổng."),
+    "cancelEventDefinition": ("refused", "Sự kiện hủy giao dịch không được hỗ trợ (nó chỉ có nghĩa"
+                                         " trong giao dịch có bù trừ): dùng sự kiện lỗi bắt trên quy trình con."),
     "multiInstanceLoopCharacteristics": ("runs", "parallel or sequential, over a cardinality or a collection of the "
                                                  "dossier's data (at most 100 instances), completion condition; on user "
                                                  "tasks, sub-processes and call activities, each instance of a user "
@@ -455,7 +461,7 @@ def describe(root: etree._Element, process_id: str | None = None) -> tuple[dict,
         if el.get("id") in RESERVED_IDS and name not in ("process",):
             problems.append(Problem(f"Mã phần tử '{el.get('id')}' trùng tên nội bộ của bộ máy quy trình; hãy đổi tên "
                                     "(ví dụ StartEvent_1).", el.get("id"), el.sourceline))
-        if name in START_DEFINITIONS and _local(el.getparent().tag) == "startEvent":  # issue 17
+        if name in START_DEFINITIONS and _local(el.getparent().tag) == "startEvent":
             problems += _start_problems(el, process)
         if name == "timeCycle" and _after_event_gateway(el.getparent().getparent()):
             problems.append(Problem(GATEWAY_CYCLE, el.getparent().getparent().get("id"), el.sourceline))
@@ -467,6 +473,9 @@ def describe(root: etree._Element, process_id: str | None = None) -> tuple[dict,
             problems.append(Problem(UNSUPPORTED[name], owner.get("id"), el.sourceline))
     problems += [p for proc in running for p in _language_problems(proc)]
     problems += [p for proc in running for p in _loop_problems(proc)]
+    from .schedule import timer_starts  # the main process's timer starts as schedules
+    scheduled, plain_start, schedule_problems = timer_starts(process)
+    problems += schedule_problems
 
     lanes, lane_of = [], {}
     for proc in running:  # lane ids are unique in the file: each called process routes by its own lanes
@@ -527,6 +536,8 @@ def describe(root: etree._Element, process_id: str | None = None) -> tuple[dict,
                                       for e in _expressions(proc)),
         "called_processes": [p.get("id") for p in called],
         "library_calls": library_calls,
+        "timer_starts": scheduled,
+        "plain_start": plain_start,
         "line": process.sourceline,
     }, problems
 
@@ -544,8 +555,9 @@ def _after_event_gateway(event: etree._Element) -> bool:
 def _start_problems(definition: etree._Element, main: etree._Element) -> list[Problem]:
     """A start event with a definition: a timer or a message opens an event sub-process; the main
     process may start by a message when that is its only start event (the dossier's start is the
-    message); a timer start of a process is refused (a dossier has an applicant); signal, error and
-    escalation starts are refused everywhere."""
+    message); a timer start of the main process opens dossiers on a schedule (a version marked as
+    scheduled, checked at publish), of a called process it is refused; signal, error and escalation
+    starts are refused everywhere."""
     start = definition.getparent()
     kind = _local(definition.tag)
     at = (start.get("id"), definition.sourceline)
@@ -553,9 +565,9 @@ def _start_problems(definition: etree._Element, main: etree._Element) -> list[Pr
         return [Problem(EVENT_START, *at)]
     if _event_sub_process_start(start):
         return []
-    if kind == "timerEventDefinition":
-        return [Problem(TIMER_START, *at)]
     owner = start.getparent()
+    if kind == "timerEventDefinition":  # the main process's: a schedule (engine/schedule.py), marked at publish
+        return [] if owner is main else [Problem(TIMER_START, *at)]
     if owner is not main or len(main.xpath("./bpmn:startEvent", namespaces=NS)) != 1:
         return [Problem(MESSAGE_START, *at)]
     return []

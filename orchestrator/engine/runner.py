@@ -28,7 +28,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from . import serializer
 from .compaction import compact
-from . import event_subprocesses, events, sandbox
+from . import event_subprocesses, events, sandbox, schedule
 from .sandbox import SandboxError
 from .script_engine import make_script_engine
 from .specs import SpecBundle
@@ -197,13 +197,20 @@ class WorkflowRun:
         self.bundle = bundle
 
     @classmethod
-    def start(cls, bundle: SpecBundle, data: dict) -> WorkflowRun:
-        """New workflow with the dossier's data; raises EngineIncident if the first engine steps fail."""
+    def start(cls, bundle: SpecBundle, data: dict, timer_start: str | None = None) -> WorkflowRun:
+        """New workflow with the dossier's data; raises EngineIncident if the first engine steps fail.
+        `timer_start`: the timer start event a scheduled dossier starts past (engine/schedule.py)."""
         workflow = BpmnWorkflow(bundle.spec, bundle.subprocess_specs, script_engine=_SCRIPT_ENGINE)
         workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
         run = cls(workflow, bundle)
         try:
+            try:
+                schedule.settle_starts(workflow, timer_start)
+            except ENGINE_FAILURES as exc:
+                raise _incident(exc, timer_start) from exc
             run._engine_steps()
+            if schedule.close_start(workflow, timer_start):
+                run._engine_steps()
             run._message_start(data)
         except EngineIncident as exc:
             exc.run = run

@@ -59,7 +59,10 @@ def simulate(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], sampl
     started = time.thread_time()
     try:
         run = WorkflowRun.start(bundle, {**service_tasks.sample_inputs(bundle), **decisions.sample_inputs(bundle),
-                                         **_loop_samples(model), **sample})
+                                         **_loop_samples(model), **sample},
+                               # a procedure started only by its schedule runs as a scheduled dossier would
+                               timer_start=None if model.get("plain_start", True) or not model.get("timer_starts")
+                               else model["timer_starts"][0]["element_id"])
         for n in range(max_steps):
             if n % 10 == 0:  # the dry run keeps every task (no compaction): measuring each step is quadratic
                 run.check_size()

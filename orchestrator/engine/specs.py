@@ -173,7 +173,7 @@ def bundle_for(key: object, xml: str, dialect: str, process_id: str, called: tup
         digest.update(name.encode("utf-8") + b"\0" + called_xml.encode("utf-8"))
         for text in called_decisions:
             digest.update(b"\0" + text.encode("utf-8"))
-    for text in decisions:  # the DMN documents of the version (issue 17)
+    for text in decisions:  # the DMN documents of the version
         digest.update(b"\1dmn\0" + text.encode("utf-8"))
     return spec_cache.get((key, digest.digest()),
                           lambda: build_spec(parse_trusted(xml), dialect, process_id, called, tuple(decisions)))

@@ -95,7 +95,7 @@ def process_warnings(model: dict) -> list[Problem]:
         warnings.append(Problem("Quy trình chưa được đánh dấu thực thi được (isExecutable=\"false\"): hãy đánh dấu "
                                 "thực thi được trước khi công bố.", model["process_id"], model.get("line"),
                                 code="not_executable"))
-    for wait in model.get("message_waits") or ():  # issue 17: a message named like a lifecycle event
+    for wait in model.get("message_waits") or ():  # a message named like a lifecycle event
         if wait["name"] in BUILTIN_EVENTS:
             warnings.append(Problem(f"Thông điệp '{wait['name']}' trùng tên sự kiện có sẵn của hồ sơ: khi sự kiện "
                                     "này đến, tác động có sẵn (trạng thái, thời hạn) được thực hiện trước, rồi mới "

@@ -15,6 +15,7 @@ from .dossiers import (
 from .integrations import IdempotencyRecord, WebhookDelivery, WebhookSubscription
 from .jobs import Job, Notification
 from .procedures import FormDefinition, Procedure, ProcedureCall, ProcedureInForce, ProcedureVersion
+from .schedules import ScheduledStart
 from .units import Unit, UnitServiceArea
 from .users import ApiKey, Integrator, RoleAssignment, User, UserToken
 
@@ -22,6 +23,6 @@ __all__ = [
     "ApiKey", "Attachment", "AttachmentBlob", "AuditEvent", "CalendarDay", "Connector", "Dossier", "DossierCounter",
     "DossierParticipant", "DossierState", "DossierStatus", "FormDefinition", "IdempotencyRecord", "Integrator",
     "Job", "Notification", "Procedure", "ProcedureCall", "ProcedureInForce",
-    "ProcedureVersion", "RoleAssignment", "STATUS_NAMES", "Unit", "UnitServiceArea", "User",
+    "ProcedureVersion", "RoleAssignment", "STATUS_NAMES", "ScheduledStart", "Unit", "UnitServiceArea", "User",
     "UserToken", "WebhookDelivery", "WebhookSubscription", "WorkItem",
 ]

@@ -1,4 +1,4 @@
-"""Connectors: named HTTP calls that service tasks make (issue 17), registered by administrators."""
+"""Connectors: named HTTP calls that service tasks make, registered by administrators."""
 from __future__ import annotations
 
 from datetime import datetime

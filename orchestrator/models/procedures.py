@@ -45,6 +45,9 @@ class ProcedureVersion(db.Model):
     fee_rule: Mapped[dict] = mapped_column(JSONType, default=dict)
     # The DMN documents uploaded with the diagram, {decision id: XML}; frozen with the version.
     decisions: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # Issue 17: a version with a timer start marked as scheduled, {"units": [unit codes]} (the
+    # receiving units, one dossier each per tick); {} when not marked. Frozen with the version.
+    schedule: Mapped[dict] = mapped_column(JSONType, default=dict)
     created_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_by: Mapped[str | None] = mapped_column(String(120))

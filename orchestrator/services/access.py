@@ -160,9 +160,14 @@ def takes_part(session: Session, actor: Actor, dossier: Dossier, participants: s
     return not actor.is_integrator and participates(session, dossier, actor.units(*OFFICER_ROLES), participants)
 
 
-def may_start_dossier(actor: Actor, province_code: str, received_by: str) -> None:
+def may_start_dossier(actor: Actor, province_code: str, received_by: str, scheduled: bool = False) -> None:
     """Integrators with `dossiers:create` for the province (online); a reception officer of the
-    receiving unit (in person)."""
+    receiving unit (in person); the worker's schedule actor (`system`, never built from a request)
+    for a scheduled dossier only, and only it."""
+    if actor.kind == "system" or scheduled:
+        if not (actor.kind == "system" and scheduled):
+            raise Forbidden("Chỉ lịch tạo hồ sơ của thủ tục mới tạo hồ sơ theo lịch.")
+        return
     if actor.is_integrator:
         if not actor.can("dossiers:create"):
             raise Forbidden("Khóa API không có quyền dossiers:create.")

@@ -1,4 +1,4 @@
-"""Connectors: the named HTTP calls service tasks make (issue 17).
+"""Connectors: the named HTTP calls service tasks make.
 
 Administrators register them (per province or VN, like other administered objects; the rules are
 `access.admin_scopes` / `access.may_administer`). Secret header values are encrypted at rest

@@ -127,6 +127,11 @@ def _copy_as_draft(session: Session, actor: Actor, source: ProcedureVersion, sco
         deadline_kind=source.deadline_kind, fee_rule=dict(source.fee_rule or {}), lane_map=lane_map,
         max_bytes=max_bytes, dmn_files=[(f"{key}.dmn", text.encode("utf-8"))  # its decision tables come along
                                         for key, text in sorted((source.decisions or {}).items())])
+    if (source.schedule or {}).get("units") and (draft.model or {}).get("timer_starts"):
+        units = list(source.schedule["units"])  # still scheduled, with the same receiving units
+        if scope != NATIONAL:  # a province's version keeps the communes of its province
+            units = [u for u in units if getattr(session.get(Unit, u), "province_code", None) == scope]
+        draft.schedule = {"units": units} if units else {}
     audit.record(session, action, actor.name,
                  note=f"{source.procedure_code} v{draft.version} ({scope}) từ v{source.version} ({source.scope})")
     return draft

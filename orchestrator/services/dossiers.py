@@ -17,7 +17,8 @@ from .auth import Actor
 from .errors import Conflict, Invalid, NotFound
 from .routing import Unresolvable
 
-CHANNELS = {1: "in person", 2: "online", 3: "post"}
+CHANNELS = {1: "in person", 2: "online", 3: "post", 4: "schedule"}
+SCHEDULED = 4  # opened by a procedure's schedule: no citizen channel, the unit is the applicant
 
 
 def next_code(session: Session, unit_code: str, now: datetime) -> str:
@@ -49,24 +50,28 @@ def _check_place(session: Session, province_code: str, commune_code: str, receiv
 
 def start(session: Session, actor: Actor, *, procedure_code: str, province_code: str, commune_code: str,
           channel: int, applicant: dict, data: dict, received_by_unit: str | None = None,
-          reception: dict | None = None) -> steps.Step:
+          reception: dict | None = None, timer_start: str | None = None, note: str | None = None) -> steps.Step:
     """Start a dossier on the version in force; nothing is created when a lane cannot resolve.
     Returns its first step (the dossier, its open items). An in-person dossier has its reception
-    step completed by the receiving officer in the same step: one save."""
+    step completed by the receiving officer in the same step: one save. `timer_start`: opened by
+    the version's schedule, received at once, its workflow past that timer start event."""
     received_by = received_by_unit or commune_code
-    in_person = not actor.is_integrator
-    access.may_start_dossier(actor, province_code, received_by)
+    in_person = not actor.is_integrator and timer_start is None
+    access.may_start_dossier(actor, province_code, received_by, scheduled=timer_start is not None)
     _check_place(session, province_code, commune_code, received_by)
     version = procedures.in_force(session, procedure_code, province_code)
     if version is None:
         raise NotFound(f"Thủ tục {procedure_code} chưa được công bố cho tỉnh {province_code}.",
                        code="procedure_not_offered")
+    if timer_start is None and (version.model or {}).get("timer_starts") and not version.model.get("plain_start"):
+        raise Conflict(f"Thủ tục {procedure_code} chỉ tạo hồ sơ theo lịch (sự kiện bắt đầu hẹn giờ), không nhận "
+                       "hồ sơ nộp.", code="scheduled_only")
     now = utcnow()
     dossier = Dossier(
         procedure_version_id=version.id, version=version, procedure_code=procedure_code,
         province_code=province_code, commune_code=commune_code, received_by_unit=received_by,
         channel=channel, applicant=applicant, data=dict(data),
-        status=DossierStatus.RECEIVED if in_person else DossierStatus.AWAITING_RECEPTION,
+        status=DossierStatus.RECEIVED if in_person or timer_start else DossierStatus.AWAITING_RECEPTION,
         submitted_at=now, updated_at=now, created_by=actor.name, lock_version=0,
     )
     try:
@@ -77,12 +82,13 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
     dossier.code = next_code(session, received_by, now)
     session.add(dossier)
     session.flush()
-    if in_person:
+    if in_person or timer_start:
         steps.accept(session, dossier, now)
     step = steps.Step.start(session, dossier, {**data, "applicant": applicant}, actor.name,
-                            participants={received_by} | {r.unit_code for r in routes.values()})
+                            participants={received_by} | {r.unit_code for r in routes.values()},
+                            timer_start=timer_start)
     audit.record(session, "created", actor.name, dossier=dossier, to_status=int(dossier.status),
-                 unit_code=received_by, note=f"kênh {channel} ({CHANNELS.get(channel, '?')})")
+                 unit_code=received_by, note=note or f"kênh {channel} ({CHANNELS.get(channel, '?')})")
     item = tasks.reception_to_complete(step) if in_person else None
     if item is None:
         step.save()

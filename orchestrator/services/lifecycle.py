@@ -386,7 +386,7 @@ def send_event(session: Session, actor: Actor, code: str, name: str, data: dict,
     if handler is None:
         return handle_message_event(step, actor, name, data or {})
     # A diagram may wait for a message named like a built-in event (a publish warning): the built-in
-    # effect first, then the diagram's wait; either alone when only one applies (issue 17).
+    # effect first, then the diagram's wait; either alone when only one applies.
     waits = versions.of(step.dossier).model.get("message_waits") or ()  # the cached version: no statement
     diagram_waits = any(w.get("name") == name for w in waits) and name in step.run.waiting_messages()
     record = audit.record(session, "event", actor.name, dossier=step.dossier, note=name)

@@ -16,7 +16,7 @@ from ..engine import (
 from ..models import Procedure, ProcedureCall, ProcedureInForce, ProcedureVersion, Unit
 from ..models.procedures import DRAFT, NATIONAL, PUBLISHED
 from ..models.types import utcnow
-from . import access, audit, connectors, fees, forms
+from . import access, audit, connectors, fees, forms, schedules
 from .versions import called_specs, called_steps, decision_docs, pinned_calls, step_forms
 from .auth import Actor
 from .errors import Conflict, Invalid, NotFound, Rejected, TooLarge
@@ -198,7 +198,11 @@ def publish(session: Session, actor: Actor, code: str, number: int) -> tuple[Pro
     if link is None:
         session.add(ProcedureInForce(procedure_code=code, scope=version.scope, version_id=version.id, since=utcnow()))
     else:
+        if link.version_id != version.id:
+            schedules.stop(session, link.version_id)  # the version it replaces opens no more dossiers
         link.version_id, link.since = version.id, utcnow()
+    session.flush()
+    schedules.queue_next(session, version)  # a scheduled version's next tick (none for the others)
     audit.record(session, action, actor.name, note=f"{code} v{number} ({version.scope})")
     session.flush()
     return version, notes
@@ -236,6 +240,7 @@ def _publish_problems(session: Session, version: ProcedureVersion) -> tuple[list
     model = version.model
     problems = [p.as_dict() for p in lane_warnings(model, version.lane_map)]
     problems += [p.as_dict() for p in process_warnings(model) if p.code == "not_executable"]
+    problems += schedules.publish_problems(version, utcnow())  # a timer start needs the schedule marked
     keys = {t["form_key"] for t in model["user_tasks"] if t["form_key"]}
     library = forms.library(session, keys)
     notes: list[dict] = []

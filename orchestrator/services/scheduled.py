@@ -1,18 +1,20 @@
-"""What the worker does for each kind of job: fire timers, send deadline reminders."""
+"""What the worker does for each kind of job: fire timers, send deadline reminders, open scheduled dossiers."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from functools import partial
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
-from ..models import Job, Notification, RoleAssignment
+from ..engine.schedule import next_tick, tick_at
+from ..models import Job, Notification, ProcedureVersion, RoleAssignment, ScheduledStart, Unit
 from ..models.dossiers import FINAL_STATUSES
 from ..models.types import utcnow
 from ..settings import Settings
 from ..timezone import TZ
-from . import audit, connector_calls, jobs, outbox, steps
+from . import audit, connector_calls, dossiers, jobs, outbox, procedures, schedules, steps
+from .auth import Actor
 from .dossiers import current_tasks
 
 SYSTEM_TIMER = "system:timer"
@@ -64,10 +66,54 @@ def send_reminder(session: Session, job: Job) -> str:
     return "sent"
 
 
+SCHEDULE_ACTOR = Actor(kind="system", name=schedules.SYSTEM_SCHEDULE)
+
+
+def open_scheduled(session: Session, job: Job) -> str:
+    """A tick of a scheduled version: one dossier per receiving unit, each through
+    `dossiers.start` with the unit as applicant, unless this (version, tick, unit) already has one
+    (a job run twice, a crash after some units); then the next tick is queued, all in this
+    transaction. A version no longer in force opens nothing (a newer one or a rollback took over)."""
+    version = session.scalar(select(ProcedureVersion).where(ProcedureVersion.id == job.payload.get("version_id"))
+                             .options(lazyload(ProcedureVersion.procedure)).with_for_update())  # one tick at a time
+    if not schedules.running(session, version):
+        return "stopped"
+    plan, tick = schedules.plan_of(version), int(job.payload.get("tick", -1))
+    due = tick_at(plan, version.published_at, tick) if plan else None
+    if due is None:
+        return "over"
+    latest = next_tick(plan, version.published_at, utcnow(), tick - 1)
+    if latest is not None and latest[0] > tick:  # after downtime: the latest tick due, once
+        tick, due = latest
+    if due > utcnow():  # taken before its time: wait again
+        jobs.enqueue(session, schedules.KIND, run_at=due, payload=dict(job.payload),
+                     fifo_key=job.fifo_key, max_attempts=job.max_attempts)
+        return "early"
+    done = set(session.scalars(select(ScheduledStart.unit_code).where(
+        ScheduledStart.version_id == version.id, ScheduledStart.tick == tick)).all())
+    opened = 0
+    for code in (version.schedule or {}).get("units") or []:
+        unit = session.get(Unit, code)
+        if code in done or unit is None:
+            continue
+        if getattr(procedures.in_force(session, version.procedure_code, unit.province_code), "id", None) != version.id:
+            continue  # the province's own version is in force there
+        step = dossiers.start(session, SCHEDULE_ACTOR, procedure_code=version.procedure_code,
+                              province_code=unit.province_code, commune_code=unit.code, channel=dossiers.SCHEDULED,
+                              applicant={"full_name": unit.name}, data={}, received_by_unit=unit.code,
+                              timer_start=plan["element_id"], note=schedules.describe_tick(plan, tick, due))
+        session.add(ScheduledStart(version_id=version.id, tick=tick, unit_code=unit.code,
+                                   dossier_id=step.dossier.id, due_at=due))
+        session.flush()
+        opened += 1
+    schedules.queue_next(session, version, after=tick)
+    return f"opened {opened}"
+
+
 def handlers(settings: Settings) -> dict:
     """What runs each kind of job: `handler(session, job)`, the deliveries with the deployment's
     settings (built once by the worker from the app's configuration)."""
-    return {"timer": fire_timer, "reminder": send_reminder,
+    return {"timer": fire_timer, "reminder": send_reminder, schedules.KIND: open_scheduled,
             outbox.WEBHOOK: partial(outbox.deliver_webhook, settings=settings),
             outbox.PORTAL_SYNC: partial(outbox.deliver_portal, settings=settings),
             connector_calls.KIND: partial(connector_calls.call_connector, settings=settings)}

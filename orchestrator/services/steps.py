@@ -126,14 +126,15 @@ class Step:
                    finished=dossier.finished_at is not None)
 
     @classmethod
-    def start(cls, session: Session, dossier: Dossier, data: dict, actor: str, participants: set[str]) -> Step:
+    def start(cls, session: Session, dossier: Dossier, data: dict, actor: str, participants: set[str],
+              timer_start: str | None = None) -> Step:
         """The first step of a dossier just added (flushed): the units taking part from the start,
         its state row, its workflow started with `data`. No timer job to replace, no item yet."""
         step = cls(session, dossier, actor, DossierState(dossier_id=dossier.id, state=""), open_items=[])
         step.add_participants(participants)
         session.add(step.state_row)  # after the participants' INSERT: the row is written once, with its state
         try:
-            step._run = WorkflowRun.start(bundle_of(dossier), data)
+            step._run = WorkflowRun.start(bundle_of(dossier), data, timer_start=timer_start)
         except EngineIncident as exc:
             step._run = exc.run
             step.incidents.append(exc)
@@ -220,7 +221,7 @@ class Step:
                            "được lưu: hãy bớt dữ liệu hoặc tệp nhúng trong biểu mẫu.", code="state_too_large") from None
         for incident in self.incidents:
             self._record_incident(incident)
-        for thrown in run.thrown_events():  # messages, signals, escalations thrown in the dossier (issue 17)
+        for thrown in run.thrown_events():  # messages, signals, escalations thrown in the dossier
             audit.record(session, "event_thrown" if thrown["caught"] else "event_not_caught", self.actor,
                          dossier=dossier, step_id=thrown["element_id"], note=thrown["name"] or None,
                          data={"kind": thrown["kind"]})

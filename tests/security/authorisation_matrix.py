@@ -680,6 +680,7 @@ API_ACTIONS = [
     Action("api-put-lanes", "api", "PUT", V + "/lanes", procedure_writer, "draft",
            body=_json({"Lane_Specialist": "commune/specialist"})),
     Action("api-mark-executable", "api", "POST", V + "/executable", procedure_writer, "draft"),
+    Action("api-put-schedule", "api", "PUT", V + "/schedule", procedure_writer, "draft", body=_json({"units": []})),
     Action("api-publish", "api", "POST", V + "/publish", procedure_writer, "publishable", consumes=True),
     Action("api-get-decision", "api", "GET", V + "/decisions/{decision}", anyone, "draft_with_decision"),
     # reference data and figures
@@ -807,6 +808,8 @@ ADMIN_ACTIONS = [
            body=_form({"deadline_days": "", "deadline_kind": "same-day", "fee_kind": "free"})),
     Action("admin-mark-executable", "admin", "POST", AV + "/executable", designer_page(designer_edits(HOME_PROVINCE)),
            "draft"),
+    Action("admin-schedule", "admin", "POST", AV + "/schedule", designer_page(designer_edits(HOME_PROVINCE)), "draft",
+           body=_form({"units": ""})),
     Action("admin-add-lane", "admin", "POST", AV + "/lanes", designer_page(designer_edits(HOME_PROVINCE)), "draft",
            body=_form({"name": "Làn mới"})),
     Action("admin-delete-lane", "admin", "POST", AV + "/lanes/{lane}/delete",
