@@ -118,6 +118,15 @@ def calendar_remove(day_id: int):
                                                          year=request.form.get("year", date.today().year)))
 
 
+@bp.post("/calendar/<int:day_id>/confirm")
+@admin_required
+def calendar_confirm(day_id: int):
+    scope = request.form.get("scope", "")
+    row = service.confirm_day(db.session, current_actor(), scope, day_id)
+    return _done(_("Đã xác nhận ngày %(d)s.", d=row.day.strftime("%d/%m/%Y")),
+                 url_for("admin.calendar", scope=scope, year=row.day.year))
+
+
 @bp.get("/units")
 @admin_required
 def units():

@@ -249,6 +249,8 @@ def meta(code: str, number: int):
                                     deadline_kind=f.get("deadline_kind", ""), fee_kind=f.get("fee_kind", ""),
                                     fee_amount=f.get("fee_amount"), fee_decision=f.get("fee_decision"),
                                     fee_output=f.get("fee_output"))
+    if "supplement_window_days" in f:  # issue 18: empty turns the window off
+        procedures.set_supplement_window(db.session, current_actor(), code, number, f.get("supplement_window_days"))
     return _done(v, _("Đã lưu thời hạn và lệ phí."), "meta")
 
 

@@ -180,8 +180,7 @@ def _action_body(form) -> dict:
 @bp.post("/dossiers/<code>/actions/<action>")
 @officer_required
 def dossier_action(code: str, action: str):
-    d = lifecycle.perform(db.session, current_actor(), code, action, _action_body(request.form),
-                          supplement_window_days=current_app.config["SUPPLEMENT_WINDOW_DAYS"]).dossier
+    d = lifecycle.perform(db.session, current_actor(), code, action, _action_body(request.form)).dossier
     db.session.commit()
     flash(_("Đã thực hiện: %(a)s. Trạng thái: %(s)s.", a=action, s=d.status_name), "ok")
     return redirect(url_for("admin.dossier", code=d.code))

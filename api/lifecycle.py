@@ -9,8 +9,6 @@ with `/events/message`). `POST /dossiers/{code}/actions/{action}`: `request-supp
 """
 from __future__ import annotations
 
-from flask import current_app
-
 from orchestrator.extensions import db
 from orchestrator.services import events, lifecycle
 from orchestrator.services.errors import Invalid, NotFound
@@ -66,8 +64,7 @@ def perform_action(args, code: str, action: str):
     record, replay = idempotency("POST", f"/dossiers/{code}/actions/{action}", 200)
     if replay is not None:
         return replay
-    step = lifecycle.perform(db.session, current_actor(), code, action, args,
-                             supplement_window_days=current_app.config["SUPPLEMENT_WINDOW_DAYS"])
+    step = lifecycle.perform(db.session, current_actor(), code, action, args)
     if record is not None:
         record.resource = step.dossier.code
     return committed(step)

@@ -17,7 +17,7 @@ from .blueprint import bp
 from .errors import documented
 from .schemas.procedures import (
     DecisionTableSchema, LaneMapSchema, OfferedListSchema, OfferedQuerySchema, ProcedureInForceSchema, ProcedureQuerySchema,
-    PublishedSchema, ScheduleSchema, UploadedSchema, UploadFileSchema, UploadFormSchema, VersionListSchema, VersionSchema,
+    PublishedSchema, ScheduleSchema, SupplementWindowSchema, UploadedSchema, UploadFileSchema, UploadFormSchema, VersionListSchema, VersionSchema,
 )
 from .views import VersionView
 
@@ -123,6 +123,19 @@ def put_schedule(body, code: str, number: int):
     """Mark a draft whose main process starts by a timer as scheduled: at each tick of the timer, one
     dossier per receiving commune (`units`, the applicant); `[]` unmarks it."""
     version = schedules.set_schedule(db.session, current_actor(), code, number, body["units"])
+    db.session.commit()
+    return version
+
+
+@bp.put("/procedures/<code>/versions/<id:number>/supplement-window")
+@authenticated
+@bp.arguments(SupplementWindowSchema)
+@bp.response(200, VersionSchema)
+@documented(400, 401, 403, 404, 409)
+def put_supplement_window(body, code: str, number: int):
+    """Set a draft's supplement window in working days after reception (null: no window, the default)."""
+    version = service.set_supplement_window(db.session, current_actor(), code, number,
+                                            body["supplement_window_days"])
     db.session.commit()
     return version
 

@@ -54,9 +54,6 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_PUBLIC = os.environ.get("RATELIMIT_PUBLIC", "60 per minute")
     RATELIMIT_TOKEN = os.environ.get("RATELIMIT_TOKEN", "20 per minute")
-    # Lifecycle rules that may change (DOMAIN.md "to confirm"): supplements during processing are
-    # allowed within this many working days of reception.
-    SUPPLEMENT_WINDOW_DAYS = int(os.environ.get("SUPPLEMENT_WINDOW_DAYS", 3))
     # Attachments: 'database' (embedded default) or 'disk' under ATTACHMENT_DIR.
     ATTACHMENT_STORAGE = os.environ.get("ATTACHMENT_STORAGE", "database")
     ATTACHMENT_DIR = os.environ.get("ATTACHMENT_DIR") or os.path.join(os.getcwd(), "instance", "attachments")

@@ -17,6 +17,7 @@ from orchestrator.services.calendar import (
     WorkingCalendar,
     load_default_overrides,
     overrides_from_dict,
+    shipped_days,
 )
 
 
@@ -316,3 +317,84 @@ def test_ten_thousand_due_dates_are_fast() -> None:
     for i in range(10_000):
         fresh.due_at(start + timedelta(hours=5 * i), ("working", "calendar")[i % 2], 1 + i % 30)
     assert _time.perf_counter() - t0 < 1.0
+
+
+# -- reported 2026/2027 decisions (issue 18): declared, carrying their document, to confirm -------
+
+
+def test_national_day_2026_swapped_monday_is_skipped(cal: WorkingCalendar, bare: WorkingCalendar) -> None:
+    # Received Fri 28/8/2026: Sat 29, Sun 30, Mon 31/8 (swapped day off, notice 9441/TB-BNV),
+    # Tue 1/9 and Wed 2/9 (National Day) are off -> day 1 is Thu 3/9, day 2 Fri 4/9.
+    assert not cal.is_working_day(date(2026, 8, 31)) and bare.is_working_day(date(2026, 8, 31))
+    assert cal.due_at(at(2026, 8, 28), "working", 1) == due(2026, 9, 3)
+    assert cal.due_at(at(2026, 8, 28), "working", 2) == due(2026, 9, 4)
+    # without the declaration Monday 31/8 would have been day 1
+    assert bare.due_at(at(2026, 8, 28), "working", 1) == due(2026, 8, 31)
+
+
+def test_tet_2027_is_skipped(cal: WorkingCalendar) -> None:
+    # Received Wed 3/2/2027: Thu 4/2 to Wed 10/2/2027 off (Tết Đinh Mùi, dispatch 10065/VPCP-KGVX)
+    # -> day 1 is Thu 11/2, day 3 Mon 15/2.
+    assert all(not cal.is_working_day(date(2027, 2, d)) for d in range(4, 11))
+    assert cal.due_at(at(2027, 2, 3), "working", 1) == due(2027, 2, 11)
+    assert cal.due_at(at(2027, 2, 3), "working", 3) == due(2027, 2, 15)
+
+
+def test_reported_days_ship_with_their_document_and_unconfirmed() -> None:
+    days = {d["day"]: d for d in shipped_days()}
+    swap = days[date(2026, 8, 31)]
+    assert swap["kind"] == "off" and "9441/TB-BNV" in swap["note"] and swap["confirmed"] is False
+    tet = [days[date(2027, 2, d)] for d in (4, 5, 8, 9, 10)]
+    assert all("10065/VPCP-KGVX" in d["note"] and d["confirmed"] is False for d in tet)
+    assert days[date(2026, 1, 2)]["confirmed"] is True  # the earlier decisions stay as they were
+
+
+def _day_id(app, scope: str, day: date):
+    from sqlalchemy import select
+
+    from orchestrator.extensions import db
+    from orchestrator.models import CalendarDay
+
+    with app.app_context():
+        row = db.session.scalar(select(CalendarDay).where(CalendarDay.scope == scope, CalendarDay.day == day))
+        found = (row.id, row.confirmed) if row is not None else (None, None)
+        db.session.remove()
+        return found
+
+
+def test_admin_confirms_a_reported_day_and_a_province_still_overrides(app, client, api) -> None:
+    from .admin_client import BackOffice
+
+    day_id, confirmed = _day_id(app, "VN", date(2026, 8, 31))
+    assert day_id is not None and confirmed is False  # seeded from the shipped data
+    office = BackOffice(client)
+    office.login("admin.01")
+    # a province administrator sees it (it applies) but cannot confirm a national declaration
+    assert "chưa xác nhận" in office.text(office.get("/calendar?scope=01&year=2026"))
+    assert office.post(f"/calendar/{day_id}/confirm", {"scope": "VN"}, referrer="/calendar").status_code == 403
+    # no CSRF token: refused with the message on the page, nothing changes
+    r = client.post(f"/admin/calendar/{day_id}/confirm", data={"scope": "VN"},
+                    headers={"Referer": "http://localhost/admin/calendar"}, follow_redirects=True)
+    assert "CSRF" in r.get_data(as_text=True) and _day_id(app, "VN", date(2026, 8, 31))[1] is False
+
+    # a province declares Monday 31/8/2026 a working day: its own declaration wins there only
+    query = "/calendar/due?from=2026-08-28T09:00:00%2B07:00&kind=working&days=1&province={}"
+    assert api.get(query.format("01"), "designer.01").get_json()["due_at"].startswith("2026-09-03T17:00")
+    r = office.post("/calendar", {"scope": "01", "day": "2026-08-31", "kind": "work", "note": "tỉnh quyết định"},
+                    referrer="/calendar?scope=01&year=2026", follow=True)
+    assert r.status_code == 200
+    assert api.get(query.format("01"), "designer.01").get_json()["due_at"].startswith("2026-08-31T17:00")
+    assert api.get(query.format("19"), "designer.01").get_json()["due_at"].startswith("2026-09-03T17:00")
+
+    office = BackOffice(app.test_client())
+    office.login("admin.VN")
+    page = office.text(office.get("/calendar?scope=VN&year=2026"))
+    assert "chưa xác nhận" in page and "9441/TB-BNV" in page and f"/calendar/{day_id}/confirm" in page
+    r = office.post(f"/calendar/{day_id}/confirm", {"scope": "VN"}, referrer="/calendar?scope=VN&year=2026",
+                    follow=True)
+    assert r.status_code == 200 and "Đã xác nhận ngày 31/08/2026" in office.text(r)
+    assert _day_id(app, "VN", date(2026, 8, 31))[1] is True
+    assert f"/calendar/{day_id}/confirm" not in office.text(office.get("/calendar?scope=VN&year=2026"))
+    assert office.post("/calendar/999999/confirm", {"scope": "VN"}, referrer="/calendar").status_code == 404
+    # confirming changes no due date: 31/8 stays off nationally
+    assert api.get(query.format("19"), "designer.01").get_json()["due_at"].startswith("2026-09-03T17:00")

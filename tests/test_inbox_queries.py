@@ -22,7 +22,7 @@ def test_inbox_order_no_due_date_last_and_two_statements_per_page(app, api, api_
         from orchestrator.services.auth import actor_for_user
 
         now = datetime.now(TZ)
-        dues = [None, now + timedelta(days=3), now - timedelta(hours=1)]
+        dues = [None, now + timedelta(days=3), now - timedelta(days=1)]  # overdue once its due day has ended
         for item_id, due in zip(ids, dues):
             db.session.get(WorkItem, item_id).due_at = due
         db.session.commit()

@@ -43,6 +43,9 @@ class VersionSchema(ViewSchema):
     deadline_days = fields.Integer(allow_none=True)
     deadline_kind = fields.String()
     fee_rule = fields.Dict()
+    supplement_window_days = fields.Integer(allow_none=True, metadata={
+        "description": "working days after reception within which a supplement may be requested during "
+                       "processing; null: no window (issue 18)"})
     decisions = fields.Function(lambda v: sorted((row(v).decisions or {}).keys()),
                                 metadata={"type": "array", "items": {"type": "string"},
                                           "description": "ids of the DMN decision tables uploaded with the diagram"})
@@ -91,6 +94,16 @@ class ScheduleSchema(Schema):
     units = fields.List(fields.String(validate=validate.Length(max=40)), required=True,
                         validate=validate.Length(max=500),
                         metadata={"description": "codes of communes of the version's scope (at most 50)"})
+
+
+class SupplementWindowSchema(Schema):
+    """A draft's supplement window (issue 18): null turns it off."""
+
+    class Meta:
+        unknown = RAISE
+
+    supplement_window_days = fields.Integer(required=True, allow_none=True, strict=True,
+                                            validate=validate.Range(min=1, max=365))
 
 
 class DecisionTableSchema(Schema):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, Integer, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -19,5 +19,7 @@ class CalendarDay(db.Model):
     scope: Mapped[str] = mapped_column(String(10), default="VN")  # "VN" or a province code
     kind: Mapped[str] = mapped_column(String(4))
     note: Mapped[str | None] = mapped_column(String(300))
+    # False: reported by secondary sources (a shipped day), applied but to be confirmed by an administrator
+    confirmed: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
     __table_args__ = (UniqueConstraint("day", "scope"),)

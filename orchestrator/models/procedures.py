@@ -43,6 +43,9 @@ class ProcedureVersion(db.Model):
     deadline_days: Mapped[int | None] = mapped_column(Integer)
     deadline_kind: Mapped[str] = mapped_column(String(10), default="working")
     fee_rule: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # Issue 18: working days after reception within which a supplement may be requested during
+    # processing; None = no window (no general rule sets one; some sector rules do).
+    supplement_window_days: Mapped[int | None] = mapped_column(Integer)
     # The DMN documents uploaded with the diagram, {decision id: XML}; frozen with the version.
     decisions: Mapped[dict] = mapped_column(JSONType, default=dict)
     # Issue 17: a version with a timer start marked as scheduled, {"units": [unit codes]} (the

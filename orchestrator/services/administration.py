@@ -165,6 +165,21 @@ def remove_day(session: Session, actor: Actor, scope: str, day_id: int) -> None:
     session.flush()
 
 
+def confirm_day(session: Session, actor: Actor, scope: str, day_id: int) -> CalendarDay:
+    """An administrator of the day's scope has checked a reported day (a shipped decision marked
+    `confirmed: false`) against its document: it stays as declared, now confirmed; audited."""
+    check_calendar_scope(session, actor, scope)
+    row = session.get(CalendarDay, day_id)
+    if row is None or row.scope != scope:
+        raise NotFound("Không có ngày đã khai báo này.")
+    if not row.confirmed:
+        row.confirmed = True
+        audit.record(session, "calendar.confirm", actor.name, unit_code=scope,
+                     note=f"{scope} {row.day.isoformat()} {row.kind}: {row.note or ''}"[:2000])
+        session.flush()
+    return row
+
+
 # -- units -------------------------------------------------------------------------------------
 
 def search_units(session: Session, actor: Actor, q: str = "", level: str = "", limit: int = 100) -> list[Unit]:

@@ -31,8 +31,10 @@ SAME_DAY_CUTOFF = time(15, 0)
 
 DUE_KINDS: tuple[str, ...] = ("working", "calendar", "same-day")
 
-# Vietnam Culture Day (Ngày Văn hóa Việt Nam), 24/11, a paid day off from 2026
-# (Politburo Resolution 80-NQ/TW, DOMAIN.md "Deadlines"); holidays 0.85 lacks it.
+# Vietnam Culture Day (Ngày Văn hóa Việt Nam), 24/11, a paid day off from 2026: the legal basis
+# is the National Assembly resolution that made it a holiday (reported, its number to confirm);
+# Politburo Resolution 80-NQ/TW only proposed the day and is not the basis of the day off.
+# holidays 0.85 lacks it.
 CULTURE_DAY_FROM_YEAR = 2026
 CULTURE_DAY_NAME = "Ngày Văn hóa Việt Nam"
 DECLARED_DAY_OFF_NAME = "Ngày nghỉ theo quyết định"
@@ -86,6 +88,22 @@ def load_default_overrides(path: Path | None = None) -> CalendarOverrides:
     """Read the shipped yearly decisions (initial administrator-declared entries)."""
     with open(path or DEFAULT_OVERRIDES_PATH, encoding="utf-8") as fh:
         return overrides_from_dict(json.load(fh))
+
+
+def shipped_days(path: Path | None = None) -> list[dict]:
+    """The shipped declarations with what the database keeps of them: [{day, kind ("off" |
+    "work"), note (with its document number), confirmed}]; `confirmed` is False for a day only
+    reported by secondary sources, until an administrator confirms it."""
+    with open(path or DEFAULT_OVERRIDES_PATH, encoding="utf-8") as fh:
+        data = json.load(fh)
+    overrides_from_dict(data)  # the same checks as the calendar (dates, no day in both lists)
+    out = []
+    for key, kind in (("days_off", "off"), ("working_days", "work")):
+        for entry in data.get(key) or []:
+            note = " — ".join(part for part in (entry.get("note"), entry.get("document")) if part)
+            out.append({"day": date.fromisoformat(entry["date"]), "kind": kind, "note": note[:300] or None,
+                        "confirmed": entry.get("confirmed", True) is not False})
+    return out
 
 
 def _require_aware(value: datetime, name: str) -> datetime:

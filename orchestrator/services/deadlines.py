@@ -68,7 +68,7 @@ def declare_day(session: Session, actor, day, kind: str, scope: str, note: str |
         row = CalendarDay(day=day, scope=scope, kind=kind, note=note)
         session.add(row)
     else:
-        row.kind, row.note = kind, note
+        row.kind, row.note, row.confirmed = kind, note, True  # the administrator's own declaration
     session.flush()
     return row
 

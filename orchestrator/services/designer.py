@@ -132,6 +132,7 @@ def _copy_as_draft(session: Session, actor: Actor, source: ProcedureVersion, sco
         if scope != NATIONAL:  # a province's version keeps the communes of its province
             units = [u for u in units if getattr(session.get(Unit, u), "province_code", None) == scope]
         draft.schedule = {"units": units} if units else {}
+    draft.supplement_window_days = source.supplement_window_days  # issue 18: the rule comes along
     audit.record(session, action, actor.name,
                  note=f"{source.procedure_code} v{draft.version} ({scope}) từ v{source.version} ({source.scope})")
     return draft

@@ -9,10 +9,9 @@ from sqlalchemy.orm import Session
 
 from ..data.units import iter_units
 from ..models import CalendarDay, ProcedureInForce, ProcedureVersion, Unit, UnitServiceArea, User
-from ..models.calendar import DAY_OFF, WORKING_DAY
 from . import procedures
 from .auth import Actor, Assignment, create_user
-from .calendar import load_default_overrides
+from .calendar import shipped_days
 
 SYSTEM = Actor("user", "system", assignments=(Assignment("designer", "VN", "national", None),))
 
@@ -36,12 +35,11 @@ def load_units(session: Session) -> int:
 
 
 def load_calendar(session: Session) -> int:
-    if session.scalar(select(func.count()).select_from(CalendarDay)):
-        return 0
-    overrides = load_default_overrides()
-    rows = [CalendarDay(day=d, scope="VN", kind=DAY_OFF, note="Quyết định nghỉ bù/hoán đổi")
-            for d in overrides.days_off]
-    rows += [CalendarDay(day=d, scope="VN", kind=WORKING_DAY, note="Ngày làm bù") for d in overrides.working_days]
+    """Declare country-wide each shipped day not declared yet (so a later release's decisions
+    reach an existing database), with its note, document number and `confirmed` flag."""
+    known = set(session.scalars(select(CalendarDay.day).where(CalendarDay.scope == "VN")))
+    rows = [CalendarDay(day=d["day"], scope="VN", kind=d["kind"], note=d["note"], confirmed=d["confirmed"])
+            for d in shipped_days() if d["day"] not in known]
     session.add_all(rows)
     return len(rows)
 
@@ -57,6 +55,7 @@ def load_procedures(session: Session, library: Path, max_bytes: int) -> list[str
             name=entry["name"], name_en=entry.get("name_en"), field=entry.get("field"),
             deadline_days=entry.get("deadline_days"), deadline_kind=entry.get("deadline_kind", "working"),
             fee_rule=entry.get("fee"), lane_map=entry.get("lanes"), max_bytes=max_bytes,
+            dmn_files=[(Path(name).name, (library / name).read_bytes()) for name in entry.get("dmn", ())],
         )
         procedures.publish(session, SYSTEM, version.procedure_code, version.version)
         done.append(f"{entry['code']} ({entry['scope']}) v{version.version}")

@@ -32,7 +32,6 @@ from .errors import Conflict, Invalid, NotFound
 from .steps import Step
 
 PROCESSING_STATUSES = (DossierStatus.RECEIVED, DossierStatus.PROCESSING)
-DEFAULT_SUPPLEMENT_WINDOW_DAYS = 3
 DELIVERY_METHODS = ("in_person", "post", "online")
 
 
@@ -108,11 +107,12 @@ def _not_now(dossier: Dossier, what: str) -> Conflict:
 
 # -- supplements ---------------------------------------------------------------------------
 
-def request_supplement(step: Step, actor: Actor, items, reason: str | None = None, *,
-                       window_days: int = DEFAULT_SUPPLEMENT_WINDOW_DAYS) -> Step:
+def request_supplement(step: Step, actor: Actor, items, reason: str | None = None) -> Step:
     """At reception (status 1): the reception step's outcome 'supplement'. During processing
-    (2/4): once, within `window_days` working days of reception; the dossier waits in status 5
-    and its open steps are held until the supplement arrives."""
+    (2/4): once per deciding unit (the unit of the open step the officer holds), within the
+    version's `supplement_window_days` working days of reception when the procedure sets one (no
+    general rule does: off by default); the dossier waits in status 5 and its open steps are held
+    until the supplement arrives, then the period counts again from the day it arrives."""
     session, dossier = step.session, step.dossier
     items = _items(items)
     if dossier.status == DossierStatus.AWAITING_RECEPTION:
@@ -122,20 +122,35 @@ def request_supplement(step: Step, actor: Actor, items, reason: str | None = Non
         return tasks.complete_on(step, actor, item.id, {"reception_result": "supplement", "missing_items": items})
     if dossier.status not in PROCESSING_STATUSES:
         raise _not_now(dossier, "yêu cầu bổ sung")
-    pauses.ensure_first_supplement(dossier, pauses.PROCESSING)
+    unit = _requesting_unit(session, actor, dossier)
+    pauses.ensure_first_supplement(dossier, pauses.PROCESSING, unit)
     now = utcnow()
-    elapsed = calendar_for(session, dossier.province_code).working_days_between(dossier.received_at, now)
-    if elapsed > window_days:
-        raise Conflict(f"Chỉ được yêu cầu bổ sung trong {window_days} ngày làm việc kể từ ngày tiếp nhận "
-                       f"(đã qua {elapsed} ngày làm việc).", code="supplement_too_late",
-                       extra={"window_days": window_days, "elapsed_working_days": elapsed})
+    window_days = dossier.version.supplement_window_days
+    if window_days is not None:
+        elapsed = calendar_for(session, dossier.province_code).working_days_between(dossier.received_at, now)
+        if elapsed > window_days:
+            raise Conflict(f"Quy trình này chỉ cho phép yêu cầu bổ sung trong {window_days} ngày làm việc kể từ "
+                           f"ngày tiếp nhận (đã qua {elapsed} ngày làm việc).", code="supplement_too_late",
+                           extra={"window_days": window_days, "elapsed_working_days": elapsed})
     note = "; ".join(items)
     pauses.open_pause(dossier, pauses.SUPPLEMENT, now, stage=pauses.PROCESSING, items=items, by=actor.name,
-                      reason=(reason or "").strip() or None)
+                      unit=unit, reason=(reason or "").strip() or None)
     step.set_status(DossierStatus.SUPPLEMENT_REQUESTED, note=note, data={"items": items, "reason": reason})
     step.touch()
     session.flush()
     return step
+
+
+def _requesting_unit(session: Session, actor: Actor, dossier: Dossier) -> str:
+    """The deciding unit that asks: the unit of an open step the officer holds (assigned to them
+    first, else one of their units' open steps); 409 when none of their units holds one."""
+    mine = actor.units()
+    open_items = [w for w in current_tasks(session, dossier) if w.unit_code in mine]
+    if not open_items:
+        raise Conflict("Chỉ đơn vị đang giữ một bước của hồ sơ mới được yêu cầu bổ sung.",
+                       code="supplement_no_open_step")
+    held = next((w for w in open_items if actor.user_id is not None and w.assignee_id == actor.user_id), None)
+    return (held or open_items[0]).unit_code
 
 
 def supplement_submitted(step: Step, actor: Actor, data: dict) -> Step:
@@ -406,16 +421,14 @@ ACTIONS = ("request-supplement", "request-payment", "refuse", "apologize", "stop
            "return-result")
 
 
-def perform(session: Session, actor: Actor, code: str, action: str, body: dict, *,
-            supplement_window_days: int = DEFAULT_SUPPLEMENT_WINDOW_DAYS) -> Step:
+def perform(session: Session, actor: Actor, code: str, action: str, body: dict) -> Step:
     """One officer action on the dossier as a whole (API and back office share this entry)."""
     if action not in ACTIONS:
         raise NotFound(f"Không có thao tác '{action}'.", code="unknown_action",
                        extra={"actions": list(ACTIONS)})
     step = step_for_action(session, actor, code, access.LIFECYCLE_ACTIONS[action])
     if action == "request-supplement":
-        return request_supplement(step, actor, body.get("items"), body.get("reason"),
-                                  window_days=supplement_window_days)
+        return request_supplement(step, actor, body.get("items"), body.get("reason"))
     if action == "request-payment":
         return request_payment(step, actor, body.get("amount"), body.get("note"))
     if action == "refuse":

@@ -18,12 +18,13 @@ from functools import cache
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import ApiKey, AuditEvent, Dossier, Integrator, Job, Unit, WebhookDelivery, WebhookSubscription
-from ..models.dossiers import STATUS_NAMES
+from ..models import (ApiKey, AuditEvent, Dossier, Integrator, Job, Unit, WebhookDelivery, WebhookSubscription,
+                      WorkItem)
+from ..models.dossiers import COMPLETED, OPEN, STATUS_NAMES
 from ..models.types import utcnow
 from ..settings import Settings, settings_of
 from ..timezone import TZ
-from . import jobs
+from . import jobs, versions
 from .cache import TTLCache, db_key
 
 EVENT_TYPES = ("dossier.created", "dossier.status_changed", "dossier.event", "dossier.incident")
@@ -101,12 +102,26 @@ def _portal_time(value: datetime | None) -> str | None:
     return value.astimezone(TZ).strftime("%Y%m%d%H%M%S") if value else None
 
 
+def handling_unit(session: Session, dossier: Dossier) -> str | None:
+    """The portal's `DonViXuLy`: the unit that decided (the unit of the last completed step carrying
+    the `decision` milestone), else the unit of the newest open step, else the receiving unit —
+    not always the commune, since a department or the land office may decide."""
+    decision_steps = {sid for sid, s in versions.of(dossier).steps.items() if s.get("milestone") == "decision"}
+    items = session.execute(select(WorkItem.step_id, WorkItem.state, WorkItem.unit_code)
+                            .where(WorkItem.dossier_id == dossier.id, WorkItem.state.in_((OPEN, COMPLETED)))
+                            .order_by(WorkItem.created_at, WorkItem.id)).all()
+    decided = [unit for step_id, state, unit in items if state == COMPLETED and step_id in decision_steps]
+    current = [unit for _step_id, state, unit in items if state == OPEN]
+    return (decided or current or [None])[-1] or dossier.received_by_unit or dossier.commune_code
+
+
 def portal_payload(session: Session, dossier: Dossier) -> dict:
     """The synchronisation record of Circular 04/2025's data exchange (field names as the portal's)."""
     history = session.scalars(select(AuditEvent).where(AuditEvent.dossier_id == dossier.id,
                                                        AuditEvent.to_status.is_not(None))
                               .order_by(AuditEvent.id)).all()
-    deciding = session.scalar(select(Unit.name).where(Unit.code == dossier.commune_code))
+    handling = handling_unit(session, dossier)
+    deciding = session.scalar(select(Unit.name).where(Unit.code == handling)) or handling
     received = session.get(Unit, dossier.received_by_unit)
     return {
         "MaHoSo": dossier.code, "MaTTHC": dossier.procedure_code,

@@ -52,9 +52,15 @@ def has(dossier: Dossier, kind: str, stage: str | None = None) -> bool:
     return any(e.get("kind") == kind and (stage is None or e.get("stage") == stage) for e in entries(dossier))
 
 
-def ensure_first_supplement(dossier: Dossier, stage: str) -> None:
-    """A supplement request lists everything at once: one per stage (Decree 118 Art. 17)."""
-    if has(dossier, SUPPLEMENT, stage):
-        where = "khi tiếp nhận" if stage == RECEPTION else "trong quá trình giải quyết"
-        raise Conflict(f"Hồ sơ đã được yêu cầu bổ sung {where} một lần; không được yêu cầu lần thứ hai.",
+def ensure_first_supplement(dossier: Dossier, stage: str, unit: str | None = None) -> None:
+    """A supplement request lists everything at once (Decree 118 Art. 17): at reception once;
+    during processing once per deciding unit (issue 18: in the land flow the commune and the land
+    registration office branch may each ask once)."""
+    if stage == RECEPTION and has(dossier, SUPPLEMENT, RECEPTION):
+        raise Conflict("Hồ sơ đã được yêu cầu bổ sung khi tiếp nhận một lần; không được yêu cầu lần thứ hai.",
                        code="supplement_already_requested")
+    if stage == PROCESSING and any(e.get("kind") == SUPPLEMENT and e.get("stage") == PROCESSING
+                                   and e.get("unit") in (unit, None) for e in entries(dossier)):
+        raise Conflict(f"Đơn vị {unit} đã yêu cầu bổ sung hồ sơ này một lần trong quá trình giải quyết; "
+                       "không được yêu cầu lần thứ hai.", code="supplement_already_requested",
+                       extra={"unit": unit})

@@ -153,6 +153,30 @@ def get_version(session: Session, code: str, number: int) -> ProcedureVersion:
     return version
 
 
+def set_supplement_window(session: Session, actor: Actor, code: str, number: int, days) -> ProcedureVersion:
+    """Issue 18: the working days after reception within which a supplement may be requested
+    during processing; None or "" turns the window off (the default: no general rule sets one).
+    Authorised like the draft's other edits."""
+    version = get_version(session, code, number)
+    access.may_write_procedure(actor, version.scope)
+    if version.state != DRAFT:
+        raise Conflict("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới.", code="immutable")
+    value = None
+    if days not in (None, ""):
+        try:
+            value = int(days)
+            if isinstance(days, bool) or value < 1 or value > 365:
+                raise ValueError
+        except (TypeError, ValueError):
+            raise Invalid("Số ngày làm việc được yêu cầu bổ sung phải là số nguyên từ 1 đến 365, hoặc để trống.",
+                          fields={"supplement_window_days": "số nguyên 1–365 hoặc để trống"}) from None
+    before, version.supplement_window_days = version.supplement_window_days, value
+    audit.record(session, "procedure.supplement_window", actor.name, note=f"{code} v{number}",
+                 data={"before": before, "after": value})
+    session.flush()
+    return version
+
+
 def set_lanes(session: Session, actor: Actor, code: str, number: int, mapping: dict) -> ProcedureVersion:
     version = get_version(session, code, number)
     access.may_write_procedure(actor, version.scope)

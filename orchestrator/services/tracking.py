@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..models import AuditEvent, Dossier
+from ..models import AuditEvent, Dossier, Unit
 from . import access, pauses
 from .dossiers import current_tasks, get_public
 
@@ -25,6 +25,19 @@ class Tracking:
     steps: list[str]
     moves: list[AuditEvent]
     waiting_for: dict | None
+    supplement: dict | None = None  # issue 18: what to bring while the dossier waits in status 5
+
+
+def _supplement(session: Session, entry: dict | None) -> dict | None:
+    """The open supplement request as the citizen reads it: the items, when and by which unit it
+    was asked; `bring_by` stays None (no general rule sets a time limit for the citizen), the
+    legal period counts again from the day the supplement arrives."""
+    if not entry or entry.get("kind") != pauses.SUPPLEMENT:
+        return None
+    unit = session.get(Unit, entry["unit"]) if entry.get("unit") else None
+    return {"items": list(entry.get("items") or []), "requested_at": pauses.started(entry),
+            "unit": unit.name if unit is not None else None, "reason": entry.get("reason"),
+            "bring_by": entry.get("bring_by")}
 
 
 def track(session: Session, code: str, phone_suffix: str | None) -> Tracking:
@@ -37,4 +50,5 @@ def track(session: Session, code: str, phone_suffix: str | None) -> Tracking:
                                                               AuditEvent.to_status.is_not(None))
                                      .order_by(AuditEvent.id)).all())
         waiting = pauses.current(dossier)
-    return Tracking(dossier, detailed, bool(phone_suffix) and not detailed, steps, moves, waiting)
+    return Tracking(dossier, detailed, bool(phone_suffix) and not detailed, steps, moves, waiting,
+                    _supplement(session, waiting))

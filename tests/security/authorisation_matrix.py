@@ -483,6 +483,17 @@ def declared_day(env) -> dict:
 
 
 @state
+def reported_day(env) -> dict:
+    """A day off declared for province 01 from a report, not confirmed yet (issue 18)."""
+    with env.app.app_context():
+        day = CalendarDay(day=date(2033, 1, 5) + timedelta(days=next(_serial)), scope=HOME_PROVINCE, kind="off",
+                          note="ma trận, báo cáo", confirmed=False)
+        db.session.add(day)
+        db.session.commit()
+        return {"day": day.id, "year": day.day.year}
+
+
+@state
 def victim_key(env) -> dict:
     """An integrator of province 01 (not an actor: rotating or revoking it locks nobody out)."""
     name = f"matrix-victim-{next(_serial)}"
@@ -681,6 +692,8 @@ API_ACTIONS = [
            body=_json({"Lane_Specialist": "commune/specialist"})),
     Action("api-mark-executable", "api", "POST", V + "/executable", procedure_writer, "draft"),
     Action("api-put-schedule", "api", "PUT", V + "/schedule", procedure_writer, "draft", body=_json({"units": []})),
+    Action("api-put-supplement-window", "api", "PUT", V + "/supplement-window", procedure_writer, "draft",
+           body=_json({"supplement_window_days": 3})),
     Action("api-publish", "api", "POST", V + "/publish", procedure_writer, "publishable", consumes=True),
     Action("api-get-decision", "api", "GET", V + "/decisions/{decision}", anyone, "draft_with_decision"),
     # reference data and figures
@@ -855,6 +868,8 @@ ADMIN_ACTIONS = [
            body=_form({"scope": HOME_PROVINCE, "day": "2031-01-08", "kind": "off", "note": "ma trận"})),
     Action("admin-remove-day", "admin", "POST", "/admin/calendar/{day}/delete", admin_page(admin_of_province),
            "declared_day", body=_form(lambda s: {"scope": HOME_PROVINCE, "year": str(s["year"])}), consumes=True),
+    Action("admin-confirm-day", "admin", "POST", "/admin/calendar/{day}/confirm", admin_page(admin_of_province),
+           "reported_day", body=_form({"scope": HOME_PROVINCE}), consumes=True),
     Action("admin-units", "admin", "GET", f"/admin/units?q={MANAGED_UNIT}", admin_page(admin_lister),
            listed=_page_has(f'action="/admin/units/{MANAGED_UNIT}"')),
     Action("admin-unit-validity", "admin", "POST", f"/admin/units/{MANAGED_UNIT}", admin_page(admin_of_resource),
