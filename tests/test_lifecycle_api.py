@@ -267,7 +267,7 @@ def test_inbox_filters_counts_marks_and_leader_reassignment(app, api, api_key):
         from orchestrator.models import WorkItem
 
         item = db.session.get(WorkItem, task(a, "Task_FileCheck")["id"])
-        item.due_at = datetime.now(TZ) - timedelta(hours=1)
+        item.due_at = datetime.now(TZ) - timedelta(days=1)  # overdue once its due day has ended
         db.session.commit()
     body = api.get("/tasks?view=available", BRANCH_OFFICER).get_json()
     assert body["counts"]["all"] == 2 and body["counts"]["overdue"] == 1

@@ -85,5 +85,6 @@ def test_a_steps_outcome_counts_vietnam_days():
     due = datetime(2026, 12, 2, 10, 0, tzinfo=timezone.utc)  # 17:00 on 2 December in Vietnam
     assert step_outcome(datetime(2026, 12, 1, 23, 0, tzinfo=timezone.utc), due) == "on_time"  # 06:00 on the 2nd
     assert step_outcome(datetime(2026, 12, 1, 9, 0, tzinfo=timezone.utc), due) == "early"
-    assert step_outcome(datetime(2026, 12, 2, 10, 30, tzinfo=timezone.utc), due) == "late"
+    assert step_outcome(datetime(2026, 12, 2, 16, 59, tzinfo=timezone.utc), due) == "on_time"  # 23:59, due day
+    assert step_outcome(datetime(2026, 12, 2, 17, 0, tzinfo=timezone.utc), due) == "late"  # 00:00 on the 3rd
     assert step_outcome(datetime(2026, 12, 9, 2, 0, tzinfo=timezone.utc), None) == "on_time"

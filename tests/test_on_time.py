@@ -98,13 +98,14 @@ def test_portal_handling_unit_is_the_land_office_then_the_deciding_commune(app, 
     with app.app_context():
         d = db.session.query(Dossier).filter_by(code=body["code"]).one()
         units = {w.step_id: w.unit_code for w in db.session.query(WorkItem).filter_by(dossier_id=d.id)}
+        commune = d.commune_code
     branch, commune_leader = units["Task_FileCheck"], units["Task_Sign"]
-    assert branch.startswith("01.VPDKDD") and names[branch] != names[d.commune_code]
+    assert branch.startswith("01.VPDKDD") and names[branch] != names[commune]
     # Only the land office branch's step is open after the commune's verification.
     assert seen["Task_CommuneVerification"] == names[branch]
     assert seen["Task_Draft"] == names[commune_leader]  # the signing step is open at the commune
     # Once the commune's leader signs (the decision), the commune stays the handling unit even while
     # the land office updates the cadastre.
-    assert seen["Task_Sign"] == names[commune_leader] == names[d.commune_code]
+    assert seen["Task_Sign"] == names[commune_leader] == names[commune]
     assert seen["Task_UpdateCadastre"] == names[commune_leader]
     assert _portal(app, body["code"])[0] == names[commune_leader]

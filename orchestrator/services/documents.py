@@ -27,7 +27,7 @@ from ..models.attachments import APPLICANT_DOCUMENT
 from ..models.dossiers import CANCELLED, COMPLETED, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
-from . import pauses, units
+from . import on_time, pauses, units
 from .dossiers import work_items
 from .errors import NotFound
 
@@ -103,12 +103,8 @@ OUTCOME_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": 
 
 
 def step_outcome(done_at: datetime, due_at: datetime | None) -> str:
-    """early (done on a day before the due day, in Vietnam), on_time (by the due time), late."""
-    if due_at is None:
-        return "on_time"
-    if done_at > due_at:
-        return "late"
-    return "early" if done_at.astimezone(TZ).date() < due_at.astimezone(TZ).date() else "on_time"
+    """early (done on a day before the due day, in Vietnam), on_time (on the due day), late (`on_time`)."""
+    return on_time.outcome(done_at, due_at)
 
 
 def control_rows(session: Session, dossier: Dossier) -> list[ControlRow]:
@@ -123,7 +119,7 @@ def control_rows(session: Session, dossier: Dossier) -> list[ControlRow]:
         elif w.state == COMPLETED:
             outcome = step_outcome(w.completed_at, w.due_at)
         else:
-            outcome = "open_late" if w.due_at is not None and w.due_at < now else "open"
+            outcome = "open_late" if on_time.is_overdue(w.due_at, now) else "open"
         holder = w.completed_by or (w.assignee.username if w.assignee else None)
         rows.append(ControlRow(w.step_id, w.step_name, names.get(w.unit_code, w.unit_code), w.role, holder,
                                _fmt(w.created_at), _fmt(w.completed_at) or None, _fmt(w.due_at) or None,

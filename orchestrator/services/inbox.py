@@ -17,7 +17,7 @@ from ..models import Dossier, WorkItem
 from ..models.dossiers import OPEN
 from ..models.types import utcnow
 from ..timezone import TZ
-from . import access
+from . import access, on_time
 from .auth import Actor
 from .deadlines import calendar_for
 from .errors import Invalid
@@ -32,10 +32,15 @@ class Thresholds:
     end_of_today: datetime
     soon: datetime  # end of the next working day
 
+    @property
+    def overdue_before(self) -> datetime:
+        """Overdue once the due day has ended (24:00, `on_time`): due before 00:00 today."""
+        return on_time.overdue_before(self.now)
+
     def mark(self, due: datetime | None) -> str | None:
         if due is None:
             return None
-        if due < self.now:
+        if due < self.overdue_before:
             return "overdue"
         if due <= self.end_of_today:
             return "today"
@@ -89,8 +94,8 @@ def search(session: Session, actor: Actor, view: str = "available", *, procedure
         on_dossier.append(Dossier.status == status)
     if received_by_unit:
         on_dossier.append(Dossier.received_by_unit == received_by_unit)
-    overdue = WorkItem.due_at < marks.now
-    today = and_(WorkItem.due_at >= marks.now, WorkItem.due_at <= marks.end_of_today)
+    overdue = WorkItem.due_at < marks.overdue_before
+    today = and_(WorkItem.due_at >= marks.overdue_before, WorkItem.due_at <= marks.end_of_today)
     soon = and_(WorkItem.due_at > marks.end_of_today, WorkItem.due_at <= marks.soon)
     counting = select(func.count(), func.sum(case((overdue, 1), else_=0)), func.sum(case((today, 1), else_=0)),
                       func.sum(case((soon, 1), else_=0))).select_from(WorkItem)

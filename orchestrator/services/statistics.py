@@ -3,7 +3,8 @@ week, and the steps where dossiers wait (DOMAIN.md: on-time rate = dossiers reso
 before due / dossiers resolved).
 
 A dossier is resolved when its result is returned (status 10); it is early when returned on a
-day before its legal due date, on time when by the due date-time, late after it. The legal due
+day before its legal due day, on time when on the due day (until 24:00, Civil Code Arts. 147–148;
+`on_time`), late after it. The legal due
 date is used (an apology's new date does not make a late dossier on time). Days are Vietnam's
 (UTC+7, no daylight saving). Everything is aggregated in SQL: a province's quarter is a few
 dozen rows here, whatever the number of dossiers.
@@ -13,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, case, func, literal, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from ..models import Dossier, Procedure, Unit, WorkItem
@@ -21,6 +22,7 @@ from ..models.dossiers import COMPLETED, OPEN, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
 from . import access
+from . import on_time as timing
 from .auth import Actor
 from .errors import Invalid
 from .units import names as unit_names
@@ -115,11 +117,7 @@ def period(start: date | None, end: date | None, today: date | None = None) -> t
     return start, end
 
 
-def _vn_day(session: Session, column):
-    """The Vietnam calendar day of a UTC timestamp column, as text YYYY-MM-DD on both backends."""
-    if session.get_bind().dialect.name == "postgresql":
-        return func.to_char(column + literal(timedelta(hours=7)), "YYYY-MM-DD")
-    return func.date(column, "+7 hours")
+_vn_day = timing.vn_day
 
 
 def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -132,15 +130,11 @@ def report(session: Session, actor: Actor, scope: str | None = None, start: date
     start, end = period(start, end)
     lo, hi = _bounds(start, end)
     now = utcnow()
+    overdue_before = timing.overdue_before(now)  # open work is overdue once its due day has ended
     in_scope = True if scope == "VN" else Dossier.province_code == scope
 
     due = func.coalesce(Dossier.legal_due_at, Dossier.due_at)
-    outcome = case(
-        (due.is_(None), "on_time"),
-        (Dossier.finished_at > due, "late"),
-        (_vn_day(session, Dossier.finished_at) < _vn_day(session, due), "early"),
-        else_="on_time",
-    )
+    outcome = timing.sql_outcome(session, Dossier.finished_at, due)
     day = _vn_day(session, Dossier.finished_at)
     resolved_rows = session.execute(
         select(Dossier.procedure_code, day, outcome, func.count())
@@ -169,7 +163,7 @@ def report(session: Session, actor: Actor, scope: str | None = None, start: date
         .group_by(Dossier.status)
     ).all())
     open_rows = session.execute(  # open = not finished (statuses 3, 7, 8 and 10 set finished_at)
-        select(Dossier.procedure_code, func.count(), func.count().filter(Dossier.due_at < now))
+        select(Dossier.procedure_code, func.count(), func.count().filter(Dossier.due_at < overdue_before))
         .where(in_scope, Dossier.finished_at.is_(None)).group_by(Dossier.procedure_code)
     ).all()
     for code, count in received.items():
@@ -189,13 +183,13 @@ def report(session: Session, actor: Actor, scope: str | None = None, start: date
         open=sum(r[1] for r in open_rows), open_overdue=sum(r[2] for r in open_rows),
         weeks=[weeks[k] for k in sorted(weeks)],
         procedures=sorted(procedures.values(), key=lambda r: (-r.outcomes.resolved, -r.open, r.code)),
-        **_work(session, scope, in_scope, lo, hi, now),
+        **_work(session, scope, in_scope, lo, hi, overdue_before),
     )
 
 
-def _work(session: Session, scope: str, in_scope, lo: datetime, hi: datetime, now: datetime,
+def _work(session: Session, scope: str, in_scope, lo: datetime, hi: datetime, overdue_before: datetime,
           limit: int = 10) -> dict:
-    """Per unit: steps finished in the period (late ones: after the step's due time), average
+    """Per unit: steps finished in the period (late ones: after the step's due day), average
     hours a step stayed with the unit, open steps now and how many are overdue; and the steps
     where most open work is overdue. Steps of a province's dossiers are those of its units (lanes
     route to the dossier's commune or province), so the finished ones need no join."""
@@ -205,14 +199,15 @@ def _work(session: Session, scope: str, in_scope, lo: datetime, hi: datetime, no
     of_scope = True if scope == "VN" else WorkItem.unit_code.in_(select(Unit.code).where(Unit.province_code == scope))
     done = session.execute(
         select(WorkItem.unit_code, func.count(),
-               func.count().filter(and_(WorkItem.due_at.is_not(None), WorkItem.completed_at > WorkItem.due_at)),
+               func.count().filter(and_(WorkItem.due_at.is_not(None),
+                                         timing.sql_late(session, WorkItem.completed_at, WorkItem.due_at))),
                func.avg(seconds))
         .where(of_scope, WorkItem.state == COMPLETED, WorkItem.completed_at >= lo, WorkItem.completed_at < hi)
         .group_by(WorkItem.unit_code)
     ).all()
     waiting = session.execute(
         select(Dossier.procedure_code, WorkItem.step_name, WorkItem.unit_code, func.count(),
-               func.count().filter(WorkItem.due_at < now), func.min(WorkItem.due_at))
+               func.count().filter(WorkItem.due_at < overdue_before), func.min(WorkItem.due_at))
         .join(Dossier, Dossier.id == WorkItem.dossier_id)
         .where(in_scope, WorkItem.state == OPEN)
         .group_by(Dossier.procedure_code, WorkItem.step_name, WorkItem.unit_code)
