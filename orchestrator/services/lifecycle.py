@@ -143,10 +143,17 @@ def request_supplement(step: Step, actor: Actor, items, reason: str | None = Non
 
 def _requesting_unit(session: Session, actor: Actor, dossier: Dossier) -> str:
     """The deciding unit that asks: the unit of an open step the officer holds (assigned to them
-    first, else one of their units' open steps); 409 when none of their units holds one."""
+    first, else one of their units' open steps); with no step open (the workflow waits for an
+    event), the unit of the last completed step, if it is theirs; else 409."""
     mine = actor.units()
-    open_items = [w for w in current_tasks(session, dossier) if w.unit_code in mine]
+    current = current_tasks(session, dossier)
+    open_items = [w for w in current if w.unit_code in mine]
     if not open_items:
+        last = None if current else session.scalar(
+            select(WorkItem.unit_code).where(WorkItem.dossier_id == dossier.id, WorkItem.completed_at.is_not(None))
+            .order_by(WorkItem.completed_at.desc(), WorkItem.id.desc()).limit(1))
+        if last in mine:
+            return last
         raise Conflict("Chỉ đơn vị đang giữ một bước của hồ sơ mới được yêu cầu bổ sung.",
                        code="supplement_no_open_step")
     held = next((w for w in open_items if actor.user_id is not None and w.assignee_id == actor.user_id), None)
