@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from orchestrator.extensions import db
 from orchestrator.models.users import ROLES
 from orchestrator.services import administration as service
+from orchestrator.services import office_hours
 from orchestrator.services.deadlines import calendar_for, declared_days
 from orchestrator.services import units as unit_service
 from orchestrator.timezone import TZ
@@ -76,6 +77,14 @@ def user_active(user_id: int):
     return _done(_("Đã mở khóa tài khoản.") if active else _("Đã khóa tài khoản."), url_for("admin.user", user_id=u.id))
 
 
+@bp.post("/users/<int:user_id>/profile")
+@admin_required
+def user_profile(user_id: int):
+    f = request.form
+    u = service.set_profile(db.session, current_actor(), user_id, f.get("full_name", ""), f.get("title", ""))
+    return _done(_("Đã lưu họ tên và chức vụ."), url_for("admin.user", user_id=u.id))
+
+
 @bp.post("/users/<int:user_id>/password")
 @admin_required
 def user_password(user_id: int):
@@ -94,9 +103,20 @@ def calendar():
     cal = calendar_for(db.session, None if scope == "VN" else scope)
     holidays = sorted((d, n) for d, n in cal.holidays(year).items())
     provinces = unit_service.provinces(db.session) if "VN" in scopes else []
+    hours, hours_source = office_hours.effective(db.session, scope)
     return render_template("admin/calendar.html", scope=scope, year=year, scopes=scopes, provinces=provinces,
                            days=declared_days(db.session, scope, year), holidays=holidays,
-                           country_days=declared_days(db.session, "VN", year) if scope != "VN" else [])
+                           country_days=declared_days(db.session, "VN", year) if scope != "VN" else [],
+                           hours=hours.as_dict(), hours_source=hours_source)
+
+
+@bp.post("/calendar/office-hours")
+@admin_required
+def calendar_office_hours():
+    f = request.form
+    scope = f.get("scope", "")
+    office_hours.set_hours(db.session, current_actor(), scope, f)
+    return _done(_("Đã lưu giờ làm việc."), url_for("admin.calendar", scope=scope, year=f.get("year", "")))
 
 
 @bp.post("/calendar")
@@ -142,6 +162,16 @@ def unit_validity(code: str):
     unit = service.set_validity(db.session, current_actor(), code, f.get("valid_from") or None,
                                 f.get("valid_to") or None)
     return _done(_("Đã lưu hiệu lực của %(u)s.", u=unit.name), url_for("admin.units", q=request.form.get("q", code)))
+
+
+@bp.post("/units/<code>/disadvantaged")
+@admin_required
+def unit_disadvantaged(code: str):
+    f = request.form
+    unit = service.set_disadvantaged(db.session, current_actor(), code, f.get("disadvantaged") == "1")
+    message = (_("Đã đánh dấu %(u)s là xã có điều kiện kinh tế - xã hội đặc biệt khó khăn.", u=unit.name)
+               if unit.disadvantaged else _("Đã bỏ đánh dấu xã đặc biệt khó khăn của %(u)s.", u=unit.name))
+    return _done(message, url_for("admin.units", q=f.get("q", code)))
 
 
 @bp.get("/audit")

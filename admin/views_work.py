@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from orchestrator.extensions import db
 from orchestrator.models import STATUS_NAMES, DossierStatus
 from orchestrator.models.dossiers import COMPLETED, FINAL_STATUSES, OPEN
-from orchestrator.services import access, attachments, documents, inbox as inbox_service, lifecycle, tasks, versions
+from orchestrator.services import access, attachments, documents, events, inbox as inbox_service, lifecycle, tasks, versions
 from orchestrator.services import dossiers as dossier_service
 from orchestrator.services.errors import Invalid
 from orchestrator.services.units import names as unit_names
@@ -104,6 +104,7 @@ def _dossier_context(dossier) -> dict:
         "attachments": attachments.list_for(session, dossier),
         "returnable": [s for s in done if version.steps.get(s, {}).get("milestone") != "reception"],
         "step_names": {sid: s.get("name", sid) for sid, s in version.steps.items()},
+        "waiting_for": [m for m in events.waiting_for(session, dossier) if m not in lifecycle.EVENTS],
     }
 
 
@@ -189,7 +190,13 @@ def dossier_action(code: str, action: str):
 @bp.post("/dossiers/<code>/events/<name>")
 @officer_required
 def dossier_event(code: str, name: str):
-    data = {k: v.strip() for k, v in request.form.items() if k in ("note", "reason", "receipt_number") and v.strip()}
+    data = {k: v.strip() for k, v in request.form.items()
+            if k in ("note", "reason", "receipt_number", "tax_notice_number") and v.strip()}
+    if request.form.get("tax_amount", "").strip():  # the tax authority's notice: the amount it states
+        amount = _int(request.form["tax_amount"].replace(".", "").replace(",", ""))
+        if amount is None or amount < 0:
+            raise Invalid(_("Số tiền không hợp lệ."), fields={"tax_amount": _("số nguyên VND")})
+        data["tax_amount"] = amount
     d = lifecycle.send_event(db.session, current_actor(), code, name, data).dossier
     db.session.commit()
     flash(_("Đã ghi nhận: %(e)s. Trạng thái: %(s)s.", e=name, s=d.status_name), "ok")

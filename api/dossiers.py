@@ -21,7 +21,10 @@ from .schemas.dossiers import (
 @bp.response(201, DossierDetailSchema)
 @documented(400, 401, 403, 404, 409)
 def start_dossier(args):
-    """Start a dossier: integrators (online, status 1) or a reception officer (in person, status 2).
+    """Start a dossier: integrators (online, status 1) or a reception officer (in person) with the
+    desk's outcome in `reception.reception_result`: `accept` (default, status 2, the legal period
+    starts), `supplement` (the citizen is guided to complete the file: status 5, not received, form
+    02 lists `reception.missing_items`) or `refuse` (status 3, form 03 with `reception.refusal_reason`).
     With an `Idempotency-Key`, the same key and body return the same dossier; another body, 422."""
     actor = current_actor()
     record, replay = idempotency("POST", "/dossiers", 201)

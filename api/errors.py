@@ -70,7 +70,7 @@ def _validation_error(exc: ValidationError):
 
 
 def documented(*codes: int):
-    """Declare the error answers of a route in the OpenAPI document (bodies as in API.md)."""
+    """Declare the error answers of a route in the OpenAPI document (bodies as in docs/api.md)."""
     def decorate(view):
         for code in reversed(codes):
             view = bp.alt_response(code, response=f"E{code}")(view)

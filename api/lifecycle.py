@@ -1,4 +1,4 @@
-"""Events into a dossier and officers' actions on it (the legal lifecycle, DOMAIN.md).
+"""Events into a dossier and officers' actions on it (the legal lifecycle, docs/domain.md).
 
 `POST /dossiers/{code}/events/{name}`: built-in `supplement_submitted`, `payment_received`,
 `withdrawn`; any other name goes to `lifecycle.handle_message_event` (messages a diagram waits

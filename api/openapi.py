@@ -11,7 +11,7 @@ from .schemas.common import ErrorSchema
 
 class OrchestratorApi(Api):
     """flask-smorest without its app-wide HTTP error handler: the API blueprint answers its own
-    errors in the API.md format, and the back office keeps its HTML error pages."""
+    errors in the format of docs/api.md, and the back office keeps its HTML error pages."""
 
     ERROR_SCHEMA = ErrorSchema
 

@@ -1,11 +1,12 @@
-"""Reference data: units, the legal due-date computation, declared calendar days."""
+"""Reference data: units, the legal due-date computation, declared calendar days, office hours."""
 from __future__ import annotations
 
 from sqlalchemy import func, or_, select
 
 from orchestrator.extensions import db
 from orchestrator.models import Unit
-from orchestrator.services import administration
+from orchestrator.services import administration, office_hours
+from orchestrator.services import search
 from orchestrator.services.deadlines import calendar_for, declared_days
 from orchestrator.services.errors import Invalid
 
@@ -15,7 +16,7 @@ from .errors import documented
 from .schemas.common import VNDateTime
 from .schemas.reference import (
     CalendarDayListSchema, CalendarDaySchema, CalendarDaysQuerySchema, CalendarQuerySchema, DueSchema,
-    UnitListSchema, UnitQuerySchema,
+    OfficeHoursQuerySchema, OfficeHoursSchema, UnitListSchema, UnitQuerySchema,
 )
 
 
@@ -31,9 +32,8 @@ def units(args):
         query = query.where(Unit.level == args["level"])
     if "parent" in args:
         query = query.where(Unit.parent_code == args["parent"])
-    if args.get("q"):
-        like = f"%{args['q'].lower()}%"
-        query = query.where(or_(func.lower(Unit.name).like(like), Unit.code == args["q"]))
+    if args.get("q"):  # folded words (services.search): "ba dinh" finds "Phường Ba Đình"
+        query = query.where(or_(search.matches(Unit.name_folded, args["q"]), Unit.code == args["q"].strip()))
     total = db.session.scalar(select(func.count()).select_from(query.subquery()))
     rows = db.session.scalars(query.order_by(Unit.code).limit(args["per_page"])
                               .offset((args["page"] - 1) * args["per_page"])).all()
@@ -68,8 +68,43 @@ def calendar_due(args):
 @bp.response(200, CalendarDayListSchema)
 @documented(400, 401)
 def calendar_days(args):
-    """Days off and make-up working days declared for a scope (VN or a province)."""
-    return {"items": declared_days(db.session, args["scope"], args.get("year"))}
+    """Days off and make-up working days declared for a scope (VN or a province), each with
+    `confirmed`, and the office hours that apply there."""
+    return {"items": declared_days(db.session, args["scope"], args.get("year")),
+            "office_hours": _hours(args["scope"])}
+
+
+def _hours(scope: str) -> dict:
+    hours, source = office_hours.effective(db.session, scope)
+    return {"scope": scope, **hours.as_dict(), "source": source or "default"}
+
+
+@bp.get("/calendar/office-hours")
+@authenticated
+@bp.arguments(OfficeHoursQuerySchema, location="query")
+@bp.response(200, OfficeHoursSchema)
+@documented(400, 401)
+def calendar_office_hours(args):
+    """The office hours and same-day cut-off that apply in a province (its own, else VN's, else the
+    national defaults 07:30–11:30, 13:00–17:00, cut-off 15:00); no province: the country's."""
+    province = args.get("province") or "VN"
+    if province != "VN" and db.session.get(Unit, province) is None:
+        raise Invalid("Không có tỉnh này.", fields={"province": "unknown province code"})
+    return _hours(province)
+
+
+@bp.put("/calendar/office-hours")
+@authenticated
+@bp.arguments(OfficeHoursSchema)
+@bp.response(200, OfficeHoursSchema)
+@documented(400, 401, 403)
+def set_calendar_office_hours(args):
+    """An administrator sets its scope's office hours and same-day cut-off, as the back office's
+    calendar page does (the same service, audited)."""
+    scope = args.pop("scope")
+    office_hours.set_hours(db.session, current_actor(), scope, args)
+    db.session.commit()
+    return _hours(scope)
 
 
 @bp.post("/calendar/days")

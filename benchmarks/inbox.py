@@ -47,13 +47,13 @@ def build(path: Path, n: int):
         examples.load_procedures(s, ROOT / "bpmn", app.config["MAX_BPMN_BYTES"])
         examples.load_demo_users(s, PASSWORD)
         s.commit()
-        version = s.get(ProcedureInForce, ("1.004227", "national")).version
+        version = s.get(ProcedureInForce, ("1.013978", "national")).version
         now, rng = utcnow(), random.Random(7)
         dossiers, items, parts = [], [], []
         for i in range(n):
             due = now + timedelta(hours=rng.randint(-72, 24 * 20))
             dossiers.append({"id": i + 1, "code": f"00454-260101-{i + 1:05d}", "procedure_version_id": version.id,
-                             "procedure_code": "1.004227", "province_code": "01", "commune_code": "00454",
+                             "procedure_code": "1.013978", "province_code": "01", "commune_code": "00454",
                              "received_by_unit": "00454", "channel": 2, "applicant": {"full_name": f"Người {i}"},
                              "data": {}, "status": 4, "incident": False, "submitted_at": now, "received_at": now,
                              "legal_due_at": due, "due_at": due, "paused": [], "updated_at": now, "lock_version": 1})

@@ -17,7 +17,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from report import log, summary  # noqa: E402
-from step_throughput import APPLICANT, STEP_DATA, USERS, app_config, seed  # noqa: E402
+from step_throughput import APPLICANT, STEP_DATA, USERS, app_config, pass_posting, seed  # noqa: E402
 
 
 def rss_mb() -> float:
@@ -57,8 +57,12 @@ def main() -> int:
                 item = db.session.query(WorkItem).filter_by(dossier_id=dossier_id, state="open").first()
                 dossier = db.session.get(Dossier, dossier_id)
                 if item is None and dossier.status == 4 and dossier.finished_at is None:
-                    # the wait for the tax authority (issue 17): the branch records the payment
-                    lifecycle.send_event(db.session, actors[USERS[("01.VPDKDD.CN11", "specialist")]], dossier.code,
+                    # the 15-day public posting passes at once (issue 18); then the wait for the tax
+                    # authority (issue 17): the branch records the payment
+                    code = dossier.code
+                    db.session.remove()
+                    pass_posting(app, code)
+                    lifecycle.send_event(db.session, actors[USERS[("01.VPDKDD.CN11", "specialist")]], code,
                                          "payment_received", {})
                     db.session.commit()
                     db.session.remove()

@@ -28,7 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 from report import log, scratch_database, summary  # noqa: E402
 
-PROCEDURE = "1.004227"
+PROCEDURE = "1.013978"  # the land procedure (formerly 1.004227, still accepted as an alias)
 BPMN = ROOT / "bpmn" / "national" / f"{PROCEDURE}.bpmn"
 PROVINCE, COMMUNE, BRANCH = "01", "00454", "01.VPDKDD.CN11"
 PASSWORD = "demo1234"
@@ -81,6 +81,22 @@ def load_bundle():
     return check_diagram(BPMN.read_bytes(), Config.MAX_BPMN_BYTES).bundle
 
 
+def pass_posting(app, code: str) -> None:
+    """The land dossier's 15-day public posting (issue 18) passes at once when the workflow waits
+    only for it (no message): its timers fire now."""
+    from orchestrator.extensions import db
+    from orchestrator.models import Dossier
+    from orchestrator.services.steps import Step
+
+    with app.app_context():
+        step = Step.lock(db.session, db.session.query(Dossier.id).filter_by(code=code).scalar(), "bench:clock")
+        if not step.run.waiting_messages():
+            step.engine(lambda run: run.fast_forward_timers())
+            step.save()
+        db.session.commit()
+        db.session.remove()
+
+
 def engine_walk(bundle, serialise: bool) -> tuple[int, float]:
     """One dossier: start (untimed), then complete every human task; returns (completions, seconds)."""
     from orchestrator.engine import WorkflowRun
@@ -92,6 +108,10 @@ def engine_walk(bundle, serialise: bool) -> tuple[int, float]:
         tasks = run.ready_human_tasks()
         if not tasks and run.waiting_messages():  # the wait for the tax authority (issue 17): paid at once
             run.deliver_message("payment_received", {})
+            state = run.dumps() if serialise else None
+            continue
+        if not tasks and run.next_timer_at() is not None:  # the 15-day public posting (issue 18): passed at once
+            run.fast_forward_timers()
             state = run.dumps() if serialise else None
             continue
         if not tasks:
@@ -157,6 +177,7 @@ def bench_service(label: str, uri: str, dossiers: int, profile: bool = False) ->
     from orchestrator.services import dossiers as dossier_service
     from orchestrator.services import lifecycle
     from orchestrator.services import tasks as task_service
+    from orchestrator.services.steps import Step
     from orchestrator.services.auth import Actor, actor_for_user
 
     t0 = time.perf_counter()
@@ -192,9 +213,15 @@ def bench_service(label: str, uri: str, dossiers: int, profile: bool = False) ->
                 dossier = db.session.get(Dossier, dossier_id)
                 items = dossier_service.current_tasks(db.session, dossier)
                 if not items and dossier.status == 4 and dossier.finished_at is None:
-                    # the wait for the tax authority (issue 17): the applicant pays at once (untimed)
-                    lifecycle.send_event(db.session, actors[(BRANCH, "specialist")], dossier.code,
-                                         "payment_received", {})
+                    # the 15-day public posting (issue 18), then the wait for the tax authority (issue
+                    # 17): both passed at once (untimed), the applicant pays at once
+                    step = Step.lock(db.session, dossier_id, "bench:clock")
+                    if not step.run.waiting_messages():
+                        step.engine(lambda run: run.fast_forward_timers())
+                        step.save()
+                    else:
+                        lifecycle.send_event(db.session, actors[(BRANCH, "specialist")], dossier.code,
+                                             "payment_received", {})
                     db.session.commit()
                     db.session.remove()
                     continue

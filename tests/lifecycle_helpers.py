@@ -1,4 +1,5 @@
-"""Shared steps for the lifecycle tests: a land dossier (1.004227) received at commune 00454."""
+"""Shared steps for the lifecycle tests: a land dossier (1.013978, started with its former code
+1.004227) received at commune 00454."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -11,6 +12,7 @@ from .test_land_e2e import APPLICANT, STEP_DATA
 
 COMMUNE, BRANCH = "00454", "01.VPDKDD.CN11"
 RECEPTION, BRANCH_OFFICER = "reception.00454", f"specialist.{BRANCH}"
+BRANCH_LEADER = f"leader.{BRANCH}"  # a demo leader with a full name and title (services/examples.py)
 
 
 def start_online(api, key) -> dict:
@@ -43,9 +45,20 @@ def event(api, who, code, name, data=None):
     return api.post(f"/dossiers/{code}/events/{name}", who, json={"data": data or {}})
 
 
+def posting_passes(app, code: str) -> None:
+    """The commune's 15-day public posting ends (issue 18): the dossier's timers are made due and
+    the worker runs, as `test_land_e2e._fifteen_days_pass` does."""
+    from .test_land_e2e import _fifteen_days_pass
+
+    _fifteen_days_pass(app, code)
+
+
 def paid_at_once(api, who, body: dict) -> dict:
-    """After the branch's file check the land dossier waits for the tax authority or the payment
-    (issue 17): here the applicant pays at once; the certificate is prepared next."""
+    """After the branch's file check and the commune's public posting the land dossier waits for
+    the tax authority or the payment (issue 17): here the applicant pays at once; the certificate
+    is prepared next."""
+    if not any(h["action"] == "timer" and h["step_id"] == "Event_PublicPosting" for h in body.get("history", [])):
+        posting_passes(api.client.application, body["code"])
     r = event(api, who, body["code"], "payment_received", {"receipt_number": "BL-1"})
     assert r.status_code == 200, r.get_json()
     return r.get_json()

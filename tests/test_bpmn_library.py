@@ -28,6 +28,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from orchestrator.engine import decisions
 from orchestrator.services import fees
+from orchestrator.services.errors import Invalid
 
 ROOT = Path(__file__).resolve().parent.parent
 BPMN_DIR = ROOT / "bpmn"
@@ -219,7 +220,7 @@ EXPECTED_PATHS = {
     ("01", "1.001612"): ["Task_Reception", "Task_PreReview", "Task_Check", "Task_Consult", "Task_Consult",
                          "Task_SignCertificate", "Task_Return"],
     ("19", "1.001612"): ["Task_Reception", "Task_Check", "Task_SiteVerification", "Task_Sign", "Task_Return"],
-    ("national", "1.004227"): ["Task_Reception", "Task_CommuneVerification", "Task_FileCheck", "Task_Draft",
+    ("national", "1.013978"): ["Task_Reception", "Task_CommuneVerification", "Task_FileCheck", "Task_Draft",
                                "Task_Sign", "Task_UpdateCadastre", "Task_Return"],
 }
 
@@ -233,7 +234,9 @@ def validate_data(form_id, data):
 
 
 # What the shipped diagrams wait for (issue 17): message names and timer durations, per procedure.
-EVENTS = {("national", "1.004227"): ({"tax_notice", "payment_received"}, ["P15D"])}
+# The land procedure, in document order: the 15-day public posting, 30 days after the notice
+# without payment (the notice's payment period, to confirm), 15 days without notice or payment.
+EVENTS = {("national", "1.013978"): ({"tax_notice", "payment_received"}, ["P15D", "P30D", "P15D"])}
 
 
 def deliver(workflow, name, payload=None):
@@ -258,7 +261,7 @@ def expire_timers(workflow):
     workflow.do_engine_steps()
 
 
-def run(entry, overrides=None, max_steps=50, events=("payment_received",), require_complete=True):
+def run(entry, overrides=None, max_steps=50, events=("timer", "payment_received"), require_complete=True):
     """Run the workflow, completing user tasks with SAMPLES (+ overrides per form id); when no
     task is ready, the next of `events` comes (a message name, or "timer": the timers expire).
     Returns (workflow, user task ids in completion order, bpmn ids of completed end events)."""
@@ -308,7 +311,7 @@ def test_catalog_shape():
             assert entry["deadline_days"] is None
         else:
             assert isinstance(entry["deadline_days"], int) and entry["deadline_days"] > 0
-        assert entry["fee"]["kind"] in ("free", "fixed", "decision")
+        assert entry["fee"]["kind"] in ("free", "fixed", "decision", "provincial")
         for name in entry.get("dmn", ()):
             assert (BPMN_DIR / name).is_file(), name
         if entry["fee"]["kind"] == "fixed":
@@ -481,7 +484,7 @@ def test_scripts_and_conditions_in_sandbox_subset(entry):
 def test_runs_accept_approve_path(entry):
     workflow, done, ends = run(entry)
     expected = EXPECTED_PATHS[(entry["scope"], entry["code"])]
-    if entry["code"] == "1.004227":  # the parallel branches may complete in either order
+    if entry["code"] == "1.013978":  # the parallel branches may complete in either order
         assert done[0] == expected[0] and set(done[1:3]) == set(expected[1:3]) and done[3:] == expected[3:]
     else:
         assert done == expected
@@ -497,7 +500,7 @@ def test_runs_supplement_path(entry):
 
 
 def land_entry():
-    return next(e for e in CATALOG if e["code"] == "1.004227" and e["scope"] == "national")
+    return next(e for e in CATALOG if e["code"] == "1.013978" and e["scope"] == "national")
 
 
 def test_land_refused_at_reception():
@@ -507,16 +510,23 @@ def test_land_refused_at_reception():
     assert ends == ["EndEvent_Refused"]
 
 
-def test_land_fee_computation():
+def test_land_computes_no_fee():
+    """Fees and the land-use levy are set by each province and by the tax notice (issue 18): the
+    diagram computes none, only the checks' summary."""
     workflow, _, _ = run(land_entry())
     data = workflow.last_task.data
-    # 200.5 m² × 5,000,000 VND/m² = 1,002,500,000 VND; lệ phí trước bạ 0.5% = 5,012,500
-    assert data["land_value"] == 1002500000
-    assert data["registration_fee_estimate"] == 5012500
-    assert data["appraisal_fee"] == 500000 and data["certificate_fee"] == 100000
-    assert data["fee"] == 600000 and data["obligation_total"] == 5612500
+    assert not {"fee", "appraisal_fee", "certificate_fee", "registration_fee_estimate", "obligation_total"} & set(data)
     assert data["area_difference_m2"] == 2.5
     assert data["eligible"] is True
+
+
+def test_land_public_posting_waits_before_the_join():
+    """After the commune's verification the workflow waits 15 days (the public posting) before the
+    branch sends the file to the tax authority."""
+    workflow, done, _ = run(land_entry(), events=(), require_complete=False)
+    waiting = [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.WAITING)]
+    assert "Event_PublicPosting" in waiting and "Gateway_WaitTax" not in waiting
+    assert set(done) == {"Task_Reception", "Task_CommuneVerification", "Task_FileCheck"}
 
 
 def test_land_refused_by_leader_skips_cadastre_update():
@@ -526,28 +536,26 @@ def test_land_refused_by_leader_skips_cadastre_update():
 
 
 def test_land_tax_notice_then_payment():
-    _, done, ends = run(land_entry(), events=("tax_notice", "payment_received"))
-    expected = EXPECTED_PATHS[("national", "1.004227")]
+    _, done, ends = run(land_entry(), events=("timer", "tax_notice", "payment_received"))
+    expected = EXPECTED_PATHS[("national", "1.013978")]
     assert set(done[1:3]) == set(expected[1:3]) and done[3:] == expected[3:] and ends == ["EndEvent_Done"]
 
 
 def test_land_tax_notice_without_payment_waits():
-    workflow, done, _ = run(land_entry(), events=("tax_notice",), require_complete=False)
+    workflow, done, _ = run(land_entry(), events=("timer", "tax_notice"), require_complete=False)
     assert not workflow.is_completed() and "Task_Draft" not in done
-    assert "Event_PaidAfterNotice" in [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.WAITING)]
+    assert "Gateway_WaitPayment" in [t.task_spec.bpmn_id for t in workflow.get_tasks(state=TaskState.WAITING)]
 
 
-def test_land_fifteen_days_without_notice_opens_the_follow_up():
-    _, done, ends = run(land_entry(), events=("timer",))
-    assert done.index("Task_TaxFollowUp") > done.index("Task_FileCheck")
+def test_land_thirty_days_after_the_notice_without_payment_opens_the_follow_up():
+    _, done, ends = run(land_entry(), events=("timer", "tax_notice", "timer"))
     assert done[done.index("Task_TaxFollowUp") + 1] == "Task_Draft" and ends == ["EndEvent_Done"]
 
 
-def test_land_large_parcel_appraisal_fee():
-    workflow, _, _ = run(land_entry(), {"DD-KIEMTRA-VPDK": {"measured_area_m2": 1250, "land_price_per_m2": 200000}})
-    data = workflow.last_task.data
-    assert data["appraisal_fee"] == 500000 + 10 * 100000  # 950 m² above 300 m², started hundreds
-    assert data["registration_fee_estimate"] == 1250000
+def test_land_fifteen_days_without_notice_opens_the_follow_up():
+    _, done, ends = run(land_entry(), events=("timer", "timer"))
+    assert done.index("Task_TaxFollowUp") > done.index("Task_FileCheck")
+    assert done[done.index("Task_TaxFollowUp") + 1] == "Task_Draft" and ends == ["EndEvent_Done"]
 
 
 @pytest.mark.parametrize("scope", ["national", "01"])
@@ -602,8 +610,13 @@ FEE_CASES = [
 def test_catalog_fee_agrees_with_diagram(entry):
     """The amount a payment request computes from the catalogue's fee rule is the `fee` the
     diagram computes for the same data (a free catalogue and a charging diagram asked 0 before)."""
-    if entry["code"] == "1.004227":
-        pytest.xfail("land fees are being redone as provincial data (issue 18 point 4)")
+    if entry["fee"]["kind"] == "provincial":  # set by the province and the tax notice: the officer states it
+        workflow, _, _ = run(entry)
+        assert "fee" not in workflow.last_task.data
+        with pytest.raises(Invalid) as exc:
+            fees.compute(entry["fee"], form_data(), catalog_decisions(entry))
+        assert "amount" in exc.value.fields and "amount" not in entry["fee"]
+        return
     cases = [(o, expected) for key, o, expected in FEE_CASES if key == (entry["scope"], entry["code"])] or [({}, None)]
     for overrides, expected in cases:
         workflow, _, _ = run(entry, overrides)

@@ -42,7 +42,7 @@ MAX_KILLS_EACH = 8
 LOAD_DEADLINE = 120        # seconds for the clients; a job held by a killed worker waits out its 60 s lease
 SETTLE_DEADLINE = 90
 
-LAND, TIMERS = "1.004227", "9.190001"
+LAND, TIMERS = "1.004227", "9.190001"  # the land procedure by its former code (an alias of 1.013978)
 COMMUNE, BRANCH, TIMER_COMMUNE = "00454", "01.VPDKDD.CN11", "00070"
 USERS = {(COMMUNE, "reception"): f"reception.{COMMUNE}", (COMMUNE, "specialist"): f"specialist.{COMMUNE}",
          (COMMUNE, "leader"): f"leader.{COMMUNE}", (BRANCH, "specialist"): f"specialist.{BRANCH}",
@@ -183,6 +183,7 @@ class Tracked:
     created: float = 0.0
     work_after: float = 0.0       # timer dossiers: Task_Work is completed this long after the start
     done: bool = False
+    posting_due: bool = False     # land dossiers: the 15-day public posting was made due (issue 18)
 
 
 @dataclass
@@ -200,9 +201,24 @@ class Record:
         return time.monotonic() - self.started
 
 
+def _posting_due(app, code: str) -> None:
+    """The land dossier's public posting (a 15-day timer) is due now: its workflow is stored with
+    that due time and its timer job moved to now; the cluster's job workers fire it."""
+    from orchestrator.services.steps import Step
+
+    with app.app_context():
+        dossier_id = db.session.query(Dossier.id).filter_by(code=code).scalar()
+        step = Step.lock(db.session, dossier_id, "test:clock")
+        for task_id in step.run._waiting_timers():
+            step.run.workflow.get_task_from_id(task_id)._set_internal_data(event_value="1970-01-01T00:00:00+00:00")
+        step.save()
+        db.session.commit()
+        db.session.remove()
+
+
 class Client:
-    def __init__(self, base: str, tokens: dict, api_key: str, record: Record):
-        self.base, self.tokens, self.api_key, self.rec = base, tokens, api_key, record
+    def __init__(self, base: str, tokens: dict, api_key: str, record: Record, app=None):
+        self.base, self.tokens, self.api_key, self.rec, self.app = base, tokens, api_key, record, app
 
     def call(self, method: str, path: str, token: str, **kw) -> requests.Response | None:
         """One request on a fresh connection; None after a connection error."""
@@ -256,6 +272,16 @@ class Client:
             # (last in flow order) returns, which finishes the dossier: so the reminder comes last.
             tasks = [t for t in tasks if (t["step_id"] != "Task_Work" or time.monotonic() - d.created >= d.work_after)
                      and (t["step_id"] != "Task_Remind" or signed)]
+        checked = {h["step_id"] for h in d.body["history"] if h["action"] == "complete"} >= {
+            "Task_CommuneVerification", "Task_FileCheck"}
+        posted = any(h["action"] == "timer" and h["step_id"] == "Event_PublicPosting" for h in d.body["history"])
+        if not tasks and d.kind == "land" and d.body["finished_at"] is None and checked and not posted:
+            first = not d.posting_due
+            if first:  # once: the job workers fire it (issue 18)
+                _posting_due(self.app, d.code)
+                d.posting_due = True
+            d.body = None
+            return first
         if not tasks and d.kind == "land" and d.body["finished_at"] is None and d.body["status"] == 4 and any(
                 h["action"] == "complete" and h["step_id"] == "Task_FileCheck" for h in d.body["history"]):
             # the branch waits for the tax authority (issue 17): the applicant pays; the branch's
@@ -368,7 +394,7 @@ def test_load_with_killed_web_and_job_workers(app, database_uri, tmp_path):
         random.shuffle(dossiers)
         shares = [dossiers[i::CLIENT_THREADS] for i in range(CLIENT_THREADS)]
         deadline = time.monotonic() + LOAD_DEADLINE
-        threads = [threading.Thread(target=Client(cluster.base, tokens, api_key, rec).run, args=(share, deadline))
+        threads = [threading.Thread(target=Client(cluster.base, tokens, api_key, rec, app).run, args=(share, deadline))
                    for share in shares]
         load_done = threading.Event()
         killer = threading.Thread(target=_kill_loop, args=(cluster, rec, load_done))

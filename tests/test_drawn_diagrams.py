@@ -62,7 +62,7 @@ def test_reception_outcomes_and_legal_actions_work_without_reception_fields(app,
     after = complete(api, receive, "reception.00070", {"reception_result": "accept"})
     assert after["status"] == 4 and [t["step_id"] for t in after["current_tasks"]] == ["Review"]
     # stop during processing, then nothing is open
-    r = api.post(f"/dossiers/{held['code']}/actions/stop", "specialist.00070", json={"reason": "Người dân đề nghị"})
+    r = api.post(f"/dossiers/{held['code']}/actions/stop", "leader.00070", json={"reason": "Người dân đề nghị"})
     assert r.status_code == 200 and r.get_json()["status"] == 8 and r.get_json()["current_tasks"] == []
 
 

@@ -45,6 +45,6 @@ def test_inbox_order_no_due_date_last_and_two_statements_per_page(app, api, api_
         assert codes == [(bodies[i]["code"], 4) for i in (2, 1, 0)]
         assert page.counts["all"] == 3 and page.counts["overdue"] == 1
         assert len(statements) == 2, statements  # counts + page
-        filtered = inbox.search(session, actor, "available", status=4, procedure_code="1.004227")
+        filtered = inbox.search(session, actor, "available", status=4, procedure_code="1.013978")
         assert filtered.total == 3 and [w.id for w in filtered.items] == [ids[2], ids[1], ids[0]]
         assert inbox.search(session, actor, "available", status=9).counts["all"] == 0

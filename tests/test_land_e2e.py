@@ -1,7 +1,9 @@
-"""The land procedure end to end over HTTP: commune reception -> land registration branch ->
-the wait for the tax authority and the payment -> commune leader signs -> commune returns, with
-different officers at each step; the three ways out of the wait (the tax notice then the payment,
-the payment alone, 15 days without either)."""
+"""The land procedure (1.013978, formerly 1.004227) end to end over HTTP: commune reception ->
+commune verification and its 15-day public posting, land registration branch -> the wait for
+the tax authority and the payment -> commune leader signs -> commune returns, with different
+officers at each step; the ways out of the wait (the tax notice then the payment, the payment
+alone, 15 days without either); the period (17 / 20, +10 in a disadvantaged commune) and the
+waits it does not count (issue 18)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -16,6 +18,7 @@ from orchestrator.services.deadlines import calendar_for
 from orchestrator.services.steps import Step
 from orchestrator.worker import Worker
 
+LAND, OLD_CODE = "1.013978", "1.004227"
 COMMUNE = "00454"          # Xã Đông Anh, Hà Nội
 BRANCH = "01.VPDKDD.CN11"  # land registration branch serving the former Đông Anh district
 OTHER_COMMUNE = "00070"    # Phường Hoàn Kiếm: no part in this dossier
@@ -62,7 +65,7 @@ def test_land_procedure_commune_to_province_and_back(app, api, api_key):
         create_user(db.session, "reception2.00454", "demo1234", [("reception", COMMUNE)])
         db.session.commit()
     key = api_key(provinces=["01"])
-    r = api.post("/dossiers", key, json={"procedure_code": "1.004227", "province_code": "01",
+    r = api.post("/dossiers", key, json={"procedure_code": LAND, "province_code": "01",
                                          "commune_code": COMMUNE, "channel": 2, "applicant": APPLICANT,
                                          "data": {"declared_area_m2": 150.5}})
     assert r.status_code == 201, r.get_json()
@@ -109,9 +112,11 @@ def test_land_procedure_commune_to_province_and_back(app, api, api_key):
     branch_officer = f"specialist.{BRANCH}"
     assert file_check["id"] in [t["id"] for t in api.get("/tasks?view=available", branch_officer).get_json()["items"]]
     body = _complete(api, branch_officer, file_check["id"], "Task_FileCheck")
-    assert body["data"]["fee"] >= 0 if "fee" in body["data"] else True
-    # The branch waits for the tax authority or the payment: here the applicant pays at once.
+    assert "fee" not in body["data"]  # set by the province and the tax notice, not computed
+    # The commune's public posting (15 days), then the branch waits for the tax authority or the
+    # payment: here the applicant pays at once.
     assert body["status"] == 4 and body["current_tasks"] == []
+    _fifteen_days_pass(app, code)
     r = api.post(f"/dossiers/{code}/events/payment_received", key, json={"data": {"receipt_number": "BL-2026-001"}})
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
@@ -162,7 +167,7 @@ def test_a_unit_new_to_the_dossier_takes_part_from_its_first_step(app, api, api_
     from orchestrator.models import Dossier, DossierParticipant
 
     key = api_key(provinces=["01"])
-    body = api.post("/dossiers", key, json={"procedure_code": "1.004227", "province_code": "01",
+    body = api.post("/dossiers", key, json={"procedure_code": LAND, "province_code": "01",
                                             "commune_code": COMMUNE, "channel": 2, "applicant": APPLICANT,
                                             "data": {}}).get_json()
     branch_officer = f"specialist.{BRANCH}"
@@ -209,13 +214,17 @@ def _queued_timers(app, code: str) -> int:
 def _at_the_tax_wait(app, api, key) -> dict:
     """A land dossier accepted, verified by the commune and checked by the branch: the fee is
     estimated and the branch waits (event-based gateway) for the tax authority or the payment."""
-    body = api.post("/dossiers", key, json={"procedure_code": "1.004227", "province_code": "01",
+    body = api.post("/dossiers", key, json={"procedure_code": LAND, "province_code": "01",
                                             "commune_code": COMMUNE, "channel": 2, "applicant": APPLICANT,
                                             "data": {"declared_area_m2": 150.5}}).get_json()
     body = _complete(api, "reception.00454", _only_task(body, "Task_Reception")["id"], "Task_Reception")
     body = _complete(api, "specialist.00454", _only_task(body, "Task_CommuneVerification")["id"],
                      "Task_CommuneVerification")
     body = _complete(api, BRANCH_OFFICER, _only_task(body, "Task_FileCheck")["id"], "Task_FileCheck")
+    assert body["status"] == 4 and body["current_tasks"] == []
+    assert _waiting_for(api, key, body["code"]) == [] and _queued_timers(app, body["code"]) == 1  # the posting
+    _fifteen_days_pass(app, body["code"])
+    body = api.get(f"/dossiers/{body['code']}", BRANCH_OFFICER).get_json()
     assert body["status"] == 4 and body["current_tasks"] == []
     assert _waiting_for(api, key, body["code"]) == ["payment_received", "tax_notice"]
     assert _queued_timers(app, body["code"]) == 1  # the 15-day wait
@@ -252,7 +261,7 @@ def test_tax_notice_then_payment_pauses_the_deadline(app, api, api_key):
     assert body["status"] == 4 and body["current_tasks"] == []
     assert body["data"]["tax_notice_number"] == "TB-2026-0042" and body["data"]["tax_amount"] == 3705000
     assert _waiting_for(api, key, code) == ["payment_received"]
-    assert _queued_timers(app, code) == 0  # the notice came first: the 15-day timer is dropped
+    assert _queued_timers(app, code) == 1  # the notice came first: the 15-day timer is dropped, 30 days to pay
 
     amount = body["data"]["tax_amount"]  # what the notice says the applicant owes
     r = api.post(f"/dossiers/{code}/actions/request-payment", BRANCH_OFFICER,
@@ -287,7 +296,7 @@ def test_tax_notice_then_payment_pauses_the_deadline(app, api, api_key):
     assert _waiting_for(api, key, code) == []
 
     body = _finish(api, body)
-    assert _events(body)[0] == "tax_notice" and set(_events(body)[1:]) == {"payment_received"}
+    assert _events(body) == ["tax_notice", "payment_received"]  # one entry per event
     assert _moves(body) == [(None, 1), (1, 2), (2, 4), (4, 6), (6, 4), (4, 9), (9, 10)]
     assert "Task_TaxFollowUp" not in [h["step_id"] for h in body["history"]]
 
@@ -330,7 +339,8 @@ def test_fifteen_days_without_notice_or_payment_opens_a_follow_up(app, api, api_
     body = api.get(f"/dossiers/{code}", BRANCH_OFFICER).get_json()
     follow_up = _only_task(body, "Task_TaxFollowUp")
     assert (follow_up["unit_code"], follow_up["role"]) == (BRANCH, "specialist") and body["status"] == 4
-    assert [h["step_id"] for h in body["history"] if h["action"] == "timer"] == ["Event_TaxTimeout"]
+    assert [h["step_id"] for h in body["history"] if h["action"] == "timer"] == ["Event_PublicPosting",
+                                                                                   "Event_TaxTimeout"]
     r = api.post(f"/dossiers/{code}/events/tax_notice", key, json={"data": {}})
     assert r.status_code == 409 and r.get_json()["error"]["waiting_for"] == []  # the messages are dropped
     assert _queued_timers(app, code) == 0
@@ -343,3 +353,164 @@ def test_fifteen_days_without_notice_or_payment_opens_a_follow_up(app, api, api_
     assert _events(body) == []
     completes = [h["step_id"] for h in body["history"] if h["action"] == "complete"]
     assert completes.index("Task_TaxFollowUp") == completes.index("Task_Draft") - 1
+
+
+# -- issue 18: the code, the period and the waits it does not count ------------------------------
+
+def _start(api, key, code=LAND, data=None) -> dict:
+    r = api.post("/dossiers", key, json={"procedure_code": code, "province_code": "01", "commune_code": COMMUNE,
+                                         "channel": 2, "applicant": APPLICANT,
+                                         "data": {"declared_area_m2": 150.5, **(data or {})}})
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def test_the_old_code_starts_the_new_procedure(app, api, api_key):
+    """Integrators still sending 1.004227 start 1.013978; the dossier reports the new code."""
+    key = api_key(provinces=["01"])
+    body = _start(api, key, OLD_CODE)
+    assert body["procedure_code"] == LAND
+    got = api.get(f"/dossiers/{body['code']}", "reception.00454")
+    assert got.status_code == 200 and got.get_json()["procedure_code"] == LAND
+    body = _complete(api, "reception.00454", _only_task(body, "Task_Reception")["id"], "Task_Reception")
+    assert {t["step_id"] for t in body["current_tasks"]} == {"Task_CommuneVerification", "Task_FileCheck"}
+
+
+def _due_days(app, body) -> int:
+    """The working days from reception to the legal due date (as the calendar counts them)."""
+    received, due = datetime.fromisoformat(body["received_at"]), datetime.fromisoformat(body["legal_due_at"])
+    with app.app_context():
+        cal = calendar_for(db.session, "01")
+        return next(n for n in range(1, 60) if cal.due_at(received, "working", n) == due)
+
+
+def _received(api, key, data=None) -> dict:
+    body = _start(api, key, data=data)
+    return _complete(api, "reception.00454", _only_task(body, "Task_Reception")["id"], "Task_Reception")
+
+
+def test_period_with_and_without_the_certificate_and_in_a_disadvantaged_commune(app, api, api_key):
+    """20 working days with the certificate (the default), 17 for the registration only; 30 and
+    27 once an administrator marks the commune on the units page (audited)."""
+    from .admin_client import BackOffice
+
+    key = api_key(provinces=["01"])
+    assert _due_days(app, _received(api, key)) == 20
+    assert _due_days(app, _received(api, key, {"with_certificate": False})) == 17
+
+    office = BackOffice(app.test_client())
+    office.login("admin.01")
+    page = office.text(office.get(f"/units?q={COMMUNE}"))
+    assert "Xã có điều kiện kinh tế - xã hội đặc biệt khó khăn" in page and "checked" not in page
+    r = office.post(f"/units/{COMMUNE}/disadvantaged", {"disadvantaged": "1", "q": COMMUNE}, referrer="/units")
+    assert r.status_code == 303
+    assert "checked" in office.text(office.get(f"/units?q={COMMUNE}"))
+    assert _due_days(app, _received(api, key)) == 30
+    assert _due_days(app, _received(api, key, {"with_certificate": False})) == 27
+    # only communes; an administrator of another province does not see the unit
+    assert office.post(f"/units/{BRANCH}/disadvantaged", {"disadvantaged": "1"}, referrer="/units",
+                       follow=True).status_code in (400, 422, 200)
+    with app.app_context():
+        from orchestrator.models import AuditEvent, Unit
+
+        assert db.session.get(Unit, BRANCH).disadvantaged is False
+        assert db.session.query(AuditEvent).filter_by(action="unit.disadvantaged", unit_code=COMMUNE).count() == 1
+    other = BackOffice(app.test_client())
+    other.login("admin.19")
+    assert other.post(f"/units/{COMMUNE}/disadvantaged", {"disadvantaged": "0"}).status_code == 404
+    office.post(f"/units/{COMMUNE}/disadvantaged", {"q": COMMUNE}, referrer="/units")  # unticked: unmarked
+    assert _due_days(app, _received(api, key)) == 20
+
+
+def _wait_started_a_working_day_ago(app, code: str, reason: str) -> None:
+    """The open wait of the workflow (`reason`) began one working day earlier, at the same time."""
+    with app.app_context():
+        d = db.session.query(Dossier).filter_by(code=code).one()
+        cal = calendar_for(db.session, "01")
+        [i] = [n for n, e in enumerate(d.paused) if e.get("reason") == reason and e["to"] is None]
+        start = datetime.fromisoformat(d.paused[i]["from"])
+        day = start.astimezone(TZ).date() - timedelta(days=1)
+        while not cal.is_working_day(day):
+            day -= timedelta(days=1)
+        entries = [dict(e) for e in d.paused]
+        entries[i]["from"] = datetime.combine(day, start.astimezone(TZ).time(), tzinfo=TZ).isoformat()
+        d.paused = entries
+        db.session.commit()
+
+
+def _moved_by_the_wait(app, before: dict, after: dict, reason: str) -> float:
+    [entry] = [e for e in after["paused"] if e.get("reason") == reason]
+    hours = entry["office_hours"]
+    with app.app_context():
+        cal = calendar_for(db.session, "01")
+        for field in ("due_at", "legal_due_at"):
+            expected = cal.add_office_hours(datetime.fromisoformat(before[field]), hours)
+            assert abs((datetime.fromisoformat(after[field]) - expected).total_seconds()) < 60, field
+    return hours
+
+
+def test_the_posting_and_the_tax_wait_are_not_counted(app, api, api_key):
+    """The due date does not move while officers work; it moves by the office time of the public
+    posting and of the wait for the tax notice and the payment; the history says so."""
+    key = api_key(provinces=["01"])
+    body = _received(api, key)
+    code, due = body["code"], body["due_at"]
+    body = _complete(api, "specialist.00454", _only_task(body, "Task_CommuneVerification")["id"],
+                     "Task_CommuneVerification")
+    assert [e["reason"] for e in body["paused"] if e["to"] is None] == ["public_posting"]
+    _wait_started_a_working_day_ago(app, code, "public_posting")
+    body = _complete(api, BRANCH_OFFICER, _only_task(body, "Task_FileCheck")["id"], "Task_FileCheck")
+    assert body["due_at"] == due and body["status"] == 4  # normal processing: no move
+    before = body
+    _fifteen_days_pass(app, code)
+    body = api.get(f"/dossiers/{code}", BRANCH_OFFICER).get_json()
+    assert _moved_by_the_wait(app, before, body, "public_posting") >= 7.9
+    assert [e["reason"] for e in body["paused"] if e["to"] is None] == ["financial_obligation"]
+
+    _wait_started_a_working_day_ago(app, code, "financial_obligation")
+    before = api.get(f"/dossiers/{code}", BRANCH_OFFICER).get_json()
+    body = _event(api, key, code, "payment_received", {"receipt_number": "BL-2026-0050"})
+    assert _moved_by_the_wait(app, before, body, "financial_obligation") >= 7.9
+    assert all(e["to"] is not None for e in body["paused"])
+    assert _events(body) == ["payment_received"]
+    notes = [(h["action"], h["note"]) for h in body["history"] if h["action"].startswith("period_")]
+    assert [a for a, _n in notes] == ["period_paused", "period_resumed", "period_paused", "period_resumed"]
+    assert "niêm yết công khai" in notes[0][1] and "không tính vào thời hạn giải quyết" in notes[1][1]
+    assert "nghĩa vụ tài chính" in notes[2][1]
+    # the next steps carry the moved due date
+    assert _only_task(body, "Task_Draft")["due_at"] is not None
+
+
+def test_the_land_office_records_the_tax_notice_in_the_back_office(app, api, api_key):
+    """The branch's officer records the tax authority's notice with its amount from the dossier
+    page (the events route's service); the payment request then needs the amount (provincial fee)."""
+    from .admin_client import BackOffice
+
+    key = api_key(provinces=["01"])
+    code = _at_the_tax_wait(app, api, key)["code"]
+    r = api.post(f"/dossiers/{code}/actions/request-payment", BRANCH_OFFICER, json={})
+    assert r.status_code == 400 and "amount" in r.get_json()["error"]["fields"]
+
+    office = BackOffice(app.test_client())
+    office.login(BRANCH_OFFICER)
+    page = office.text(office.get(f"/dossiers/{code}"))
+    assert 'id="message-tax_notice"' in page and "Ghi nhận thông báo nghĩa vụ tài chính" in page
+    r = office.post(f"/dossiers/{code}/events/tax_notice", {"tax_amount": "abc"}, referrer=f"/dossiers/{code}")
+    assert r.status_code in (302, 303, 400)  # a message, never a 500
+    r = office.post(f"/dossiers/{code}/events/tax_notice", {"tax_notice_number": "TB-2026-0077",
+                                                            "tax_amount": "3.705.000"}, referrer=f"/dossiers/{code}")
+    assert r.status_code in (302, 303)
+    body = api.get(f"/dossiers/{code}", BRANCH_OFFICER).get_json()
+    assert body["data"]["tax_amount"] == 3705000 and body["data"]["tax_notice_number"] == "TB-2026-0077"
+    assert _waiting_for(api, key, code) == ["payment_received"]
+    [event] = [h for h in body["history"] if h["action"] == "event"]
+    assert (event["actor"], event["note"]) == (BRANCH_OFFICER, "tax_notice")
+    assert 'id="message-tax_notice"' not in office.text(office.get(f"/dossiers/{code}"))
+
+    # an officer of another commune cannot record it
+    stranger = BackOffice(app.test_client())
+    stranger.login("specialist.00070")
+    assert stranger.post(f"/dossiers/{code}/events/tax_notice", {"tax_amount": "1"}).status_code == 404
+
+    r = api.post(f"/dossiers/{code}/actions/request-payment", BRANCH_OFFICER, json={"amount": 3705000})
+    assert r.status_code == 200 and r.get_json()["status"] == 6

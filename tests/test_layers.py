@@ -1,4 +1,4 @@
-"""The layering rules of DESIGN.md, checked on the source so they cannot erode silently."""
+"""The layering rules of docs/architecture.md, checked on the source so they cannot erode silently."""
 from __future__ import annotations
 
 import ast

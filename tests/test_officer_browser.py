@@ -10,7 +10,7 @@ import pytest
 
 from orchestrator.services.calendar import TZ
 
-from .lifecycle_helpers import BRANCH_OFFICER, RECEPTION, complete, start_online
+from .lifecycle_helpers import BRANCH_OFFICER, RECEPTION, complete, posting_passes, start_online
 from .test_admin_browser import browser, login, page, server, shot  # noqa: F401  (fixtures)
 from .test_land_e2e import STEP_DATA
 
@@ -103,6 +103,8 @@ def test_land_dossier_through_the_officers_workspace(page, server, api, api_key)
     fill_step(page, STEP_DATA["Task_FileCheck"])
     page.click("#complete")
     page.wait_for_selector("#dossier-status[data-status='4']")
+    posting_passes(api.client.application, code)  # the commune's 15-day public posting (issue 18)
+    page.goto(f"{server}/admin/dossiers/{code}")
     # the branch waits for the tax authority (issue 17): the officer asks for the fee, the applicant pays
     page.fill("#request-payment input[name=amount]", "600000")
     page.click("#request-payment button[type=submit]")

@@ -56,7 +56,8 @@ def test_administrator_declares_days_off_and_make_up_days(api):
     assert api.post("/calendar/days", "admin.19", json={"date": "2026-12-04", "kind": "off", "scope": "01"}).status_code == 403
     assert api.post("/calendar/days", "admin.01", json={"date": "someday", "kind": "maybe"}).status_code == 400
     days = api.get("/calendar/days?scope=01&year=2026", "admin.01").get_json()["items"]
-    assert days == [{"date": "2026-12-04", "kind": "off", "scope": "01", "note": "Nghỉ bù"}]
+    assert [{k: v for k, v in d.items() if k != "id"} for d in days] == [
+        {"date": "2026-12-04", "kind": "off", "scope": "01", "note": "Nghỉ bù", "confirmed": True}]
 
 
 def test_tokens_and_error_format(api, client):

@@ -10,6 +10,7 @@ from orchestrator.models import Dossier, User, WorkItem
 from orchestrator.services import dossiers, lifecycle, tasks
 from orchestrator.services.auth import Actor, actor_for_user
 
+from .lifecycle_helpers import posting_passes
 from .test_land_e2e import APPLICANT, STEP_DATA
 
 WHO = {"Task_Reception": "reception.00454", "Task_CommuneVerification": "specialist.00454",
@@ -48,6 +49,9 @@ def walk(app, counted: list | None = None) -> None:
             session = db.session
             if step == "Task_FileCheck":  # the wait for the tax authority ends with the payment (issue 17)
                 code = session.get(Dossier, dossier_id).code
+                session.remove()
+                posting_passes(app, code)  # after the commune's 15-day public posting (issue 18)
+                session = db.session
                 lifecycle.send_event(session, actors[WHO[step]], code, "payment_received", {})
                 session.commit()
 

@@ -66,7 +66,7 @@ def test_on_time_rate_weeks_procedures_units_and_bottlenecks(app, api, api_key):
     assert weeks[(monday - timedelta(weeks=1)).isoformat()]["late"] == 1
     assert sum(w["resolved"] for w in weeks.values()) == 3
     [land] = s["procedures"]
-    assert (land["code"], land["received"], land["open"], land["open_overdue"]) == ("1.004227", 5, 2, 1)
+    assert (land["code"], land["received"], land["open"], land["open_overdue"]) == ("1.013978", 5, 2, 1)
     assert land["outcomes"]["resolved"] == 3 and land["name"]
     units = {u["code"]: u for u in s["units"]}
     assert units["00454"]["open"] == 2 and units["00454"]["open_overdue"] == 1
@@ -75,7 +75,7 @@ def test_on_time_rate_weeks_procedures_units_and_bottlenecks(app, api, api_key):
     assert {u["code"] for u in s["units"][:2]} == {"00454", "01.VPDKDD.CN11"}, "units with overdue work first"
     # Two steps run in parallel after reception (commune, land office branch): one dossier late in both.
     assert {(b["procedure_code"], b["unit_code"], b["open"], b["open_overdue"]) for b in s["bottlenecks"]} == {
-        ("1.004227", "00454", 2, 1), ("1.004227", "01.VPDKDD.CN11", 2, 1)}
+        ("1.013978", "00454", 2, 1), ("1.013978", "01.VPDKDD.CN11", 2, 1)}
 
     # A period that ends before anything was returned has no resolved dossiers and no rate.
     r = api.get("/statistics?from=2026-01-05&to=2026-01-31", "supervisor.01")
@@ -114,7 +114,7 @@ def test_statistics_page_draws_the_weeks_and_refuses_what_it_should(app, api, ap
     page = office.text(office.get("/statistics"))
     assert 'id="weekly-chart"' in page and page.count('<g class="week">') == 13
     assert 'class="late"' in page and 'data-total="late">1<' in page and 'data-total="rate">0.0 %<' in page
-    assert "1.004227" in page and 'id="nav-statistics"' in page
+    assert "1.013978" in page and 'id="nav-statistics"' in page
     # A bad period is said, and the default one shown; another province is refused.
     page = office.text(office.get("/statistics?from=2026-13-01"))
     assert "YYYY-MM-DD" in page and 'id="weekly-chart"' in page
@@ -151,13 +151,13 @@ def test_statistics_tables_download_as_csv(app, api, api_key, client):
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text[1:])))
     assert rows[0][:3] == ["Mã thủ tục", "Thủ tục", "Tiếp nhận"]
-    assert rows[1][0] == "1.004227" and rows[1][3:8] == ["1", "1", "0", "0", "100.0"]
+    assert rows[1][0] == "1.013978" and rows[1][3:8] == ["1", "1", "0", "0", "100.0"]
     weeks = list(csv.reader(io.StringIO(office.get("/statistics/weeks.csv").get_data(as_text=True)[1:])))
     assert len(weeks) == 14 and weeks[-1][1:3] == ["1", "1"]
     assert office.get("/statistics/units.csv").status_code == 200
     # A name that a spreadsheet would run as a formula is written as text.
     with app.app_context():
-        db.session.get(Procedure, "1.004227").name = '=HYPERLINK("http://example.invalid","x")'
+        db.session.get(Procedure, "1.013978").name = '=HYPERLINK("http://example.invalid","x")'
         db.session.commit()
     rows = list(csv.reader(io.StringIO(office.get("/statistics/procedures.csv").get_data(as_text=True)[1:])))
     assert rows[1][1].startswith("'=HYPERLINK")

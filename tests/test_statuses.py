@@ -14,7 +14,9 @@ from orchestrator.models.dossiers import FINAL_STATUSES, TRANSITIONS
 from orchestrator.services import steps
 
 from .flows import definitions, lane_set, process, props, start, upload_and_publish, user
-from .lifecycle_helpers import BRANCH_OFFICER, RECEPTION, accepted, action, complete, event, paid_at_once, start_online
+from .lifecycle_helpers import (
+    BRANCH_LEADER, BRANCH_OFFICER, RECEPTION, accepted, action, complete, event, paid_at_once, start_online,
+)
 from .test_dossiers_api import start as start_birth
 
 S = DossierStatus
@@ -106,14 +108,14 @@ def _done(api, body: dict, step_id: str, who: str, data: dict | None = None) -> 
 def test_real_flows_make_the_moves_of_the_table_and_only_those(app, api, api_key):
     key = api_key()
 
-    # The land procedure (1.004227 at commune 00454): supplements at reception and during
+    # The land procedure (1.013978, started as 1.004227, at commune 00454): supplements at reception and during
     # processing, the financial obligation, the decision, a return to an earlier step, the result.
     code = start_online(api, key)["code"]
     _ok(action(api, RECEPTION, code, "request-supplement", items=["Mảnh trích đo"]))             # 1 -> 5
     body = _ok(event(api, key, code, "supplement_submitted", {"note": "đủ"}))                   # 5 -> 1
     assert complete(api, RECEPTION, body, "Task_Reception")["status"] == S.PROCESSING             # 1 -> 2 -> 4
     code = accepted(api, key)["code"]
-    _ok(action(api, BRANCH_OFFICER, code, "request-payment"))                                      # 4 -> 6
+    _ok(action(api, BRANCH_OFFICER, code, "request-payment", amount=100000))                       # 4 -> 6
     _ok(event(api, key, code, "payment_received", {"receipt_number": "BL-1"}))                      # 6 -> 4
     _ok(action(api, BRANCH_OFFICER, code, "request-supplement", items=["Bản vẽ"]))               # 4 -> 5
     body = _ok(event(api, RECEPTION, code, "supplement_submitted"))                                # 5 -> 4
@@ -123,7 +125,7 @@ def test_real_flows_make_the_moves_of_the_table_and_only_those(app, api, api_key
     body = complete(api, BRANCH_OFFICER, body, "Task_Draft")
     body = complete(api, "leader.00454", body, "Task_Sign")                                       # 4 -> 9
     assert body["status"] == S.DECIDED
-    body = _ok(action(api, BRANCH_OFFICER, code, "return-to-step", step_id="Task_Draft", reason="Sai số thửa"))
+    body = _ok(action(api, BRANCH_LEADER, code, "return-to-step", step_id="Task_Draft", reason="Sai số thửa"))
     assert body["status"] == S.PROCESSING                                                           # 9 -> 4
     body = complete(api, BRANCH_OFFICER, body, "Task_Draft")
     body = complete(api, "leader.00454", body, "Task_Sign")                                       # 4 -> 9
@@ -133,15 +135,15 @@ def test_real_flows_make_the_moves_of_the_table_and_only_those(app, api, api_key
 
     _ok(action(api, RECEPTION, start_online(api, key)["code"], "refuse", reason="Ngoài địa bàn"))   # 1 -> 3
     _ok(event(api, key, start_online(api, key)["code"], "withdrawn", {"reason": "rút"}))            # 1 -> 7
-    _ok(action(api, BRANCH_OFFICER, accepted(api, key)["code"], "stop", reason="Tranh chấp"))       # 4 -> 8
-    for pause, body in (("request-payment", {}), ("request-supplement", {"items": ["Bản sao"]})):
+    _ok(action(api, BRANCH_LEADER, accepted(api, key)["code"], "stop", reason="Tranh chấp"))        # 4 -> 8
+    for pause, body in (("request-payment", {"amount": 100000}), ("request-supplement", {"items": ["Bản sao"]})):
         for end in ("withdrawn", "stop"):                                                          # 6|5 -> 7|8
             code = accepted(api, key)["code"]
             _ok(action(api, BRANCH_OFFICER, code, pause, **body))
             if end == "withdrawn":
                 _ok(event(api, key, code, "withdrawn"))
             else:
-                _ok(action(api, BRANCH_OFFICER, code, "stop", reason="Tranh chấp"))
+                _ok(action(api, BRANCH_LEADER, code, "stop", reason="Tranh chấp"))
 
     # Drawn diagrams at commune 00070: the end of the workflow in statuses 1, 4 and 9, with each
     # outcome an end event may name (none: the result is returned); a second reception step keeps
@@ -173,7 +175,7 @@ def test_real_flows_make_the_moves_of_the_table_and_only_those(app, api, api_key
     assert all(api.get(f"/dossiers/{c}", "reception.00070").get_json()["status"] == S.RECEIVED for c in at_two)
     _ok(action(api, "reception.00070", at_two[0], "request-payment"))                              # 2 -> 6
     _ok(action(api, "reception.00070", at_two[1], "request-supplement", items=["Bản sao"]))        # 2 -> 5
-    _ok(action(api, "reception.00070", at_two[2], "stop", reason="Tranh chấp"))                    # 2 -> 8
+    _ok(action(api, "leader.00070", at_two[2], "stop", reason="Tranh chấp"))                       # 2 -> 8
     _ok(event(api, "reception.00070", at_two[3], "withdrawn"))                                      # 2 -> 7
     body = api.get(f"/dossiers/{at_two[4]}", "reception.00070").get_json()
     _done(api, body, "Check", "reception.00070", {"reception_result": "refuse", "refusal_reason": "Sai"})  # 2 -> 3

@@ -7,7 +7,7 @@ from .admin_client import BackOffice
 from .lifecycle_helpers import BRANCH_OFFICER, RECEPTION, accepted, action, event, shift_reception, snapshot
 
 COMMUNE_SPECIALIST = "specialist.00454"
-LAND = "1.004227"
+LAND = "1.013978"
 
 
 def test_without_a_window_a_request_on_day_ten_is_accepted(app, api, api_key):

@@ -24,7 +24,7 @@ class ViewSchema(Schema):
 
 
 class VNDateTime(fields.DateTime):
-    """ISO 8601 with the +07:00 offset, as API.md promises."""
+    """ISO 8601 with the +07:00 offset, as docs/api.md promises."""
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else value.astimezone(TZ).isoformat()

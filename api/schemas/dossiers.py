@@ -31,7 +31,11 @@ class DossierStartSchema(Schema):
     applicant = fields.Nested(ApplicantSchema, required=True)
     data = fields.Dict(keys=fields.String(), load_default=dict)
     received_by_unit = fields.String(validate=validate.Length(min=1, max=40))
-    reception = fields.Dict(keys=fields.String(), load_default=dict)
+    reception = fields.Dict(keys=fields.String(), load_default=dict, metadata={"description": (
+        "In person only: the reception form's values, completed by the receiving officer at once. "
+        "`reception_result`: `accept` (default), `supplement` (with `missing_items`, a non-empty list: "
+        "status 5, not received) or `refuse` (with `refusal_reason`: status 3). Integrators may only "
+        "leave it out or send `accept`.")})
 
 
 class DossierQuerySchema(Schema):
@@ -44,6 +48,8 @@ class DossierQuerySchema(Schema):
     received_from = fields.AwareDateTime(default_timezone=TZ)
     received_to = fields.AwareDateTime(default_timezone=TZ)
     updated_since = fields.AwareDateTime(default_timezone=TZ)
+    # Words searched, folded, in the code and the applicant's name, ID number and phone (services.search).
+    q = fields.String(validate=validate.Length(max=200))
     cursor = fields.String(validate=validate.Regexp(r"^[0-9]{1,18}$", error="không hợp lệ"))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 

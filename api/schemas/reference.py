@@ -1,4 +1,4 @@
-"""Reference data: units, the legal due-date computation, declared calendar days."""
+"""Reference data: units, the legal due-date computation, declared calendar days, office hours."""
 from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
@@ -49,6 +49,9 @@ class CalendarDaySchema(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(["off", "work"]))
     scope = fields.String(load_default="VN", validate=validate.Length(min=2, max=2))
     note = fields.String(allow_none=True, validate=validate.Length(max=300))
+    id = fields.Integer(dump_only=True)
+    # False: a shipped day only reported by secondary sources, applied until an administrator confirms it
+    confirmed = fields.Boolean(dump_only=True)
 
 
 class DueSchema(Schema):
@@ -63,5 +66,29 @@ class CalendarDaysQuerySchema(Schema):
     year = fields.Integer(validate=validate.Range(min=2000, max=2100))
 
 
+class OfficeHoursQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    province = fields.String(validate=validate.Length(min=2, max=2))
+
+
+class OfficeHoursSchema(Schema):
+    """A scope's office hours and same-day cut-off, local times "HH:MM"."""
+
+    class Meta:
+        unknown = RAISE
+
+    scope = fields.String(load_default="VN", validate=validate.Length(min=2, max=2))
+    morning_start = fields.String(required=True, validate=validate.Length(max=20))
+    morning_end = fields.String(required=True, validate=validate.Length(max=20))
+    afternoon_start = fields.String(required=True, validate=validate.Length(max=20))
+    afternoon_end = fields.String(required=True, validate=validate.Length(max=20))
+    same_day_cutoff = fields.String(required=True, validate=validate.Length(max=20))
+    # Whose hours apply: the scope's own, "VN"'s, or "default" (the national defaults)
+    source = fields.String(dump_only=True)
+
+
 class CalendarDayListSchema(Schema):
     items = fields.List(fields.Nested(CalendarDaySchema))
+    office_hours = fields.Nested(OfficeHoursSchema)

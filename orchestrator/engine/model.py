@@ -670,7 +670,7 @@ def message_waits(root: etree._Element, process: etree._Element) -> list[dict]:
 
 
 def _default_milestones(tasks: list[dict], main_path: set[str]) -> None:
-    """Sensible defaults (DOMAIN.md): first step receives, last returns, the one before decides.
+    """Sensible defaults (docs/domain.md): first step receives, last returns, the one before decides.
     Only steps on the main path count: a step reached through a boundary event (a reminder, an
     escalation) must not close the dossier."""
     declared = {t["milestone"] for t in tasks if t["milestone"]}

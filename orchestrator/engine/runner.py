@@ -369,6 +369,11 @@ class WorkflowRun:
                 times.append(datetime.now(timezone.utc))
         return min(times) if times else None
 
+    def waiting_at(self) -> set[str]:
+        """The ids of the elements the workflow waits at (timers, catch events, event-based gateways)."""
+        return {task.task_spec.bpmn_id for task in self.workflow.get_tasks(state=TaskState.WAITING)
+                if task.task_spec.bpmn_id}
+
     def _waiting_timers(self) -> dict:
         return {task.id: (task.task_spec.bpmn_id, repr(task._get_internal_data("event_value")))
                 for task in self.workflow.get_tasks(state=TaskState.WAITING) if events.timer_definition(task)}

@@ -14,7 +14,7 @@ from .dossiers import (
 )
 from .integrations import IdempotencyRecord, WebhookDelivery, WebhookSubscription
 from .jobs import Job, Notification
-from .procedures import FormDefinition, Procedure, ProcedureCall, ProcedureInForce, ProcedureVersion
+from .procedures import FormDefinition, Procedure, ProcedureAlias, ProcedureCall, ProcedureInForce, ProcedureVersion
 from .schedules import ScheduledStart
 from .units import Unit, UnitServiceArea
 from .users import ApiKey, Integrator, RoleAssignment, User, UserToken
@@ -22,7 +22,7 @@ from .users import ApiKey, Integrator, RoleAssignment, User, UserToken
 __all__ = [
     "ApiKey", "Attachment", "AttachmentBlob", "AuditEvent", "CalendarDay", "Connector", "Dossier", "DossierCounter",
     "DossierParticipant", "DossierState", "DossierStatus", "FormDefinition", "IdempotencyRecord", "Integrator",
-    "Job", "Notification", "Procedure", "ProcedureCall", "ProcedureInForce",
+    "Job", "Notification", "Procedure", "ProcedureAlias", "ProcedureCall", "ProcedureInForce",
     "ProcedureVersion", "RoleAssignment", "STATUS_NAMES", "ScheduledStart", "Unit", "UnitServiceArea", "User",
     "UserToken", "WebhookDelivery", "WebhookSubscription", "WorkItem",
 ]

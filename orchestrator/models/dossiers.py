@@ -4,16 +4,17 @@ from __future__ import annotations
 from datetime import datetime
 from enum import IntEnum
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, event, inspect, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
+from ..text import dossier_search_text, nfc
 from .procedures import ProcedureVersion
 from .types import JSONType, UTCDateTime, utcnow
 
 
 class DossierStatus(IntEnum):
-    """The national portal's status codes (TrangThaiHoSo, DOMAIN.md). The column and every JSON
+    """The national portal's status codes (TrangThaiHoSo, docs/domain.md). The column and every JSON
     answer keep the integer; the code compares with these names."""
 
     AWAITING_RECEPTION = 1    # Mới đăng ký: submitted online or by post, not yet received
@@ -133,6 +134,9 @@ class Dossier(db.Model):
     created_by: Mapped[str | None] = mapped_column(String(120))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
+    # Folded code and applicant's name, ID number and phone (`text.dossier_search_text`), kept by
+    # `_fold_search_text` on every write: what `GET /api/v1/dossiers?q=` compares.
+    search_text: Mapped[str | None] = mapped_column(Text)
 
     # Steps read the version through services.versions (cached, immutable); load it only on demand.
     version: Mapped[ProcedureVersion] = relationship(lazy="select")
@@ -146,11 +150,34 @@ class Dossier(db.Model):
         Index("ix_dossier_province_received", "province_code", "received_at"),
         Index("ix_dossier_open_due", "province_code", "due_at", postgresql_where=text("finished_at IS NULL"),
               sqlite_where=text("finished_at IS NULL")),
+        # A trigram index serves `%word%` on PostgreSQL (migration a190a1b2c3d4); a plain one elsewhere.
+        Index("ix_dossier_search_text", "search_text", postgresql_using="gin",
+              postgresql_ops={"search_text": "gin_trgm_ops"}),
     )
 
     @property
     def status_name(self) -> str:
         return STATUS_NAMES[self.status]
+
+
+def _nfc_applicant(applicant):
+    """The applicant's text as entered by people, stored composed (NFC) whatever the keyboard sent."""
+    if not isinstance(applicant, dict):
+        return applicant
+    return {k: nfc(v) if isinstance(v, str) else v for k, v in applicant.items()}
+
+
+@event.listens_for(Dossier, "before_insert")
+@event.listens_for(Dossier, "before_update")
+def _fold_search_text(mapper, connection, dossier: Dossier) -> None:
+    state = inspect(dossier)
+    if state.persistent and not (state.attrs.applicant.history.has_changes()
+                                 or state.attrs.code.history.has_changes()):
+        return  # a status change: nothing searched has changed
+    applicant = _nfc_applicant(dossier.applicant)
+    if applicant != dossier.applicant:
+        dossier.applicant = applicant
+    dossier.search_text = dossier_search_text(dossier.code, applicant)
 
 
 class DossierState(db.Model):

@@ -46,6 +46,9 @@ class ProcedureVersion(db.Model):
     # Issue 18: working days after reception within which a supplement may be requested during
     # processing; None = no window (no general rule sets one; some sector rules do).
     supplement_window_days: Mapped[int | None] = mapped_column(Integer)
+    # Issue 18: the period's variants and the waits not counted in it (`services.periods`), {}
+    # when the period is always deadline_days. Frozen with the version.
+    deadline_rules: Mapped[dict] = mapped_column(JSONType, default=dict)
     # The DMN documents uploaded with the diagram, {decision id: XML}; frozen with the version.
     decisions: Mapped[dict] = mapped_column(JSONType, default=dict)
     # Issue 17: a version with a timer start marked as scheduled, {"units": [unit codes]} (the
@@ -72,6 +75,16 @@ class ProcedureInForce(db.Model):
     since: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     version: Mapped[ProcedureVersion] = relationship(lazy="joined")
+
+
+class ProcedureAlias(db.Model):
+    """An earlier code of a procedure (renumbered in the national database): a dossier started
+    with it starts the procedure it now names (`procedures.in_force`)."""
+
+    __tablename__ = "procedure_alias"
+
+    alias: Mapped[str] = mapped_column(String(40), primary_key=True)
+    procedure_code: Mapped[str] = mapped_column(ForeignKey("procedure.code"), index=True)
 
 
 class ProcedureCall(db.Model):

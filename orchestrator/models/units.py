@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, ForeignKey, Index, String
+from sqlalchemy import Boolean, Date, ForeignKey, Index, String, event, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
+from ..text import fold, nfc
 
 LEVELS = ("national", "province", "commune", "department", "service-center")
 
@@ -23,11 +24,27 @@ class Unit(db.Model):
     dept_code: Mapped[str | None] = mapped_column(String(20))
     valid_from: Mapped[date | None] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    # A commune with especially difficult socio-economic conditions: some procedures give it more
+    # days (the land procedure 1.013978: +10, docs/domain.md). Set by administrators.
+    disadvantaged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # `fold(name)`, kept by `_fold_name` on every write: what unit searches compare (services.search).
+    name_folded: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
         Index("ix_unit_level_province", "level", "province_code"),
         Index("ix_unit_parent", "parent_code"),
+        # A trigram index serves `%word%` on PostgreSQL (migration a190a1b2c3d4); a plain one elsewhere.
+        Index("ix_unit_name_folded", "name_folded", postgresql_using="gin",
+              postgresql_ops={"name_folded": "gin_trgm_ops"}),
     )
+
+
+@event.listens_for(Unit, "before_insert")
+@event.listens_for(Unit, "before_update")
+def _fold_name(mapper, connection, unit: Unit) -> None:
+    """Names are stored composed (NFC) whatever the keyboard sent, and folded for search."""
+    unit.name = nfc(unit.name)
+    unit.name_folded = fold(unit.name)
 
 
 class UnitServiceArea(db.Model):

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from ..models import Dossier, DossierParticipant, RoleAssignment, Unit, User, WorkItem
 from ..models.attachments import APPLICANT_DOCUMENT
 from ..models.procedures import NATIONAL
+from . import fault
 from .auth import Actor
 from .errors import Forbidden, NotFound
 
@@ -271,52 +272,140 @@ def may_act_on_dossier(session: Session, actor: Actor, dossier: Dossier) -> None
     raise Forbidden("Chỉ cán bộ của đơn vị tham gia giải quyết hồ sơ mới thực hiện được thao tác này.")
 
 
-# One rule per action of `lifecycle.ACTIONS`, checked on the dossier before it is locked. The
-# actions made by completing a step (refuse and request-supplement at reception, return-result
-# with an open return step) also need that step's role: `tasks.complete` checks `may_act_on_step`.
-
-def may_request_supplement(session: Session, actor: Actor, dossier: Dossier) -> None:
-    may_act_on_dossier(session, actor, dossier)
-
-
-def may_request_payment(session: Session, actor: Actor, dossier: Dossier) -> None:
-    may_act_on_dossier(session, actor, dossier)
+# Which units an action may be done from (`LifecycleRule.units`), read from the dossier's steps.
+TAKING_PART = "taking_part"    # any unit taking part in the dossier
+HOLDING = "holding"            # a unit holding an open step; none open: the unit of the last completed step
+RECEIVING = "receiving"        # the receiving unit (its reception desk received the dossier and returns the result)
+AT_FAULT = "at_fault"          # the unit at fault (`fault.units_at_fault`)
+CURRENT_STEP = "current_step"  # the holder (claimant) of an open step, or a leader of that step's unit
 
 
-def may_refuse(session: Session, actor: Actor, dossier: Dossier) -> None:
-    may_act_on_dossier(session, actor, dossier)
+@dataclass(frozen=True)
+class LifecycleRule:
+    """Who may do a lifecycle action: one of `roles` in one of the `units` the dossier names
+    (an officer of another unit taking part: 403 naming `who`; not seen at all: 404)."""
+
+    roles: tuple[str, ...]
+    units: tuple[str, ...]
+    who: str      # in the refusal and in docs/domain.md
+    source: str   # the legal basis, for docs/domain.md
 
 
-def may_apologize(session: Session, actor: Actor, dossier: Dossier) -> None:
-    may_act_on_dossier(session, actor, dossier)
-
-
-def may_stop(session: Session, actor: Actor, dossier: Dossier) -> None:
-    may_act_on_dossier(session, actor, dossier)
-
-
-def may_return_to_step(session: Session, actor: Actor, dossier: Dossier) -> None:
-    """And, once the step is known to be one to return to, `may_rewind` on the open steps."""
-    may_act_on_dossier(session, actor, dossier)
-
-
-def may_return_result(session: Session, actor: Actor, dossier: Dossier) -> None:
-    may_act_on_dossier(session, actor, dossier)
-
-
-LIFECYCLE_ACTIONS = {
-    "request-supplement": may_request_supplement, "request-payment": may_request_payment,
-    "refuse": may_refuse, "apologize": may_apologize, "stop": may_stop,
-    "return-to-step": may_return_to_step, "return-result": may_return_result,
+# ONE permission table for the actions of `lifecycle.ACTIONS` (docs/domain.md shows it). The state
+# rules (which status, once per unit, on time) are `lifecycle`'s; the actions made by completing a
+# step (refuse and request-supplement at reception, return-result with an open return step) also
+# need that step's role: `tasks.complete` checks `may_act_on_step`.
+LIFECYCLE_RULES: dict[str, LifecycleRule] = {
+    "request-supplement": LifecycleRule(
+        OFFICER_ROLES, (TAKING_PART,),
+        "cán bộ của đơn vị tham gia giải quyết hồ sơ; đơn vị yêu cầu phải đang giữ một bước (mỗi đơn vị một lần)",
+        "Nghị định 61/2018/NĐ-CP Điều 19 khoản 2 (sửa đổi bởi Nghị định 118/2025/NĐ-CP) – cần xác nhận"),
+    "request-payment": LifecycleRule(
+        OFFICER_ROLES, (HOLDING, RECEIVING),
+        "cán bộ của đơn vị đang giữ bước xử lý hồ sơ hoặc của đơn vị tiếp nhận",
+        "Nghị định 118/2025/NĐ-CP (nghĩa vụ tài chính, thời gian không tính vào thời hạn) – cần xác nhận"),
+    "refuse": LifecycleRule(
+        ("reception",), (RECEIVING,),
+        "cán bộ tiếp nhận của đơn vị tiếp nhận (khi tiếp nhận; đang giải quyết thì lãnh đạo dùng 'dừng xử lý')",
+        "Nghị định 61/2018/NĐ-CP Điều 15, Điều 19 (sửa đổi bởi Nghị định 118/2025/NĐ-CP) – cần xác nhận"),
+    "apologize": LifecycleRule(
+        ("leader",), (AT_FAULT,),
+        "lãnh đạo của đơn vị làm chậm hồ sơ (đơn vị có bước quá hạn, hoặc đang giữ hồ sơ)",
+        "Nghị định 61/2018/NĐ-CP Điều 19 khoản 3 điểm c (sửa đổi bởi Nghị định 118/2025/NĐ-CP): cơ quan, "
+        "đơn vị làm quá hạn gửi phiếu xin lỗi và hẹn lại ngày trả kết quả – cần xác nhận số điều"),
+    "stop": LifecycleRule(
+        ("leader",), (AT_FAULT,),
+        "lãnh đạo của đơn vị đang giải quyết hồ sơ (đơn vị có bước quá hạn, hoặc đang giữ hồ sơ)",
+        "Nghị định 118/2025/NĐ-CP Điều 21 (dừng giải quyết hồ sơ) – cần xác nhận"),
+    "return-to-step": LifecycleRule(
+        OFFICER_ROLES, (CURRENT_STEP,),
+        "người đang giữ (đã nhận) bước hiện tại hoặc lãnh đạo của đơn vị có bước đó",
+        "docs/api.md (quy tắc nội bộ; không có quy định riêng)"),
+    "return-result": LifecycleRule(
+        ("reception",), (RECEIVING, HOLDING),
+        "cán bộ tiếp nhận của đơn vị tiếp nhận hoặc của đơn vị giữ bước trả kết quả",
+        "Nghị định 61/2018/NĐ-CP Điều 20 (trả kết quả) – cần xác nhận"),
 }
 
 
+def lifecycle_units(session: Session, dossier: Dossier, kind: str,
+                    open_steps: list[WorkItem] | None = None) -> set[str]:
+    """The units a `LifecycleRule.units` entry names for this dossier (CURRENT_STEP: the open
+    steps' units; who of them may act is `may_rewind`'s)."""
+    if kind == RECEIVING:
+        return {dossier.received_by_unit}
+    steps = fault.open_steps(session, dossier) if open_steps is None else open_steps
+    if kind == AT_FAULT:
+        return set(fault.units_at_fault(session, dossier, steps=steps))
+    if kind == HOLDING:
+        if steps:
+            return {w.unit_code for w in steps}
+        last = fault.last_completed_unit(session, dossier)
+        return {last} if last else set()
+    if kind == CURRENT_STEP:
+        return {w.unit_code for w in steps}
+    raise ValueError(kind)
+
+
+def may_do(session: Session, actor: Actor, dossier: Dossier, action: str) -> None:
+    """The one check of `LIFECYCLE_RULES`: first an officer of a unit taking part (else 403, or
+    404 when the dossier is not seen at all), then one of the rule's roles in one of its units
+    (403 saying who may)."""
+    rule = LIFECYCLE_RULES[action]
+    may_act_on_dossier(session, actor, dossier)
+    if TAKING_PART in rule.units:
+        return
+    if CURRENT_STEP in rule.units:
+        return  # the open steps are read under the lock: `lifecycle.return_to_step` calls `may_rewind`
+    steps = None if rule.units == (RECEIVING,) else fault.open_steps(session, dossier)  # one read
+    units = set().union(*(lifecycle_units(session, dossier, kind, steps) for kind in rule.units))
+    if units & {a.unit_code for a in actor.assignments if a.role in rule.roles}:
+        return
+    raise Forbidden(f"Chỉ {rule.who} mới được thực hiện thao tác này.",
+                    extra={"action": action, "roles": list(rule.roles), "units": sorted(units)})
+
+
+def _rule(action: str):
+    def check(session: Session, actor: Actor, dossier: Dossier) -> None:
+        may_do(session, actor, dossier, action)
+    check.__name__ = "may_" + action.replace("-", "_")
+    check.__doc__ = f"`LIFECYCLE_RULES['{action}']`: {LIFECYCLE_RULES[action].who}."
+    return check
+
+
+# The checks `lifecycle.perform` runs on the dossier before it is locked, by action name.
+LIFECYCLE_ACTIONS = {action: _rule(action) for action in LIFECYCLE_RULES}
+may_request_supplement = LIFECYCLE_ACTIONS["request-supplement"]
+may_request_payment = LIFECYCLE_ACTIONS["request-payment"]
+may_refuse = LIFECYCLE_ACTIONS["refuse"]
+may_apologize = LIFECYCLE_ACTIONS["apologize"]
+may_stop = LIFECYCLE_ACTIONS["stop"]
+may_return_to_step = LIFECYCLE_ACTIONS["return-to-step"]
+may_return_result = LIFECYCLE_ACTIONS["return-result"]
+
+
+def fault_unit_led_by(session: Session, actor: Actor, dossier: Dossier, action: str = "apologize") -> str:
+    """The unit at fault the actor leads, in whose name the apology or the stop notice is issued
+    (parallel branches: the first of them the actor leads); 403 when the actor leads none."""
+    led = actor.units("leader") if not actor.is_integrator else set()
+    unit = next((u for u in fault.units_at_fault(session, dossier) if u in led), None)
+    if unit is None:
+        raise Forbidden(f"Chỉ {LIFECYCLE_RULES[action].who} mới được thực hiện thao tác này.",
+                        extra={"action": action, "roles": ["leader"]})
+    return unit
+
+
 def may_rewind(actor: Actor, open_steps: Iterable[WorkItem]) -> None:
-    """Return-to-step: an officer with the role of a current step in its unit, or a leader of that
-    unit. (docs/api.md says the holder of a current step: a later issue; the authorisation
-    matrix keeps it as a strict xfail.)"""
-    if not any(actor.has_role(w.role, w.unit_code) or actor.has_role("leader", w.unit_code) for w in open_steps):
-        raise Forbidden("Chỉ người xử lý bước hiện tại (hoặc lãnh đạo đơn vị) được trả hồ sơ về bước trước.")
+    """Return-to-step: the holder of a current step (the officer who claimed it) or a leader of
+    that step's unit (docs/api.md). An unclaimed step has no holder: its officers claim it first
+    (then they hold it), so a receptionist cannot send back a decided dossier whose return step
+    nobody took."""
+    if actor.is_integrator:
+        raise Forbidden("Khóa API không trả hồ sơ về bước trước.")
+    if not any((actor.user_id is not None and w.assignee_id == actor.user_id and actor.has_role(w.role, w.unit_code))
+               or actor.has_role("leader", w.unit_code) for w in open_steps):
+        raise Forbidden("Chỉ người đang giữ (đã nhận) bước hiện tại hoặc lãnh đạo đơn vị có bước đó mới được trả "
+                        "hồ sơ về bước trước; hãy nhận xử lý bước trước khi trả về.")
 
 
 def may_send_event(session: Session, actor: Actor, dossier: Dossier) -> None:
@@ -391,6 +480,22 @@ def statistics_scope(actor: Actor, scope: str | None) -> str:
     if not in_scope(scopes, scope):
         raise Forbidden(f"Không có quyền xem thống kê của {scope}.")
     return scope
+
+
+def may_read_book(session: Session, actor: Actor, unit_code: str) -> Unit:
+    """The dossier tracking book of a receiving unit (docs/domain.md): the unit's officers (any
+    role), supervisors and administrators of its area (the commune itself, its province, VN).
+    An unknown unit: 404; anyone else: 403. Returns the unit."""
+    unit = session.get(Unit, unit_code) if unit_code else None
+    if unit is None:
+        raise NotFound(f"Không tìm thấy đơn vị {unit_code}.")
+    if not actor.is_integrator:
+        for a in actor.assignments:
+            if a.role in OFFICER_ROLES and a.unit_code == unit.code:
+                return unit
+            if a.role in AREA_ROLES and (a.level == "national" or a.unit_code in (unit.code, unit.province_code)):
+                return unit
+    raise Forbidden(f"Không có quyền xem sổ theo dõi hồ sơ của đơn vị {unit.code}.")
 
 
 # -- administrators ------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import CalendarDay, RoleAssignment, Unit, User
@@ -18,7 +18,7 @@ from .auth import forget_actor
 from .deadlines import forget_calendars
 from .routing import forget_routes
 from ..models.users import ROLES
-from . import access, audit
+from . import access, audit, search
 from .auth import Actor, create_user
 from .deadlines import declare_day
 from .errors import Conflict, Forbidden, Invalid, NotFound
@@ -31,15 +31,29 @@ def search_users(session: Session, actor: Actor, q: str = "", role: str = "", ac
     scopes = access.admin_scopes(actor)
     query = select(User).where(access.managed_users(scopes))
     q = (q or "").strip()
-    if q:
-        like = f"%{q.lower()}%"
-        query = query.where(or_(func.lower(User.username).like(like), func.lower(User.full_name).like(like),
-                                User.id.in_(select(RoleAssignment.user_id).where(RoleAssignment.unit_code == q))))
+    wanted = search.words(q)
     if role:
         query = query.where(User.id.in_(select(RoleAssignment.user_id).where(RoleAssignment.role == role)))
     if active in ("1", "0"):
         query = query.where(User.active == (active == "1"))
-    return list(session.scalars(query.order_by(User.username).limit(limit)).all())
+    if not wanted:
+        return list(session.scalars(query.order_by(User.username).limit(limit)).all())
+    # Full names are folded here, not in SQL (the database's lower() keeps "Đ" and the diacritics):
+    # an administrator's users are a few thousand at most, read as (id, username, name) in pages.
+    by_pair = set(session.scalars(select(RoleAssignment.user_id).where(RoleAssignment.unit_code == q)))
+    found: list[int] = []
+    names = session.execute(query.with_only_columns(User.id, User.username, User.full_name)
+                            .order_by(User.username).execution_options(yield_per=1000))
+    for user_id, username, full_name in names:
+        text = f"{search.fold(username)} {search.fold(full_name)}"
+        if user_id in by_pair or all(w in text for w in wanted):
+            found.append(user_id)
+            if len(found) == limit:
+                break
+    names.close()
+    if not found:
+        return []
+    return list(session.scalars(select(User).where(User.id.in_(found)).order_by(User.username)).all())
 
 
 def get_user(session: Session, actor: Actor, user_id: int) -> User:
@@ -104,6 +118,21 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> Us
         raise Conflict("Không thể tự khóa tài khoản của chính mình.")
     user.active = active
     audit.record(session, "user.activate" if active else "user.deactivate", actor.name, note=user.username)
+    session.flush()
+    return user
+
+
+def set_profile(session: Session, actor: Actor, user_id: int, full_name: str, title: str) -> User:
+    """Full name and title (chức vụ): a leader signs the apology letter and the stop notice with
+    them (documents print what the action recorded, so a change reaches later documents only)."""
+    user = get_user(session, actor, user_id)
+    full_name, title = (full_name or "").strip(), (title or "").strip()
+    if len(full_name) > 200:
+        raise Invalid("Họ tên quá dài.", fields={"full_name": "tối đa 200 ký tự"})
+    if len(title) > 120:
+        raise Invalid("Chức vụ quá dài.", fields={"title": "tối đa 120 ký tự"})
+    user.full_name, user.title = full_name or None, title or None
+    audit.record(session, "user.profile", actor.name, note=f"{user.username}: {full_name} · {title}")
     session.flush()
     return user
 
@@ -189,7 +218,7 @@ def search_units(session: Session, actor: Actor, q: str = "", level: str = "", l
         query = query.where(Unit.province_code.in_(scopes))
     q = (q or "").strip()
     if q:
-        query = query.where(or_(Unit.code == q, func.lower(Unit.name).like(f"%{q.lower()}%")))
+        query = query.where(or_(Unit.code == q, search.matches(Unit.name_folded, q)))
     if level:
         query = query.where(Unit.level == level)
     return list(session.scalars(query.order_by(Unit.code).limit(limit)).all())
@@ -216,6 +245,22 @@ def set_validity(session: Session, actor: Actor, unit_code: str, valid_from: str
     forget_routes()
     audit.record(session, "unit.validity", actor.name, unit_code=unit_code, note=unit.name,
                  data={"before": before, "after": {k: str(v or "") for k, v in parsed.items()}})
+    session.flush()
+    return unit
+
+
+def set_disadvantaged(session: Session, actor: Actor, unit_code: str, value: bool) -> Unit:
+    """Mark a commune as having especially difficult socio-economic conditions: procedures whose
+    period rules say so give its dossiers more days (`periods`; the land procedure: +10)."""
+    unit = session.get(Unit, unit_code)
+    if unit is None or not access.admin_manages_unit(session, actor, unit_code) or unit.level == "national":
+        raise NotFound("Không tìm thấy đơn vị.")
+    if unit.level != "commune":
+        raise Invalid("Chỉ xã/phường được đánh dấu có điều kiện kinh tế - xã hội đặc biệt khó khăn.",
+                      fields={"disadvantaged": "chỉ áp dụng cho xã/phường"})
+    before, unit.disadvantaged = bool(unit.disadvantaged), bool(value)
+    audit.record(session, "unit.disadvantaged", actor.name, unit_code=unit_code, note=unit.name,
+                 data={"before": before, "after": unit.disadvantaged})
     session.flush()
     return unit
 

@@ -19,15 +19,75 @@ import holidays
 
 from ..timezone import TZ
 
-# Office hours (module constants so a later config layer can change them).
-MORNING_START = time(7, 30)
-MORNING_END = time(11, 30)
-AFTERNOON_START = time(13, 0)
-AFTERNOON_END = time(17, 0)
-# A due date falls at the end of office hours of its day.
-DUE_TIME = time(17, 0)
-# Same-day ("trong ngày") dossiers received at/after this time count as next-day.
-SAME_DAY_CUTOFF = time(15, 0)
+
+
+@dataclass(frozen=True)
+class OfficeHours:
+    """A province's office hours and same-day cut-off (local time). The defaults are the national
+    ones: 07:30–11:30 and 13:00–17:00 (the working hours of state agencies, see docs/domain.md
+    "Deadlines"); a province may set its own (`office_hours` rows, scope VN or a province code).
+    A due date falls at the end of the afternoon of its day; a same-day ("trong ngày") dossier
+    received at/after the cut-off is due the next working day."""
+
+    morning_start: time = time(7, 30)
+    morning_end: time = time(11, 30)
+    afternoon_start: time = time(13, 0)
+    afternoon_end: time = time(17, 0)
+    same_day_cutoff: time = time(15, 0)
+
+    def __post_init__(self) -> None:
+        problems = office_hours_problems(self)
+        if problems:
+            name, message = next(iter(problems.items()))
+            raise ValueError(f"{name}: {message}")
+
+    @property
+    def periods(self) -> tuple[tuple[time, time], tuple[time, time]]:
+        return ((self.morning_start, self.morning_end), (self.afternoon_start, self.afternoon_end))
+
+    def as_dict(self) -> dict[str, str]:
+        """{field: "HH:MM"}, the shape of the API and the back-office form."""
+        return {name: getattr(self, name).strftime("%H:%M") for name in OFFICE_HOURS_FIELDS}
+
+
+OFFICE_HOURS_FIELDS: tuple[str, ...] = (
+    "morning_start", "morning_end", "afternoon_start", "afternoon_end", "same_day_cutoff")
+
+
+def office_hours_problems(hours: Any) -> dict[str, str]:
+    """What is wrong with a set of office hours, by field (empty when they are fine): whole
+    minutes, morning_start < morning_end <= afternoon_start < afternoon_end, and a cut-off within
+    office hours (in the morning or the afternoon, its ends included)."""
+    problems: dict[str, str] = {}
+    values = {name: getattr(hours, name, None) for name in OFFICE_HOURS_FIELDS}
+    for name, value in values.items():
+        if not isinstance(value, time) or value.tzinfo is not None:
+            problems[name] = "giờ không hợp lệ (HH:MM)"
+        elif value.second or value.microsecond:
+            problems[name] = "chỉ ghi giờ và phút (HH:MM)"
+    if problems:
+        return problems
+    ms, me, as_, ae, cut = (values[n] for n in OFFICE_HOURS_FIELDS)
+    if not ms < me:
+        problems["morning_end"] = "phải sau giờ bắt đầu buổi sáng"
+    elif not me <= as_:
+        problems["afternoon_start"] = "không được trước giờ kết thúc buổi sáng"
+    elif not as_ < ae:
+        problems["afternoon_end"] = "phải sau giờ bắt đầu buổi chiều"
+    elif not (ms <= cut <= me or as_ <= cut <= ae):
+        problems["same_day_cutoff"] = "phải nằm trong giờ làm việc (buổi sáng hoặc buổi chiều)"
+    return problems
+
+
+DEFAULT_OFFICE_HOURS = OfficeHours()
+
+# The national defaults under their former names (the hours of a calendar are `calendar.hours`).
+MORNING_START = DEFAULT_OFFICE_HOURS.morning_start
+MORNING_END = DEFAULT_OFFICE_HOURS.morning_end
+AFTERNOON_START = DEFAULT_OFFICE_HOURS.afternoon_start
+AFTERNOON_END = DEFAULT_OFFICE_HOURS.afternoon_end
+DUE_TIME = DEFAULT_OFFICE_HOURS.afternoon_end
+SAME_DAY_CUTOFF = DEFAULT_OFFICE_HOURS.same_day_cutoff
 
 DUE_KINDS: tuple[str, ...] = ("working", "calendar", "same-day")
 
@@ -124,14 +184,16 @@ def _require_count(value: Any, name: str, minimum: int = 0) -> int:
 
 
 class WorkingCalendar:
-    """Working days of Vietnamese state agencies (Mon–Fri minus holidays, plus overrides).
+    """Working days of Vietnamese state agencies (Mon–Fri minus holidays, plus overrides), and
+    the office hours of one province (``hours``, the national defaults when not given).
 
     Holidays are computed lazily per year and cached, and so is each date's
     working/non-working answer, so bulk due-date computation stays cheap.
     """
 
-    def __init__(self, overrides: CalendarOverrides | None = None) -> None:
+    def __init__(self, overrides: CalendarOverrides | None = None, hours: OfficeHours | None = None) -> None:
         self.overrides = overrides or CalendarOverrides()
+        self.hours = hours or DEFAULT_OFFICE_HOURS
         self._holidays_by_year: dict[int, dict[date, str]] = {}
         self._working: dict[date, bool] = {}
 
@@ -209,13 +271,14 @@ class WorkingCalendar:
     # -- due dates ------------------------------------------------------------
 
     def due_at(self, received_at: datetime, kind: str, days: int | None = None) -> datetime:
-        """Legal due date (17:00 Asia/Ho_Chi_Minh) of a dossier received at ``received_at``.
+        """Legal due date (end of the afternoon, 17:00 by default, Asia/Ho_Chi_Minh) of a dossier
+        received at ``received_at``.
 
         ``working``: end of the ``days``-th working day after the reception date.
         ``calendar``: reception date + ``days``; a last day that is not a working
         day moves to the next working day (Civil Code 2015, Art. 147–148).
-        ``same-day``: today if received on a working day before 15:00, else the
-        next working day. Raises ValueError naming the bad parameter.
+        ``same-day``: today if received on a working day before the cut-off (15:00 by
+        default), else the next working day. Raises ValueError naming the bad parameter.
         """
         local = _require_aware(received_at, "received_at")
         if kind not in DUE_KINDS:
@@ -224,7 +287,7 @@ class WorkingCalendar:
         if kind == "same-day":
             if days not in (None, 0):
                 raise ValueError(f"days must be empty for kind 'same-day', got {days!r}")
-            if self.is_working_day(received) and local.time() < SAME_DAY_CUTOFF:
+            if self.is_working_day(received) and local.time() < self.hours.same_day_cutoff:
                 due_day = received
             else:
                 due_day = self.next_working_day(received)
@@ -239,7 +302,7 @@ class WorkingCalendar:
                 due_day = received + timedelta(days=days)
                 if not self.is_working_day(due_day):
                     due_day = self.next_working_day(due_day)
-        return datetime.combine(due_day, DUE_TIME, tzinfo=TZ)
+        return datetime.combine(due_day, self.hours.afternoon_end, tzinfo=TZ)
 
     def office_hours_between(self, start: datetime, end: datetime) -> float:
         """Office time (hours) between two instants: what a paused interval costs a deadline.
@@ -253,7 +316,7 @@ class WorkingCalendar:
         day = cursor.date()
         while day <= stop.date():
             if self.is_working_day(day):
-                for open_t, close_t in ((MORNING_START, MORNING_END), (AFTERNOON_START, AFTERNOON_END)):
+                for open_t, close_t in self.hours.periods:
                     begin = max(cursor, datetime.combine(day, open_t, tzinfo=TZ))
                     finish = min(stop, datetime.combine(day, close_t, tzinfo=TZ))
                     if finish > begin:
@@ -262,7 +325,7 @@ class WorkingCalendar:
         return total.total_seconds() / 3600
 
     def add_office_hours(self, start: datetime, hours: float) -> datetime:
-        """``start`` plus ``hours`` of office time (working days, 07:30–11:30 and 13:00–17:00).
+        """``start`` plus ``hours`` of office time (working days, within ``self.hours``).
 
         Used for step deadlines expressed in hours. Time outside office hours is
         skipped; a deadline that lands exactly on a closing time stays there.
@@ -278,7 +341,7 @@ class WorkingCalendar:
         day = cursor.date()
         while True:
             if self.is_working_day(day):
-                for open_t, close_t in ((MORNING_START, MORNING_END), (AFTERNOON_START, AFTERNOON_END)):
+                for open_t, close_t in self.hours.periods:
                     opens = datetime.combine(day, open_t, tzinfo=TZ)
                     closes = datetime.combine(day, close_t, tzinfo=TZ)
                     begin = max(cursor, opens)

@@ -1,4 +1,5 @@
-"""The working calendar of a province, from the holidays package plus declared days."""
+"""The working calendar of a province, from the holidays package plus declared days, with the
+province's office hours (its own, else VN's, else the national defaults)."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -8,22 +9,23 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import CalendarDay
-from ..models.calendar import DAY_OFF, WORKING_DAY
+from ..models.calendar import DAY_OFF, WORKING_DAY, OfficeHoursSetting
 from .cache import TTLCache, db_key
-from .calendar import CalendarOverrides, WorkingCalendar
+from .calendar import OFFICE_HOURS_FIELDS, CalendarOverrides, OfficeHours, WorkingCalendar
 
 
 @lru_cache(maxsize=64)
-def _calendar(overrides: CalendarOverrides) -> WorkingCalendar:
-    return WorkingCalendar(overrides)
+def _calendar(overrides: CalendarOverrides, hours: OfficeHours) -> WorkingCalendar:
+    return WorkingCalendar(overrides, hours)
 
 
 _calendars = TTLCache(max_size=128, ttl=60)
 
 
 def calendar_for(session: Session, province_code: str | None) -> WorkingCalendar:
-    """Country-wide declarations, with a province's own declarations taking precedence.
-    Cached for a minute (declarations made in this process apply at once)."""
+    """Country-wide declarations, with a province's own declarations taking precedence, and the
+    province's office hours. Cached for a minute (an administrator's changes made in this process
+    apply at once: `forget_calendars`)."""
     return _calendars.get((db_key(session), province_code), lambda: _calendar_for(session, province_code))
 
 
@@ -42,7 +44,22 @@ def _calendar_for(session: Session, province_code: str | None) -> WorkingCalenda
     return _calendar(CalendarOverrides(
         days_off=frozenset(d for d, k in kinds.items() if k == DAY_OFF),
         working_days=frozenset(d for d, k in kinds.items() if k == WORKING_DAY),
-    ))
+    ), office_hours_for(session, province_code)[0])
+
+
+def office_hours_for(session: Session, province_code: str | None) -> tuple[OfficeHours, str | None]:
+    """The office hours that apply in a province and whose they are: its own row (scope = the
+    province), else VN's row ("VN"), else the national defaults (None)."""
+    scopes = ["VN"] + ([province_code] if province_code and province_code != "VN" else [])
+    rows = {r.scope: r for r in session.scalars(select(OfficeHoursSetting).where(OfficeHoursSetting.scope.in_(scopes)))}
+    for scope in reversed(scopes):  # the province's own row first
+        row = rows.get(scope)
+        if row is not None:
+            try:
+                return OfficeHours(**{name: getattr(row, name) for name in OFFICE_HOURS_FIELDS}), scope
+            except ValueError:  # a row edited by hand into nonsense: the defaults rather than a 500
+                continue
+    return OfficeHours(), None
 
 
 def legal_due_at(session: Session, province_code: str, received_at: datetime, kind: str,

@@ -133,6 +133,7 @@ def _copy_as_draft(session: Session, actor: Actor, source: ProcedureVersion, sco
             units = [u for u in units if getattr(session.get(Unit, u), "province_code", None) == scope]
         draft.schedule = {"units": units} if units else {}
     draft.supplement_window_days = source.supplement_window_days  # issue 18: the rule comes along
+    draft.deadline_rules = dict(source.deadline_rules or {})  # issue 18: the period's variants and waits too
     audit.record(session, action, actor.name,
                  note=f"{source.procedure_code} v{draft.version} ({scope}) từ v{source.version} ({source.scope})")
     return draft
@@ -202,7 +203,7 @@ def _store(session: Session, actor: Actor, version: ProcedureVersion, xml: bytes
 
 
 def route_path(level: str, unit_type: str, dept_code: str, role: str) -> str:
-    """Level, unit type and role as chosen on the page -> the routing path of API.md."""
+    """Level, unit type and role as chosen on the page -> the routing path of docs/api.md."""
     fields = {}
     if role not in ROLES:
         fields["role"] = "reception, specialist hoặc leader"
@@ -458,8 +459,10 @@ def set_procedure_meta(session: Session, actor: Actor, code: str, number: int, *
             fees.check_rule(fee, dict(version.decisions or {}))
         except Invalid as exc:
             raise Invalid(exc.message, fields={"fee_decision": "chọn một bảng quyết định của bản nháp"}) from None
+    elif fee_kind == "provincial":  # set by the province / the tax notice: the officer states the amount
+        fee = {"kind": "provincial"}
     else:
-        raise Invalid("Loại lệ phí không hợp lệ.", fields={"fee_kind": "free | fixed | decision"})
+        raise Invalid("Loại lệ phí không hợp lệ.", fields={"fee_kind": "free | fixed | decision | provincial"})
     before = {"deadline_days": version.deadline_days, "deadline_kind": version.deadline_kind, "fee": version.fee_rule}
     version.deadline_days, version.deadline_kind = meta["deadline_days"], meta["deadline_kind"]
     version.fee_rule = {**{k: v for k, v in (version.fee_rule or {}).items()
@@ -652,7 +655,7 @@ def dry_run(session: Session, actor: Actor, code: str, number: int, commune_code
                    service_outputs=answers)
     now = received_at or utcnow()
     cal = calendar_for(session, province)
-    legal = legal_due_at(session, province, now, version.deadline_kind, version.deadline_days)
+    legal = legal_due_at(session, province, now, version.deadline_kind, version.deadline_days)  # the base period
     paths = {**called_paths, **step_paths(version.model, version.lane_map)}
     lanes = {lane["id"]: lane["name"] for lane in version.model["lanes"]}
     steps_meta = {**called_steps, **{t["id"]: t for t in version.model["user_tasks"]}}

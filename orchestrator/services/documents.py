@@ -84,6 +84,21 @@ def _officer(session: Session, username: str | None) -> str:
     return (user.full_name or user.username) if user else username
 
 
+def _issued_by(session: Session, ctx: dict, event: AuditEvent | None) -> dict:
+    """The apology letter and the stop notice are issued in the name of the unit at fault and
+    signed by its leader, as the action recorded them (`lifecycle.signed_by`): the same document
+    later, whatever happens to the unit or the user. Recorded before issue 18: the receiving unit,
+    signature unnamed. `receiving`: the unit that received the dossier, named in the text."""
+    data = (event.data or {}) if event is not None else {}
+    out = {"receiving": ctx["unit"], "signer": None}
+    if data.get("unit"):
+        parent = session.get(Unit, data["parent_code"]) if data.get("parent_code") else None
+        out["unit"] = {"name": data.get("unit_name") or data["unit"], "parent_name": parent.name if parent else ""}
+        out["signer"] = {"name": data.get("leader_name") or data.get("leader") or "",
+                         "title": data.get("leader_title") or ""}
+    return out
+
+
 @dataclass
 class ControlRow:
     step_id: str
@@ -141,6 +156,10 @@ def render_html(session: Session, dossier: Dossier, kind: str, *, screen: bool =
     """The document as a complete HTML page (404 when this dossier has no such document).
     `script_url`: the static script behind the page's print button (no inline script: CSP)."""
     if kind not in KINDS or kind not in available(dossier):
+        if kind == "receipt":  # guided to supplement or refused at the desk: never received
+            raise NotFound(f"Hồ sơ {dossier.code} chưa được tiếp nhận (trạng thái {dossier.status}: "
+                           f"{dossier.status_name}) nên không có giấy tiếp nhận hồ sơ và hẹn trả kết quả.",
+                           code="no_such_document")
         raise NotFound(f"Hồ sơ {dossier.code} không có văn bản '{kind}'.", code="no_such_document")
     unit = session.get(Unit, dossier.received_by_unit)
     parent = session.get(Unit, unit.parent_code) if unit and unit.parent_code else None
@@ -170,14 +189,16 @@ def render_html(session: Session, dossier: Dossier, kind: str, *, screen: bool =
         event = _last_event(session, dossier, "refused")
         ctx.update(reason=event.note if event else "", officer=_officer(session, event.actor if event else None))
     elif kind == "apology":
-        ctx["reason"] = dossier.apology_reason
+        event = _last_event(session, dossier, "apologized")
+        ctx.update(reason=dossier.apology_reason, **_issued_by(session, ctx, event))
     elif kind == "stop":
         event = _last_event(session, dossier, "stopped")
-        ctx.update(reason=event.note if event else "", stopped_at=_fmt(event.at if event else None, False))
+        ctx.update(reason=event.note if event else "", stopped_at=_fmt(event.at if event else None, False),
+                   **_issued_by(session, ctx, event))
     else:
         labels = {pauses.SUPPLEMENT: "Chờ bổ sung hồ sơ", pauses.PAYMENT: "Chờ thực hiện nghĩa vụ tài chính"}
         ctx["rows"] = control_rows(session, dossier)
-        ctx["pauses"] = [{"label": labels.get(e.get("kind"), e.get("kind")), "from_": _fmt(pauses.started(e)),
+        ctx["pauses"] = [{"label": labels.get(e.get("kind"), e.get("note") or e.get("kind")), "from_": _fmt(pauses.started(e)),
                           "to": _fmt(datetime.fromisoformat(e["to"])) if e.get("to") else None}
                          for e in pauses.entries(dossier)]
     return _env.get_template(f"{kind}.html").render(**ctx)

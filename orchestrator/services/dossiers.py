@@ -12,7 +12,7 @@ from ..models import AuditEvent, Dossier, DossierCounter, Unit, WorkItem
 from ..models.dossiers import OPEN, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
-from . import access, audit, outbox, procedures, steps, tasks
+from . import access, audit, outbox, procedures, search, steps, tasks
 from .auth import Actor
 from .errors import Conflict, Invalid, NotFound
 from .routing import Unresolvable
@@ -53,11 +53,17 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
           reception: dict | None = None, timer_start: str | None = None, note: str | None = None) -> steps.Step:
     """Start a dossier on the version in force; nothing is created when a lane cannot resolve.
     Returns its first step (the dossier, its open items). An in-person dossier has its reception
-    step completed by the receiving officer in the same step: one save. `timer_start`: opened by
-    the version's schedule, received at once, its workflow past that timer start event."""
+    step completed by the receiving officer in the same step: one save. Its desk outcome
+    (`reception.reception_result`, `tasks.desk_outcome`): accepted (status 2, the period starts),
+    guided to supplement (created 1, then 5 at the reception stage: not received, no period) or
+    refused (created 1, then 3); the history never shows a reception that did not happen.
+    `timer_start`: opened by the version's schedule, received at once, its workflow past that timer
+    start event."""
     received_by = received_by_unit or commune_code
     in_person = not actor.is_integrator and timer_start is None
     access.may_start_dossier(actor, province_code, received_by, scheduled=timer_start is not None)
+    reception = tasks.desk_outcome(reception, in_person=in_person)
+    accepted = reception["reception_result"] == "accept"
     _check_place(session, province_code, commune_code, received_by)
     version = procedures.in_force(session, procedure_code, province_code)
     if version is None:
@@ -68,10 +74,11 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
                        "hồ sơ nộp.", code="scheduled_only")
     now = utcnow()
     dossier = Dossier(
-        procedure_version_id=version.id, version=version, procedure_code=procedure_code,
+        procedure_version_id=version.id, version=version, procedure_code=version.procedure_code,  # an alias: the new code
         province_code=province_code, commune_code=commune_code, received_by_unit=received_by,
         channel=channel, applicant=applicant, data=dict(data),
-        status=DossierStatus.RECEIVED if in_person or timer_start else DossierStatus.AWAITING_RECEPTION,
+        status=(DossierStatus.RECEIVED if (in_person and accepted) or timer_start
+                else DossierStatus.AWAITING_RECEPTION),
         submitted_at=now, updated_at=now, created_by=actor.name, lock_version=0,
     )
     try:
@@ -82,7 +89,7 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
     dossier.code = next_code(session, received_by, now)
     session.add(dossier)
     session.flush()
-    if in_person or timer_start:
+    if (in_person and accepted) or timer_start:
         steps.accept(session, dossier, now)
     step = steps.Step.start(session, dossier, {**data, "applicant": applicant}, actor.name,
                             participants={received_by} | {r.unit_code for r in routes.values()},
@@ -90,6 +97,9 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
     audit.record(session, "created", actor.name, dossier=dossier, to_status=int(dossier.status),
                  unit_code=received_by, note=note or f"kênh {channel} ({CHANNELS.get(channel, '?')})")
     item = tasks.reception_to_complete(step) if in_person else None
+    if item is None and not accepted:
+        raise Conflict(f"Quy trình của thủ tục {procedure_code} không mở bước tiếp nhận khi tạo hồ sơ; không ghi được "
+                       "kết quả hướng dẫn bổ sung hoặc từ chối tại quầy.", code="no_reception_step")
     if item is None:
         step.save()
         outbox.emit(session, dossier, "dossier.created")
@@ -97,7 +107,7 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
     else:
         outbox.emit(session, dossier, "dossier.created")
         outbox.portal_sync(session, dossier)
-        tasks.complete_reception_in_person(step, actor, item, reception or {})  # saves the step
+        tasks.complete_reception_in_person(step, actor, item, reception)  # saves the step
     return step
 
 
@@ -138,9 +148,12 @@ def history(session: Session, dossier: Dossier) -> list[AuditEvent]:
 def list_visible(session: Session, actor: Actor, *, status: int | None = None, procedure_code: str | None = None,
                  commune_code: str | None = None, received_from: datetime | None = None,
                  received_to: datetime | None = None, updated_since: datetime | None = None,
-                 after_id: int = 0, limit: int = 50) -> tuple[list[Dossier], int | None]:
-    """A page of the dossiers the actor may see, oldest first; returns the next page's start."""
+                 q: str | None = None, after_id: int = 0, limit: int = 50) -> tuple[list[Dossier], int | None]:
+    """A page of the dossiers the actor may see, oldest first; returns the next page's start.
+    `q`: words each found, folded, in the code or the applicant's name, ID number or phone."""
     query = select(Dossier).where(access.visible_dossiers(actor), Dossier.id > after_id)
+    if q:
+        query = query.where(search.matches(Dossier.search_text, q))
     for column, value in ((Dossier.status, status), (Dossier.procedure_code, procedure_code),
                           (Dossier.commune_code, commune_code)):
         if value is not None:

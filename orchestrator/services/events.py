@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from ..models import DossierState
 from . import audit, outbox, steps
 from .errors import Conflict, Invalid
 
@@ -25,6 +26,15 @@ def check_name(name, field: str = "name") -> str:
         raise Invalid("Tên sự kiện không hợp lệ.",
                       fields={field: f"1 đến {NAME_MAX} ký tự, không có ký tự điều khiển"})
     return name
+
+
+def waiting_for(session, dossier) -> list[str]:
+    """The messages a dossier's workflow waits for now (read, no lock): what the back office
+    offers to record (a tax notice)."""
+    state = session.get(DossierState, dossier.id)
+    if state is None or dossier.finished_at is not None:
+        return []
+    return steps.workflow_of(dossier, state).waiting_messages()
 
 
 def deliver_message(step: steps.Step, name: str, data: dict) -> steps.Step:

@@ -8,8 +8,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..data.units import iter_units
-from ..models import CalendarDay, ProcedureInForce, ProcedureVersion, Unit, UnitServiceArea, User
-from . import procedures
+from ..text import fold, nfc
+from ..models import CalendarDay, ProcedureAlias, ProcedureInForce, ProcedureVersion, Unit, UnitServiceArea, User
+from . import periods, procedures
 from .auth import Actor, Assignment, create_user
 from .calendar import shipped_days
 
@@ -25,7 +26,9 @@ def load_units(session: Session) -> int:
         return 0
     units, areas = [], []
     for rec in iter_units():
-        units.append({"code": rec.code, "name": rec.name, "name_en": rec.name_en, "level": rec.level,
+        # a bulk insert skips the model's events: fold here what `Unit` folds on write
+        units.append({"code": rec.code, "name": nfc(rec.name), "name_folded": fold(rec.name),
+                      "name_en": rec.name_en, "level": rec.level,
                       "parent_code": rec.parent_code, "province_code": rec.province_code, "dept_code": rec.dept_code})
         areas += [{"unit_code": rec.code, "commune_code": c} for c in rec.serves]
     session.execute(Unit.__table__.insert(), units)
@@ -45,10 +48,12 @@ def load_calendar(session: Session) -> int:
 
 
 def load_procedures(session: Session, library: Path, max_bytes: int) -> list[str]:
-    """Upload, map and publish each catalogue entry that is not in force yet."""
+    """Upload, map and publish each catalogue entry that is not in force yet (with its period
+    rules, `periods`); record its earlier codes (`aliases`) once."""
     done = []
     for entry in json.loads((library / "catalog.json").read_text(encoding="utf-8")):
         if session.get(ProcedureInForce, (entry["code"], entry["scope"])) is not None:
+            _add_aliases(session, entry)
             continue
         version = procedures.upload(
             session, SYSTEM, (library / entry["file"]).read_bytes(), code=entry["code"], scope=entry["scope"],
@@ -57,9 +62,19 @@ def load_procedures(session: Session, library: Path, max_bytes: int) -> list[str
             fee_rule=entry.get("fee"), lane_map=entry.get("lanes"), max_bytes=max_bytes,
             dmn_files=[(Path(name).name, (library / name).read_bytes()) for name in entry.get("dmn", ())],
         )
+        version.deadline_rules = periods.check_rules(entry.get("deadline_rules"))
+        _add_aliases(session, entry)
         procedures.publish(session, SYSTEM, version.procedure_code, version.version)
         done.append(f"{entry['code']} ({entry['scope']}) v{version.version}")
     return done
+
+
+def _add_aliases(session: Session, entry: dict) -> None:
+    """An earlier code of a renumbered procedure: dossiers started with it start this one."""
+    for alias in entry.get("aliases", ()):
+        if session.get(ProcedureAlias, alias) is None:
+            session.add(ProcedureAlias(alias=alias, procedure_code=entry["code"]))
+            session.flush()
 
 
 def demo_accounts() -> list[tuple[str, list[tuple[str, str]], str]]:
@@ -82,12 +97,36 @@ def demo_accounts() -> list[tuple[str, list[tuple[str, str]], str]]:
     return accounts
 
 
+LEADER_NAMES = ("Nguyễn Đức Thắng", "Trần Thị Bình", "Lê Minh Cường", "Phạm Thu Dung", "Hoàng Văn Hải",
+                "Vũ Thị Hạnh", "Đặng Quốc Khánh", "Bùi Thị Lan")
+
+
+def leader_profile(session: Session, unit_code: str, n: int) -> tuple[str, str]:
+    """A demo leader's full name and title (chức vụ), as the apology letter and the stop notice
+    are signed: the chairperson of a commune's People's Committee, a branch's director."""
+    unit = session.get(Unit, unit_code)
+    name = (unit.name if unit is not None else "") or ""
+    if (unit is not None and unit.dept_code == "VPDKDD") or name.startswith("Chi nhánh"):
+        title = "Giám đốc Chi nhánh Văn phòng đăng ký đất đai"
+    elif name.startswith("Phường"):
+        title = "Chủ tịch UBND phường"
+    elif name.startswith("Xã"):
+        title = "Chủ tịch UBND xã"
+    else:
+        title = "Thủ trưởng đơn vị"
+    return LEADER_NAMES[n % len(LEADER_NAMES)], title
+
+
 def load_demo_users(session: Session, password: str) -> list[tuple[str, str]]:
     created = []
+    leaders = 0
     for username, pairs, description in demo_accounts():
         if session.scalar(select(User.id).where(User.username == username)):
             continue
-        create_user(session, username, password, pairs, full_name=description)
+        user = create_user(session, username, password, pairs, full_name=description)
+        if pairs[0][0] == "leader":
+            user.full_name, user.title = leader_profile(session, pairs[0][1], leaders)
+            leaders += 1
         created.append((username, description))
     for province, communes in DEMO_COMMUNES.items():
         for commune in communes:  # the land registration branch serving each demo commune
@@ -97,8 +136,11 @@ def load_demo_users(session: Session, password: str) -> list[tuple[str, str]]:
                 for role in ("specialist", "leader"):
                     username = f"{role}.{branch}"
                     if not session.scalar(select(User.id).where(User.username == username)):
-                        create_user(session, username, password, [(role, branch)],
-                                    full_name=f"{role} chi nhánh VPĐKĐĐ {branch}")
+                        user = create_user(session, username, password, [(role, branch)],
+                                           full_name=f"{role} chi nhánh VPĐKĐĐ {branch}")
+                        if role == "leader":
+                            user.full_name, user.title = leader_profile(session, branch, leaders)
+                            leaders += 1
                         created.append((username, f"{role} {branch}"))
     return created
 

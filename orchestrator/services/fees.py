@@ -13,6 +13,9 @@ A rule is the JSON frozen into `procedure_version.fee_rule` at publish:
 - `{"kind": "decision", "decision": "fee_table", "output": "fee"}`: a DMN decision table uploaded
   with the diagram, evaluated against the dossier's data by the engine (the sandbox); `output`
   names the table's output holding the amount (optional when the table has one output)
+- `{"kind": "provincial", "note": "..."}`: set by each province (its People's Council) and by the
+  tax authority's notice; no amount here: the officer states it when requesting the payment
+  (400 naming `amount` without it)
 
 Amounts are whole VND.
 """
@@ -21,7 +24,7 @@ from __future__ import annotations
 from ..engine import decisions as dmn
 from .errors import Conflict, Invalid
 
-KINDS = ("free", "fixed", "field", "tiered", "decision")
+KINDS = ("free", "fixed", "field", "tiered", "decision", "provincial")
 
 
 def _count(data: dict, field: str | None, default: int | None = None) -> int:
@@ -61,6 +64,8 @@ def check_rule(rule: dict, decisions: dict | None = None) -> None:
                           f"(có: {', '.join(sorted(decisions or {})) or 'không có'}).", fields={"fee.decision": "bắt buộc"})
         if rule.get("output") is not None and not isinstance(rule["output"], str):
             raise Invalid("Tên cột kết quả của bảng phí phải là chuỗi.", fields={"fee.output": "chuỗi"})
+    if kind == "provincial" and not isinstance(rule.get("note", ""), str):
+        raise Invalid("Ghi chú lệ phí do tỉnh quy định phải là chuỗi.", fields={"fee.note": "chuỗi"})
     if kind == "field" and not isinstance(rule.get("field"), str):
         raise Invalid("Quy tắc lệ phí theo trường cần tên trường.", fields={"fee.field": "bắt buộc"})
     if kind == "tiered":
@@ -88,6 +93,9 @@ def compute(rule: dict, data: dict, decisions: dict | None = None) -> int:
         return 0
     if kind == "fixed":
         return rule["amount"]
+    if kind == "provincial":
+        raise Invalid("Phí, lệ phí của thủ tục này do tỉnh quy định và theo thông báo của cơ quan thuế: hãy nhập "
+                      "số tiền.", fields={"amount": "bắt buộc: số tiền (VND) theo thông báo thuế"})
     if kind == "decision":
         return _by_decision(rule, data, decisions or {})
     if kind == "field":

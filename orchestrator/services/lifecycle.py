@@ -1,4 +1,4 @@
-"""The legal lifecycle of a dossier beyond single steps (DOMAIN.md, Decree 118/2025).
+"""The legal lifecycle of a dossier beyond single steps (docs/domain.md, Decree 118/2025).
 
 Officers' actions on the dossier as a whole (request a supplement, ask for the financial
 obligation, apologise with a new date, stop, refuse at reception, return to an earlier step,
@@ -19,12 +19,12 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..engine import TaskNotReady
-from ..models import Attachment, Dossier, WorkItem
+from ..models import Attachment, Dossier, Unit, User, WorkItem
 from ..models.attachments import RESULT_DOCUMENT
 from ..models.dossiers import CANCELLED, OPEN, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
-from . import access, audit, events, fees, jobs, pauses, steps, tasks, versions
+from . import access, audit, events, fault, fees, jobs, pauses, periods, steps, tasks, versions
 from .auth import Actor
 from .deadlines import calendar_for, legal_due_at
 from .dossiers import current_tasks
@@ -149,9 +149,7 @@ def _requesting_unit(session: Session, actor: Actor, dossier: Dossier) -> str:
     current = current_tasks(session, dossier)
     open_items = [w for w in current if w.unit_code in mine]
     if not open_items:
-        last = None if current else session.scalar(
-            select(WorkItem.unit_code).where(WorkItem.dossier_id == dossier.id, WorkItem.completed_at.is_not(None))
-            .order_by(WorkItem.completed_at.desc(), WorkItem.id.desc()).limit(1))
+        last = None if current else fault.last_completed_unit(session, dossier)
         if last in mine:
             return last
         raise Conflict("Chỉ đơn vị đang giữ một bước của hồ sơ mới được yêu cầu bổ sung.",
@@ -184,7 +182,7 @@ def supplement_submitted(step: Step, actor: Actor, data: dict) -> Step:
         step.save()
         return step
     v = dossier.version
-    dossier.legal_due_at = legal_due_at(session, dossier.province_code, now, v.deadline_kind, v.deadline_days)
+    dossier.legal_due_at = legal_due_at(session, dossier.province_code, now, *periods.legal_period(session, dossier, v))
     _move_due(session, dossier, dossier.legal_due_at)
     step.set_status(DossierStatus.PROCESSING, note=_note(data),
                     data={"counted_again_from": now.isoformat(),
@@ -256,10 +254,24 @@ def _as_due(value) -> datetime:
     raise Invalid("Cần ngày hẹn trả mới.", fields={"new_due_at": "ngày (YYYY-MM-DD) hoặc thời điểm ISO 8601"})
 
 
+def signed_by(session: Session, actor: Actor, dossier: Dossier, action: str) -> dict:
+    """The unit at fault the acting leader leads and the leader, as the apology letter and the
+    stop notice name them; kept in the history entry so the document reads the same later."""
+    unit_code = access.fault_unit_led_by(session, actor, dossier, action)
+    unit = session.get(Unit, unit_code)
+    user = session.get(User, actor.user_id) if actor.user_id is not None else None
+    return {"unit": unit_code, "unit_name": unit.name if unit is not None else unit_code,
+            "parent_code": unit.parent_code if unit is not None else None,
+            "leader": actor.name, "leader_name": (user.full_name if user is not None else None) or actor.name,
+            "leader_title": user.title if user is not None else None}
+
+
 def apologize(step: Step, actor: Actor, new_due_at, reason) -> Step:
-    """The apology and extension letter: once, at least one working day before the due date;
-    the new date becomes `due_at`, `legal_due_at` stays for the on-time statistics."""
+    """The apology and extension letter: once, at least one working day before the due date, in
+    the name of the unit at fault and signed by its leader (`signed_by`); the new date becomes
+    `due_at`, `legal_due_at` stays for the on-time statistics."""
     session, dossier = step.session, step.dossier
+    signer = signed_by(session, actor, dossier, "apologize")
     reason = _reason(reason)
     new_due = _as_due(new_due_at)
     if dossier.status not in (*PROCESSING_STATUSES, DossierStatus.PAYMENT_REQUESTED):
@@ -278,7 +290,7 @@ def apologize(step: Step, actor: Actor, new_due_at, reason) -> Step:
     dossier.apologized_at, dossier.apology_reason = now, reason
     _move_due(session, dossier, new_due)
     audit.record(session, "apologized", actor.name, dossier=dossier, note=reason,
-                 data={"old_due_at": old.isoformat(), "new_due_at": new_due.isoformat()})
+                 data={"old_due_at": old.isoformat(), "new_due_at": new_due.isoformat(), **signer})
     step.touch()
     session.flush()
     return step
@@ -301,11 +313,13 @@ def withdraw(step: Step, actor: Actor, data: dict) -> Step:
 
 
 def stop(step: Step, actor: Actor, reason) -> Step:
-    """Stop processing (Decree 118 Art. 21) with the reason the written notice states (status 8)."""
+    """Stop processing (Decree 118 Art. 21) with the reason the written notice states (status 8),
+    in the name of the unit at fault and signed by its leader (`signed_by`)."""
+    signer = signed_by(step.session, actor, step.dossier, "stop")
     reason = _reason(reason)
     if step.dossier.status not in STOPPABLE:
         raise _not_now(step.dossier, "dừng xử lý")
-    _close(step, DossierStatus.STOPPED, "stopped", reason)
+    _close(step, DossierStatus.STOPPED, "stopped", reason, data=signer)
     return step
 
 
@@ -324,7 +338,8 @@ def refuse(step: Step, actor: Actor, reason) -> Step:
 
 def return_to_step(step: Step, actor: Actor, step_id, reason) -> Step:
     """Send the dossier back to an earlier step (one every open step descends from), with the
-    reason in the history. The holder of a current step, or a leader of its unit, may do it."""
+    reason in the history. The holder of a current step, or a leader of its unit, may do it
+    (`access.may_rewind`: an unclaimed step is claimed first)."""
     session, dossier = step.session, step.dossier
     reason = _reason(reason)
     model = steps.step_model(dossier)
@@ -411,16 +426,19 @@ def send_event(session: Session, actor: Actor, code: str, name: str, data: dict,
     # effect first, then the diagram's wait; either alone when only one applies.
     waits = versions.of(step.dossier).model.get("message_waits") or ()  # the cached version: no statement
     diagram_waits = any(w.get("name") == name for w in waits) and name in step.run.waiting_messages()
-    record = audit.record(session, "event", actor.name, dossier=step.dossier, note=name)
+    # one history entry per event: the diagram's delivery records it when the diagram waits for it
+    if not diagram_waits:
+        audit.record(session, "event", actor.name, dossier=step.dossier, note=name)
     try:
         handler(step, actor, data or {})
     except Conflict:
         if not diagram_waits:
             raise
-        session.expunge(record)  # the built-in checks before it changes anything: only the diagram's wait
-        return handle_message_event(step, actor, name, data or {})
+        return handle_message_event(step, actor, name, data or {})  # the built-in changed nothing
     if diagram_waits and step.dossier.finished_at is None:
         return handle_message_event(step, actor, name, data or {})
+    if diagram_waits:
+        audit.record(session, "event", actor.name, dossier=step.dossier, note=name)
     return step
 
 

@@ -1,4 +1,5 @@
-"""A dossier's paused intervals (status 5 supplement, status 6 financial obligation).
+"""A dossier's paused intervals (status 5 supplement, status 6 financial obligation; and, with
+the status unchanged, the waits a version does not count in its period: `services.periods`).
 
 `dossier.paused` is a JSON list of `{"kind", "stage", "from", "to", ...}` with ISO 8601 UTC
 times; the open interval has `"to": null`. The list is rebuilt on each change (never mutated in
@@ -14,6 +15,10 @@ from .errors import Conflict
 
 SUPPLEMENT, PAYMENT = "supplement", "payment"
 RECEPTION, PROCESSING = "reception", "processing"
+# Issue 18: the workflow waits where the version's period does not count (public posting, the tax
+# authority's notice and the payment); the status stays 4. `current`/`close_pause` leave them alone.
+WAIT = "wait"
+STATUS_KINDS = (SUPPLEMENT, PAYMENT)
 
 
 def entries(dossier: Dossier) -> list[dict]:
@@ -27,17 +32,32 @@ def open_pause(dossier: Dossier, kind: str, at: datetime, **extra) -> dict:
 
 
 def current(dossier: Dossier) -> dict | None:
+    """The open pause of status 5 or 6 (a wait of the workflow is not one)."""
     for entry in reversed(entries(dossier)):
-        if entry.get("to") is None:
+        if entry.get("to") is None and entry.get("kind") in STATUS_KINDS:
             return entry
     return None
 
 
 def close_pause(dossier: Dossier, at: datetime, **extra) -> dict | None:
-    """Close the open interval (if any) and return it as closed."""
+    """Close the open interval of status 5 or 6 (if any) and return it as closed."""
+    return _close_where(dossier, at, lambda e: e.get("kind") in STATUS_KINDS, extra)
+
+
+def open_wait(dossier: Dossier, reason: str) -> dict | None:
+    """The open wait of the workflow named `reason` (see `services.periods`), if any."""
+    return next((e for e in entries(dossier) if e.get("kind") == WAIT and e.get("reason") == reason
+                 and e.get("to") is None), None)
+
+
+def close_wait(dossier: Dossier, reason: str, at: datetime, **extra) -> dict | None:
+    return _close_where(dossier, at, lambda e: e.get("kind") == WAIT and e.get("reason") == reason, extra)
+
+
+def _close_where(dossier: Dossier, at: datetime, match, extra: dict) -> dict | None:
     items = [dict(e) for e in entries(dossier)]
     for entry in reversed(items):
-        if entry.get("to") is None:
+        if entry.get("to") is None and match(entry):
             entry.update(extra, to=at.isoformat())
             dossier.paused = items
             return entry

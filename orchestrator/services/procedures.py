@@ -13,7 +13,7 @@ from ..engine import (
     DiagramRejected, Problem, bundle_for, check_diagram, dry_run, lane_warnings, mapping_keys, parse_route,
     parse_trusted, process_warnings, step_paths,
 )
-from ..models import Procedure, ProcedureCall, ProcedureInForce, ProcedureVersion, Unit
+from ..models import Procedure, ProcedureAlias, ProcedureCall, ProcedureInForce, ProcedureVersion, Unit
 from ..models.procedures import DRAFT, NATIONAL, PUBLISHED
 from ..models.types import utcnow
 from . import access, audit, connectors, fees, forms, schedules
@@ -427,7 +427,10 @@ def versions(session: Session, code: str) -> list[tuple[ProcedureVersion, bool]]
 
 
 def in_force(session: Session, code: str, province_code: str) -> ProcedureVersion | None:
-    """The province variant if one is published, else the national template."""
+    """The province variant if one is published, else the national template; an earlier code
+    of a renumbered procedure (`ProcedureAlias`) names the procedure it became."""
+    alias = session.get(ProcedureAlias, code) if isinstance(code, str) and len(code) <= 40 else None
+    code = alias.procedure_code if alias is not None else code
     links = {link.scope: link for link in session.scalars(select(ProcedureInForce).where(
         ProcedureInForce.procedure_code == code, ProcedureInForce.scope.in_([province_code, NATIONAL]))).all()}
     link = links.get(province_code) or links.get(NATIONAL)
@@ -459,6 +462,8 @@ def procedure_in_force(session: Session, code: str, province_code: str | None = 
     province, the national template): what integrators read to learn which messages to send.
     404 when the procedure does not exist or no version is in force there."""
     procedure = session.get(Procedure, code) if isinstance(code, str) and len(code) <= 40 else None
+    if procedure is None and isinstance(code, str) and len(code) <= 40 and session.get(ProcedureAlias, code):
+        procedure = session.get(Procedure, session.get(ProcedureAlias, code).procedure_code)  # an earlier code
     if procedure is None:
         raise NotFound(f"Không có thủ tục {code}.")
     version = in_force(session, code, province_code or NATIONAL)

@@ -45,7 +45,7 @@ def forget_routes() -> None:
 
 def _resolve(session: Session, path: str, province_code: str, commune_code: str,
              received_by_unit: str | None = None) -> Route:
-    """Apply DESIGN.md's rules: commune lanes to the dossier's commune, the service center to
+    """Apply the routing rules (docs/domain.md): commune lanes to the dossier's commune, the service center to
     the branch that received it (else the main center), a department to its branch serving
     the commune (else the department)."""
     route = parse_route(path)

@@ -1,5 +1,5 @@
 """Supervisors' figures: on-time rate, early / on time / late per procedure, per unit and per
-week, and the steps where dossiers wait (DOMAIN.md: on-time rate = dossiers resolved on or
+week, and the steps where dossiers wait (docs/domain.md: on-time rate = dossiers resolved on or
 before due / dossiers resolved).
 
 A dossier is resolved when its result is returned (status 10); it is early when returned on a

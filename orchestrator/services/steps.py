@@ -20,7 +20,7 @@ from ..models import Dossier, DossierParticipant, DossierState, WorkItem
 from ..models.dossiers import CANCELLED, COMPLETED, FINAL_STATUSES, OPEN, TRANSITIONS, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
-from . import audit, connectors, jobs, outbox, pauses, versions
+from . import audit, connectors, jobs, outbox, pauses, periods, versions
 from .deadlines import calendar_for, legal_due_at
 from .errors import NotFound, Rejected
 from .routing import ITEM, Route, Unresolvable, resolve
@@ -246,6 +246,10 @@ class Step:
                 self.set_status(final, ended=True,
                                 note=dossier.data.get("delivery_method") if final == DossierStatus.RETURNED else None)
         session.flush()
+        rules = versions.of(dossier).deadline_rules  # waits the period does not count (issue 18)
+        if rules and rules.get("not_counted") and periods.track_waits(session, dossier, rules, run.waiting_at(),
+                                                                       self.actor):
+            schedule_reminder(session, dossier)
         self.add_participants({w.unit_code for w in self.created})
         # No timer job for a dossier in incident: a timer that failed (a cycle that would spin) would
         # be taken again at once, for ever; the technician's retry schedules it again.
@@ -386,7 +390,7 @@ def accept(session: Session, dossier: Dossier, now: datetime) -> None:
     """Reception accepted: the legal period starts now (DOMAIN.md)."""
     v = versions.runtime(session, dossier.procedure_version_id)
     dossier.received_at = now
-    dossier.legal_due_at = legal_due_at(session, dossier.province_code, now, v.deadline_kind, v.deadline_days)
+    dossier.legal_due_at = legal_due_at(session, dossier.province_code, now, *periods.legal_period(session, dossier, v))
     dossier.due_at = dossier.legal_due_at
     schedule_reminder(session, dossier)
 

@@ -215,7 +215,8 @@ def _milestone(step: steps.Step, actor: Actor, item: WorkItem, data: dict, now) 
         elif result == "supplement":
             pauses.ensure_first_supplement(dossier, pauses.RECEPTION)
             pauses.open_pause(dossier, pauses.SUPPLEMENT, now, stage=pauses.RECEPTION, step_id=item.step_id,
-                              items=[str(i) for i in data.get("missing_items") or []], by=actor.name)
+                              items=[str(i) for i in data.get("missing_items") or []], by=actor.name,
+                              unit=item.unit_code)
             step.set_status(DossierStatus.SUPPLEMENT_REQUESTED, step_id=item.step_id,
                             note="; ".join(map(str, data.get("missing_items") or [])) or None)
         elif result == "refuse":  # the dossier ends with this step (Step.save cancels what still runs)
@@ -233,12 +234,50 @@ def reception_to_complete(step: steps.Step) -> WorkItem | None:
     return next((w for w in step.open_steps() if w.step_id in reception_steps), None)
 
 
+def desk_outcome(reception: dict | None, *, in_person: bool) -> dict:
+    """The desk's outcome of a dossier started now, checked before anything is written (docs/domain.md,
+    Decree 118/2025 Art. 17): `reception_result` accept (the default), supplement (form 02: the
+    citizen is guided to complete the file, `missing_items` listed all at once) or refuse (form 03,
+    `refusal_reason`). Only an officer at the desk decides it: a dossier started online or by a
+    schedule is received later (or at once by the schedule). Returns the reception values to record."""
+    if reception is None:
+        reception = {}
+    if not isinstance(reception, dict):
+        raise Invalid("Dữ liệu tiếp nhận phải là một đối tượng.", fields={"reception": "đối tượng"})
+    result = reception.get("reception_result", "accept")
+    if result not in RECEPTION_RESULTS:
+        raise Invalid("Kết quả tiếp nhận không hợp lệ.",
+                      fields={"reception.reception_result": " | ".join(RECEPTION_RESULTS)})
+    if result != "accept" and not in_person:
+        raise Invalid("Chỉ cán bộ tiếp nhận trực tiếp tại Bộ phận Một cửa mới ghi được kết quả hướng dẫn bổ sung "
+                      "hoặc từ chối khi tạo hồ sơ; hồ sơ nộp trực tuyến ở trạng thái chờ tiếp nhận (1).",
+                      fields={"reception.reception_result": "accept"})
+    out = {**reception, "reception_result": result}
+    if result == "supplement":
+        items = reception.get("missing_items")
+        if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
+            raise Invalid("Liệt kê đầy đủ một lần các thành phần hồ sơ cần bổ sung, hoàn thiện.",
+                          fields={"reception.missing_items": "danh sách không rỗng các chuỗi"})
+        if len(items) > 50 or any(len(i) > 500 for i in items):
+            raise Invalid("Danh sách bổ sung quá dài.",
+                          fields={"reception.missing_items": "tối đa 50 mục, 500 ký tự mỗi mục"})
+        out["missing_items"] = [i.strip() for i in items]
+    elif result == "refuse":
+        reason = reception.get("refusal_reason")
+        if not isinstance(reason, str) or not reason.strip():
+            raise Invalid("Cần nêu rõ lý do từ chối tiếp nhận.", fields={"reception.refusal_reason": "bắt buộc"})
+        if len(reason) > 2000:
+            raise Invalid("Lý do quá dài.", fields={"reception.refusal_reason": "tối đa 2000 ký tự"})
+        out["refusal_reason"] = reason.strip()
+    return out
+
+
 def complete_reception_in_person(step: steps.Step, actor: Actor, item: WorkItem, reception: dict) -> None:
-    """Complete the reception step of an in-person dossier on its first step (one save for both)."""
+    """Complete the reception step of an in-person dossier on its first step (one save for both),
+    with the desk's outcome (`desk_outcome`): accepted, guided to supplement (status 1 → 5 at the
+    reception stage, no period running) or refused (1 → 3)."""
     dossier = step.dossier
     data = {"reception_result": "accept", **prefill(item, dossier.data), **reception}
-    if data.get("reception_result", "accept") != "accept":
-        raise Invalid("Hồ sơ ghi nhận trực tiếp là hồ sơ được tiếp nhận.", fields={"reception.reception_result": "accept"})
     errors = forms.field_errors(form_of(item), data)
     if errors:
         raise Invalid("Dữ liệu tiếp nhận không hợp lệ.", fields={f"reception.{k}": v for k, v in errors.items()})

@@ -8,6 +8,7 @@ capped by the caller's rate limit so the four digits cannot be guessed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -26,6 +27,7 @@ class Tracking:
     moves: list[AuditEvent]
     waiting_for: dict | None
     supplement: dict | None = None  # issue 18: what to bring while the dossier waits in status 5
+    apology: dict | None = None     # the apology letter: the new date, the unit at fault (and, with details, why)
 
 
 def _supplement(session: Session, entry: dict | None) -> dict | None:
@@ -40,6 +42,23 @@ def _supplement(session: Session, entry: dict | None) -> dict | None:
             "bring_by": entry.get("bring_by")}
 
 
+def _apology(session: Session, dossier: Dossier, detailed: bool) -> dict | None:
+    """The apology as the citizen reads it: when, the new appointment and the unit at fault that
+    apologised (as the letter names it); the reason only with the second factor, like the details."""
+    if dossier.apologized_at is None:
+        return None
+    event = session.scalars(select(AuditEvent).where(AuditEvent.dossier_id == dossier.id,
+                                                     AuditEvent.action == "apologized")
+                            .order_by(AuditEvent.id.desc()).limit(1)).first()
+    data = (event.data or {}) if event is not None else {}
+    unit_code = data.get("unit") or dossier.received_by_unit
+    unit = data.get("unit_name") or getattr(session.get(Unit, unit_code), "name", unit_code)
+    new_due = data.get("new_due_at")
+    return {"at": dossier.apologized_at, "unit": unit,
+            "new_due_at": datetime.fromisoformat(new_due) if new_due else dossier.due_at,
+            "reason": dossier.apology_reason if detailed else None}
+
+
 def track(session: Session, code: str, phone_suffix: str | None) -> Tracking:
     dossier = get_public(session, (code or "").strip()[:80])
     detailed = access.citizen_sees_details(dossier, phone_suffix)
@@ -51,4 +70,4 @@ def track(session: Session, code: str, phone_suffix: str | None) -> Tracking:
                                      .order_by(AuditEvent.id)).all())
         waiting = pauses.current(dossier)
     return Tracking(dossier, detailed, bool(phone_suffix) and not detailed, steps, moves, waiting,
-                    _supplement(session, waiting))
+                    _supplement(session, waiting), _apology(session, dossier, detailed))

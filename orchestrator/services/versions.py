@@ -36,6 +36,7 @@ class Runtime:
     step_forms: dict  # user task id -> the form its officers fill in (`forms.effective`)
     called: tuple = ()  # the procedures of the library it calls, pinned: `engine.build_spec`'s `called`
     decisions: tuple = ()  # its DMN documents: `engine.build_spec`'s `decisions`
+    deadline_rules: dict | None = None  # the period's variants and uncounted waits (`periods`)
 
 
 _cache = TTLCache(max_size=512, ttl=None)
@@ -106,7 +107,7 @@ def _load(session: Session, version_id: int) -> Runtime:
         steps, paths, forms_ = {**called, **steps}, {**called_paths, **paths}, {**called_forms, **forms_}
     return Runtime(v.id, v.procedure_code, v.version, v.scope, v.state, v.dialect, v.process_id, v.bpmn_xml,
                    v.model, lane_map, library, v.deadline_days, v.deadline_kind, dict(v.fee_rule or {}),
-                   steps, paths, forms_, called_specs(pins), decision_docs(v))
+                   steps, paths, forms_, called_specs(pins), decision_docs(v), dict(v.deadline_rules or {}))
 
 
 def runtime(session: Session, version_id: int) -> Runtime:

@@ -237,6 +237,14 @@ def statistics_reader(w: Who) -> object:
     return ALLOWED if not w.is_key and w.covers(HOME_PROVINCE, "supervisor", "admin") else FORBIDDEN
 
 
+def book_reader(w: Who) -> object:
+    """The tracking book of commune 00070: its officers (any role), supervisors and administrators
+    of province 01 (or VN)."""
+    if w.is_key:
+        return FORBIDDEN
+    return ALLOWED if officer_here(w) or w.covers(HOME_PROVINCE, "supervisor", "admin") else FORBIDDEN
+
+
 def admin_of_province(w: Who) -> object:
     """Something scoped to province 01 by the request itself (a key for 01, a day off in 01)."""
     return ALLOWED if not w.is_key and w.covers(HOME_PROVINCE, "admin") else FORBIDDEN
@@ -291,6 +299,7 @@ officer_page = _gate("reception", "specialist", "leader", "supervisor")
 designer_page = _gate("designer")
 admin_page = _gate("admin")
 statistics_page = _gate("supervisor", "admin")
+book_page = _gate("reception", "specialist", "leader", "supervisor", "admin")
 audit_page = _gate("admin", "designer")
 
 
@@ -621,12 +630,6 @@ class Action:
     findings: dict = field(default_factory=dict)     # actor id -> why today's answer is wrong (xfail)
 
 
-RETURN_TO_STEP_FINDING = (
-    "return-to-step on a decided dossier succeeds for any officer with the role of the open return step, "
-    "although nobody holds that step (lifecycle.return_to_step checks the step's role, not its holder); "
-    "docs/api.md allows 'the holder of a current step or a leader of its unit'")
-
-
 
 D = "/api/v1/dossiers/{dossier}"
 V = "/api/v1/procedures/{code}/versions/{version}"
@@ -668,13 +671,12 @@ API_ACTIONS = [
            body=_json({"amount": 8000, "note": REASON}), consumes=True),
     Action("api-refuse", "api", "POST", D + "/actions/refuse", step_of("reception"), "reception",
            body=_json({"reason": REASON}), consumes=True),
-    Action("api-apologize", "api", "POST", D + "/actions/apologize", dossier_officer, "processing",
+    Action("api-apologize", "api", "POST", D + "/actions/apologize", unit_leader, "processing",
            body=_json(lambda s: {"new_due_at": s["new_due"], "reason": REASON}), consumes=True),
-    Action("api-stop", "api", "POST", D + "/actions/stop", dossier_officer, "processing",
+    Action("api-stop", "api", "POST", D + "/actions/stop", unit_leader, "processing",
            body=_json({"reason": REASON}), consumes=True),
     Action("api-return-to-step", "api", "POST", D + "/actions/return-to-step", unit_leader, "decided",
-           body=_json({"step_id": "Task_Record", "reason": REASON}), consumes=True,
-           findings={"reception.00070": RETURN_TO_STEP_FINDING}),
+           body=_json({"step_id": "Task_Record", "reason": REASON}), consumes=True),
     Action("api-return-result", "api", "POST", D + "/actions/return-result", step_of("reception"), "decided",
            body=_json({"method": "in_person", "data": {"result_number": "KQ-MATRIX"}}), consumes=True),
     Action("api-event-withdrawn", "api", "POST", D + "/events/withdrawn", event_sender, "processing",
@@ -703,7 +705,12 @@ API_ACTIONS = [
     Action("api-calendar-days", "api", "GET", "/api/v1/calendar/days?scope=01", anyone),
     Action("api-declare-calendar-day", "api", "POST", "/api/v1/calendar/days", admin_of_province,
            body=_json({"date": "2031-01-07", "kind": "off", "scope": HOME_PROVINCE, "note": "ma trận"})),
+    Action("api-office-hours", "api", "GET", "/api/v1/calendar/office-hours?province=01", anyone),
+    Action("api-set-office-hours", "api", "PUT", "/api/v1/calendar/office-hours", admin_of_province,
+           body=_json({"scope": HOME_PROVINCE, "morning_start": "07:30", "morning_end": "11:30",
+                       "afternoon_start": "13:00", "afternoon_end": "17:00", "same_day_cutoff": "15:30"})),
     Action("api-statistics", "api", "GET", "/api/v1/statistics?province=01", statistics_reader),
+    Action("api-tracking-book", "api", "GET", "/api/v1/units/00070/tracking-book", book_reader, "processing"),
     # integrations and operations
     Action("api-list-integrators", "api", "GET", "/api/v1/admin/integrators", admin_lister, "victim_key",
            listed=_json_items("name", "integrator_name")),
@@ -775,13 +782,12 @@ ADMIN_ACTIONS = [
            "processing", body=_action_form(amount="8000", note=REASON), consumes=True),
     Action("admin-refuse", "admin", "POST", AD + "/actions/refuse", officer_page(step_of("reception")), "reception",
            body=_action_form(reason=REASON), consumes=True),
-    Action("admin-apologize", "admin", "POST", AD + "/actions/apologize", officer_page(dossier_officer),
+    Action("admin-apologize", "admin", "POST", AD + "/actions/apologize", officer_page(unit_leader),
            "processing", body=_action_form(new_due_at=lambda s: s["new_due"], reason=REASON), consumes=True),
-    Action("admin-stop", "admin", "POST", AD + "/actions/stop", officer_page(dossier_officer), "processing",
+    Action("admin-stop", "admin", "POST", AD + "/actions/stop", officer_page(unit_leader), "processing",
            body=_action_form(reason=REASON), consumes=True),
     Action("admin-return-to-step", "admin", "POST", AD + "/actions/return-to-step", officer_page(unit_leader),
-           "decided", body=_action_form(step_id="Task_Record", reason=REASON), consumes=True,
-           findings={"reception.00070": RETURN_TO_STEP_FINDING}),
+           "decided", body=_action_form(step_id="Task_Record", reason=REASON), consumes=True),
     Action("admin-return-result", "admin", "POST", AD + "/actions/return-result", officer_page(step_of("reception")),
            "decided", body=_action_form(method="in_person", result_number="KQ-MATRIX"), consumes=True),
     Action("admin-event-withdrawn", "admin", "POST", AD + "/events/withdrawn", officer_page(dossier_officer),
@@ -863,6 +869,8 @@ ADMIN_ACTIONS = [
            "victim_user", body=_form({"active": "0"})),
     Action("admin-reset-password", "admin", "POST", "/admin/users/{user}/password", admin_page(admin_of_resource),
            "victim_user", body=_form({"password": "demo12345"})),
+    Action("admin-user-profile", "admin", "POST", "/admin/users/{user}/profile", admin_page(admin_of_resource),
+           "victim_user", body=_form({"full_name": "Nạn Nhân Ma Trận", "title": "Chuyên viên"})),
     Action("admin-calendar", "admin", "GET", "/admin/calendar?scope=01", admin_page(admin_of_province)),
     Action("admin-declare-day", "admin", "POST", "/admin/calendar", admin_page(admin_of_province),
            body=_form({"scope": HOME_PROVINCE, "day": "2031-01-08", "kind": "off", "note": "ma trận"})),
@@ -870,14 +878,25 @@ ADMIN_ACTIONS = [
            "declared_day", body=_form(lambda s: {"scope": HOME_PROVINCE, "year": str(s["year"])}), consumes=True),
     Action("admin-confirm-day", "admin", "POST", "/admin/calendar/{day}/confirm", admin_page(admin_of_province),
            "reported_day", body=_form({"scope": HOME_PROVINCE}), consumes=True),
+    Action("admin-office-hours", "admin", "POST", "/admin/calendar/office-hours", admin_page(admin_of_province),
+           body=_form({"scope": HOME_PROVINCE, "morning_start": "07:30", "morning_end": "11:30",
+                       "afternoon_start": "13:00", "afternoon_end": "17:00", "same_day_cutoff": "15:30"})),
     Action("admin-units", "admin", "GET", f"/admin/units?q={MANAGED_UNIT}", admin_page(admin_lister),
            listed=_page_has(f'action="/admin/units/{MANAGED_UNIT}"')),
     Action("admin-unit-validity", "admin", "POST", f"/admin/units/{MANAGED_UNIT}", admin_page(admin_of_resource),
            body=_form({"valid_from": "2025-07-01", "valid_to": ""})),
+    Action("admin-unit-disadvantaged", "admin", "POST", f"/admin/units/{MANAGED_UNIT}/disadvantaged",
+           admin_page(admin_of_resource), body=_form({"disadvantaged": "1"})),
     Action("admin-audit", "admin", "GET", "/admin/audit", audit_page(anyone)),
     Action("admin-statistics", "admin", "GET", "/admin/statistics?province=01", statistics_page(statistics_reader)),
     Action("admin-statistics-csv", "admin", "GET", "/admin/statistics/units.csv?province=01",
            statistics_page(statistics_reader)),
+    Action("admin-tracking-book", "admin", "GET", "/admin/tracking-book?unit=00070", book_page(book_reader),
+           "processing"),
+    Action("admin-tracking-book-csv", "admin", "GET", "/admin/tracking-book.csv?unit=00070", book_page(book_reader),
+           "processing"),
+    Action("admin-tracking-book-print", "admin", "GET", "/admin/tracking-book/print?unit=00070",
+           book_page(book_reader), "processing"),
     Action("admin-operations", "admin", "GET", "/admin/operations", admin_page(admin_lister), "dead_job",
            listed=_page_has('action="/admin/operations/jobs/{job}/retry"')),
     Action("admin-issue-key", "admin", "POST", "/admin/operations/keys", admin_page(admin_of_province),

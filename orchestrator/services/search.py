@@ -1,0 +1,45 @@
+"""Search by words on stored folded columns (`unit.name_folded`, `dossier.search_text`): what a
+person types is folded like the stored text (`orchestrator.text.fold`), each word must appear,
+and LIKE's wildcards in it are literal. The same query on SQLite and PostgreSQL (a trigram index
+serves the `%word%` patterns on PostgreSQL)."""
+from __future__ import annotations
+
+from sqlalchemy import and_, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from ..text import digits, fold, nfc
+from .errors import Invalid
+
+__all__ = ["MAX_CHARS", "MAX_WORDS", "digits", "fold", "matches", "nfc", "patterns", "words"]
+
+MAX_CHARS, MAX_WORDS = 200, 10
+_ESCAPE = "\\"
+
+
+def words(q: str | None, field: str = "q") -> list[str]:
+    """The folded words of a query; bounded so that a query stays cheap (Invalid names `field`)."""
+    q = q or ""
+    if len(q) > MAX_CHARS:
+        raise Invalid(f"Từ khóa tìm kiếm quá dài (tối đa {MAX_CHARS} ký tự).",
+                      fields={field: f"tối đa {MAX_CHARS} ký tự"})
+    found = fold(q).split()
+    if len(found) > MAX_WORDS:
+        raise Invalid(f"Quá nhiều từ tìm kiếm (tối đa {MAX_WORDS} từ).", fields={field: f"tối đa {MAX_WORDS} từ"})
+    return found
+
+
+def _escape(word: str) -> str:
+    return word.replace(_ESCAPE, _ESCAPE * 2).replace("%", _ESCAPE + "%").replace("_", _ESCAPE + "_")
+
+
+def patterns(q: str | None, field: str = "q") -> list[str]:
+    """One `%word%` LIKE pattern per folded word, wildcards escaped with a backslash."""
+    return [f"%{_escape(w)}%" for w in words(q, field)]
+
+
+def matches(column, q: str | None, field: str = "q") -> ColumnElement[bool]:
+    """`column` (a folded column) contains every word of `q`; true when `q` has no word."""
+    found = patterns(q, field)
+    if not found:
+        return true()
+    return and_(*(column.like(p, escape=_ESCAPE) for p in found))
