@@ -46,7 +46,7 @@ def units(args):
 @bp.response(200, DueSchema)
 @documented(400, 401)
 def calendar_due(args):
-    """The legal due date-time for a reception time, by the rules of DOMAIN.md."""
+    """The legal due date-time for a reception time, by the rules of docs/domain.md."""
     kind, days = args["kind"], args.get("days")
     if kind != "same-day" and days is None:
         raise Invalid("Thiếu số ngày.", fields={"days": "bắt buộc với kind working/calendar"})

@@ -1,4 +1,4 @@
-"""Working-day calendar and legal due dates (DOMAIN.md "Deadlines").
+"""Working-day calendar and legal due dates (docs/domain.md, "Deadlines and the calendar").
 
 Every expected value is worked out by hand in a comment; weekdays are noted as
 (Mon)…(Sun) so a reader can check them against a printed calendar.

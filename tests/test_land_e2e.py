@@ -54,7 +54,7 @@ def _complete(api, who, task_id, step_id):
     r = api.post(f"/tasks/{task_id}/complete", who, json={"data": STEP_DATA[step_id]})
     assert r.status_code == 200, r.get_json()
     body = r.get_json()
-    # API.md: the answer is the dossier as GET shows it (its open steps are taken from the step
+    # docs/api.md: the answer is the dossier as GET shows it (its open steps are taken from the step
     # itself, not read again: they must be the same, in the same order).
     assert body == api.get(f"/dossiers/{body['code']}", who).get_json()
     return body

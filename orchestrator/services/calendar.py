@@ -1,4 +1,4 @@
-"""Vietnamese working-day calendar and legal due dates (see DOMAIN.md "Deadlines").
+"""Vietnamese working-day calendar and legal due dates (docs/domain.md, "Deadlines and the calendar").
 
 Pure Python: no database, no Flask. The statutory holidays come from the
 ``holidays`` package (VN) plus the few rules it lacks (added below, with the

@@ -387,7 +387,7 @@ def _step_due(session: Session, dossier: Dossier, step: dict, now: datetime) -> 
 
 
 def accept(session: Session, dossier: Dossier, now: datetime) -> None:
-    """Reception accepted: the legal period starts now (DOMAIN.md)."""
+    """Reception accepted: the legal period starts now (docs/domain.md)."""
     v = versions.runtime(session, dossier.procedure_version_id)
     dossier.received_at = now
     dossier.legal_due_at = legal_due_at(session, dossier.province_code, now, *periods.legal_period(session, dossier, v))

@@ -204,7 +204,7 @@ def _run_step(step: steps.Step, actor: Actor, item: WorkItem, data: dict) -> lis
 
 
 def _milestone(step: steps.Step, actor: Actor, item: WorkItem, data: dict, now) -> None:
-    """Statuses follow the step the designer marked (DOMAIN.md: reception, decision, return)."""
+    """Statuses follow the step the designer marked (docs/domain.md: reception, decision, return)."""
     dossier = step.dossier
     milestone = steps.step_model(dossier).get(item.step_id, {}).get("milestone")
     if milestone == "reception":
