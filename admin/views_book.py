@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 
 from flask import Response, render_template, request
 from flask_babel import gettext as _
@@ -18,18 +17,9 @@ from orchestrator.timezone import TZ
 
 from .blueprint import bp
 from .views_auth import current_actor, role_required
+from .views_statistics import day_arg
 
 book_required = role_required(*access.WORKSPACE_ROLES, "admin")
-
-
-def _day(name: str) -> date | None:
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Invalid(_("Ngày không hợp lệ (YYYY-MM-DD)."), fields={name: value[:40]}) from None
 
 
 def _units(actor) -> list[str]:
@@ -46,7 +36,7 @@ def _ask():
     if not unit:
         return unit, [], start, end, None
     try:
-        start, end = tracking_book.period(_day("from"), _day("to"))
+        start, end = tracking_book.period(day_arg("from"), day_arg("to"))
     except Invalid as exc:
         access.may_read_book(db.session, actor, unit)  # a refused unit stays 403/404, whatever the dates
         return unit, [], start, end, exc.message
@@ -82,7 +72,7 @@ def tracking_book_csv():
     actor = current_actor()
     units = _units(actor)
     unit = request.args.get("unit", "").strip()[:40] or (units[0] if units else "")
-    start, end = tracking_book.period(_day("from"), _day("to"))
+    start, end = tracking_book.period(day_arg("from"), day_arg("to"))
     rows = tracking_book.book(db.session, actor, unit, start, end)
     out = io.StringIO()
     writer = csv.writer(out)

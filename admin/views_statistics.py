@@ -18,7 +18,8 @@ from .charts import weekly_bars
 from .views_auth import current_actor, role_required
 
 
-def _day(name: str) -> date | None:
+def day_arg(name: str) -> date | None:
+    """A date of the query string (YYYY-MM-DD); a bad one is an `Invalid` naming it."""
     value = request.args.get(name, "").strip()
     if not value:
         return None
@@ -33,7 +34,7 @@ def _report():
     actor = current_actor()
     scope = request.args.get("province", "").strip() or None
     try:
-        return statistics.report(db.session, actor, scope, _day("from"), _day("to")), None
+        return statistics.report(db.session, actor, scope, day_arg("from"), day_arg("to")), None
     except Invalid as exc:
         return statistics.report(db.session, actor, scope), exc.message
 
@@ -66,7 +67,7 @@ def statistics_csv(table: str):
     if table not in ("procedures", "units", "weeks"):
         abort(404)
     report = statistics.report(db.session, current_actor(), request.args.get("province", "").strip() or None,
-                               _day("from"), _day("to"))  # bad dates: the error page, 400
+                               day_arg("from"), day_arg("to"))  # bad dates: the error page, 400
     if table == "procedures":
         header = [_("Mã thủ tục"), _("Thủ tục"), _("Tiếp nhận"), _("Đã trả"), _("Trước hạn"), _("Đúng hạn"),
                   _("Quá hạn"), _("Tỷ lệ đúng hạn (%)"), _("Đang giải quyết"), _("Quá hạn hiện tại")]
