@@ -1,7 +1,7 @@
-"""Officers' work: inbox, claim, assign, complete a step (one transaction on a locked dossier)."""
+"""Officers' work: claim, assign, complete a step (one transaction on a locked dossier)."""
 from __future__ import annotations
 
-from sqlalchemy import and_, false, func, or_, select, tuple_, update
+from sqlalchemy import or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from ..engine import TaskNotReady
@@ -14,25 +14,6 @@ from .errors import Conflict, Invalid, NotFound
 
 RECEPTION_RESULTS = {"accept": DossierStatus.RECEIVED, "supplement": DossierStatus.SUPPLEMENT_REQUESTED,
                      "refuse": DossierStatus.REFUSED}
-
-
-def inbox(session: Session, actor: Actor, view: str, *, overdue: bool = False, page: int = 1,
-          per_page: int = 50) -> tuple[list[WorkItem], int]:
-    """Available (my units and roles, unclaimed) or mine (claimed by me); reads only work items."""
-    if view not in ("available", "mine"):
-        raise Invalid("view phải là 'available' hoặc 'mine'.", fields={"view": "available | mine"})
-    if view == "mine":
-        cond = and_(WorkItem.assignee_id == actor.user_id) if actor.user_id else false()
-    else:
-        cond = and_(access.workable_steps(actor), WorkItem.assignee_id.is_(None))
-    cond = and_(cond, WorkItem.state == OPEN)
-    if overdue:
-        cond = and_(cond, WorkItem.due_at < utcnow())
-    total = session.scalar(select(func.count()).select_from(WorkItem).where(cond))
-    items = session.scalars(select(WorkItem).where(cond).order_by(WorkItem.due_at.is_(None), WorkItem.due_at,
-                                                                  WorkItem.created_at)
-                            .limit(per_page).offset((page - 1) * per_page)).all()
-    return list(items), total or 0
 
 
 def get_visible(session: Session, actor: Actor, task_id: str) -> WorkItem:
