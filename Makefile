@@ -59,7 +59,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
 screenshots: $(STAMP)
-	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q tests/test_admin_browser.py
+	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q $(wildcard tests/test_*browser.py)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -17,12 +17,12 @@ from .jobs import Job, Notification
 from .procedures import FormDefinition, Procedure, ProcedureAlias, ProcedureCall, ProcedureInForce, ProcedureVersion
 from .schedules import ScheduledStart
 from .units import Unit, UnitServiceArea
-from .users import ApiKey, Integrator, RoleAssignment, User, UserToken
+from .users import ApiKey, Integrator, RoleAssignment, Substitute, User, UserToken
 
 __all__ = [
     "ApiKey", "Attachment", "AttachmentBlob", "AuditEvent", "CalendarDay", "Connector", "Dossier", "DossierCounter",
     "DossierParticipant", "DossierState", "DossierStatus", "FormDefinition", "IdempotencyRecord", "Integrator",
     "Job", "Notification", "Procedure", "ProcedureAlias", "ProcedureCall", "ProcedureInForce",
-    "ProcedureVersion", "RoleAssignment", "STATUS_NAMES", "ScheduledStart", "Unit", "UnitServiceArea", "User",
+    "ProcedureVersion", "RoleAssignment", "Substitute", "STATUS_NAMES", "ScheduledStart", "Unit", "UnitServiceArea", "User",
     "UserToken", "WebhookDelivery", "WebhookSubscription", "WorkItem",
 ]

@@ -54,6 +54,9 @@ class ProcedureVersion(db.Model):
     # Issue 17: a version with a timer start marked as scheduled, {"units": [unit codes]} (the
     # receiving units, one dossier each per tick); {} when not marked. Frozen with the version.
     schedule: Mapped[dict] = mapped_column(JSONType, default=dict)
+    # Issue 19: the documents the citizen brings (thành phần hồ sơ), a list designers edit,
+    # printed on the receipt; [] falls back to the procedure's generic wording. Frozen with the version.
+    documents: Mapped[list] = mapped_column(JSONType, default=list)
     created_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_by: Mapped[str | None] = mapped_column(String(120))

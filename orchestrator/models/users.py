@@ -1,9 +1,9 @@
 """People and systems that act: officers, designers, administrators, integrators."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..extensions import db
@@ -88,3 +88,22 @@ class ApiKey(db.Model):
     replaced_by_id: Mapped[int | None] = mapped_column(Integer)
 
     integrator: Mapped[Integrator] = relationship(lazy="joined")
+
+
+class Substitute(db.Model):
+    """An officer's substitute from `starts_on` to `ends_on` (inclusive), set by a leader of the
+    officer's unit: work that would go to the officer in that period goes to the substitute."""
+
+    __tablename__ = "substitute"
+    __table_args__ = (Index("ix_substitute_user_period", "user_id", "starts_on", "ends_on"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    substitute_id: Mapped[int] = mapped_column(ForeignKey("user_account.id", ondelete="CASCADE"))
+    starts_on: Mapped[date] = mapped_column(Date)
+    ends_on: Mapped[date] = mapped_column(Date)
+    set_by: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id], lazy="joined")
+    substitute: Mapped[User] = relationship(foreign_keys=[substitute_id], lazy="joined")
