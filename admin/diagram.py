@@ -10,6 +10,8 @@ from markupsafe import Markup
 
 from orchestrator.services import diagrams
 
+from .blueprint import bp
+
 EVENTS = {"startEvent", "endEvent", "intermediateThrowEvent", "intermediateCatchEvent", "boundaryEvent"}
 GATEWAYS = {"exclusiveGateway", "parallelGateway", "inclusiveGateway", "eventBasedGateway", "complexGateway"}
 GATEWAY_MARK = {"exclusiveGateway": "×", "parallelGateway": "+", "inclusiveGateway": "○"}
@@ -35,6 +37,21 @@ def _text(x: float, y: float, lines: list[str], cls: str = "label") -> str:
     top = y - (len(lines) - 1) * 7
     spans = "".join(f'<tspan x="{x:g}" y="{top + i * 14:g}">{escape(line)}</tspan>' for i, line in enumerate(lines))
     return f'<text class="{cls}" text-anchor="middle" dominant-baseline="middle">{spans}</text>'
+
+
+def _done_mark(right: float, top: float) -> str:
+    """The check mark of a done step, on its top right corner (the legend draws the same)."""
+    return (f'<g class="done-mark"><circle cx="{right - 2:g}" cy="{top + 2:g}" r="9"/>'
+            f'<path d="M{right - 7:g},{top + 2:g} l4,4 l7,-8"/></g>')
+
+
+@bp.app_template_global("legend_svg")
+def legend_svg(kind: str) -> Markup:
+    """A small step drawn as the diagram draws a `done` or `on-path` (current) step, for the legend."""
+    mark = _done_mark(44, 6) if kind == "done" else ""
+    return Markup(f'<svg class="bpmn-svg legend-swatch" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 54 34" '
+                  f'width="54" height="34" aria-hidden="true"><g class="task {kind}"><rect x="4" y="6" width="40" '
+                  f'height="24" rx="6"/>{mark}</g></svg>')
 
 
 def render_svg(xml: str, problems: set[str] | None = None, highlight: set[str] | None = None,
@@ -80,8 +97,10 @@ def render_svg(xml: str, problems: set[str] | None = None, highlight: set[str] |
                           f'L{x:g},{y + h:g} L{x + 15:g},{y + h:g}"/>'
                           f'{_text(x + w / 2, y + h / 2, _wrap(text, w, 10), "note")}</g>')
         else:
+            mark = _done_mark(x + w, y) if element_id in done else ""
             front.append(f'<g class="{cls} task" data-element-id="{eid}">{title}<rect x="{x:g}" y="{y:g}" '
-                         f'width="{w:g}" height="{h:g}" rx="10"/>{_text(x + w / 2, y + h / 2, _wrap(name, w - 8))}</g>')
+                         f'width="{w:g}" height="{h:g}" rx="10"/>{_text(x + w / 2, y + h / 2, _wrap(name, w - 8))}'
+                         f'{mark}</g>')
     for edge in picture["edges"]:
         points = edge["points"]
         xs += [p[0] for p in points]

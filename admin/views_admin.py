@@ -10,12 +10,13 @@ from flask_babel import gettext as _
 from orchestrator.extensions import db
 from orchestrator.models.users import ROLES
 from orchestrator.services import administration as service
-from orchestrator.services import office_hours
+from orchestrator.services import history_text, office_hours
 from orchestrator.services.deadlines import calendar_for, declared_days
 from orchestrator.services import units as unit_service
 from orchestrator.timezone import TZ
 
 from .blueprint import bp
+from .i18n import select_locale
 from .views_auth import current_actor, role_required
 
 admin_required = role_required("admin")
@@ -177,4 +178,6 @@ def unit_disadvantaged(code: str):
 @bp.get("/audit")
 @role_required("admin", "designer")
 def audit_log():
-    return render_template("admin/audit.html", events=service.recent_events(db.session, current_actor()))
+    events = service.recent_events(db.session, current_actor())
+    return render_template("admin/audit.html", events=events,
+                           texts=history_text.texts(db.session, events, None, select_locale()))

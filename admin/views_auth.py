@@ -9,7 +9,7 @@ from flask_login import UserMixin, current_user, login_required, login_user, log
 
 from orchestrator.extensions import db, limiter
 from orchestrator.models import User
-from orchestrator.services import access, audit
+from orchestrator.services import access, audit, notifications
 from orchestrator.services.auth import Actor, actor_for_user, check_password
 from orchestrator.services.errors import Forbidden, Unauthenticated
 
@@ -66,6 +66,10 @@ def _who():
         "is_admin": bool(actor and access.holds_any(actor, ("admin",))),
         "is_supervisor": bool(actor and access.holds_any(actor, access.STATISTICS_ROLES)),
         "is_officer": bool(actor and access.holds_any(actor, access.WORKSPACE_ROLES)),
+        # the bell in every header: one COUNT over ix_notification_unread per page
+        "unread_notifications": notifications.unread_count(db.session, actor) if actor else 0,
+        # the header names the person (their row is already in the session: no query)
+        "actor_full_name": (db.session.get(User, actor.user_id).full_name if actor and actor.user_id else None),
     }
 
 

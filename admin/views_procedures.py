@@ -9,7 +9,7 @@ from sqlalchemy import select
 from orchestrator.extensions import db
 from orchestrator.models import FormDefinition
 from orchestrator.models.procedures import DRAFT, NATIONAL
-from orchestrator.services import access, decisions, designer, diagrams, procedures, schedules
+from orchestrator.services import access, decisions, designer, diagrams, procedure_documents, procedures, schedules
 from orchestrator.services.errors import Invalid, ServiceError, TooLarge
 from orchestrator.services import units as unit_service
 
@@ -135,6 +135,7 @@ def _version_context(version) -> dict:
         "in_force": any(f for v, f in procedures.versions(db.session, version.procedure_code) if v.id == version.id),
         "called_by": procedures.callers_of(version),
         "schedule": schedules.summary(db.session, version),
+        "documents_text": procedure_documents.as_lines(version.documents),
     }
 
 
@@ -239,6 +240,16 @@ def flow_condition(code: str, number: int, flow_id: str):
     v = designer.set_condition(db.session, current_actor(), code, number, flow_id,
                                request.form.get("condition", ""), default=bool(request.form.get("default")))
     return _done(v, _("Đã lưu điều kiện của luồng %(flow)s.", flow=flow_id), "conditions")
+
+
+@bp.post("/procedures/<code>/v/<int:number>/documents")
+@designer_required
+def version_documents(code: str, number: int):
+    """The receipt's list of documents (thành phần hồ sơ) of a draft: one per line."""
+    designer.get_for_edit(db.session, current_actor(), code, number)  # another province's draft: 404, as elsewhere
+    items = procedure_documents.parse_lines(request.form.get("documents", ""))
+    v = procedure_documents.set_documents(db.session, current_actor(), code, number, items)
+    return _done(v, _("Đã lưu thành phần hồ sơ (%(n)s giấy tờ).", n=len(v.documents)), "documents")
 
 
 @bp.post("/procedures/<code>/v/<int:number>/meta")

@@ -17,13 +17,16 @@ from orchestrator.models import STATUS_NAMES, DossierStatus
 from orchestrator.models.dossiers import COMPLETED, FINAL_STATUSES, OPEN
 from orchestrator.services import access, attachments, documents, events, inbox as inbox_service, lifecycle, tasks, versions
 from orchestrator.services import dossiers as dossier_service
-from orchestrator.services.errors import Invalid
+from orchestrator.services import history_text
+from orchestrator.services import forms
+from orchestrator.services.errors import Conflict, Forbidden, Invalid
 from orchestrator.services.units import names as unit_names
 
 from .blueprint import bp
 from .diagram import render_svg
-from .formdata import fields_of, parse
+from .formdata import errors_by_field, fields_of, parse, readable
 from .i18n import select_locale
+from .labels import action_done, event_done, role_label, status_label
 from .views_auth import current_actor, role_required
 
 officer_required = role_required(*access.WORKSPACE_ROLES)
@@ -39,21 +42,45 @@ def _int(value, default=None):
 @bp.get("/inbox")
 @officer_required
 def inbox():
-    actor = current_actor()
+    """The inbox: tabs with counts, search, filters, sort; bulk claim and a leader's bulk
+    reassignment post to `views_inbox`, and `static/inbox.js` polls `views_inbox.stamp`."""
+    actor, session = current_actor(), db.session
     args = request.args
     view = args.get("view") if args.get("view") in inbox_service.VIEWS else "available"
     due = args.get("due") if args.get("due") in inbox_service.DUE_FILTERS else None
+    sort = args.get("sort") if args.get("sort") in inbox_service.SORTS else "due"
     status = _int(args.get("status"))
     page = max(1, min(_int(args.get("page"), 1), 100000))
-    result = inbox_service.search(db.session, actor, view, procedure_code=args.get("procedure") or None,
-                                  status=status if status in STATUS_NAMES else None, due=due,
-                                  received_by_unit=args.get("unit") or None, page=page)
-    colleagues = (tasks.holders(db.session, {(w.unit_code, w.role) for w in result.items})
+    q = args.get("q", "").strip()
+    filters = dict(procedure_code=args.get("procedure") or None, status=status if status in STATUS_NAMES else None,
+                   due=due, received_by_unit=args.get("unit") or None, page=page, sort=sort)
+    try:
+        result = inbox_service.search(session, actor, view, q=q or None, **filters)
+    except Invalid as exc:  # a search too long: said on the page, the list without it
+        flash(exc.message, "error")
+        q, result = "", inbox_service.search(session, actor, view, **filters)
+    colleagues = (tasks.holders(session, {(w.unit_code, w.role) for w in result.items})
                   if view == "unit" else {})
-    return render_template("admin/inbox.html", result=result, view=view, due=due, status=status,
+    led = sorted(access.led_units(actor))
+    return render_template("admin/inbox.html", result=result, view=view, due=due, status=status, sort=sort, q=q,
                            procedure=args.get("procedure", ""), unit=args.get("unit", ""),
-                           statuses=STATUS_NAMES, colleagues=colleagues,
-                           is_leader=bool(access.led_units(actor)))
+                           statuses=STATUS_NAMES, colleagues=colleagues, is_leader=bool(led), led_units=led,
+                           people=_people(session, led) if view == "unit" else [],
+                           labels=inbox_service.labels(session, result.items),
+                           procedures=inbox_service.procedure_options(session),
+                           tab_counts=inbox_service.tab_counts(session, actor),
+                           refresh_ms=int(current_app.config.get("INBOX_REFRESH_SECONDS", 30) * 1000))
+
+
+def _people(session, units: list[str]) -> list[tuple[str, str]]:
+    """(username, "Full name (roles)") of the officers of the units a leader leads: whom a bulk
+    reassignment may give steps to (each step still checks the role)."""
+    roles: dict[tuple[str, str], list[str]] = {}
+    held = tasks.holders(session, {(u, r) for u in units for r in access.OFFICER_ROLES})
+    for (unit_code, role), users in sorted(held.items()):
+        for username, full_name in users:
+            roles.setdefault((username, full_name or username), []).append(f"{role_label(role)} {unit_code}")
+    return [(u, f"{n} — {', '.join(r)}") for (u, n), r in sorted(roles.items())]
 
 
 def _back_to_task(task_id: str):
@@ -94,8 +121,9 @@ def _dossier_context(dossier) -> dict:
     done = sorted({w.step_id for w in items if w.state == COMPLETED})
     highlight = sorted({w.step_id for w in current})
     version = versions.of(dossier)
+    history, lang = dossier_service.history(session, dossier), select_locale()
     return {
-        "dossier": dossier, "current": current, "history": dossier_service.history(session, dossier),
+        "dossier": dossier, "current": current, "history": history,
         "bpmn_xml": version.xml, "svg": render_svg(version.xml, highlight=set(highlight), done=set(done)),
         "highlight": highlight, "done": done, "statuses": STATUS_NAMES, "Status": DossierStatus,
         "final_statuses": FINAL_STATUSES, "withdrawable": lifecycle.WITHDRAWABLE,
@@ -104,18 +132,36 @@ def _dossier_context(dossier) -> dict:
         "attachments": attachments.list_for(session, dossier),
         "returnable": [s for s in done if version.steps.get(s, {}).get("milestone") != "reception"],
         "step_names": {sid: s.get("name", sid) for sid, s in version.steps.items()},
+        "shown_data": readable(version.step_forms.values(), dossier.data, lang),
+        "history_texts": history_text.texts(session, history, version, lang),
         "waiting_for": [m for m in events.waiting_for(session, dossier) if m not in lifecycle.EVENTS],
     }
 
 
-def _render_task(item, values: dict, errors: dict, status: int = 200):
-    dossier = item.dossier
+def _render_task(item, values: dict, errors: dict, status: int = 200, message: str | None = None):
+    """The task page. Its form is editable only by who may complete it now: an officer of the
+    step's role and unit, when nobody else holds it; others read it (fields disabled) with the
+    holder named, and may ask to take it over (its officers) or reassign it (a leader of the unit)."""
+    actor, dossier = current_actor(), item.dossier
     ctx = _dossier_context(dossier)
     form = tasks.form_of(item)
-    fields = fields_of(form, values, select_locale())
-    g.field_errors = errors
-    return render_template("admin/task.html", item=item, form=form, fields=fields, errors=errors,
-                           lock_version=dossier.lock_version, **ctx), status
+    lang = select_locale()
+    fields = fields_of(form, values, lang)
+    try:
+        access.may_act_on_step(actor, item)
+        may_act = True
+    except Forbidden:
+        may_act = False
+    is_open = item.state == OPEN
+    held_by_other = is_open and item.assignee_id is not None and item.assignee_id != actor.user_id
+    leads = is_open and item.unit_code in access.led_units(actor)
+    colleagues = tasks.holders(db.session, {(item.unit_code, item.role)})[(item.unit_code, item.role)] if leads else []
+    shown, other = errors_by_field(errors, fields, lang)
+    g.field_errors = shown
+    return render_template("admin/task.html", item=item, form=form, fields=fields, errors=shown, other_errors=other,
+                           error_message=message, editable=is_open and may_act and not held_by_other,
+                           held_by_other=held_by_other, may_ask=held_by_other and may_act, leads=leads,
+                           colleagues=colleagues, lock_version=dossier.lock_version, **ctx), status
 
 
 @bp.get("/tasks/<task_id>")
@@ -128,20 +174,41 @@ def task(task_id: str):
 @bp.post("/tasks/<task_id>/complete")
 @officer_required
 def complete(task_id: str):
+    """A refusal the officer can act on (the form's errors, a colleague holding the step, the dossier
+    changed) comes back to the page with every value typed and a summary of what to fix."""
     actor = current_actor()
     item = tasks.get_visible(db.session, actor, task_id)
-    data = parse(tasks.form_of(item), request.form)
+    form = tasks.form_of(item)
+    data = parse(form, request.form)
     try:
         dossier = tasks.complete(db.session, actor, task_id, data, _int(request.form.get("lock_version"))).dossier
-    except Invalid as exc:
+    except (Invalid, Conflict) as exc:
         db.session.rollback()
         item = tasks.get_visible(db.session, actor, task_id)
-        flash(exc.message, "error")
-        return _render_task(item, {**data, **{k: v for k, v in request.form.items() if k not in data}},
-                            exc.fields, 400)
+        typed = {**{k: v for k, v in request.form.items() if k not in data}, **data}
+        if exc.code == "invalid_form":
+            errors = forms.field_errors(form, data, select_locale())
+            message = _("Bước chưa được hoàn thành: hãy sửa các mục dưới đây.")
+        elif exc.code == "held_by_other":
+            errors = {}
+            message = _("Bước chưa được hoàn thành: công việc đang do %(name)s xử lý. Dữ liệu bạn nhập vẫn còn "
+                        "trên trang.", name=exc.extra.get("holder_name") or exc.extra.get("holder"))
+        else:
+            errors, message = exc.fields, exc.message
+        return _render_task(item, typed, errors, exc.status, message)
     db.session.commit()
-    flash(_("Đã hoàn thành bước “%(s)s”. Hồ sơ: %(st)s.", s=item.step_name, st=dossier.status_name), "ok")
+    flash(_("Đã hoàn thành bước “%(s)s”. Hồ sơ: %(st)s.", s=item.step_name, st=status_label(dossier.status)), "ok")
     return redirect(url_for("admin.dossier", code=dossier.code))
+
+
+@bp.post("/tasks/<task_id>/takeover-request")
+@officer_required
+def takeover_request(task_id: str):
+    item = tasks.ask_to_take_over(db.session, current_actor(), task_id)
+    holder = item.assignee.full_name or item.assignee.username
+    db.session.commit()
+    flash(_("Đã gửi đề nghị chuyển giao cho %(name)s.", name=holder), "ok")
+    return redirect(url_for("admin.task", task_id=task_id))
 
 
 @bp.get("/dossiers/<code>")
@@ -183,7 +250,7 @@ def _action_body(form) -> dict:
 def dossier_action(code: str, action: str):
     d = lifecycle.perform(db.session, current_actor(), code, action, _action_body(request.form)).dossier
     db.session.commit()
-    flash(_("Đã thực hiện: %(a)s. Trạng thái: %(s)s.", a=action, s=d.status_name), "ok")
+    flash(_("%(a)s. Trạng thái: %(s)s.", a=action_done(action), s=status_label(d.status)), "ok")
     return redirect(url_for("admin.dossier", code=d.code))
 
 
@@ -199,7 +266,7 @@ def dossier_event(code: str, name: str):
         data["tax_amount"] = amount
     d = lifecycle.send_event(db.session, current_actor(), code, name, data).dossier
     db.session.commit()
-    flash(_("Đã ghi nhận: %(e)s. Trạng thái: %(s)s.", e=name, s=d.status_name), "ok")
+    flash(_("%(a)s. Trạng thái: %(s)s.", a=event_done(name), s=status_label(d.status)), "ok")
     return redirect(url_for("admin.dossier", code=d.code))
 
 

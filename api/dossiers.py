@@ -46,11 +46,19 @@ def start_dossier(args):
 @bp.response(200, DossierListSchema)
 @documented(400, 401)
 def list_dossiers(args):
-    """The dossiers the caller may see, oldest first, with cursor pagination."""
+    """The dossiers the caller may see, oldest first (or by `sort`), with cursor pagination."""
     # ids are 32-bit integers: a larger cursor means "past the end" (PostgreSQL would refuse the bound)
-    cursor, limit = min(int(args.pop("cursor", 0)), 2**31 - 1), args.pop("limit")
-    rows, next_id = service.list_visible(db.session, current_actor(), after_id=cursor, limit=limit, **args)
-    return {"items": rows, "next_cursor": str(next_id) if next_id else None}
+    cursor = int(args.pop("cursor", 0))
+    if args["sort"] == "id":
+        args["after_id"] = min(cursor, 2**31 - 1)
+    elif cursor > service.MAX_OFFSET:
+        return {"items": [], "next_cursor": None}
+    else:
+        args["offset"] = cursor
+    page = service.list_visible(db.session, current_actor(), **args)
+    following = page.next_id if args["sort"] == "id" else page.next_offset
+    return {"items": page.items, "next_cursor": str(following) if following else None, "total": page.total,
+            "total_capped": page.total_capped}
 
 
 @bp.get("/dossiers/<code>")

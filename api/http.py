@@ -6,11 +6,11 @@ from flask import current_app, request
 
 from orchestrator.extensions import db
 from orchestrator.services import dossiers as service
-from orchestrator.services import integrations
+from orchestrator.services import history_text, integrations, versions
 
 from .auth import current_actor
 from .schemas.dossiers import DossierDetailSchema
-from .views import DossierView
+from .views import DossierView, HistoryEntry
 
 _DETAIL = DossierDetailSchema()
 
@@ -29,7 +29,10 @@ def dossier_body(dossier, open_items=None) -> DossierView:
     /dossiers/{code} answers it."""
     session = db.session
     tasks = service.current_tasks(session, dossier) if open_items is None else open_items
-    return DossierView(dossier, tasks, service.history(session, dossier))
+    history = service.history(session, dossier)
+    lang = "en" if request.accept_languages.best_match(("vi", "en")) == "en" else "vi"
+    texts = history_text.texts(session, history, versions.of(dossier), lang)
+    return DossierView(dossier, tasks, [HistoryEntry(e, t) for e, t in zip(history, texts)])
 
 
 def idempotency(method: str, path: str, status: int):

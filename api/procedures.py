@@ -9,14 +9,14 @@ from orchestrator.services import decisions
 from orchestrator.services.decisions import MAX_DMN_FILES
 from orchestrator.extensions import db
 from orchestrator.services import procedures as service
-from orchestrator.services import schedules
+from orchestrator.services import procedure_documents, schedules
 from orchestrator.services.errors import Invalid, TooLarge
 
 from .auth import authenticated, current_actor
 from .blueprint import bp
 from .errors import documented
 from .schemas.procedures import (
-    DecisionTableSchema, LaneMapSchema, OfferedListSchema, OfferedQuerySchema, ProcedureInForceSchema, ProcedureQuerySchema,
+    DecisionTableSchema, DocumentsSchema, LaneMapSchema, OfferedListSchema, OfferedQuerySchema, ProcedureInForceSchema, ProcedureQuerySchema,
     PublishedSchema, ScheduleSchema, SupplementWindowSchema, UploadedSchema, UploadFileSchema, UploadFormSchema, VersionListSchema, VersionSchema,
 )
 from .views import VersionView
@@ -136,6 +136,18 @@ def put_supplement_window(body, code: str, number: int):
     """Set a draft's supplement window in working days after reception (null: no window, the default)."""
     version = service.set_supplement_window(db.session, current_actor(), code, number,
                                             body["supplement_window_days"])
+    db.session.commit()
+    return version
+
+
+@bp.put("/procedures/<code>/versions/<id:number>/documents")
+@authenticated
+@bp.arguments(DocumentsSchema)
+@bp.response(200, VersionSchema)
+@documented(400, 401, 403, 404, 409)
+def put_documents(body, code: str, number: int):
+    """Set a draft's list of documents (thành phần hồ sơ), printed on the receipt of its dossiers."""
+    version = procedure_documents.set_documents(db.session, current_actor(), code, number, body["documents"])
     db.session.commit()
     return version
 

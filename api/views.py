@@ -31,7 +31,16 @@ class DossierView(View):
     ROW = "dossier"
     dossier: Dossier
     current_tasks: list[WorkItem]
-    history: list[AuditEvent]
+    history: list  # of HistoryEntry
+
+
+@dataclass(frozen=True)
+class HistoryEntry(View):
+    """A history event with its sentence (`services.history_text`); `action` stays the code."""
+
+    ROW = "event"
+    event: AuditEvent
+    text: str
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ def test_the_python_check_and_the_sql_filter_of_visibility_agree(app, api):
             by_python = {c for c, d in rows.items() if rule.sees(session, d)}
             assert by_python == by_sql == EXPECTED[label], label
             # what the services answer comes from the same rule
-            listed, _next = dossiers.list_visible(session, actor, limit=500)
+            listed = dossiers.list_visible(session, actor, limit=500).items
             assert {ids[d.id] for d in listed if d.id in ids} == by_sql, label
         # With the participants a locked step has read (`Step.participants`), the Python check
         # runs no statement, and still agrees.

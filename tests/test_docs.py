@@ -19,3 +19,10 @@ def test_the_domain_rules_name_modules_that_exist():
     assert named, "docs/domain.md names no module"
     missing = [n for n in named if not any((ROOT / base / n).exists() for base in ("", "orchestrator"))]
     assert missing == []
+
+
+def test_every_picture_the_readme_shows_exists():
+    readme = (Path(__file__).parent.parent / "README.md").read_text("utf-8")
+    pictures = re.findall(r"\]\((docs/screenshots/[^)]+\.png)\)", readme)
+    assert len(pictures) >= 20
+    assert [p for p in pictures if not (Path(__file__).parent.parent / p).is_file()] == []

@@ -297,7 +297,7 @@ def test_event_sub_process_by_message_interrupting_withdraws_the_dossier(app, ap
     page = office.get(f"/dossiers/{body['code']}")
     assert page.status_code == 200
     html = office.text(page)
-    assert 'data-action="step_cancelled"' in html and "<code>Verify</code>" in html and "rút hồ sơ" in html
+    assert 'data-action="step_cancelled"' in html and "Bước “Verify” được hủy" in html and "rút hồ sơ" in html
 
 
 def test_event_sub_process_by_message_not_interrupting_runs_beside(app, api, api_key):

@@ -105,7 +105,14 @@
         .map(function (p) { return p.message; }).join("\n");
       overlays.add(id, {position: {top: -10, right: 10}, html: badge});
     });
-    done.forEach(function (id) { if (registry.get(id)) canvas.addMarker(id, "done"); });
+    done.forEach(function (id) {  /* as the legend draws it: green outline (admin.css) and a check mark */
+      if (!registry.get(id)) return;
+      canvas.addMarker(id, "done");
+      var check = document.createElement("span");
+      check.className = "done-badge";
+      check.textContent = "✓";
+      overlays.add(id, "done-mark", {position: {top: -9, right: 9}, html: check});
+    });
     highlight.forEach(function (id) { if (registry.get(id)) canvas.addMarker(id, "on-path"); });
     if (selected && registry.get(selected)) canvas.addMarker(selected, "selected-problem");
   }

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from orchestrator.services import versions
+from orchestrator.services import dossiers as dossier_service, versions
 from orchestrator.timezone import TZ
 
 from .common import VNDateTime, ViewSchema, row
@@ -50,8 +50,16 @@ class DossierQuerySchema(Schema):
     updated_since = fields.AwareDateTime(default_timezone=TZ)
     # Words searched, folded, in the code and the applicant's name, ID number and phone (services.search).
     q = fields.String(validate=validate.Length(max=200))
+    # A procedure's code or words of its name; the receiving unit's code or words of its name (folded).
+    procedure = fields.String(validate=validate.Length(max=200))
+    unit = fields.String(validate=validate.Length(max=200))
+    overdue = fields.Boolean(metadata={"description": "only open dossiers whose due day has ended"})
+    sort = fields.String(load_default="id", validate=validate.OneOf(dossier_service.SORT_NAMES), metadata={
+        "description": "`id` (oldest first, the default), `received`, `due` or `code`; `-` first for descending"})
+    # With `sort=id` the cursor is the last id seen; with another sort, the position of the next page.
     cursor = fields.String(validate=validate.Regexp(r"^[0-9]{1,18}$", error="không hợp lệ"))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+    count = fields.Boolean(load_default=False, metadata={"description": "also answer `total`"})
 
 
 class CurrentTaskSchema(Schema):
@@ -64,7 +72,9 @@ class CurrentTaskSchema(Schema):
     due_at = VNDateTime()
 
 
-class HistorySchema(Schema):
+class HistorySchema(ViewSchema):
+    """Dumps an audit event, or an `api.views.HistoryEntry` (with its sentence)."""
+
     at = VNDateTime()
     actor = fields.String()
     action = fields.String()
@@ -73,6 +83,8 @@ class HistorySchema(Schema):
     step_id = fields.String(allow_none=True)
     unit_code = fields.String(allow_none=True)
     note = fields.String(allow_none=True)
+    text = fields.String(metadata={"description": "the event as a sentence people read (full names, step "
+                                                  "names), Vietnamese, or English with `Accept-Language: en`"})
 
 
 class DossierSchema(ViewSchema):
@@ -128,3 +140,5 @@ class DossierBriefSchema(DossierSchema):
 class DossierListSchema(Schema):
     items = fields.List(fields.Nested(DossierBriefSchema))
     next_cursor = fields.String(allow_none=True)
+    total = fields.Integer(allow_none=True, metadata={"description": "with `count=true`: counted up to 10,000"})
+    total_capped = fields.Boolean(metadata={"description": "true when there are more than `total`"})

@@ -46,6 +46,9 @@ class VersionSchema(ViewSchema):
     supplement_window_days = fields.Integer(allow_none=True, metadata={
         "description": "working days after reception within which a supplement may be requested during "
                        "processing; null: no window (issue 18)"})
+    documents = fields.List(fields.Dict(), metadata={
+        "description": "the documents the citizen brings (thành phần hồ sơ), printed on the receipt: "
+                       "[{name, copies, required}] (issue 19)"})
     decisions = fields.Function(lambda v: sorted((row(v).decisions or {}).keys()),
                                 metadata={"type": "array", "items": {"type": "string"},
                                           "description": "ids of the DMN decision tables uploaded with the diagram"})
@@ -104,6 +107,18 @@ class SupplementWindowSchema(Schema):
 
     supplement_window_days = fields.Integer(required=True, allow_none=True, strict=True,
                                             validate=validate.Range(min=1, max=365))
+
+
+class DocumentsSchema(Schema):
+    """A draft's list of documents (issue 19); the service checks the items (400 naming `documents`)."""
+
+    class Meta:
+        unknown = RAISE
+
+    documents = fields.Raw(required=True, metadata={
+        "type": "array", "items": {"type": "object", "properties": {
+            "name": {"type": "string"}, "copies": {"type": "string"}, "required": {"type": "boolean"}}},
+        "description": "at most 50 items; name and copies at most 500 characters each; required defaults to true"})
 
 
 class DecisionTableSchema(Schema):

@@ -22,7 +22,7 @@ from typing import Iterable
 from sqlalchemy import and_, exists, false, or_, select, true
 from sqlalchemy.orm import Session
 
-from ..models import Dossier, DossierParticipant, RoleAssignment, Unit, User, WorkItem
+from ..models import Dossier, DossierParticipant, Notification, RoleAssignment, Unit, User, WorkItem
 from ..models.attachments import APPLICANT_DOCUMENT
 from ..models.procedures import NATIONAL
 from . import fault
@@ -174,8 +174,17 @@ def may_start_dossier(actor: Actor, province_code: str, received_by: str, schedu
             raise Forbidden("Khóa API không có quyền dossiers:create.")
         if not actor.province_allowed(province_code):
             raise Forbidden(f"Khóa API không được phép nộp hồ sơ tại tỉnh {province_code}.")
-    elif not actor.has_role("reception", received_by):
+    elif received_by not in desk_units(actor):
         raise Forbidden("Chỉ cán bộ tiếp nhận của đơn vị tiếp nhận mới ghi nhận hồ sơ trực tiếp.")
+
+
+DESK_ROLE = "reception"
+
+
+def desk_units(actor: Actor) -> set[str]:
+    """The units at whose one-stop desk the actor receives walk-in dossiers (`may_start_dossier`):
+    the back office's "Tiếp nhận hồ sơ mới" opens for them only."""
+    return set() if actor.is_integrator else actor.units(DESK_ROLE)
 
 
 def may_add_to(session: Session, actor: Actor, dossier: Dossier) -> None:
@@ -560,3 +569,49 @@ def may_issue_key(actor: Actor, scope: str, provinces: Iterable[str]) -> None:
     scopes = admin_scopes(actor)
     if not in_scope(scopes, scope) or not all(in_scope(scopes, p) for p in provinces):
         raise Forbidden("Quản trị tỉnh chỉ cấp khóa cho tỉnh của mình.")
+
+
+# -- notifications (the bell) ------------------------------------------------------------------
+
+def own_notifications(actor: Actor):
+    """SQL condition on `Notification`: a user reads only their own (integrators have none)."""
+    return Notification.user_id == actor.user_id if actor.user_id else false()
+
+
+def may_read_notification(actor: Actor, notification) -> None:
+    """Another user's notification does not exist for the caller (404, not 403)."""
+    if notification is None or actor.user_id is None or notification.user_id != actor.user_id:
+        raise NotFound("Không tìm thấy thông báo.")
+
+
+# -- absences (substitutes) and bulk reassignment ----------------------------------------------
+
+def may_reassign_in_bulk(actor: Actor) -> None:
+    """Reassigning several steps at once: a leader of some unit; each step is then checked by
+    `may_assign` (a leader of its own unit) and refused alone if not."""
+    if actor.is_integrator or not led_units(actor):
+        raise Forbidden("Chỉ lãnh đạo đơn vị được phân công.")
+
+
+def may_manage_absences(actor: Actor, unit_code: str) -> None:
+    """Substitutes for a unit's officers (set, end, move their held work): a leader of that unit."""
+    if actor.is_integrator or not actor.has_role("leader", unit_code):
+        raise Forbidden("Chỉ lãnh đạo đơn vị được cử người làm thay.")
+
+
+def officer_roles_in(session: Session, user_id: int, unit_code: str) -> set[str]:
+    """The officer roles (`OFFICER_ROLES`) a user holds in a unit."""
+    return set(session.scalars(select(RoleAssignment.role).where(
+        RoleAssignment.user_id == user_id, RoleAssignment.unit_code == unit_code,
+        RoleAssignment.role.in_(OFFICER_ROLES))).all())
+
+
+def roles_lacking_to_stand_in(session: Session, officer_id: int, substitute_id: int, unit_code: str) -> set[str]:
+    """A substitute holds every officer role the absent officer holds in the unit (else they could
+    not act on the work that comes to them): the roles missing, empty when they may stand in."""
+    return officer_roles_in(session, officer_id, unit_code) - officer_roles_in(session, substitute_id, unit_code)
+
+
+def may_stand_in_on_step(session: Session, substitute_id: int, item: WorkItem) -> bool:
+    """Work routed to a substitute: only when they hold the step's role in its unit today."""
+    return item.role in officer_roles_in(session, substitute_id, item.unit_code)

@@ -134,6 +134,7 @@ def _copy_as_draft(session: Session, actor: Actor, source: ProcedureVersion, sco
         draft.schedule = {"units": units} if units else {}
     draft.supplement_window_days = source.supplement_window_days  # issue 18: the rule comes along
     draft.deadline_rules = dict(source.deadline_rules or {})  # issue 18: the period's variants and waits too
+    draft.documents = [dict(d) for d in source.documents or []]  # issue 19: the receipt's list of documents
     audit.record(session, action, actor.name,
                  note=f"{source.procedure_code} v{draft.version} ({scope}) từ v{source.version} ({source.scope})")
     return draft

@@ -20,15 +20,14 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased, lazyload
 
-from ..models import Attachment, AuditEvent, Dossier, Unit, User
+from ..models import Attachment, AuditEvent, Dossier, Unit, User, WorkItem
 from ..models.attachments import APPLICANT_DOCUMENT
 from ..models.dossiers import CANCELLED, COMPLETED, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
 from . import on_time, pauses, units
-from .dossiers import work_items
 from .errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -77,11 +76,30 @@ def _last_event(session: Session, dossier: Dossier, *actions: str) -> AuditEvent
                            .order_by(AuditEvent.id.desc()).limit(1)).first()
 
 
-def _officer(session: Session, username: str | None) -> str:
+def _people(session: Session, usernames) -> dict[str, Officer]:
+    """{username: how documents name them} in one query (columns only: no roles loaded)."""
+    wanted = {u for u in usernames if u}
+    rows = session.execute(select(User.username, User.full_name, User.title).where(User.username.in_(wanted))) \
+        if wanted else ()
+    return {u: Officer(name or u, title or "") for u, name, title in rows}
+
+
+@dataclass(frozen=True)
+class Officer:
+    """How a document names an officer: full name and title (chức vụ) when set; a username only
+    when the account is gone (the history keeps usernames)."""
+    name: str
+    title: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.title})" if self.title else self.name
+
+
+def _officer(session: Session, username: str | None) -> Officer | None:
+    """The signer of forms 01 (receipt), 02 (supplement) and 03 (refusal): the officer who acted."""
     if not username:
-        return ""
-    user = session.scalar(select(User).where(User.username == username))
-    return (user.full_name or user.username) if user else username
+        return None
+    return _people(session, [username]).get(username) or Officer(username)
 
 
 def _issued_by(session: Session, ctx: dict, event: AuditEvent | None) -> dict:
@@ -101,18 +119,24 @@ def _issued_by(session: Session, ctx: dict, event: AuditEvent | None) -> dict:
 
 @dataclass
 class ControlRow:
+    """One step of the control slip (form 05): who held the dossier, where, from when to when."""
     step_id: str
     step_name: str
     unit_name: str
     role: str
-    holder: str | None
+    officer: Officer | None
     from_: str
     to: str | None
     due: str | None
     outcome: str
     outcome_label: str
 
+    @property
+    def role_name(self) -> str:
+        return ROLE_NAMES.get(self.role, self.role)
 
+
+ROLE_NAMES = {"reception": "Bộ phận tiếp nhận và trả kết quả", "specialist": "Chuyên viên", "leader": "Lãnh đạo"}
 OUTCOME_LABELS = {"early": "Trước hạn", "on_time": "Đúng hạn", "late": "Quá hạn", "open": "Đang xử lý",
                   "open_late": "Đang xử lý, đã quá hạn", "cancelled": "Không thực hiện"}
 
@@ -123,21 +147,30 @@ def step_outcome(done_at: datetime, due_at: datetime | None) -> str:
 
 
 def control_rows(session: Session, dossier: Dossier) -> list[ControlRow]:
-    """Every holder of the dossier, from when to when, on time or late (the control slip)."""
-    items = work_items(session, dossier)
-    names = units.names(session, {w.unit_code for w in items})
+    """Every step of the dossier in the order it opened (the in-person reception done at the desk,
+    steps at the province too): the unit, the officer who finished it (else who holds it), received
+    and finished times, on time or late by the step's due date (`on_time`). Three statements
+    whatever the count: the items with their holders' usernames, the units' names, the officers."""
+    holders = aliased(User)
+    items = session.execute(select(WorkItem, holders.username).outerjoin(holders, holders.id == WorkItem.assignee_id)
+                            .where(WorkItem.dossier_id == dossier.id).order_by(WorkItem.created_at, WorkItem.id)
+                            .options(lazyload(WorkItem.assignee))).all()
+    names = units.names(session, {w.unit_code for w, _holder in items})
+    people = _people(session, {w.completed_by or holder for w, holder in items})
     now = utcnow()
     rows = []
-    for w in items:
+    for w, holder in items:
         if w.state == CANCELLED:
             outcome = "cancelled"
         elif w.state == COMPLETED:
             outcome = step_outcome(w.completed_at, w.due_at)
         else:
             outcome = "open_late" if on_time.is_overdue(w.due_at, now) else "open"
-        holder = w.completed_by or (w.assignee.username if w.assignee else None)
-        rows.append(ControlRow(w.step_id, w.step_name, names.get(w.unit_code, w.unit_code), w.role, holder,
-                               _fmt(w.created_at), _fmt(w.completed_at) or None, _fmt(w.due_at) or None,
+        who = w.completed_by or holder  # who finished the step, else who holds it now
+        officer = (people.get(who) or Officer(who)) if who else None
+        finished = _fmt(w.completed_at) if w.state == COMPLETED else None
+        rows.append(ControlRow(w.step_id, w.step_name, names.get(w.unit_code, w.unit_code), w.role, officer,
+                               _fmt(w.created_at), finished, _fmt(w.due_at) or None,
                                outcome, OUTCOME_LABELS[outcome]))
     return rows
 
@@ -179,6 +212,7 @@ def render_html(session: Session, dossier: Dossier, kind: str, *, screen: bool =
     if kind == "receipt":
         accepted = _last_event(session, dossier, "accepted", "created")
         ctx["officer"] = _officer(session, accepted.actor if accepted else dossier.created_by)
+        ctx["documents"] = list(v.documents or [])  # the version's list (thành phần hồ sơ)
         ctx["attachments"] = session.scalars(select(Attachment).where(
             Attachment.dossier_id == dossier.id, Attachment.kind == APPLICANT_DOCUMENT).order_by(Attachment.id)).all()
     elif kind == "supplement":

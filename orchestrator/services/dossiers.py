@@ -1,18 +1,19 @@
 """Dossiers: start (online or in person), code, visibility, reading and listing."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
-from ..models import AuditEvent, Dossier, DossierCounter, Unit, WorkItem
+from ..models import AuditEvent, Dossier, DossierCounter, Procedure, Unit, WorkItem
 from ..models.dossiers import OPEN, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
-from . import access, audit, outbox, procedures, search, steps, tasks
+from . import access, audit, on_time, outbox, procedures, search, steps, tasks
 from .auth import Actor
 from .errors import Conflict, Invalid, NotFound
 from .routing import Unresolvable
@@ -145,26 +146,139 @@ def history(session: Session, dossier: Dossier) -> list[AuditEvent]:
     return list(session.scalars(_HISTORY, {"dossier_id": dossier.id}).all())
 
 
-def list_visible(session: Session, actor: Actor, *, status: int | None = None, procedure_code: str | None = None,
-                 commune_code: str | None = None, received_from: datetime | None = None,
-                 received_to: datetime | None = None, updated_since: datetime | None = None,
-                 q: str | None = None, after_id: int = 0, limit: int = 50) -> tuple[list[Dossier], int | None]:
-    """A page of the dossiers the actor may see, oldest first; returns the next page's start.
-    `q`: words each found, folded, in the code or the applicant's name, ID number or phone."""
-    query = select(Dossier).where(access.visible_dossiers(actor), Dossier.id > after_id)
+# The orders a list can take: `-` first for newest / latest first; `id` is the API's default
+# (oldest first, a stable cursor). Ascending puts the empty dates last, descending first, on both
+# databases (PostgreSQL's own order, so its indexes on these columns still serve).
+SORTS = {"id": Dossier.id, "received": Dossier.received_at, "due": Dossier.due_at, "code": Dossier.code}
+SORT_NAMES = tuple(f"{sign}{name}" for name in SORTS for sign in ("", "-"))
+MAX_OFFSET = 100_000  # a position deeper than this in a sorted list is refused (use filters)
+COUNT_CAP = 10_000    # totals are counted up to this, then shown as "more than"
+
+
+@dataclass
+class DossierPage:
+    """A page of a listing: the dossiers (only the columns a list shows are loaded), the total
+    (counted up to COUNT_CAP: `total_capped`), where the next page starts, and the names lists show."""
+
+    items: list[Dossier]
+    total: int | None = None
+    total_capped: bool = False
+    next_id: int | None = None          # sort "id": the next page's cursor (an id)
+    next_offset: int | None = None      # other sorts: the next page's position
+    offset: int = 0
+    limit: int = 50
+    procedure_names: dict[str, str] = field(default_factory=dict)
+    unit_names: dict[str, str] = field(default_factory=dict)
+    now: datetime = field(default_factory=utcnow)
+
+    def overdue(self, dossier: Dossier) -> bool:
+        """Still open and its due day has ended (`on_time`), as the "overdue" filter counts it."""
+        return dossier.finished_at is None and on_time.is_overdue(dossier.due_at, self.now)
+
+
+def _procedure_codes(session: Session, words: str) -> list[str]:
+    """The procedures whose code is `words` or whose name holds every folded word (a few hundred
+    procedures at most: folded here rather than stored)."""
+    wanted = search.words(words, "procedure")
+    rows = session.execute(select(Procedure.code, Procedure.name)).all()
+    return [code for code, name in rows
+            if code == words.strip() or all(w in search.fold(f"{code} {name}") for w in wanted)]
+
+
+def _unit_codes(session: Session, words: str) -> list[str]:
+    """A unit's code, or the units whose folded name holds every word (at most 200)."""
+    query = select(Unit.code).where(or_(Unit.code == words.strip(), search.matches(Unit.name_folded, words, "unit")))
+    return list(session.scalars(query.order_by(Unit.code).limit(200)).all())
+
+
+def _conditions(session: Session, actor: Actor, *, q, status, procedure_code, procedure, commune_code, unit,
+                received_from, received_to, updated_since, overdue, now) -> list:
+    conds = [access.visible_dossiers(actor)]
     if q:
-        query = query.where(search.matches(Dossier.search_text, q))
+        conds.append(search.matches(Dossier.search_text, q))
     for column, value in ((Dossier.status, status), (Dossier.procedure_code, procedure_code),
                           (Dossier.commune_code, commune_code)):
         if value is not None:
-            query = query.where(column == value)
+            conds.append(column == value)
+    if procedure and procedure.strip():
+        conds.append(Dossier.procedure_code.in_(_procedure_codes(session, procedure)))
+    if unit and unit.strip():
+        conds.append(Dossier.received_by_unit.in_(_unit_codes(session, unit)))
     if received_from is not None:
-        query = query.where(Dossier.received_at >= received_from)
+        conds.append(Dossier.received_at >= received_from)
     if received_to is not None:
-        query = query.where(Dossier.received_at < received_to)
+        conds.append(Dossier.received_at < received_to)
     if updated_since is not None:
-        query = query.where(Dossier.updated_at >= updated_since)
-    rows = list(session.scalars(query.order_by(Dossier.id).limit(limit + 1)).all())
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (rows[-1].id if more else None)
+        conds.append(Dossier.updated_at >= updated_since)
+    if overdue:
+        conds += [Dossier.finished_at.is_(None), Dossier.due_at < on_time.overdue_before(now)]
+    return conds
+
+
+# What a list shows of a dossier (the API's brief item, the back office's table): the form data
+# and the folded search text stay in the database.
+_LISTED = load_only(*(getattr(Dossier, c) for c in (
+    "code", "procedure_version_id", "procedure_code", "province_code", "commune_code", "received_by_unit",
+    "channel", "applicant", "status", "incident", "incident_message", "submitted_at", "received_at",
+    "legal_due_at", "due_at", "finished_at", "paused", "apologized_at", "lock_version")))
+
+
+def list_visible(session: Session, actor: Actor, *, q: str | None = None, status: int | None = None,
+                 procedure_code: str | None = None, procedure: str | None = None, commune_code: str | None = None,
+                 unit: str | None = None, received_from: datetime | None = None,
+                 received_to: datetime | None = None, updated_since: datetime | None = None,
+                 overdue: bool = False, sort: str = "id", after_id: int = 0, offset: int = 0, limit: int = 50,
+                 count: bool = False) -> DossierPage:
+    """A page of the dossiers the actor may see (`access.Visibility`, never more): the API's
+    `GET /dossiers` and the back office's dossier list. `q`: words each found, folded, in the code
+    or the applicant's name, ID number or phone; `procedure`: a code or words of its name; `unit`:
+    the receiving unit's code or words of its name; `overdue`: open and past its due day.
+    `sort` (SORT_NAMES): "id" pages by cursor (`after_id`), the others by position (`offset`).
+    `count`: also the total, counted up to COUNT_CAP."""
+    if sort not in SORT_NAMES:
+        raise Invalid(f"Cách sắp xếp không hợp lệ (một trong: {', '.join(SORT_NAMES)}).",
+                      fields={"sort": "không hợp lệ"})
+    if not 0 <= offset <= MAX_OFFSET:
+        raise Invalid(f"Vị trí trang quá xa (tối đa {MAX_OFFSET}); hãy lọc thêm.", fields={"offset": "quá xa"})
+    now = utcnow()
+    conds = _conditions(session, actor, q=q, status=status, procedure_code=procedure_code, procedure=procedure,
+                        commune_code=commune_code, unit=unit, received_from=received_from, received_to=received_to,
+                        updated_since=updated_since, overdue=overdue, now=now)
+    column, descending = SORTS[sort.lstrip("-")], sort.startswith("-")
+    order = [Dossier.id.desc() if descending else Dossier.id.asc()]
+    if column is not Dossier.id:
+        order.insert(0, column.desc().nulls_first() if descending else column.asc().nulls_last())
+    # A search counts its matches in the same statement (one pass over the trigram index's
+    # matches); a plain listing counts apart, up to COUNT_CAP, rather than read every row it may see.
+    in_one = count and bool(q and q.strip()) and not after_id
+    # The page's ids are chosen on narrow rows first; only they are then read with the names.
+    page_ids = select(Dossier.id, *([func.count().over().label("total")] if in_one else [])).where(*conds)
+    page_ids = page_ids.where(Dossier.id > after_id) if sort == "id" else page_ids.offset(offset)
+    page_ids = page_ids.order_by(*order).limit(limit + 1).subquery()
+    query = (select(Dossier, Procedure.name, Unit.name, *([page_ids.c.total] if in_one else []))
+             .join(page_ids, page_ids.c.id == Dossier.id)
+             .outerjoin(Procedure, Procedure.code == Dossier.procedure_code)
+             .outerjoin(Unit, Unit.code == Dossier.received_by_unit).options(_LISTED))
+    found = session.execute(query.order_by(*order)).all()
+    rows = [r[0] for r in found[:limit]]
+    page = DossierPage(rows, offset=offset, limit=limit, now=now,
+                       procedure_names={r[0].procedure_code: r[1] for r in found if r[1]},
+                       unit_names={r[0].received_by_unit: r[2] for r in found if r[2]})
+    if len(found) > limit:
+        if sort == "id":
+            page.next_id = rows[-1].id
+        else:
+            page.next_offset = offset + limit
+    if count:
+        if in_one and (found or not offset):
+            total = found[0][3] if found else 0
+        else:
+            capped = select(Dossier.id).where(*conds).limit(COUNT_CAP + 1).subquery()
+            total = session.scalar(select(func.count()).select_from(capped))
+        page.total, page.total_capped = min(total, COUNT_CAP), total > COUNT_CAP
+    return page
+
+
+def procedure_choices(session: Session) -> list[tuple[str, str]]:
+    """(code, name) of every procedure, by name: what a list's procedure filter offers."""
+    return [tuple(r) for r in session.execute(select(Procedure.code, Procedure.name).order_by(Procedure.name)).all()]

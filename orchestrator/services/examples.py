@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from ..data.units import iter_units
 from ..text import fold, nfc
 from ..models import CalendarDay, ProcedureAlias, ProcedureInForce, ProcedureVersion, Unit, UnitServiceArea, User
-from . import periods, procedures
+from . import periods, procedure_documents, procedures
 from .auth import Actor, Assignment, create_user
 from .calendar import shipped_days
 
@@ -51,8 +51,12 @@ def load_procedures(session: Session, library: Path, max_bytes: int) -> list[str
     """Upload, map and publish each catalogue entry that is not in force yet (with its period
     rules, `periods`); record its earlier codes (`aliases`) once."""
     done = []
+    documents = procedure_documents.shipped(library)  # thành phần hồ sơ, per code (issue 19)
     for entry in json.loads((library / "catalog.json").read_text(encoding="utf-8")):
-        if session.get(ProcedureInForce, (entry["code"], entry["scope"])) is not None:
+        link = session.get(ProcedureInForce, (entry["code"], entry["scope"]))
+        if link is not None:
+            if not link.version.documents and documents.get(entry["code"]):  # loaded before the lists shipped
+                link.version.documents = documents[entry["code"]]
             _add_aliases(session, entry)
             continue
         version = procedures.upload(
@@ -63,6 +67,7 @@ def load_procedures(session: Session, library: Path, max_bytes: int) -> list[str
             dmn_files=[(Path(name).name, (library / name).read_bytes()) for name in entry.get("dmn", ())],
         )
         version.deadline_rules = periods.check_rules(entry.get("deadline_rules"))
+        version.documents = documents.get(entry["code"], [])
         _add_aliases(session, entry)
         procedures.publish(session, SYSTEM, version.procedure_code, version.version)
         done.append(f"{entry['code']} ({entry['scope']}) v{version.version}")
@@ -117,9 +122,30 @@ def leader_profile(session: Session, unit_code: str, n: int) -> tuple[str, str]:
     return LEADER_NAMES[n % len(LEADER_NAMES)], title
 
 
+OFFICER_NAMES = ("Nguyễn Thị Mai", "Trần Văn Nam", "Lê Thị Thu Hà", "Phạm Quang Huy", "Hoàng Thị Yến",
+                 "Vũ Đức Long", "Đỗ Thị Ngọc", "Ngô Văn Tùng", "Dương Thị Hương", "Bùi Minh Tuấn",
+                 "Lý Thị Kim Oanh", "Trịnh Văn Phúc", "Mai Thị Quỳnh", "Đinh Công Sơn", "Tạ Thị Thảo",
+                 "Phan Văn Trung", "Lương Thị Vân", "Cao Xuân Vinh", "Hà Thị Xuân", "Kiều Văn Bảo")
+
+
+def officer_profile(session: Session, role: str, unit_code: str, n: int) -> tuple[str, str]:
+    """A demo officer's full name and title, as the receipt, the guidance and refusal forms and
+    the control slip name them (issue 19): never the account's description."""
+    unit = session.get(Unit, unit_code)
+    if unit is not None and unit.dept_code == "VPDKDD":
+        title = "Viên chức Chi nhánh Văn phòng đăng ký đất đai"
+    elif unit_code.endswith("TTPVHCC"):
+        title = "Viên chức Trung tâm Phục vụ hành chính công"
+    elif role == "reception":
+        title = "Công chức Bộ phận tiếp nhận và trả kết quả"
+    else:
+        title = "Chuyên viên" if unit is None or unit.level != "commune" else "Công chức chuyên môn"
+    return OFFICER_NAMES[n % len(OFFICER_NAMES)], title
+
+
 def load_demo_users(session: Session, password: str) -> list[tuple[str, str]]:
     created = []
-    leaders = 0
+    leaders = officers = 0
     for username, pairs, description in demo_accounts():
         if session.scalar(select(User.id).where(User.username == username)):
             continue
@@ -127,6 +153,9 @@ def load_demo_users(session: Session, password: str) -> list[tuple[str, str]]:
         if pairs[0][0] == "leader":
             user.full_name, user.title = leader_profile(session, pairs[0][1], leaders)
             leaders += 1
+        elif pairs[0][0] in ("reception", "specialist"):
+            user.full_name, user.title = officer_profile(session, *pairs[0], officers)
+            officers += 1
         created.append((username, description))
     for province, communes in DEMO_COMMUNES.items():
         for commune in communes:  # the land registration branch serving each demo commune
@@ -141,6 +170,9 @@ def load_demo_users(session: Session, password: str) -> list[tuple[str, str]]:
                         if role == "leader":
                             user.full_name, user.title = leader_profile(session, branch, leaders)
                             leaders += 1
+                        else:
+                            user.full_name, user.title = officer_profile(session, role, branch, officers)
+                            officers += 1
                         created.append((username, f"{role} {branch}"))
     return created
 

@@ -24,7 +24,7 @@ from ..models.attachments import RESULT_DOCUMENT
 from ..models.dossiers import CANCELLED, OPEN, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
-from . import access, audit, events, fault, fees, jobs, pauses, periods, steps, tasks, versions
+from . import access, audit, events, fault, fees, jobs, notifications, pauses, periods, steps, substitutes, tasks, versions
 from .auth import Actor
 from .deadlines import calendar_for, legal_due_at
 from .dossiers import current_tasks
@@ -158,6 +158,21 @@ def _requesting_unit(session: Session, actor: Actor, dossier: Dossier) -> str:
     return (held or open_items[0]).unit_code
 
 
+def _tell_supplement(step: Step, entry: dict, items: list[WorkItem]) -> None:
+    """The supplement reached the officers holding the reopened (or held) steps; with none open,
+    the officer of the unit that asked (else its leaders)."""
+    session, dossier = step.session, step.dossier
+    users: set[int] = set()
+    for item in items:
+        users |= notifications.holders(session, item)
+    if not items:
+        asked = session.scalar(select(User.id).where(User.username == (entry.get("by") or "")))
+        users = {asked} if asked else set(notifications.role_holders(session, entry.get("unit") or "", "leader"))
+    names = ", ".join(dict.fromkeys(f"«{item.step_name}»" for item in items))
+    notifications.notify(session, users, "supplement_received", dossier,
+                         f"Hồ sơ {dossier.code} đã được bổ sung" + (f" (bước {names})." if names else "."))
+
+
 def supplement_submitted(step: Step, actor: Actor, data: dict) -> Step:
     """The citizen supplemented. At reception, the reception step opens again (status 1); during
     processing the dossier goes back to 4 and the legal period counts again from today."""
@@ -171,6 +186,7 @@ def supplement_submitted(step: Step, actor: Actor, data: dict) -> Step:
         # the workflow was held at its reception step (tasks._held_at_reception): it opens again as is
         step.set_status(DossierStatus.AWAITING_RECEPTION, note=_note(data))
         step.touch()
+        _tell_supplement(step, entry, [_reception_item(session, dossier)])
         session.flush()
         return step
     if entry.get("stage") == pauses.RECEPTION:
@@ -180,6 +196,7 @@ def supplement_submitted(step: Step, actor: Actor, data: dict) -> Step:
             raise Conflict("Không mở lại được bước tiếp nhận của hồ sơ.", code="not_waiting") from None
         step.set_status(DossierStatus.AWAITING_RECEPTION, note=_note(data))
         step.save()
+        _tell_supplement(step, entry, step.created)
         return step
     v = dossier.version
     dossier.legal_due_at = legal_due_at(session, dossier.province_code, now, *periods.legal_period(session, dossier, v))
@@ -188,6 +205,7 @@ def supplement_submitted(step: Step, actor: Actor, data: dict) -> Step:
                     data={"counted_again_from": now.isoformat(),
                           "legal_due_at": dossier.legal_due_at.isoformat() if dossier.legal_due_at else None})
     step.touch()
+    _tell_supplement(step, entry, current_tasks(session, dossier))
     session.flush()
     return step
 
@@ -362,6 +380,14 @@ def return_to_step(step: Step, actor: Actor, step_id, reason) -> Step:
     if dossier.status == DossierStatus.DECIDED:
         step.set_status(DossierStatus.PROCESSING, step_id=step_id, note=reason)
     step.save()
+    for item in step.created:  # the officer who held the step before, else its role holders
+        before = session.scalar(select(WorkItem.assignee_id).where(
+            WorkItem.dossier_id == dossier.id, WorkItem.step_id == item.step_id, WorkItem.id != item.id,
+            WorkItem.assignee_id.is_not(None)).order_by(WorkItem.created_at.desc()).limit(1))
+        if before:  # an absent officer's work goes to their substitute
+            before = substitutes.effective(session, before, substitutes.today()) or before
+        notifications.notify(session, {before} if before else notifications.holders(session, item), "returned",
+                             dossier, f"Hồ sơ {dossier.code} được trả về bước «{item.step_name}»: {reason}")
     return step
 
 

@@ -119,6 +119,9 @@ def upload(session: Session, actor: Actor, data: bytes, *, code: str, scope: str
         model=checked.model, lane_map=lane_map, warnings=draft_warnings(session, checked.model, lane_map),
         fee_rule=fee_rule or {"kind": "free"}, decisions=decisions, created_by=actor.name, **meta,
     )
+    # issue 19: a new diagram of a known procedure keeps the receipt's list of documents in force
+    in_force = session.get(ProcedureInForce, (code, scope)) or session.get(ProcedureInForce, (code, NATIONAL))
+    version.documents = [dict(d) for d in in_force.version.documents or []] if in_force else []
     session.add(version)
     try:
         session.flush()

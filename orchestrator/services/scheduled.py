@@ -8,12 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, lazyload
 
 from ..engine.schedule import next_tick, tick_at
-from ..models import Job, Notification, ProcedureVersion, RoleAssignment, ScheduledStart, Unit
+from ..models import Job, Notification, ProcedureVersion, ScheduledStart, Unit, WorkItem
 from ..models.dossiers import FINAL_STATUSES
 from ..models.types import utcnow
 from ..settings import Settings
 from ..timezone import TZ
-from . import audit, connector_calls, dossiers, jobs, outbox, procedures, schedules, steps
+from . import audit, connector_calls, dossiers, jobs, notifications, outbox, procedures, schedules, steps
 from .auth import Actor
 from .dossiers import current_tasks
 
@@ -51,18 +51,50 @@ def send_reminder(session: Session, job: Job) -> str:
     items = current_tasks(session, dossier)
     users: set[int] = set()
     for item in items:
-        if item.assignee_id:
-            users.add(item.assignee_id)
-        else:
-            users |= set(session.scalars(select(RoleAssignment.user_id).where(
-                RoleAssignment.unit_code == item.unit_code, RoleAssignment.role == item.role)).all())
-        users |= set(session.scalars(select(RoleAssignment.user_id).where(
-            RoleAssignment.unit_code == item.unit_code, RoleAssignment.role == "leader")).all())
+        users |= _holders_and_leaders(session, item)
     due = dossier.due_at.astimezone(TZ).strftime("%H:%M %d/%m/%Y")
-    for user_id in sorted(users):
-        session.add(Notification(user_id=user_id, dossier_id=dossier.id, kind="due_soon",
-                                 message=f"Hồ sơ {dossier.code} đến hạn lúc {due}."))
+    names = ", ".join(dict.fromkeys(f"«{item.step_name}»" for item in items))
+    notifications.notify(session, users, "due_soon", dossier,
+                         f"Hồ sơ {dossier.code} đến hạn lúc {due}" + (f" (bước {names})." if names else "."))
     audit.record(session, "reminder", "system:reminder", dossier=dossier, note=f"{len(users)} người nhận")
+    steps.schedule_overdue(session, dossier, dossier.due_at)  # and again when the date passes
+    return "sent"
+
+
+def _holders_and_leaders(session: Session, item: WorkItem) -> set[int]:
+    """Who hears of a step's deadline: its holder (else its role holders in the unit) and the unit's leaders."""
+    return notifications.holders(session, item) | set(notifications.role_holders(session, item.unit_code, "leader"))
+
+
+def send_overdue(session: Session, job: Job) -> str:
+    """A step's due date has passed (`steps.schedule_overdue`): its holders and their leaders are told,
+    once per step and due date (a job run again, or queued twice for the same date, adds nothing)."""
+    dossier = steps.Step.lock(session, job.dossier_id, "system:reminder").dossier
+    if dossier.status in FINAL_STATUSES or dossier.finished_at is not None:
+        return "finished"
+    due_at = datetime.fromisoformat(job.payload.get("due_at", ""))
+    if due_at > utcnow():  # taken before its time (clocks apart): wait again
+        jobs.enqueue(session, "overdue", run_at=due_at, dossier_id=dossier.id, payload=dict(job.payload))
+        return "early"
+    task_id = job.payload.get("task_id")
+    items = [i for i in current_tasks(session, dossier)
+             if i.due_at == due_at and (task_id is None or i.id == task_id)]
+    if not items:
+        return "stale"  # done in time, or the due date moved (a new job was queued)
+    due = due_at.astimezone(TZ).strftime("%H:%M %d/%m/%Y")
+    told = 0
+    for item in items:
+        message = f"Bước «{item.step_name}» của hồ sơ {dossier.code} đã quá hạn ({due})."
+        if session.scalar(select(Notification.id).where(Notification.dossier_id == dossier.id,
+                                                        Notification.kind == "overdue",
+                                                        Notification.message == message).limit(1)):
+            continue
+        users = _holders_and_leaders(session, item)
+        notifications.notify(session, users, "overdue", dossier, message)
+        told += len(users)
+    if not told:
+        return "already sent"
+    audit.record(session, "reminder", "system:reminder", dossier=dossier, note=f"quá hạn: {told} người nhận")
     return "sent"
 
 
@@ -113,7 +145,7 @@ def open_scheduled(session: Session, job: Job) -> str:
 def handlers(settings: Settings) -> dict:
     """What runs each kind of job: `handler(session, job)`, the deliveries with the deployment's
     settings (built once by the worker from the app's configuration)."""
-    return {"timer": fire_timer, "reminder": send_reminder, schedules.KIND: open_scheduled,
+    return {"timer": fire_timer, "reminder": send_reminder, "overdue": send_overdue, schedules.KIND: open_scheduled,
             outbox.WEBHOOK: partial(outbox.deliver_webhook, settings=settings),
             outbox.PORTAL_SYNC: partial(outbox.deliver_portal, settings=settings),
             connector_calls.KIND: partial(connector_calls.call_connector, settings=settings)}

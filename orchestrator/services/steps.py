@@ -370,6 +370,8 @@ def sync_work_items(session: Session, dossier: Dossier, run: WorkflowRun, open_i
         )
         session.add(item)
         created.append(item)
+        if item.due_at is not None and item.due_at != dossier.due_at:  # a step deadline of its own
+            schedule_overdue(session, dossier, item.due_at, item.id)
     for item in open_items.values():  # steps opened before the legal period started get its end
         if item.due_at is None and item.id in ready and dossier.due_at is not None:
             item.due_at = dossier.due_at
@@ -407,6 +409,15 @@ def schedule_reminder(session: Session, dossier: Dossier) -> None:
     run_at = max(datetime.combine(day, time(8, 0), TZ), utcnow())
     jobs.enqueue(session, "reminder", run_at=run_at, dossier_id=dossier.id,
                  payload={"due_at": dossier.due_at.isoformat()}, flush=False)
+
+
+def schedule_overdue(session: Session, dossier: Dossier, due_at: datetime, task_id: str | None = None) -> None:
+    """At the due time, the holders of the steps still open with that due date (or of this step)
+    and their leaders are told it has passed (`scheduled.send_overdue`). The dossier's own due date
+    is queued by its due-soon reminder when it runs (no extra job on the step's path); a step with a
+    deadline of its own, when it opens."""
+    payload = {"due_at": due_at.isoformat(), **({"task_id": task_id} if task_id else {})}
+    jobs.enqueue(session, "overdue", run_at=max(due_at, utcnow()), dossier_id=dossier.id, payload=payload, flush=False)
 
 
 def set_status(session: Session, dossier: Dossier, new: DossierStatus, actor: str, *, ended: bool = False,

@@ -1,6 +1,8 @@
 """Officers' work: claim, assign, complete a step (one transaction on a locked dossier)."""
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from sqlalchemy import or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
@@ -8,9 +10,9 @@ from ..engine import TaskNotReady
 from ..models import Dossier, RoleAssignment, User, WorkItem
 from ..models.dossiers import COMPLETED, OPEN, DossierStatus
 from ..models.types import utcnow
-from . import access, audit, forms, pauses, steps, versions
+from . import access, audit, forms, notifications, pauses, steps, substitutes, versions
 from .auth import Actor
-from .errors import Conflict, Invalid, NotFound
+from .errors import Conflict, Forbidden, Invalid, NotFound
 
 RECEPTION_RESULTS = {"accept": DossierStatus.RECEIVED, "supplement": DossierStatus.SUPPLEMENT_REQUESTED,
                      "refuse": DossierStatus.REFUSED}
@@ -109,9 +111,36 @@ def assign(session: Session, actor: Actor, task_id: str, username: str) -> WorkI
                       fields={"username": f"không có {item.role} của {item.unit_code} với tên này"})
     if item.state != OPEN:
         raise Conflict("Công việc đã hoàn thành hoặc không còn hiệu lực.", code="not_open")
+    user = substitutes.stand_in(session, actor, user, item)  # an absent officer's work goes to their substitute
     item.assignee_id = user.id
     audit.record(session, "assign", actor.name, dossier=item.dossier, task_id=item.id, step_id=item.step_id,
                  note=f"giao cho {user.username}")
+    if user.id != actor.user_id:  # a leader giving the step to someone else (not taking it)
+        notifications.notify(session, [user.id], "assigned", item.dossier,
+                             f"Bạn được giao bước «{item.step_name}» của hồ sơ {item.dossier.code}.")
+    session.flush()
+    return item
+
+
+def ask_to_take_over(session: Session, actor: Actor, task_id: str) -> WorkItem:
+    """An officer of the step (its role in its unit, as for claiming) asks the colleague holding it
+    to let them take it: a `takeover_request` notification to the holder and a line in the history.
+    Nothing moves: the holder gives it back (unclaim) or a leader reassigns it."""
+    item = get_visible(session, actor, task_id)
+    access.may_act_on_step(actor, item)
+    if item.state != OPEN:
+        raise Conflict("Công việc đã hoàn thành hoặc không còn hiệu lực.", code="not_open")
+    if item.assignee_id is None:
+        raise Conflict("Công việc chưa có người nhận: hãy nhận việc.", code="not_held")
+    if item.assignee_id == actor.user_id:
+        raise Conflict("Bạn đang giữ công việc này.", code="held_by_you")
+    holder, asker = session.get(User, item.assignee_id), session.get(User, actor.user_id)
+    who = (asker.full_name if asker else None) or actor.name
+    notifications.notify(session, [item.assignee_id], "takeover_request", item.dossier,
+                         f"{who} đề nghị được nhận bước «{item.step_name}» của hồ sơ {item.dossier.code}.")
+    audit.record(session, "takeover_request", actor.name, dossier=item.dossier, task_id=item.id,
+                 step_id=item.step_id, unit_code=item.unit_code, note=f"đề nghị {holder.username} chuyển giao",
+                 data={"holder": holder.username})
     session.flush()
     return item
 
@@ -263,3 +292,57 @@ def complete_reception_in_person(step: steps.Step, actor: Actor, item: WorkItem,
     if errors:
         raise Invalid("Dữ liệu tiếp nhận không hợp lệ.", fields={f"reception.{k}": v for k, v in errors.items()})
     _run_step(step, actor, item, data)
+
+
+# -- several steps at once (the inbox's bulk claim and a leader's bulk reassignment) -------------
+
+MAX_BULK = 200
+
+
+@dataclass
+class Bulk:
+    """What a bulk action did: the steps done, and each refused one with why (its dossier's code
+    when the caller sees it, else the id asked for)."""
+    done: list[WorkItem] = field(default_factory=list)
+    refused: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _task_ids(task_ids) -> list[str]:
+    ids = list(dict.fromkeys(t for t in (task_ids or []) if isinstance(t, str) and t))
+    if not ids:
+        raise Invalid("Chưa chọn công việc nào.", fields={"task_ids": "chọn ít nhất một công việc"})
+    if len(ids) > MAX_BULK:
+        raise Invalid(f"Chọn tối đa {MAX_BULK} công việc mỗi lần.", fields={"task_ids": f"tối đa {MAX_BULK}"})
+    return ids
+
+
+def _each(session: Session, actor: Actor, task_ids, action) -> Bulk:
+    """`action(task_id)` per step with the rules of the one-step action; a refusal (403, 404, 409,
+    400) is reported and the others go on, in the caller's one transaction (a refused step has
+    written nothing: every rule is checked before the write). When every step is refused as not
+    the caller's (403/404), the first of those is raised, as for one step."""
+    out, denied = Bulk(), []
+    for task_id in _task_ids(task_ids):
+        try:
+            out.done.append(action(task_id))
+        except (Conflict, Forbidden, Invalid, NotFound) as exc:
+            item = session.get(WorkItem, task_id) if len(task_id) <= 36 else None
+            seen = item is not None and access.sees_dossier(session, actor, item.dossier)
+            out.refused.append((item.dossier.code if seen else task_id, exc.message))
+            if isinstance(exc, (Forbidden, NotFound)):
+                denied.append(exc)
+    if not out.done and len(denied) == len(out.refused):
+        raise denied[0]  # none of them is the caller's to act on: refused as the one-step action is
+    return out
+
+
+def claim_many(session: Session, actor: Actor, task_ids) -> Bulk:
+    """Claim several available steps at once (`claim` for each)."""
+    return _each(session, actor, task_ids, lambda task_id: claim(session, actor, task_id))
+
+
+def assign_many(session: Session, actor: Actor, task_ids, username: str) -> Bulk:
+    """A leader gives several steps to one officer at once (`assign` for each: a leader of the
+    step's unit, the officer holding its role there; an absent officer's go to the substitute)."""
+    access.may_reassign_in_bulk(actor)
+    return _each(session, actor, task_ids, lambda task_id: assign(session, actor, task_id, username))

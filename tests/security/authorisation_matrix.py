@@ -29,12 +29,14 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Callable
+from urllib.parse import urlparse
 
 from sqlalchemy import select
 
 from orchestrator.extensions import db
 from orchestrator.models import CalendarDay, Dossier, Job, User, WorkItem
 from orchestrator.models.jobs import DEAD
+from orchestrator.models.users import Substitute
 from orchestrator.services import connectors, designer
 from orchestrator.services.auth import actor_for_user, create_api_key, create_user
 from orchestrator.services.calendar import TZ
@@ -301,6 +303,7 @@ admin_page = _gate("admin")
 statistics_page = _gate("supervisor", "admin")
 book_page = _gate("reception", "specialist", "leader", "supervisor", "admin")
 audit_page = _gate("admin", "designer")
+desk_page = _gate("reception")  # the desk's intake (issue 19): reception officers, `access.desk_units`
 
 
 def designer_views(scope: str) -> Rule:
@@ -324,6 +327,15 @@ def designer_edits(scope: str) -> Rule:
 def designer_of(province: str) -> Rule:
     """A new draft in a province (upload, derive): 403 outside one's provinces."""
     return lambda w: ALLOWED if w.covers(province, "designer") else FORBIDDEN
+
+
+def leader_here(w: Who) -> object:
+    """Bulk reassignment and absences of 00070: its leaders; anyone else 403 (each step or
+    officer is then checked as for one)."""
+    return ALLOWED if w.holds("leader", HOME_COMMUNE) else FORBIDDEN
+
+
+leader_page = _gate("leader")
 
 
 def inbox_lister(role: str) -> Rule:
@@ -389,6 +401,41 @@ def inbox(env) -> dict:
 def claimed(env) -> dict:
     s = processing(env)
     _ok(env.api.post(f"/tasks/{s['task']}/claim", "specialist.00070"))
+    return s
+
+
+@state
+def notified(env) -> dict:
+    """A leader gave specialist.00070 the step of a processing dossier: the specialist's bell has
+    one notification (the owner's alone: anyone else's request for it is a 404)."""
+    from orchestrator.models import Notification
+
+    s = processing(env)
+    _ok(env.api.post(f"/tasks/{s['task']}/assign", "leader.00070", json={"username": "specialist.00070"}))
+    with env.app.app_context():
+        note = db.session.scalars(select(Notification).join(User, User.id == Notification.user_id).where(
+            User.username == "specialist.00070").order_by(Notification.id.desc())).first()
+        return {**s, "notification": note.id}
+
+
+def notification_owner(w: Who) -> object:
+    return ALLOWED if w.username == "specialist.00070" else NOT_FOUND
+
+
+def notification_lister(w: Who) -> object:
+    return ALLOWED if w.username == "specialist.00070" else HIDDEN
+
+
+@state
+def held_by_colleague(env) -> dict:
+    """The processing step held by a fresh specialist of 00070: every other officer of its role
+    may ask to take it over (issue 19)."""
+    s = processing(env)
+    with env.app.app_context():
+        holder = create_user(db.session, f"matrix.holder.{next(_serial)}", "demo1234", [("specialist", HOME_COMMUNE)])
+        db.session.flush()
+        db.session.get(WorkItem, s["task"]).assignee_id = holder.id
+        db.session.commit()
     return s
 
 
@@ -531,6 +578,32 @@ def victim_user(env) -> dict:
         return {"user": user.id, "username": name, "pair": pair}
 
 
+@state
+def absence_pair(env) -> dict:
+    """Two fresh specialists of 00070: one to be absent, one to stand in (issue 19)."""
+    n = next(_serial)
+    with env.app.app_context():
+        for who in ("away", "stand"):
+            create_user(db.session, f"matrix.{who}.{n}", "demo1234", [("specialist", HOME_COMMUNE)])
+        db.session.commit()
+    return {"officer": f"matrix.away.{n}", "substitute": f"matrix.stand.{n}",
+            "today": datetime.now(TZ).date().isoformat()}
+
+
+@state
+def absence_set(env) -> dict:
+    """A substitute standing in for an officer of 00070 from today."""
+    s = absence_pair(env)
+    with env.app.app_context():
+        ids = dict(db.session.execute(select(User.username, User.id).where(
+            User.username.in_([s["officer"], s["substitute"]]))).all())
+        row = Substitute(user_id=ids[s["officer"]], substitute_id=ids[s["substitute"]], set_by="matrix",
+                         starts_on=date.fromisoformat(s["today"]), ends_on=date.fromisoformat(s["today"]))
+        db.session.add(row)
+        db.session.commit()
+        return {**s, "substitute_row": row.id}
+
+
 DECISION = "uu_tien"
 DECISION_RULE = {"id_1": "R_adult", "in_1_1": "[18..60[", "in_1_2": "-", "out_1_1": '"adult"', "out_1_2": "100000",
                  "note_1": "Người lớn"}
@@ -575,6 +648,9 @@ def connector(env) -> dict:
 PDF = b"%PDF-1.4 matrix"
 RECORD_DATA = {"check_result": "valid", "days_since_birth": 1, "fee_exempt_group": False}
 RECORD_FORM = {"check_result": "valid", "days_since_birth": "1"}
+DESK_FORM = {"desk-unit": HOME_COMMUNE, "desk-procedure": "1.001193", "applicant-full_name": APPLICANT["full_name"],
+             "applicant-id_number": APPLICANT["id_number"], "applicant-address": "12 Hàng Bạc, Hoàn Kiếm",
+             "reception_result": "accept", **BIRTH}
 REASON = "Kiểm tra phân quyền"
 
 
@@ -610,6 +686,11 @@ def _json_items(key: str, value: str):
 def _page_has(template: str):
     """A back-office page links the state's resource (an exact href, not a search box's echo)."""
     return lambda s, r: template.format(**s) in r.get_data(as_text=True)
+
+
+def _redirects_to(template: str):
+    """A back-office answer that sends the user straight to the state's resource."""
+    return lambda s, r: urlparse(r.headers.get("Location", "")).path == template.format(**s)
 
 
 # -- actions -----------------------------------------------------------------------------------
@@ -653,6 +734,8 @@ API_ACTIONS = [
     Action("api-download-attachment", "api", "GET", "/api/v1/attachments/{attachment}", dossier_reader,
            "attachment"),
     # tasks
+    Action("api-notifications", "api", "GET", "/api/v1/notifications?per_page=100", notification_lister, "notified",
+           listed=_json_items("id", "notification")),
     Action("api-inbox", "api", "GET", "/api/v1/tasks?view=available&per_page=200", inbox_lister("specialist"),
            "inbox", listed=_json_items("id", "task")),
     Action("api-get-task", "api", "GET", "/api/v1/tasks/{task}", dossier_reader, "processing"),
@@ -696,6 +779,8 @@ API_ACTIONS = [
     Action("api-put-schedule", "api", "PUT", V + "/schedule", procedure_writer, "draft", body=_json({"units": []})),
     Action("api-put-supplement-window", "api", "PUT", V + "/supplement-window", procedure_writer, "draft",
            body=_json({"supplement_window_days": 3})),
+    Action("api-put-documents", "api", "PUT", V + "/documents", procedure_writer, "draft",
+           body=_json({"documents": [{"name": "Tờ khai đăng ký khai sinh", "copies": "01 bản chính"}]})),
     Action("api-publish", "api", "POST", V + "/publish", procedure_writer, "publishable", consumes=True),
     Action("api-get-decision", "api", "GET", V + "/decisions/{decision}", anyone, "draft_with_decision"),
     # reference data and figures
@@ -766,6 +851,11 @@ ADMIN_ACTIONS = [
     Action("admin-inbox", "admin", "GET", "/admin/inbox", officer_page(inbox_lister("specialist")), "inbox",
            listed=_page_has('href="/admin/tasks/{task}"')),
     Action("admin-task", "admin", "GET", "/admin/tasks/{task}", officer_page(dossier_reader), "processing"),
+    # the dossier list (issue 19): what access.Visibility lets officers and supervisors see, never more
+    Action("admin-dossier-list", "admin", "GET", "/admin/dossiers", officer_page(dossier_lister), "processing",
+           listed=_page_has('href="/admin/dossiers/{dossier}"')),
+    Action("admin-dossier-search-code", "admin", "GET", "/admin/dossiers?q={dossier}", officer_page(dossier_lister),
+           "processing", listed=_redirects_to("/admin/dossiers/{dossier}")),
     Action("admin-claim-task", "admin", "POST", "/admin/tasks/{task}/claim", officer_page(step_of("specialist")),
            "processing", consumes=True),
     Action("admin-unclaim-task", "admin", "POST", "/admin/tasks/{task}/unclaim",
@@ -774,6 +864,21 @@ ADMIN_ACTIONS = [
            "processing", body=_form({"username": "specialist.00070"}), consumes=True),
     Action("admin-complete-task", "admin", "POST", "/admin/tasks/{task}/complete", officer_page(step_of("specialist")),
            "processing", body=_form(RECORD_FORM), consumes=True),
+    Action("admin-takeover-request", "admin", "POST", "/admin/tasks/{task}/takeover-request",
+           officer_page(step_of("specialist")), "held_by_colleague"),
+    Action("admin-inbox-stamp", "admin", "GET", "/admin/inbox/stamp", officer_page(anyone)),
+    Action("admin-inbox-claim", "admin", "POST", "/admin/inbox/claim", officer_page(step_of("specialist")),
+           "processing", body=_form(lambda s: {"task_ids": s["task"]}), consumes=True),
+    Action("admin-inbox-assign", "admin", "POST", "/admin/inbox/assign", officer_page(leader_here), "processing",
+           body=_form(lambda s: {"task_ids": s["task"], "username": "specialist.00070"}), consumes=True),
+    Action("admin-absence", "admin", "GET", "/admin/absence?unit=00070", leader_page(leader_here)),
+    Action("admin-absence-set", "admin", "POST", "/admin/absence", leader_page(leader_here), "absence_pair",
+           body=_form(lambda s: {"unit": HOME_COMMUNE, "officer": s["officer"], "substitute": s["substitute"],
+                                 "starts_on": s["today"], "ends_on": s["today"]}), consumes=True),
+    Action("admin-absence-end", "admin", "POST", "/admin/absence/{substitute_row}/end", leader_page(leader_here),
+           "absence_set", body=_form({"unit": HOME_COMMUNE}), consumes=True),
+    Action("admin-absence-move", "admin", "POST", "/admin/absence/{substitute_row}/move", leader_page(leader_here),
+           "absence_set", body=_form({"unit": HOME_COMMUNE})),
     Action("admin-dossier", "admin", "GET", AD, officer_page(dossier_reader), "processing"),
     Action("admin-request-supplement", "admin", "POST", AD + "/actions/request-supplement",
            officer_page(dossier_officer), "processing",
@@ -798,6 +903,18 @@ ADMIN_ACTIONS = [
            "processing", body=_form(lambda s: {"kind": "applicant", "file": (io.BytesIO(PDF), "don.pdf")})),
     Action("admin-download-attachment", "admin", "GET", "/admin/attachments/{attachment}",
            officer_page(dossier_reader), "attachment"),
+    # the one-stop desk's intake: a walk-in dossier recorded by a reception officer of the unit
+    Action("admin-desk", "admin", "GET", "/admin/desk?q=khai+sinh", desk_page(anyone)),
+    Action("admin-desk-form", "admin", "GET", "/admin/desk?procedure=1.001193", desk_page(anyone)),
+    Action("admin-desk-receive", "admin", "POST", "/admin/desk", desk_page(dossier_starter), body=_form(DESK_FORM)),
+    Action("admin-desk-result", "admin", "GET", "/admin/desk/{dossier}", desk_page(dossier_reader), "processing"),
+    # the bell: every logged-in user reads their own notifications only
+    Action("admin-notifications", "admin", "GET", "/admin/notifications", notification_lister, "notified",
+           listed=_page_has('data-notification="{notification}"')),
+    Action("admin-notifications-count", "admin", "GET", "/admin/notifications/count", anyone),
+    Action("admin-open-notification", "admin", "POST", "/admin/notifications/{notification}/open",
+           notification_owner, "notified"),
+    Action("admin-read-all-notifications", "admin", "POST", "/admin/notifications/read-all", anyone),
     # designers
     Action("admin-catalogue", "admin", "GET", "/admin/procedures", designer_page(anyone)),
     Action("admin-catalogue-of-19", "admin", "GET", "/admin/procedures?scope=19",
@@ -829,6 +946,8 @@ ADMIN_ACTIONS = [
            "draft"),
     Action("admin-schedule", "admin", "POST", AV + "/schedule", designer_page(designer_edits(HOME_PROVINCE)), "draft",
            body=_form({"units": ""})),
+    Action("admin-version-documents", "admin", "POST", AV + "/documents", designer_page(designer_edits(HOME_PROVINCE)),
+           "draft", body=_form({"documents": "Tờ khai đăng ký khai sinh | 01 bản chính"})),
     Action("admin-add-lane", "admin", "POST", AV + "/lanes", designer_page(designer_edits(HOME_PROVINCE)), "draft",
            body=_form({"name": "Làn mới"})),
     Action("admin-delete-lane", "admin", "POST", AV + "/lanes/{lane}/delete",
