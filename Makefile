@@ -10,8 +10,10 @@ export DATABASE_URL ?= sqlite:///$(CURDIR)/instance/orchestrator.sqlite3
 export SECRET_KEY_FILE ?= $(CURDIR)/instance/secret_key
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# The suite runs on every CPU (pytest-xdist): each test has its own database, so workers share nothing.
+PYTEST_ARGS ?= -n auto
 
-.PHONY: run test venv bench clean screenshots
+.PHONY: run test venv bench clean screenshots client
 
 $(STAMP): requirements.txt constraints.txt setup.cfg package.json package-lock.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -55,6 +57,15 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# A typed Python client generated from the OpenAPI document (examples/portal_flow.py uses it).
+client: $(STAMP)
+	mkdir -p build/client
+	SECRET_KEY=$$($(BIN)/python -c "import secrets; print(secrets.token_hex(32))") \
+	  $(BIN)/flask openapi write --format json build/openapi.json
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/openapi-python-client generate --path build/openapi.json --meta none \
+	  --output-path build/client/orchestrator_api_client --overwrite
+	@echo "Generated build/client/orchestrator_api_client; try: $(BIN)/python examples/portal_flow.py --api-key ok_..."
+
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run_all.py $(BENCH_ARGS)
 
@@ -62,4 +73,4 @@ screenshots: $(STAMP)
 	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -q $(wildcard tests/test_*browser.py)
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache build

@@ -9,6 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import request, session
+from flask_babel import get_locale, gettext
+
+from orchestrator.i18n import Text, render
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 LANGUAGES = {"vi": "Tiếng Việt", "en": "English"}
@@ -35,3 +38,14 @@ def compile_catalogs(folder: Path = TRANSLATIONS) -> None:
 def select_locale() -> str:
     lang = session.get("lang") if request else None
     return lang if lang in LANGUAGES else DEFAULT
+
+
+def said(value):
+    """A service's sentences (`orchestrator.i18n.vi`, alone or in dicts and lists) in the page's
+    language: flashed messages and field errors, which leave the request as plain text."""
+    return value if str(get_locale() or DEFAULT) == DEFAULT else render(value, gettext)
+
+
+def finalize(value):
+    """Jinja's `finalize`: a service's sentence printed by a template in the page's language."""
+    return said(value) if isinstance(value, Text) else value

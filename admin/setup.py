@@ -18,7 +18,7 @@ from orchestrator.services.errors import ServiceError
 from orchestrator.timezone import TZ
 
 from .blueprint import bp
-from .i18n import LANGUAGES, TRANSLATIONS, compile_catalogs, select_locale
+from .i18n import LANGUAGES, TRANSLATIONS, compile_catalogs, finalize, said, select_locale
 
 log = logging.getLogger(__name__)
 login_manager = LoginManager()
@@ -36,6 +36,10 @@ def _init_app(state) -> None:
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("BPMN_JS_DIST", str(REPO_ROOT / "node_modules" / "bpmn-js" / "dist"))
     compile_catalogs()
+    # services' sentences printed by any template come out in the page's language (admin/i18n.py)
+    app.jinja_options = {**app.jinja_options, "finalize": finalize}
+    if "jinja_env" in app.__dict__:
+        app.jinja_env.finalize = finalize
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale)
     login_manager.init_app(app)
@@ -102,6 +106,7 @@ def _keep_input() -> None:
 def refuse(message: str, status: int, fields: dict | None = None, problems: list | None = None):
     """A refused action: back to the form with the message (and the fields' errors), or an error page."""
     db.session.rollback()
+    message, fields, problems = said(message), said(fields), said(problems)
     target = _back_target() if request.method == "POST" and status not in (403, 404) else None
     if target:
         details = "; ".join(f"{k}: {v}" for k, v in list((fields or {}).items())[:6])

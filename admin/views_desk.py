@@ -21,7 +21,7 @@ from orchestrator.services.units import names as unit_names
 
 from .blueprint import bp
 from .formdata import fields_of, parse
-from .i18n import select_locale
+from .i18n import said, select_locale
 from .views_auth import current_actor, current_actor_or_none, role_required
 
 desk_required = role_required(access.DESK_ROLE)
@@ -135,7 +135,7 @@ def _files(limit: int) -> tuple[list[tuple[str, bytes]], str | None]:
         try:
             attachments.check_file(f.filename, data, limit)
         except ServiceError as exc:
-            return [], f"{f.filename}: {exc.message}"
+            return [], f"{f.filename}: {said(exc.message)}"
         out.append((f.filename, data))
     return out, None
 

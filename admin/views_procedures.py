@@ -15,6 +15,7 @@ from orchestrator.services import units as unit_service
 
 from .blueprint import bp
 from .diagram import render_svg
+from .i18n import said
 from .views_auth import current_actor, role_required
 
 designer_required = role_required("designer")
@@ -160,7 +161,7 @@ def lane_route(code: str, number: int, lane_id: str):
         path = designer.route_path(f.get("level", ""), f.get("unit_type", ""), f.get("dept_code", "").strip(),
                                    f.get("role", ""))
     except Invalid as exc:
-        raise Invalid(exc.message, fields={f"lane.{lane_id}": "; ".join(exc.fields.values())}) from None
+        raise Invalid(exc.message, fields={f"lane.{lane_id}": "; ".join(said(list(exc.fields.values())))}) from None
     v = designer.set_lane_route(db.session, current_actor(), code, number, lane_id, path)
     return _done(v, _("Đã gán làn %(lane)s → %(path)s.", lane=lane_id, path=path), "routing")
 

@@ -25,7 +25,7 @@ from orchestrator.services.units import names as unit_names
 from .blueprint import bp
 from .diagram import render_svg
 from .formdata import errors_by_field, fields_of, parse, readable
-from .i18n import select_locale
+from .i18n import said, select_locale
 from .labels import action_done, event_done, role_label, status_label
 from .views_auth import current_actor, role_required
 
@@ -57,7 +57,7 @@ def inbox():
     try:
         result = inbox_service.search(session, actor, view, q=q or None, **filters)
     except Invalid as exc:  # a search too long: said on the page, the list without it
-        flash(exc.message, "error")
+        flash(said(exc.message), "error")
         q, result = "", inbox_service.search(session, actor, view, **filters)
     colleagues = (tasks.holders(session, {(w.unit_code, w.role) for w in result.items})
                   if view == "unit" else {})

@@ -8,9 +8,11 @@ from flask import current_app, g, request
 from orchestrator.extensions import db, limiter
 from orchestrator.services import auth as auth_service
 from orchestrator.services.auth import Actor
+from orchestrator.services.errors import Unauthenticated
 
 from .blueprint import bp
 from .errors import documented
+from .limits import SCOPE, caller_key, caller_limit
 from .schemas.auth import TokenRequestSchema, TokenSchema
 
 
@@ -19,13 +21,26 @@ def current_actor() -> Actor:
 
 
 def authenticated(view):
+    """Who calls, then the caller's rate limit (api/limits.py: per API key or user, per address
+    without valid credentials, so failed attempts are counted too), then the view."""
+    @limiter.limit(caller_limit, key_func=caller_key, scope=SCOPE, shared=True)
+    def checked(*args, **kwargs):
+        failure = g.pop("auth_failure", None)
+        if failure is not None:
+            raise failure
+        return view(*args, **kwargs)
+
     @wraps(view)
     def wrapper(*args, **kwargs):
         header = request.headers.get("Authorization", "")
         scheme, _, value = header.partition(" ")
-        g.actor = auth_service.authenticate(db.session, value.strip() if scheme.lower() == "bearer" else None)
-        return view(*args, **kwargs)
+        try:
+            g.actor = auth_service.authenticate(db.session, value.strip() if scheme.lower() == "bearer" else None)
+        except Unauthenticated as exc:
+            g.actor, g.auth_failure = None, exc
+        return checked(*args, **kwargs)
 
+    wrapper._rate_rules = checked._rate_rules  # documented as rate-limited (429) in the OpenAPI document
     return wrapper
 
 

@@ -1,6 +1,8 @@
 """Administrators' connectors: the HTTP calls service tasks make."""
 from __future__ import annotations
 
+from flask import url_for
+
 from orchestrator.extensions import db
 from orchestrator.services import connectors as service
 
@@ -32,7 +34,7 @@ def create_connector(args):
     """Register a connector of a scope (a province code or VN) the administrator administers."""
     connector = service.create(db.session, current_actor(), _definition(args))
     db.session.commit()
-    return connector
+    return connector, {"Location": url_for("api.connector", connector_id=connector.id)}
 
 
 @bp.get("/admin/connectors/<id:connector_id>")

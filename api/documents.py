@@ -1,7 +1,7 @@
 """Printable documents (Circular 03/2025 forms, HTML or PDF) and attachments of a dossier."""
 from __future__ import annotations
 
-from flask import Response, current_app
+from flask import Response, current_app, url_for
 
 from orchestrator.extensions import db
 from orchestrator.services import attachments, documents
@@ -63,7 +63,7 @@ def upload_attachment(form, files, code: str):
                                 file.stream.read(limit + 1),
                                 attachments.storage_from_config(current_app.config, db.session), limit)
     db.session.commit()
-    return row
+    return row, {"Location": url_for("api.download_attachment", attachment_id=row.id)}
 
 
 @bp.get("/attachments/<int(max=2147483647):attachment_id>")

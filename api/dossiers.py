@@ -10,6 +10,7 @@ from .auth import authenticated, current_actor
 from .blueprint import bp
 from .errors import documented
 from .http import committed, dossier_body, idempotency
+from .schemas.common import encode_cursor
 from .schemas.dossiers import (
     DossierDetailSchema, DossierListSchema, DossierQuerySchema, DossierStartSchema, PublicDossierSchema,
 )
@@ -47,17 +48,16 @@ def start_dossier(args):
 @documented(400, 401)
 def list_dossiers(args):
     """The dossiers the caller may see, oldest first (or by `sort`), with cursor pagination."""
-    # ids are 32-bit integers: a larger cursor means "past the end" (PostgreSQL would refuse the bound)
-    cursor = int(args.pop("cursor", 0))
-    if args["sort"] == "id":
-        args["after_id"] = min(cursor, 2**31 - 1)
-    elif cursor > service.MAX_OFFSET:
-        return {"items": [], "next_cursor": None}
-    else:
-        args["offset"] = cursor
+    # The cursor is opaque (signed: `schemas.common.Cursor`): {"sort", "after": the last id seen}
+    # with `sort=id`, {"sort", "offset": the next page's position} with another sort.
+    # (checked against `sort` by DossierQuerySchema).
+    cursor, by_id = args.pop("cursor", None) or {}, args["sort"] == "id"
+    args["after_id" if by_id else "offset"] = cursor.get("after" if by_id else "offset", 0)
     page = service.list_visible(db.session, current_actor(), **args)
-    following = page.next_id if args["sort"] == "id" else page.next_offset
-    return {"items": page.items, "next_cursor": str(following) if following else None, "total": page.total,
+    deeper = page.next_offset is not None and page.next_offset <= service.MAX_OFFSET  # no deeper: filter more
+    following = ({"sort": args["sort"], "after": page.next_id} if page.next_id
+                 else {"sort": args["sort"], "offset": page.next_offset} if deeper else None)
+    return {"items": page.items, "next_cursor": encode_cursor(following), "total": page.total,
             "total_capped": page.total_capped}
 
 

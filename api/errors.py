@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 from flask import current_app, jsonify, request
 from marshmallow import ValidationError
@@ -11,14 +12,19 @@ from orchestrator.extensions import db
 from orchestrator.services.errors import ServiceError
 
 from .blueprint import bp
+from .messages import HTTP_MESSAGES, edge_message, field_message, in_language, language, rate_limited
 
 log = logging.getLogger(__name__)
 
 
 def error_response(status: int, code: str, message: str, fields: dict | None = None,
                    problems: list | None = None, extra: dict | None = None, headers: dict | None = None):
-    body = {"error": {"code": code, "message": message, "fields": fields or {}, "problems": problems or [],
-                      **(extra or {})}}
+    lang = language()  # the edge's messages follow Accept-Language (api/messages.py)
+    message = edge_message(in_language(message, lang), lang)
+    fields = {k: field_message(v, lang) if isinstance(v, str) else v
+              for k, v in in_language(fields or {}, lang).items()}
+    body = {"error": {"code": code, "message": message, "fields": fields,
+                      "problems": in_language(problems or [], lang), **in_language(extra or {}, lang)}}
     response = jsonify(body)
     response.status_code = status
     for k, v in (headers or {}).items():
@@ -34,7 +40,7 @@ def _flatten(messages, prefix: str = "") -> dict[str, str]:
             out.update(_flatten(value, name))
     elif isinstance(messages, list):
         if all(isinstance(m, str) for m in messages):
-            out[prefix or "_"] = "; ".join(messages)
+            out[prefix or "_"] = "; ".join(field_message(m, language()) for m in messages)
         else:
             for i, m in enumerate(messages):
                 out.update(_flatten(m, f"{prefix}.{i}" if prefix else str(i)))
@@ -53,7 +59,7 @@ def _refuse_nul_characters():
     else:
         body = request.get_data(cache=True)
     if b"\x00" in body or b"\\u0000" in body or any("\x00" in t for t in texts):
-        return error_response(400, "invalid", "Dữ liệu chứa ký tự NUL không hợp lệ.", {"_": "NUL character"})
+        return error_response(400, "invalid", "Dữ liệu chứa ký tự NUL không hợp lệ.", {"_": "ký tự NUL"})
     return None
 
 
@@ -86,14 +92,28 @@ def _http_error(exc: HTTPException):
     if exc.code == 422 and isinstance(data, dict) and "messages" in data:
         # webargs' validation failure: per-field messages under each location (json, query, form, files)
         fields: dict[str, str] = {}
-        for _location, messages in data["messages"].items():
-            fields.update(_flatten(messages))
+        for _location, per_field in data["messages"].items():
+            fields.update(_flatten(per_field))
         return error_response(400, "invalid", "Dữ liệu gửi lên không hợp lệ.", fields)
     headers = {"Retry-After": exc.retry_after} if getattr(exc, "retry_after", None) else None
     if exc.code == 429 and exc.response is not None and "Retry-After" in exc.response.headers:
         headers = {"Retry-After": exc.response.headers["Retry-After"]}
     code = (exc.name or "error").lower().replace(" ", "_")
-    return error_response(exc.code or 500, code, exc.description or exc.name, headers=headers)
+    return error_response(exc.code or 500, code, _described(exc), headers=headers)
+
+
+def _described(exc: HTTPException) -> str:
+    """Werkzeug's and the limiter's English descriptions as the API's own messages."""
+    if exc.code == 429 and getattr(exc, "limit", None) is not None:
+        item = exc.limit.limit  # e.g. "60 per 1 minute"
+        current = current_app.extensions["rate_limits"].current_limit
+        wait = current.reset_at - time.time() if current is not None else None
+        return rate_limited(item.amount, item.multiples, item.GRANULARITY.name, wait, language())
+    if exc.description != type(exc).description:
+        return exc.description or exc.name  # a message of ours
+    if exc.code == 400 and (request.is_json or "json" in (getattr(exc, "data", None) or {}).get("messages", {})):
+        return "Nội dung JSON không hợp lệ."  # a body that does not parse (Flask's or webargs' refusal)
+    return HTTP_MESSAGES.get(exc.code, exc.description or exc.name)
 
 
 @bp.errorhandler(Exception)

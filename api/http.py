@@ -2,12 +2,13 @@
 changed it and committed (`committed`), and replayed requests (`idempotency`)."""
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import current_app, request, url_for
 
 from orchestrator.extensions import db
 from orchestrator.services import dossiers as service
 from orchestrator.services import history_text, integrations, versions
 
+from .messages import language
 from .auth import current_actor
 from .schemas.dossiers import DossierDetailSchema
 from .views import DossierView, HistoryEntry
@@ -21,7 +22,10 @@ def committed(step, status: int = 200):
     would be read again in a second one. A step that saved knows the open items already."""
     body = _DETAIL.dump(dossier_body(step.dossier, step.open_items if step.saved else None))
     db.session.commit()
-    return current_app.json.response(body), status
+    response = current_app.json.response(body)
+    if status == 201:
+        response.headers["Location"] = url_for("api.get_dossier", code=body["code"])
+    return response, status
 
 
 def dossier_body(dossier, open_items=None) -> DossierView:
@@ -30,8 +34,7 @@ def dossier_body(dossier, open_items=None) -> DossierView:
     session = db.session
     tasks = service.current_tasks(session, dossier) if open_items is None else open_items
     history = service.history(session, dossier)
-    lang = "en" if request.accept_languages.best_match(("vi", "en")) == "en" else "vi"
-    texts = history_text.texts(session, history, versions.of(dossier), lang)
+    texts = history_text.texts(session, history, versions.of(dossier), language())
     return DossierView(dossier, tasks, [HistoryEntry(e, t) for e, t in zip(history, texts)])
 
 
@@ -46,4 +49,7 @@ def idempotency(method: str, path: str, status: int):
         return record, None
     db.session.rollback()
     dossier = service.get_visible(db.session, current_actor(), earlier.resource)
-    return None, (dossier_body(dossier), earlier.status_code, {"Idempotent-Replayed": "true"})
+    headers = {"Idempotent-Replayed": "true"}
+    if earlier.status_code == 201:
+        headers["Location"] = url_for("api.get_dossier", code=dossier.code)
+    return None, (dossier_body(dossier), earlier.status_code, headers)

@@ -1,9 +1,9 @@
 """Integrator routes: keys (administrators), webhook subscriptions (integrators), deliveries."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from flask import current_app
+from flask import current_app, url_for
 
 from orchestrator.extensions import db
 from orchestrator.services import integrations as service
@@ -11,10 +11,12 @@ from orchestrator.services import integrations as service
 from .auth import authenticated, current_actor
 from .blueprint import bp
 from .errors import documented
+from .schemas.common import encode_cursor
 from .schemas.integrations import (
     DeliveryListSchema, IntegratorListSchema, KeyRequestSchema, NewKeySchema, NewSubscriptionSchema, RotateSchema,
     SubscribeSchema, SubscriptionListSchema, SubscriptionSchema, ApiKeySchema,
 )
+from .schemas.webhooks import DeliveryQuerySchema, OwnDeliveryListSchema, RedeliverySchema
 from .views import DeliveryView, IntegratorView, NewKeyView
 
 
@@ -76,9 +78,12 @@ def revoke_key(key_id: int):
 def deliveries(integrator_id: int):
     """Recent webhook deliveries of an integrator: attempts, state and last error."""
     rows = service.deliveries(db.session, current_actor(), integrator_id)
-    return {"items": [DeliveryView(delivery, attempts=job.attempts if job else 0,
-                                   state="delivered" if delivery.delivered_at else (job.state if job else "unknown"),
-                                   last_error=job.last_error if job else None) for delivery, job in rows]}
+    return {"items": [_delivery_view(delivery, job) for delivery, job in rows]}
+
+
+def _delivery_view(delivery, job) -> DeliveryView:
+    return DeliveryView(delivery, attempts=job.attempts if job else 0, state=service.delivery_state(delivery, job),
+                        last_error=job.last_error if job else None)
 
 
 @bp.get("/webhooks")
@@ -102,7 +107,7 @@ def subscribe(args):
                                     args.get("secret"), current_app.config.get("WEBHOOK_ALLOW_PRIVATE", False))
     db.session.commit()
     sub.secret = secret
-    return sub
+    return sub, {"Location": url_for("api.unsubscribe", sub_id=sub.id)}
 
 
 @bp.delete("/webhooks/<id:sub_id>")
@@ -114,3 +119,32 @@ def unsubscribe(sub_id: int):
     sub = service.unsubscribe(db.session, current_actor(), sub_id)
     db.session.commit()
     return sub
+
+
+@bp.get("/integrations/deliveries")
+@authenticated
+@bp.arguments(DeliveryQuerySchema, location="query")
+@bp.response(200, OwnDeliveryListSchema)
+@documented(400, 401, 403)
+def own_deliveries(args):
+    """The calling integrator's webhook deliveries, newest first (optionally of one dossier, in one
+    state): attempts, state, last error, sequence. Administrators read any integrator's at
+    `/admin/integrators/{id}/deliveries`."""
+    cursor = args.get("cursor") or {}
+    after = (datetime.fromisoformat(cursor["at"]), cursor["id"]) if "at" in cursor and "id" in cursor else None
+    rows, following = service.my_deliveries(db.session, current_actor(), args.get("dossier"), args.get("status"),
+                                            after, args["limit"])
+    return {"items": [_delivery_view(delivery, job) for delivery, job in rows],
+            "next_cursor": encode_cursor({"at": following[0].isoformat(), "id": following[1]} if following else None)}
+
+
+@bp.post("/integrations/deliveries/<delivery_id>/redeliver")
+@authenticated
+@bp.response(202, RedeliverySchema)
+@documented(401, 403, 404)
+def redeliver(delivery_id: str):
+    """Send one of the calling integrator's deliveries again: the same `delivery_id` and body,
+    signed afresh, queued behind the dossier's deliveries still waiting for that subscription."""
+    delivery, job = service.redeliver(db.session, current_actor(), delivery_id)
+    db.session.commit()
+    return {"delivery_id": delivery.id, "job_id": job.id, "state": job.state}

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import json
 
-from flask import current_app
+from flask import current_app, url_for
 
 from orchestrator.services import decisions
 from orchestrator.services.decisions import MAX_DMN_FILES
 from orchestrator.extensions import db
 from orchestrator.services import procedures as service
-from orchestrator.services import procedure_documents, schedules
+from orchestrator.services import desk, dossiers, lifecycle, procedure_documents, schedules
 from orchestrator.services.errors import Invalid, TooLarge
 
 from .auth import authenticated, current_actor
@@ -71,7 +71,8 @@ def upload_procedure(form, files):
     )
     db.session.commit()
     return {"code": version.procedure_code, "scope": version.scope, "version": version.version,
-            "state": version.state, "warnings": version.warnings}
+            "state": version.state, "warnings": version.warnings}, \
+        {"Location": url_for("api.get_version", code=version.procedure_code, number=version.version)}
 
 
 @bp.get("/procedures/<code>/versions")
@@ -196,9 +197,15 @@ def offered(args):
 def get_procedure(args, code: str):
     """A procedure with the version in force for `province` (its variant, else the national
     template; without `province`, the national template) and the names of the messages its
-    diagram waits for: what `POST /dossiers/{code}/events/...` may deliver. 404 when the
-    procedure does not exist or no version is in force."""
+    diagram waits for: what `POST /dossiers/{code}/events/...` may deliver; what an integrator
+    needs to start a dossier: the JSON Schema of `data` (`start_schema`) and the channels. 404
+    when the procedure does not exist or no version is in force."""
     v = service.procedure_in_force(db.session, code, args.get("province"))
+    messages = service.waiting_for(v)
     return {"code": v.procedure_code, "name": v.procedure.name, "name_en": v.procedure.name_en,
             "field": v.procedure.field, "version": v.version, "scope": v.scope,
-            "deadline_days": v.deadline_days, "deadline_kind": v.deadline_kind, "messages": service.waiting_for(v)}
+            "deadline_days": v.deadline_days, "deadline_kind": v.deadline_kind, "messages": messages,
+            "events": list(dict.fromkeys([*lifecycle.EVENTS, *messages])),
+            "channels": [{"value": value, "name": dossiers.CHANNELS[value].replace(" ", "_"), "label": label,
+                          "label_en": label_en} for value, (label, label_en) in dossiers.CHANNEL_LABELS.items()],
+            "start_schema": desk.start_schema(desk.reception_form_of(db.session, v))}

@@ -9,11 +9,15 @@ from .auth import authenticated, current_actor
 from .blueprint import bp
 from .errors import documented
 from .http import committed
+from .schemas.common import encode_cursor
 from .schemas.dossiers import DossierDetailSchema, DossierSchema
 from .schemas.tasks import (
     AssignSchema, CompleteSchema, InboxQuerySchema, TaskDetailSchema, TaskListSchema, WorkItemSchema,
 )
 from .views import InboxEntry, TaskView
+
+# RFC 9745: the date page/per_page of GET /tasks were deprecated (2026-12-01 00:00 UTC)
+DEPRECATED_PAGING = "@1796083200"
 
 _SUMMARY = DossierSchema(only=("code", "procedure_code", "status", "status_name", "applicant", "data",
                                "received_at", "due_at", "commune_code", "received_by_unit"))
@@ -28,11 +32,17 @@ def inbox(args):
     """My inbox: `available` (my units and roles, unclaimed), `mine` (claimed by me) or `unit` (a
     leader's whole unit); filters; sorted by due date; `due_mark` and `counts` computed now."""
     due = args.get("due") or ("overdue" if args["overdue"] else None)
+    deprecated = "page" in args or "per_page" in args
+    limit = args.get("per_page", 50) if deprecated else args.get("limit", 50)
+    offset = (args.get("page", 1) - 1) * limit if deprecated else args.get("cursor", {}).get("offset", 0)
     result = inbox_service.search(db.session, current_actor(), args["view"], procedure_code=args.get("procedure_code"),
                                   status=args.get("status"), due=due, received_by_unit=args.get("received_by_unit"),
-                                  page=args["page"], per_page=args["per_page"])
+                                  per_page=limit, offset=offset)
     items = [InboxEntry(item, result.marks.mark(item.due_at)) for item in result.items]
-    return {"items": items, "total": result.total, "counts": result.counts}
+    following = {"view": args["view"], "offset": offset + limit} if offset + limit < result.total else None
+    body = {"items": items, "total": result.total, "counts": result.counts, "next_cursor": encode_cursor(following)}
+    # page/per_page still work, marked deprecated (docs/api.md, "Versioning and deprecation")
+    return (body, 200, {"Deprecation": DEPRECATED_PAGING}) if deprecated else body
 
 
 @bp.get("/tasks/<task_id>")

@@ -105,7 +105,9 @@ def route_rows(app) -> tuple[list[dict], list[dict]]:
                     routes = steps.routes_for(session, d)
                     tasks = versions.runtime(session, version.id).model["user_tasks"]
                     for order, t in enumerate(tasks):
-                        r = routes[t["lane_id"]]
+                        r = routes.get(t["id"])  # keyed by step; a per-instance route has none
+                        if r is None:
+                            continue
                         step_rows.append({
                             "commune_code": code, "proc_idx": p_idx, "n_procs": len(offered),
                             "version_id": version.id, "procedure_code": version.procedure_code,

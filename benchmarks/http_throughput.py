@@ -193,7 +193,8 @@ def measure(args, engine, url: str) -> int:
         seed(create_app(app_config(url)))
         port = free_port()
         env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "benchmark-only-7f4c2a9e1d6b3085c2e9a4", "PYTHONPATH": str(ROOT),
-               "RATELIMIT_TOKEN": "10000 per minute", "LOG_LEVEL": "WARNING"}
+               "RATELIMIT_TOKEN": "10000 per minute", "LOG_LEVEL": "WARNING",
+               "RATELIMIT_API_KEY": "1000000 per minute", "RATELIMIT_API_USER": "1000000 per minute"}
         layout = (args.web_workers, args.threads)
         server = serve("orchestrator:create_app()", port, env, layout, args.profile)
         base = f"http://127.0.0.1:{port}/api/v1"

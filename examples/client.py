@@ -114,7 +114,8 @@ def main(argv=None) -> int:
     if event is None:
         print("no webhook received in time (is a worker running? WEBHOOK_ALLOW_PRIVATE set?)", file=sys.stderr)
         return 1
-    print(f"webhook {event['type']}: {code} is now {event['dossier']['status_name']} (delivery {event['delivery_id']})")
+    print(f"webhook {event['type']} #{event['sequence']} (a dossier's deliveries are numbered 1, 2, ... in order): "
+          f"{code} is now {event['dossier']['status_name']} (delivery {event['delivery_id']})")
     return 0
 
 

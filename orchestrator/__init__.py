@@ -6,6 +6,7 @@ import os
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import headers
 from .config import Config, require_secret_key
@@ -47,6 +48,17 @@ def _prepare_threshold(app: Flask) -> None:
     app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
 
 
+def _trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXIES reverse proxies, read the client's address and scheme from their
+    X-Forwarded-For/-Proto (rate limits then count the client, not the proxy). Unset (0), those
+    headers are ignored: anyone can send them."""
+    value = str(app.config.get("TRUSTED_PROXIES") or "0").strip()
+    if not value.isdigit():
+        raise RuntimeError(f"TRUSTED_PROXIES must be a whole number of proxy hops, not {value!r}")
+    if int(value):
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(value), x_proto=int(value))
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(Config)
@@ -54,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
     require_secret_key(app)
+    _trust_proxies(app)
     headers.init_app(app)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql://"):

@@ -54,6 +54,13 @@ class Config:
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_PUBLIC = os.environ.get("RATELIMIT_PUBLIC", "60 per minute")
     RATELIMIT_TOKEN = os.environ.get("RATELIMIT_TOKEN", "20 per minute")
+    # The API's budget per caller (api/limits.py): per integrator API key, per user token, and per
+    # client address for requests without valid credentials.
+    RATELIMIT_API_KEY = os.environ.get("RATELIMIT_API_KEY", "6000 per minute")
+    RATELIMIT_API_USER = os.environ.get("RATELIMIT_API_USER", "600 per minute")
+    RATELIMIT_UNAUTHENTICATED = os.environ.get("RATELIMIT_UNAUTHENTICATED", "60 per minute")
+    # Number of reverse proxies in front that set X-Forwarded-For/-Proto; 0: those headers are ignored.
+    TRUSTED_PROXIES = os.environ.get("TRUSTED_PROXIES", "0")
     # Attachments: 'database' (embedded default) or 'disk' under ATTACHMENT_DIR.
     ATTACHMENT_STORAGE = os.environ.get("ATTACHMENT_STORAGE", "database")
     ATTACHMENT_DIR = os.environ.get("ATTACHMENT_DIR") or os.path.join(os.getcwd(), "instance", "attachments")

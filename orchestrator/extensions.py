@@ -38,7 +38,8 @@ class RateLimits:
 
     def limit(self, value, **options):
         """Decorator: limit this view (value: a limit string or a callable returning one; options
-        as Flask-Limiter's, e.g. key_func). Stacked limits on one view are checked together."""
+        as Flask-Limiter's, e.g. key_func, and `shared=True` with a `scope`: one bucket for every
+        view with that scope). Stacked limits on one view are checked together."""
         def decorate(view):
             rules = getattr(view, "_rate_rules", None)
             if rules is not None:  # already limited: add the rule to the same check
@@ -53,7 +54,9 @@ class RateLimits:
                 if wrapped is None:
                     wrapped = view
                     for rule_value, rule_options in limited._rate_rules:
-                        wrapped = limiter.limit(rule_value, **rule_options)(wrapped)
+                        options = dict(rule_options)
+                        declare = limiter.shared_limit if options.pop("shared", False) else limiter.limit
+                        wrapped = declare(rule_value, **options)(wrapped)
                     cache[limited] = wrapped
                 return wrapped(*args, **kwargs)
 
@@ -63,9 +66,19 @@ class RateLimits:
         return decorate
 
     def init_app(self, app: Flask) -> Limiter:
+        # Registered before the limiter's own hook, so it runs after it (Flask runs them in reverse):
+        # the limiter adds Retry-After to every answer; it only means something on a 429.
+        app.after_request(_retry_after_only_on_429)
         limiter = Limiter(get_remote_address, app=app, default_limits=[])
         app.extensions["rate_limits"] = limiter
         return limiter
+
+
+def _retry_after_only_on_429(response):
+    """Keep X-RateLimit-Limit/-Remaining/-Reset on every limited answer, Retry-After on 429 only."""
+    if response.status_code != 429:
+        response.headers.pop("Retry-After", None)
+    return response
 
 
 db = SQLAlchemy(model_class=Base, session_options={"class_": AppSession})

@@ -86,7 +86,8 @@ class Cluster:
         self.logdir = logdir
         self.env = {**os.environ, "DATABASE_URL": database_uri, "SECRET_KEY": "crash-test-only-3b9e71d0c4a25f86e1d7",
                     "PYTHONPATH": str(ROOT), "LOG_LEVEL": "INFO", "LOG_FORMAT": "json",
-                    "RATELIMIT_PUBLIC": "100000 per minute", "DEMO_PASSWORD": PASSWORD}
+                    "RATELIMIT_PUBLIC": "100000 per minute", "DEMO_PASSWORD": PASSWORD,
+                    "RATELIMIT_API_KEY": "100000 per minute", "RATELIMIT_API_USER": "100000 per minute"}
         self.web_workers, self.job_workers = web_workers, job_workers
         self.gunicorn: subprocess.Popen | None = None
         self.workers: list[subprocess.Popen] = []

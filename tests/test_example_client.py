@@ -3,12 +3,9 @@ worker: it starts a dossier, retries it idempotently, sends an event and receive
 from __future__ import annotations
 
 import importlib.util
-import threading
 from pathlib import Path
 
-from werkzeug.serving import make_server
-
-from orchestrator.worker import Worker
+from .live import serving
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "client.py"
 
@@ -16,21 +13,11 @@ EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "client.py"
 def test_example_client_end_to_end(app, api_key, capsys):
     app.config["WEBHOOK_ALLOW_PRIVATE"] = True
     key = api_key(permissions=["dossiers:create", "dossiers:read", "events:send"])
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    worker = Worker(app, name="example-worker", max_sleep=0.2)
-    thread = threading.Thread(target=worker.run_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(app, "example-worker") as base:
         spec = importlib.util.spec_from_file_location("example_client", EXAMPLE)
         client = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(client)
-        code = client.main(["--base-url", f"http://127.0.0.1:{server.server_port}", "--api-key", key,
-                            "--timeout", "20"])
-    finally:
-        worker.stop.set()
-        thread.join(10)
-        server.shutdown()
+        code = client.main(["--base-url", base, "--api-key", key, "--timeout", "20"])
     out = capsys.readouterr().out
     assert code == 0, out
-    assert "retry with the same key" in out and "status 7" in out and "webhook dossier.status_changed" in out
+    assert "retry with the same key" in out and "status 7" in out and "webhook dossier.status_changed #2" in out

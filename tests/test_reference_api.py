@@ -17,6 +17,8 @@ def test_units_listing_and_search(api):
     branches = api.get("/units?parent=01.VPDKDD", "reception.00070").get_json()["items"]
     assert branches and all(u["level"] == "department" for u in branches)
     assert api.get("/units?level=village", "reception.00070").status_code == 400
+    huge = api.get(f"/units?page={10 ** 18}", "reception.00070")  # an offset no database takes
+    assert huge.status_code == 400 and "page" in huge.get_json()["error"]["fields"]
     assert api.get("/units").status_code == 401
 
 

@@ -39,7 +39,7 @@ class ConnectorSchema(Schema):
     url_template = fields.String()
     headers = fields.Dict(keys=fields.String(), values=fields.String())
     secret_headers = fields.Function(lambda c: sorted(c.secret_headers or {}),
-                                     metadata={"description": "the names of the secret headers, never their values"})
+                                     metadata={"type": "array", "items": {"type": "string"}, "description": "the names of the secret headers, never their values"})
     inputs = fields.List(fields.String())
     outputs = fields.Dict(keys=fields.String(), values=fields.String())
     timeout_seconds = fields.Float()

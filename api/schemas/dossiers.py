@@ -1,12 +1,14 @@
 """Dossiers: start, list, read (with current tasks and history), public tracking."""
 from __future__ import annotations
 
-from marshmallow import RAISE, Schema, fields, validate
+from datetime import datetime
 
-from orchestrator.services import dossiers as dossier_service, versions
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+
+from orchestrator.services import dossiers as dossier_service, pauses, versions
 from orchestrator.timezone import TZ
 
-from .common import VNDateTime, ViewSchema, row
+from .common import Cursor, OffsetDateTime, VNDateTime, ViewSchema, row
 
 
 class ApplicantSchema(Schema):
@@ -27,7 +29,11 @@ class DossierStartSchema(Schema):
     procedure_code = fields.String(required=True, validate=validate.Length(min=1, max=40))
     province_code = fields.String(required=True, validate=validate.Length(min=1, max=2))
     commune_code = fields.String(required=True, validate=validate.Length(min=1, max=5))
-    channel = fields.Integer(validate=validate.OneOf([1, 2, 3]))
+    channel = fields.Integer(validate=validate.OneOf([1, 2, 3]), metadata={
+        "description": "; ".join(f"{v}: {en} ({vi})" for v, (vi, en) in dossier_service.CHANNEL_LABELS.items() if v < 4)
+        + ". Left out: 2 for an integrator, 1 for an officer. `GET /procedures/{code}` lists them (`channels`).",
+        "x-enum-varnames": ["IN_PERSON", "ONLINE", "POST"],
+        "x-enum-descriptions": [en for v, (_vi, en) in dossier_service.CHANNEL_LABELS.items() if v < 4]})
     applicant = fields.Nested(ApplicantSchema, required=True)
     data = fields.Dict(keys=fields.String(), load_default=dict)
     received_by_unit = fields.String(validate=validate.Length(min=1, max=40))
@@ -45,9 +51,10 @@ class DossierQuerySchema(Schema):
     status = fields.Integer(validate=validate.Range(min=1, max=10))
     procedure_code = fields.String(validate=validate.Length(max=40))
     commune_code = fields.String(validate=validate.Length(max=5))
-    received_from = fields.AwareDateTime(default_timezone=TZ)
-    received_to = fields.AwareDateTime(default_timezone=TZ)
-    updated_since = fields.AwareDateTime(default_timezone=TZ)
+    received_from = OffsetDateTime()
+    received_to = OffsetDateTime()
+    updated_since = OffsetDateTime(metadata={"description": "changed at or after this time (with its offset): "
+                                                           "the `updated_at` of the last sync, a watermark"})
     # Words searched, folded, in the code and the applicant's name, ID number and phone (services.search).
     q = fields.String(validate=validate.Length(max=200))
     # A procedure's code or words of its name; the receiving unit's code or words of its name (folded).
@@ -56,10 +63,21 @@ class DossierQuerySchema(Schema):
     overdue = fields.Boolean(metadata={"description": "only open dossiers whose due day has ended"})
     sort = fields.String(load_default="id", validate=validate.OneOf(dossier_service.SORT_NAMES), metadata={
         "description": "`id` (oldest first, the default), `received`, `due` or `code`; `-` first for descending"})
-    # With `sort=id` the cursor is the last id seen; with another sort, the position of the next page.
-    cursor = fields.String(validate=validate.Regexp(r"^[0-9]{1,18}$", error="không hợp lệ"))
+    cursor = Cursor(metadata={"description": "opaque: the `next_cursor` of the previous page, with the same `sort`"})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
     count = fields.Boolean(load_default=False, metadata={"description": "also answer `total`"})
+
+    @validates_schema
+    def _cursor_fits_sort(self, data, **kwargs):
+        """A cursor holds its sort and where the next page starts (`api.dossiers.list_dossiers`)."""
+        cursor = data.get("cursor")
+        if cursor is None:
+            return
+        key, top = ("after", 2**31 - 1) if data["sort"] == "id" else ("offset", dossier_service.MAX_OFFSET)
+        position = cursor.get(key)
+        if cursor.get("sort") != data["sort"] or type(position) is not int or not 0 <= position <= top:
+            raise ValidationError("con trỏ trang của một cách sắp xếp khác: dùng cùng `sort` với trang trước",
+                                  field_name="cursor")
 
 
 class CurrentTaskSchema(Schema):
@@ -68,8 +86,9 @@ class CurrentTaskSchema(Schema):
     step_id = fields.String()
     unit_code = fields.String()
     role = fields.String()
-    assignee = fields.Function(lambda w: w.assignee.username if w.assignee else None)
-    due_at = VNDateTime()
+    assignee = fields.Function(lambda w: w.assignee.username if w.assignee else None,
+                               metadata={"type": ["string", "null"]})
+    due_at = VNDateTime(allow_none=True)
 
 
 class HistorySchema(ViewSchema):
@@ -87,13 +106,37 @@ class HistorySchema(ViewSchema):
                                                   "names), Vietnamese, or English with `Accept-Language: en`"})
 
 
+class PaymentSchema(Schema):
+    amount = fields.Integer(metadata={"description": "whole VND"})
+    currency = fields.String(validate=validate.OneOf(["VND"]), metadata={"description": "always VND"})
+    requested_at = VNDateTime()
+    paid_at = VNDateTime(allow_none=True, metadata={"description": "null until paid"})
+    receipt_number = fields.String(allow_none=True)
+
+
+class PaymentField(fields.Nested):
+    """`payment`: read from the dossier's paused intervals (`services.pauses.payment`)."""
+
+    def get_value(self, obj, attr, accessor=None, default=None):
+        return pauses.payment(row(obj))
+
+
+class PausedField(fields.List):
+    """The paused intervals with their times in +07:00, as every time the API answers."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else [
+            {k: (datetime.fromisoformat(v).astimezone(TZ).isoformat() if k in ("from", "to") and v else v)
+             for k, v in entry.items()} for entry in value]
+
+
 class DossierSchema(ViewSchema):
     """Dumps a dossier, or an `api.views.DossierView`."""
 
     code = fields.String()
     procedure_code = fields.String()
-    procedure_version = fields.Function(lambda d: versions.of(row(d)).number)
-    procedure_scope = fields.Function(lambda d: versions.of(row(d)).scope)
+    procedure_version = fields.Function(lambda d: versions.of(row(d)).number, metadata={"type": "integer"})
+    procedure_scope = fields.Function(lambda d: versions.of(row(d)).scope, metadata={"type": "string"})
     province_code = fields.String()
     commune_code = fields.String()
     channel = fields.Integer()
@@ -103,13 +146,17 @@ class DossierSchema(ViewSchema):
     incident_message = fields.String(allow_none=True)
     received_by_unit = fields.String()
     submitted_at = VNDateTime()
-    received_at = VNDateTime()
-    legal_due_at = VNDateTime()
-    due_at = VNDateTime()
-    finished_at = VNDateTime()
+    received_at = VNDateTime(allow_none=True, metadata={"description": "null until received"})
+    legal_due_at = VNDateTime(allow_none=True)
+    due_at = VNDateTime(allow_none=True)
+    finished_at = VNDateTime(allow_none=True)
     lock_version = fields.Integer()
-    apologized_at = VNDateTime()
-    paused = fields.List(fields.Dict())
+    apologized_at = VNDateTime(allow_none=True)
+    updated_at = VNDateTime(metadata={"description": "the last change (a watermark for `updated_since`)"})
+    payment = PaymentField(PaymentSchema, allow_none=True, metadata={
+        "description": "the financial obligation asked (status 6) and its payment; null when none was asked"})
+    paused = PausedField(fields.Dict(), metadata={
+        "description": "paused intervals (`from`, `to` with +07:00); `paused[-1].amount` is kept: read `payment`"})
     applicant = fields.Dict()
     data = fields.Dict()
 
@@ -118,9 +165,9 @@ class PublicDossierSchema(Schema):
     code = fields.String()
     status = fields.Integer()
     status_name = fields.String()
-    received_at = VNDateTime()
-    due_at = VNDateTime()
-    finished_at = VNDateTime()
+    received_at = VNDateTime(allow_none=True)
+    due_at = VNDateTime(allow_none=True)
+    finished_at = VNDateTime(allow_none=True)
 
 
 class DossierDetailSchema(DossierSchema):

@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from orchestrator.timezone import TZ
-
-from .common import VNDateTime, ViewSchema, row
+from .common import OffsetDateTime, VNDateTime, ViewSchema, row
 
 
 class KeyRequestSchema(Schema):
@@ -16,7 +14,7 @@ class KeyRequestSchema(Schema):
     provinces = fields.List(fields.String(validate=validate.Length(min=2, max=2)), required=True,
                             validate=validate.Length(min=1))
     permissions = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
-    expires_at = fields.AwareDateTime(default_timezone=TZ)
+    expires_at = OffsetDateTime()
     scope = fields.String(validate=validate.Regexp(r"^([0-9]{2}|VN)$", error="mã tỉnh (2 chữ số) hoặc VN"),
                           metadata={"description": "the integrator's scope (a province code or VN); default: "
                                                    "the key's province if it has one, else VN. The name is "
@@ -28,9 +26,9 @@ class ApiKeySchema(ViewSchema):
 
     id = fields.Integer()
     prefix = fields.String()
-    integrator = fields.Function(lambda k: row(k).integrator.name)
+    integrator = fields.Function(lambda k: row(k).integrator.name, metadata={"type": "string"})
     integrator_id = fields.Integer()
-    scope = fields.Function(lambda k: row(k).integrator.scope, metadata={"description": "the integrator's scope"})
+    scope = fields.Function(lambda k: row(k).integrator.scope, metadata={"type": "string", "description": "the integrator's scope"})
     provinces = fields.List(fields.String())
     permissions = fields.List(fields.String())
     created_at = VNDateTime()
@@ -97,7 +95,8 @@ class DeliverySchema(ViewSchema):
 
     id = fields.String()
     event_type = fields.String()
-    dossier_code = fields.Function(lambda d: row(d).payload.get("dossier", {}).get("code"))
+    dossier_code = fields.Function(lambda d: row(d).payload.get("dossier", {}).get("code"),
+                                   metadata={"type": ["string", "null"]})
     created_at = VNDateTime()
     delivered_at = VNDateTime(allow_none=True)
     last_status_code = fields.Integer(allow_none=True)

@@ -13,9 +13,12 @@ class DateOrDateTime(fields.Field):
         if not isinstance(value, str) or len(value) > 40:
             raise ValidationError("ngày YYYY-MM-DD hoặc thời điểm ISO 8601")
         try:
-            return date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
+            found = date.fromisoformat(value) if len(value) == 10 else datetime.fromisoformat(value)
         except ValueError:
             raise ValidationError("ngày YYYY-MM-DD hoặc thời điểm ISO 8601") from None
+        if isinstance(found, datetime) and found.utcoffset() is None:  # never guessed (docs/api.md)
+            raise ValidationError("thời điểm phải có múi giờ, ví dụ 2026-12-15T17:00:00+07:00")
+        return found
 
 
 class EventSchema(Schema):
@@ -39,7 +42,7 @@ class ActionSchema(Schema):
 
     reason = fields.String(validate=validate.Length(max=2000))
     items = fields.List(fields.String(validate=validate.Length(max=500)), validate=validate.Length(max=50))
-    new_due_at = DateOrDateTime()
+    new_due_at = DateOrDateTime(metadata={"type": "string", "description": "YYYY-MM-DD (17:00 that day) or an ISO 8601 date-time with its offset"})
     step_id = fields.String(validate=validate.Length(max=200))
     amount = fields.Integer(validate=validate.Range(min=0, max=10**13))
     note = fields.String(validate=validate.Length(max=2000))

@@ -35,7 +35,7 @@ class VersionSchema(ViewSchema):
     """Dumps a procedure version, or an `api.views.VersionView`."""
 
     code = fields.String(attribute="procedure_code")
-    name = fields.Function(lambda v: row(v).procedure.name)
+    name = fields.Function(lambda v: row(v).procedure.name, metadata={"type": "string"})
     version = fields.Integer()
     scope = fields.String()
     state = fields.String()
@@ -52,7 +52,8 @@ class VersionSchema(ViewSchema):
     decisions = fields.Function(lambda v: sorted((row(v).decisions or {}).keys()),
                                 metadata={"type": "array", "items": {"type": "string"},
                                           "description": "ids of the DMN decision tables uploaded with the diagram"})
-    lanes = fields.Function(_lanes)
+    lanes = fields.Function(_lanes, metadata={"type": "array", "items": {"type": "object", "properties": {
+        "id": {"type": "string"}, "name": {"type": ["string", "null"]}, "mapped_to": {"type": ["string", "null"]}}}})
     process_id = fields.String()
     executable = fields.Function(lambda v: bool((row(v).model or {}).get("executable", True)),
                                  metadata={"type": "boolean", "description": "false: mark it executable before publish"})
@@ -218,8 +219,27 @@ class ProcedureQuerySchema(Schema):
                              metadata={"description": "the province whose variant applies (else the national template)"})
 
 
+class ChannelSchema(Schema):
+    value = fields.Integer(metadata={"description": "what `channel` carries"})
+    name = fields.String(metadata={"description": "in_person, online, post or schedule"})
+    label = fields.String(metadata={"description": "Vietnamese"})
+    label_en = fields.String()
+
+
 class ProcedureInForceSchema(OfferedSchema):
     """A procedure with the version in force, and the messages its diagram waits for: the events
     an integrator may send (`POST /dossiers/{code}/events/...`)."""
 
     messages = fields.List(fields.String(), metadata={"description": "names of the messages the diagram waits for"})
+    events = fields.List(fields.String(), metadata={
+        "description": "every name `POST /dossiers/{code}/events/{name}` may take for this procedure: the built-in "
+                       "events (supplement_submitted in status 5, payment_received in status 6, withdrawn before "
+                       "a decision), then the diagram's messages"})
+    channels = fields.List(fields.Nested(ChannelSchema), metadata={
+        "description": "the values of `channel` in `POST /dossiers`: 1, 2 or 3 (left out: 2 for an integrator, 1 "
+                       "for an officer); 4 only for dossiers the system opens on a schedule"})
+    start_schema = fields.Dict(metadata={
+        "description": "JSON Schema (2020-12) of the `data` of `POST /dossiers`: the reception form of the version "
+                       "in force without the desk's outcome fields, requiring what an accepted dossier needs; field "
+                       "titles in Vietnamese (`title`) and English (`x-title-en`)"})
+

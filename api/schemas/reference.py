@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, fields, validate
 
-from orchestrator.timezone import TZ
+from .common import OffsetDateTime
 
 
 class CalendarQuerySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    from_ = fields.AwareDateTime(data_key="from", required=True, default_timezone=TZ)
+    from_ = OffsetDateTime(data_key="from", required=True)
     kind = fields.String(required=True, validate=validate.OneOf(["working", "calendar", "same-day"]))
     days = fields.Integer(validate=validate.Range(min=1, max=3650))
     province = fields.String(validate=validate.Length(min=2, max=2))
@@ -23,7 +23,7 @@ class UnitQuerySchema(Schema):
     level = fields.String(validate=validate.OneOf(["national", "province", "commune", "department", "service-center"]))
     parent = fields.String(validate=validate.Length(max=40))
     q = fields.String(validate=validate.Length(max=100))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100000))
     per_page = fields.Integer(load_default=100, validate=validate.Range(min=1, max=5000))
 
 

@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterable
 
 from lxml import etree
 
+from ..i18n import vi
 from . import sandbox
 from .problems import DiagramRejected, Problem
 from .xml import BPMN_NS, CAMUNDA_NS, NS
@@ -79,28 +80,33 @@ def _text_of(el) -> str:
     return (found[0].text or "").strip() if found else ""
 
 
+def _in(filename: str, text: str) -> str:
+    """`text` preceded by the DMN file it is about ("f.dmn: ..."), when there is a file name."""
+    return vi("%(file)s: %(problem)s", file=filename, problem=text) if filename else text
+
+
 def parse_untrusted(data: bytes, max_bytes: int, filename: str = "") -> etree._Element:
     """A DMN file someone uploaded, refusing what could hurt the server (as `xml.parse_untrusted`)."""
-    where = f"{filename}: " if filename else ""
     if len(data) > max_bytes:
-        raise DiagramRejected([Problem(f"{where}tệp DMN quá lớn: {len(data)} byte, tối đa {max_bytes} byte.")], 413)
+        raise DiagramRejected([Problem(_in(filename, vi("tệp DMN quá lớn: %(size)s byte, tối đa %(limit)s byte.",
+                                                        size=len(data), limit=max_bytes)))], 413)
     if not data.strip():
-        raise DiagramRejected([Problem(f"{where}tệp DMN rỗng.")], 400)
+        raise DiagramRejected([Problem(_in(filename, vi("tệp DMN rỗng.")))], 400)
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
-        raise DiagramRejected([Problem(f"{where}XML không hợp lệ: {exc.msg}", line=getattr(exc, "lineno", None))],
-                              400) from None
+        raise DiagramRejected([Problem(_in(filename, vi("XML không hợp lệ: %(error)s", error=exc.msg)),
+                                       line=getattr(exc, "lineno", None))], 400) from None
     tree = root.getroottree()
     if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:
-        raise DiagramRejected([Problem(f"{where}tệp chứa khai báo DTD/thực thể (DOCTYPE), không được chấp nhận.",
-                                       line=1)])
+        raise DiagramRejected([Problem(_in(filename, vi("tệp chứa khai báo DTD/thực thể (DOCTYPE), không được "
+                                                        "chấp nhận.")), line=1)])
     for el in root.iter(etree.Entity):
-        raise DiagramRejected([Problem(f"{where}tệp chứa tham chiếu thực thể XML, không được chấp nhận.",
+        raise DiagramRejected([Problem(_in(filename, vi("tệp chứa tham chiếu thực thể XML, không được chấp nhận.")),
                                        line=el.sourceline)])
     if etree.QName(root).namespace not in DMN_NAMESPACES or _local(root) != "definitions":
-        raise DiagramRejected([Problem(f"{where}không phải tệp DMN: phần tử gốc phải là definitions của DMN 1.1–1.4.",
-                                       line=root.sourceline)])
+        raise DiagramRejected([Problem(_in(filename, vi("không phải tệp DMN: phần tử gốc phải là definitions của "
+                                                        "DMN 1.1–1.4.")), line=root.sourceline)])
     return root
 
 
@@ -203,7 +209,7 @@ def _range(part: str):
 def _one_test(part: str) -> str:
     part = part.strip()
     if not part:
-        raise ValueError("thiếu giá trị giữa hai dấu phẩy")
+        raise ValueError(vi("thiếu giá trị giữa hai dấu phẩy"))
     bounds = _range(part)
     if bounds:
         left, low, high, right = bounds
@@ -251,82 +257,95 @@ def _compiled(test: str) -> str:
 
 def _cell_problems(source: str, where: str, element_id: str, line: int | None, kind: str) -> list[Problem]:
     if len(source) > MAX_CELL_CHARS:
-        return [Problem(f"{where}: ô dài quá {MAX_CELL_CHARS} ký tự.", element_id, line, code="dmn_cell")]
+        return [Problem(vi("%(place)s: ô dài quá %(most)s ký tự.", place=where, most=MAX_CELL_CHARS), element_id, line,
+                        code="dmn_cell")]
     if kind == "input":
         try:
             test = unary_test(source)
         except ValueError as exc:
-            return [Problem(f"{where}: '{source}' không đọc được ({exc}).", element_id, line, code="dmn_cell")]
+            return [Problem(vi("%(place)s: '%(source)s' không đọc được (%(error)s).", place=where, source=source,
+                               error=exc.args[0] if exc.args else str(exc)), element_id, line, code="dmn_cell")]
         if test is None:
             return []
         source = _compiled(test)
-    return [Problem(f"{where}: biểu thức không an toàn hoặc sai cú pháp: {err.message}", element_id, line,
-                    code="dmn_cell") for err in sandbox.check_expression(source)]
+    return [Problem(vi("%(place)s: biểu thức không an toàn hoặc sai cú pháp: %(error)s", place=where,
+                       error=err.message), element_id, line, code="dmn_cell")
+            for err in sandbox.check_expression(source)]
 
 
 def check(root: etree._Element, filename: str = "") -> list[Problem]:
     """Everything wrong with one DMN document, each problem at its element and line."""
-    where = f"{filename}: " if filename else ""
     if root.prefix not in (None, "dmn"):
-        return [Problem(f"{where}hãy dùng không gian tên DMN làm mặc định hoặc với tiền tố dmn: (tệp dùng "
-                        f"'{root.prefix}:').", line=root.sourceline)]
+        return [Problem(_in(filename, vi("hãy dùng không gian tên DMN làm mặc định hoặc với tiền tố dmn: (tệp dùng "
+                                         "'%(prefix)s:').", prefix=root.prefix)), line=root.sourceline)]
     decisions = _children(root, "decision")
     if len(decisions) != 1:
-        return [Problem(f"{where}mỗi tệp DMN phải có đúng một quyết định (decision), tệp có {len(decisions)}.",
-                        line=root.sourceline)]
+        return [Problem(_in(filename, vi("mỗi tệp DMN phải có đúng một quyết định (decision), tệp có %(count)s.",
+                                         count=len(decisions))), line=root.sourceline)]
     decision = decisions[0]
     if not decision.get("id"):
-        return [Problem(f"{where}quyết định thiếu id.", line=decision.sourceline)]
+        return [Problem(_in(filename, vi("quyết định thiếu id.")), line=decision.sourceline)]
     tables = _children(decision, "decisionTable")
     if len(tables) != 1:
-        return [Problem(f"{where}quyết định '{decision.get('id')}' phải là một bảng quyết định (decisionTable); "
-                        "biểu thức FEEL rời (literalExpression) chưa được hỗ trợ.", decision.get("id"), decision.sourceline)]
+        return [Problem(_in(filename, vi("quyết định '%(decision)s' phải là một bảng quyết định (decisionTable); "
+                                         "biểu thức FEEL rời (literalExpression) chưa được hỗ trợ.",
+                                         decision=decision.get("id"))), decision.get("id"), decision.sourceline)]
     table = tables[0]
     desc = describe(root)
-    name = f"{where}bảng quyết định '{desc['id']}'"
+    name = _in(filename, vi("bảng quyết định '%(decision)s'", decision=desc["id"]))
     problems = []
     if desc["hit_policy"] not in HIT_POLICIES:
-        problems.append(Problem(f"{name}: chính sách trúng (hitPolicy) '{desc['hit_policy']}' chưa được hỗ trợ "
-                                f"(hỗ trợ: {', '.join(HIT_POLICIES)}).", desc["id"], table.sourceline))
+        problems.append(Problem(vi("%(table)s: chính sách trúng (hitPolicy) '%(policy)s' chưa được hỗ trợ "
+                                   "(hỗ trợ: %(supported)s).", table=name, policy=desc["hit_policy"],
+                                   supported=", ".join(HIT_POLICIES)), desc["id"], table.sourceline))
     if desc["aggregation"] and (desc["hit_policy"] != "COLLECT" or desc["aggregation"] not in AGGREGATIONS):
-        problems.append(Problem(f"{name}: phép gộp (aggregation) '{desc['aggregation']}' chỉ dùng với COLLECT và là "
-                                f"một trong {', '.join(AGGREGATIONS)}.", desc["id"], table.sourceline))
+        problems.append(Problem(vi("%(table)s: phép gộp (aggregation) '%(aggregation)s' chỉ dùng với COLLECT và là "
+                                   "một trong %(allowed)s.", table=name, aggregation=desc["aggregation"],
+                                   allowed=", ".join(AGGREGATIONS)), desc["id"], table.sourceline))
     if not desc["inputs"] and not desc["outputs"]:
-        problems.append(Problem(f"{name}: bảng không có cột.", desc["id"], table.sourceline))
+        problems.append(Problem(vi("%(table)s: bảng không có cột.", table=name), desc["id"], table.sourceline))
     if len(desc["inputs"]) > MAX_COLUMNS or len(desc["outputs"]) > MAX_COLUMNS or len(desc["rules"]) > MAX_RULES:
-        return problems + [Problem(f"{name}: tối đa {MAX_COLUMNS} cột đầu vào, {MAX_COLUMNS} cột kết quả và "
-                                   f"{MAX_RULES} quy tắc.", desc["id"], table.sourceline)]
+        return problems + [Problem(vi("%(table)s: tối đa %(columns)s cột đầu vào, %(columns)s cột kết quả và "
+                                      "%(rules)s quy tắc.", table=name, columns=MAX_COLUMNS, rules=MAX_RULES),
+                                   desc["id"], table.sourceline)]
     for col in desc["inputs"]:
         label = col["label"] or col["id"]
         source = col["expression"] or (col["label"] if _OUTPUT_NAME.match(col["label"] or "") else "")
         if not source:
-            problems.append(Problem(f"{name}, cột đầu vào '{label}': thiếu biểu thức đầu vào (inputExpression).",
-                                    col["id"], col["line"]))
+            problems.append(Problem(vi("%(table)s, cột đầu vào '%(column)s': thiếu biểu thức đầu vào "
+                                       "(inputExpression).", table=name, column=label), col["id"], col["line"]))
             continue
-        problems += _cell_problems(source, f"{name}, cột đầu vào '{label}'", col["id"], col["line"], "output")
+        problems += _cell_problems(source, vi("%(table)s, cột đầu vào '%(column)s'", table=name, column=label),
+                                   col["id"], col["line"], "output")
     for col in desc["outputs"]:
         label = col["label"] or col["name"] or col["id"]
         if not _OUTPUT_NAME.match(output_key(col) or ""):
-            problems.append(Problem(f"{name}, cột kết quả '{label}': tên (name) phải là tên biến (chữ, số, _, dấu chấm) "
-                                    "vì kết quả được ghi vào dữ liệu hồ sơ.", col["id"], col["line"]))
+            problems.append(Problem(vi("%(table)s, cột kết quả '%(column)s': tên (name) phải là tên biến (chữ, số, _, "
+                                       "dấu chấm) vì kết quả được ghi vào dữ liệu hồ sơ.", table=name, column=label),
+                                    col["id"], col["line"]))
         if col["default"]:
-            problems += _cell_problems(col["default"], f"{name}, giá trị mặc định của cột '{label}'", col["id"],
-                                       col["line"], "output")
+            problems += _cell_problems(col["default"], vi("%(table)s, giá trị mặc định của cột '%(column)s'",
+                                                          table=name, column=label),
+                                       col["id"], col["line"], "output")
     rule_elements = _children(table, "rule")
     for n, (rule, el) in enumerate(zip(desc["rules"], rule_elements), start=1):
         if len(rule["inputs"]) != len(desc["inputs"]) or len(rule["outputs"]) != len(desc["outputs"]):
-            problems.append(Problem(f"{name}, quy tắc {n} ({rule['id']}): số ô không khớp số cột.", rule["id"], rule["line"]))
+            problems.append(Problem(vi("%(table)s, quy tắc %(number)s (%(rule)s): số ô không khớp số cột.",
+                                       table=name, number=n, rule=rule["id"]), rule["id"], rule["line"]))
             continue
         entries = _children(el, "inputEntry")
         for col, text, entry in zip(desc["inputs"], rule["inputs"], entries):
-            problems += _cell_problems(text, f"{name}, quy tắc {n} ({rule['id']}), cột đầu vào "
-                                             f"'{col['label'] or col['id']}'", rule["id"], entry.sourceline, "input")
+            problems += _cell_problems(text, vi("%(table)s, quy tắc %(number)s (%(rule)s), cột đầu vào '%(column)s'",
+                                                table=name, number=n, rule=rule["id"],
+                                                column=col["label"] or col["id"]),
+                                       rule["id"], entry.sourceline, "input")
         entries = _children(el, "outputEntry")
         for col, text, entry in zip(desc["outputs"], rule["outputs"], entries):
             if text:
-                problems += _cell_problems(text, f"{name}, quy tắc {n} ({rule['id']}), cột kết quả "
-                                                 f"'{col['label'] or col['name'] or col['id']}'", rule["id"],
-                                           entry.sourceline, "output")
+                problems += _cell_problems(text, vi("%(table)s, quy tắc %(number)s (%(rule)s), cột kết quả "
+                                                    "'%(column)s'", table=name, number=n, rule=rule["id"],
+                                                    column=col["label"] or col["name"] or col["id"]),
+                                           rule["id"], entry.sourceline, "output")
     return problems
 
 
@@ -345,16 +364,18 @@ def declared_refs(root: etree._Element) -> list[tuple[str, int | None, str | Non
 def reference_problems(root: etree._Element, available: Iterable[str]) -> list[Problem]:
     """A business rule task must name a decision of the DMN files uploaded with the diagram."""
     available = sorted(available)
-    have = ", ".join(available) if available else "không có tệp DMN nào"
+    have = ", ".join(available) if available else vi("không có tệp DMN nào")
     problems = []
     for element_id, line, ref in declared_refs(root):
         if ref is None:
-            problems.append(Problem(f"Tác vụ quy tắc nghiệp vụ '{element_id}' không nêu bảng quyết định "
-                                    "(spiffworkflow:calledDecisionId hoặc camunda:decisionRef).", element_id, line,
+            problems.append(Problem(vi("Tác vụ quy tắc nghiệp vụ '%(task)s' không nêu bảng quyết định "
+                                       "(spiffworkflow:calledDecisionId hoặc camunda:decisionRef).", task=element_id),
+                                    element_id, line,
                                     code="decision_missing"))
         elif ref not in available:
-            problems.append(Problem(f"Bảng quyết định '{ref}' của tác vụ '{element_id}' không có trong các tệp DMN "
-                                    f"tải lên cùng sơ đồ (có: {have}).", element_id, line, code="decision_missing"))
+            problems.append(Problem(vi("Bảng quyết định '%(decision)s' của tác vụ '%(task)s' không có trong các tệp DMN "
+                                       "tải lên cùng sơ đồ (có: %(available)s).", decision=ref, task=element_id,
+                                       available=have), element_id, line, code="decision_missing"))
     return problems
 
 
@@ -559,7 +580,8 @@ def read_documents(files: Iterable[tuple[str, bytes]], max_bytes: int) -> dict[s
     Raises DiagramRejected with every problem (file name, element and line)."""
     files = list(files)
     if len(files) > MAX_DMN_FILES:
-        raise DiagramRejected([Problem(f"Tối đa {MAX_DMN_FILES} tệp DMN mỗi lần tải lên ({len(files)} tệp).",
+        raise DiagramRejected([Problem(vi("Tối đa %(most)s tệp DMN mỗi lần tải lên (%(count)s tệp).", most=MAX_DMN_FILES,
+                                          count=len(files)),
                                        field="dmn")], 413)
     out: dict[str, str] = {}
     problems: list[Problem] = []
@@ -571,7 +593,8 @@ def read_documents(files: Iterable[tuple[str, bytes]], max_bytes: int) -> dict[s
             continue
         key = decision_id(root)
         if key in out:
-            problems.append(Problem(f"{name}: quyết định '{key}' trùng mã với một tệp DMN khác.", key,
+            problems.append(Problem(vi("%(file)s: quyết định '%(decision)s' trùng mã với một tệp DMN khác.", file=name, decision=key),
+                                    key,
                                     _children(root, "decision")[0].sourceline))
             continue
         out[key] = etree.tostring(root, encoding="unicode")

@@ -10,6 +10,7 @@ from collections import deque
 
 from lxml import etree
 
+from ..i18n import vi
 from .problems import Problem
 from .xml import BPMN_NS, BPMNDI_NS, CAMUNDA_NS, DC_NS, DI_NS, NS, SPIFF_NS, parse_trusted
 
@@ -83,11 +84,11 @@ SUPPORT: dict[str, tuple[str, str]] = {
     "signalEventDefinition": ("runs", "thrown (intermediate or end event) to every catch and boundary event "
                                       "waiting for it in the dossier; one nothing waits for is recorded and the "
                                       "path goes on"),
-    "conditionalEventDefinition": ("refused", "Sự kiện điều kiện chưa được hỗ trợ: không có gì đánh giá lại điều "
-                                              "kiện khi dữ liệu hồ sơ thay đổi; dùng cổng loại trừ hoặc sự kiện "
-                                              "chờ thông điệp."),
-    "complexGateway": ("refused", "Cổng phức hợp (complexGateway) không được hỗ trợ: dùng"
-                                  " cổng bao hàm (inclusiveGateway) có điều kiện trên từng nhánh."),
+    "conditionalEventDefinition": ("refused", vi("Sự kiện điều kiện chưa được hỗ trợ: không có gì đánh giá lại "
+                                                 "điều kiện khi dữ liệu hồ sơ thay đổi; dùng cổng loại trừ hoặc sự "
+                                                 "kiện chờ thông điệp.")),
+    "complexGateway": ("refused", vi("Cổng phức hợp (complexGateway) không được hỗ trợ: dùng"
+                                     " cổng bao hàm (inclusiveGateway) có điều kiện trên từng nhánh.")),
     "eventBasedGateway": ("runs", "waits for the first of its catch events (messages, timers, signals): the "
                                   "first wins, the others are cancelled; a repeating timer (timeCycle) there is "
                                   "refused"),
@@ -97,11 +98,11 @@ SUPPORT: dict[str, tuple[str, str]] = {
     "escalationEventDefinition": ("runs", "thrown (intermediate or end event), caught by a boundary event, "
                                           "interrupting or not, by code; one nothing catches is recorded and the "
                                           "path goes on"),
-    "compensateEventDefinition": ("refused", "Sự kiện bù trừ không được hỗ trợ: bước đã hoàn thành của hồ sơ "
-                                             "không được tự động hoàn tác; hãy vẽ việc xử lý ngược (ví dụ hoàn "
-                                             "phí) thành một nhánh thường sau sự kiện lỗi hoặc cổng."),
-    "cancelEventDefinition": ("refused", "Sự kiện hủy giao dịch không được hỗ trợ (nó chỉ có nghĩa"
-                                         " trong giao dịch có bù trừ): dùng sự kiện lỗi bắt trên quy trình con."),
+    "compensateEventDefinition": ("refused", vi("Sự kiện bù trừ không được hỗ trợ: bước đã hoàn thành của hồ sơ "
+                                                "không được tự động hoàn tác; hãy vẽ việc xử lý ngược (ví dụ hoàn "
+                                                "phí) thành một nhánh thường sau sự kiện lỗi hoặc cổng.")),
+    "cancelEventDefinition": ("refused", vi("Sự kiện hủy giao dịch không được hỗ trợ (nó chỉ có nghĩa"
+                                            " trong giao dịch có bù trừ): dùng sự kiện lỗi bắt trên quy trình con.")),
     "multiInstanceLoopCharacteristics": ("runs", "parallel or sequential, over a cardinality or a collection of the "
                                                  "dossier's data (at most 100 instances), completion condition; on user "
                                                  "tasks, sub-processes and call activities, each instance of a user "
@@ -109,23 +110,24 @@ SUPPORT: dict[str, tuple[str, str]] = {
     "standardLoopCharacteristics": ("runs", "loopCondition with a loopMaximum of at most 100; refused without one"),
 }
 UNSUPPORTED = {name: reason for name, (status, reason) in SUPPORT.items() if status == "refused"}
-TIMER_START = ("Sự kiện bắt đầu hẹn giờ chưa được hỗ trợ: mỗi hồ sơ có một người nộp (công dân, tổ chức) và do "
-               "người dân, hệ thống tích hợp hoặc cán bộ tiếp nhận khởi tạo; tạo hồ sơ theo lịch thì không có "
-               "người nộp. Dùng sự kiện bắt đầu thường (none start).")
-MESSAGE_START = ("Sự kiện bắt đầu bằng thông điệp chỉ được dùng khi nó là sự kiện bắt đầu duy nhất của quy trình "
-                 "chính (hồ sơ bắt đầu chính bằng thông điệp đó); ở quy trình con hay bên cạnh sự kiện bắt đầu "
-                 "khác thì dùng sự kiện bắt đầu thường hoặc sự kiện chờ thông điệp.")
-EVENT_START = ("Sự kiện bắt đầu bằng tín hiệu, lỗi, leo thang hay điều kiện chưa được hỗ trợ: quy trình và quy trình "
-               "con sự kiện chỉ bắt đầu thường, bằng hẹn giờ (quy trình con sự kiện) hoặc bằng thông điệp.")
-GATEWAY_CYCLE = ("Hẹn giờ lặp (timeCycle) sau cổng theo sự kiện không bao giờ kích hoạt: dùng khoảng thời gian "
-                 "(timeDuration) hoặc thời điểm (timeDate).")
+TIMER_START = vi("Sự kiện bắt đầu hẹn giờ chưa được hỗ trợ: mỗi hồ sơ có một người nộp (công dân, tổ chức) và do "
+                 "người dân, hệ thống tích hợp hoặc cán bộ tiếp nhận khởi tạo; tạo hồ sơ theo lịch thì không có "
+                 "người nộp. Dùng sự kiện bắt đầu thường (none start).")
+MESSAGE_START = vi("Sự kiện bắt đầu bằng thông điệp chỉ được dùng khi nó là sự kiện bắt đầu duy nhất của quy trình "
+                   "chính (hồ sơ bắt đầu chính bằng thông điệp đó); ở quy trình con hay bên cạnh sự kiện bắt đầu "
+                   "khác thì dùng sự kiện bắt đầu thường hoặc sự kiện chờ thông điệp.")
+EVENT_START = vi("Sự kiện bắt đầu bằng tín hiệu, lỗi, leo thang hay điều kiện chưa được hỗ trợ: quy trình và quy "
+                 "trình con sự kiện chỉ bắt đầu thường, bằng hẹn giờ (quy trình con sự kiện) hoặc bằng thông điệp.")
+GATEWAY_CYCLE = vi("Hẹn giờ lặp (timeCycle) sau cổng theo sự kiện không bao giờ kích hoạt: dùng khoảng thời gian "
+                   "(timeDuration) hoặc thời điểm (timeDate).")
 START_DEFINITIONS = ("messageEventDefinition", "timerEventDefinition", "signalEventDefinition",
                      "errorEventDefinition", "escalationEventDefinition")
 # What a built-in event of the dossier's lifecycle is named (services/lifecycle.EVENTS): a message of
 # the diagram so named gets the built-in effect first, then the diagram's wait (a publish warning).
 BUILTIN_EVENTS = ("payment_received", "supplement_submitted", "withdrawn")
-EVENT_SUB_PROCESS = ("Quy trình con sự kiện (subProcess triggeredByEvent) không được đặt bên trong một quy trình con "
-                     "sự kiện khác: đặt nó trong quy trình chính hoặc trong quy trình con (sub-process) bao quanh.")
+EVENT_SUB_PROCESS = vi("Quy trình con sự kiện (subProcess triggeredByEvent) không được đặt bên trong một quy trình "
+                       "con sự kiện khác: đặt nó trong quy trình chính hoặc trong quy trình con (sub-process) bao "
+                       "quanh.")
 SCRIPT_LANGUAGES = ("", "python", "python3", "text/x-python")
 # Properties on an end event: the dossier's final status when the workflow ends there.
 OUTCOMES = {"refused": 3, "withdrawn": 7, "stopped": 8, "returned": 10}
@@ -204,13 +206,14 @@ def _main_process(root: etree._Element, chosen: str | None, problems: list[Probl
     participant references, else the one no call activity targets. The others stay in the file."""
     processes = root.xpath("./bpmn:process", namespaces=NS)
     if not processes:
-        problems.append(Problem("Sơ đồ không có quy trình (bpmn:process) nào.", line=root.sourceline))
+        problems.append(Problem(vi("Sơ đồ không có quy trình (bpmn:process) nào."), line=root.sourceline))
         return None
     by_id = {p.get("id"): p for p in processes}
     choices = process_choices(root)
     if chosen:
         if chosen not in by_id:
-            problems.append(Problem(f"Không có quy trình '{chosen}' trong tệp (có: {', '.join(by_id)}).",
+            problems.append(Problem(vi("Không có quy trình '%(process)s' trong tệp (có: %(available)s).",
+                                       process=chosen, available=", ".join(by_id)),
                                     field="process_id"))
             return None
         main = by_id[chosen]
@@ -227,8 +230,8 @@ def _main_process(root: etree._Element, chosen: str | None, problems: list[Probl
             main = by_id[uncalled[0]]
         else:
             listed = ", ".join(f"'{label}' ({pid})" if label != pid else pid for pid, label in process_labels(root))
-            problems.append(Problem(f"Tệp có {len(choices)} quy trình: {listed}. Hãy chọn quy trình chính "
-                                    "(process_id).", field="process_id"))
+            problems.append(Problem(vi("Tệp có %(count)s quy trình: %(processes)s. Hãy chọn quy trình chính "
+                                       "(process_id).", count=len(choices), processes=listed), field="process_id"))
             return None
     return main
 
@@ -356,8 +359,9 @@ def _language_problems(process: etree._Element) -> list[Problem]:
         source = el.findtext(f"{{{BPMN_NS}}}script") if attr == "scriptFormat" else el.text
         if language.lower() not in SCRIPT_LANGUAGES and (source or "").strip():
             owner = el if el.get("id") else el.getparent()
-            problems.append(Problem(f"Ngôn ngữ '{language}' chưa được hỗ trợ: kịch bản và điều kiện viết bằng Python "
-                                    "(tập con an toàn) hoặc ${...}.", owner.get("id"), el.sourceline,
+            problems.append(Problem(vi("Ngôn ngữ '%(language)s' chưa được hỗ trợ: kịch bản và điều kiện viết bằng "
+                                       "Python (tập con an toàn) hoặc ${...}.", language=language),
+                                    owner.get("id"), el.sourceline,
                                     code="language_not_supported"))
     return problems
 
@@ -431,16 +435,19 @@ def _loop_problems(process: etree._Element) -> list[Problem]:
         owner = marker.getparent()
         loop = loop_of(owner, process)
         if loop["kind"] == "standard" and (loop["maximum"] is None or not 1 <= loop["maximum"] <= MAX_LOOP):
-            problems.append(Problem(f"Vòng lặp chuẩn phải có loopMaximum là số nguyên từ 1 đến {MAX_LOOP} "
-                                    "(vòng lặp không giới hạn có thể chạy mãi).", owner.get("id"), marker.sourceline))
+            problems.append(Problem(vi("Vòng lặp chuẩn phải có loopMaximum là số nguyên từ 1 đến %(most)s "
+                                       "(vòng lặp không giới hạn có thể chạy mãi).", most=MAX_LOOP),
+                                    owner.get("id"), marker.sourceline))
         elif loop["kind"] == "multi":
             card = loop["cardinality"]
             if card and card.isdigit() and int(card) > MAX_LOOP:
-                problems.append(Problem(f"Tác vụ đa thể hiện có {card} thể hiện (tối đa {MAX_LOOP}).",
+                problems.append(Problem(vi("Tác vụ đa thể hiện có %(count)s thể hiện (tối đa %(most)s).",
+                                           count=card, most=MAX_LOOP),
                                         owner.get("id"), marker.sourceline))
             if loop["items"] is not None and len(loop["items"]) > MAX_LOOP:
-                problems.append(Problem(f"Danh sách '{loop['collection']}' có {len(loop['items'])} phần tử "
-                                        f"(tối đa {MAX_LOOP} thể hiện).", owner.get("id"), marker.sourceline))
+                problems.append(Problem(vi("Danh sách '%(collection)s' có %(count)s phần tử (tối đa %(most)s thể hiện).",
+                                           collection=loop["collection"], count=len(loop["items"]), most=MAX_LOOP),
+                                        owner.get("id"), marker.sourceline))
     return problems
 
 
@@ -459,8 +466,8 @@ def describe(root: etree._Element, process_id: str | None = None) -> tuple[dict,
     for el in (el for proc in running for el in proc.iter()):
         name = _local(el.tag)
         if el.get("id") in RESERVED_IDS and name not in ("process",):
-            problems.append(Problem(f"Mã phần tử '{el.get('id')}' trùng tên nội bộ của bộ máy quy trình; hãy đổi tên "
-                                    "(ví dụ StartEvent_1).", el.get("id"), el.sourceline))
+            problems.append(Problem(vi("Mã phần tử '%(element)s' trùng tên nội bộ của bộ máy quy trình; hãy đổi tên "
+                                       "(ví dụ StartEvent_1).", element=el.get("id")), el.get("id"), el.sourceline))
         if name in START_DEFINITIONS and _local(el.getparent().tag) == "startEvent":
             problems += _start_problems(el, process)
         if name == "timeCycle" and _after_event_gateway(el.getparent().getparent()):
@@ -508,12 +515,13 @@ def describe(root: etree._Element, process_id: str | None = None) -> tuple[dict,
             "line": task.sourceline,
         })
         if props.get("milestone") and props["milestone"] not in MILESTONES:
-            problems.append(Problem(f"Mốc '{props['milestone']}' không hợp lệ (reception, decision, return).",
+            problems.append(Problem(vi("Mốc '%(milestone)s' không hợp lệ (reception, decision, return).",
+                                       milestone=props["milestone"]),
                                     task.get("id"), task.sourceline))
         if step_days and not step_days.isdigit():
-            problems.append(Problem("stepDays phải là số ngày làm việc nguyên dương.", task.get("id"), task.sourceline))
+            problems.append(Problem(vi("stepDays phải là số ngày làm việc nguyên dương."), task.get("id"), task.sourceline))
         if step_hours and not step_hours.isdigit():
-            problems.append(Problem("stepHours phải là số giờ làm việc nguyên dương.", task.get("id"), task.sourceline))
+            problems.append(Problem(vi("stepHours phải là số giờ làm việc nguyên dương."), task.get("id"), task.sourceline))
     tasks.sort(key=lambda t: order.get(t["id"], len(order)))
     _default_milestones(tasks, set(order))
 
@@ -589,22 +597,24 @@ def _called_processes(root: etree._Element, main: etree._Element, problems: list
         for call in process.iter(f"{{{BPMN_NS}}}callActivity"):
             target = (call.get("calledElement") or "").strip()
             if not target:
-                problems.append(Problem("Hoạt động gọi (callActivity) chưa ghi quy trình được gọi (calledElement).",
+                problems.append(Problem(vi("Hoạt động gọi (callActivity) chưa ghi quy trình được gọi (calledElement)."),
                                         call.get("id"), call.sourceline, code="call_target_missing"))
             elif target.startswith(LIBRARY_CALL):
                 code = target[len(LIBRARY_CALL):].strip()
                 if not LIBRARY_CODE_RE.match(code):
-                    problems.append(Problem(f"Mã thủ tục được gọi '{code}' không hợp lệ (ví dụ procedure:1.004227).",
+                    problems.append(Problem(vi("Mã thủ tục được gọi '%(code)s' không hợp lệ (ví dụ procedure:1.004227).",
+                                               code=code),
                                             call.get("id"), call.sourceline, code="call_target_missing"))
                 else:
                     library.append({"element_id": call.get("id"), "line": call.sourceline, "code": code})
             elif target in stack:
                 cycle = " → ".join(stack[stack.index(target):] + (target,))
-                problems.append(Problem(f"Vòng gọi quy trình con không có điểm dừng: {cycle}.", call.get("id"),
-                                        call.sourceline, code="call_cycle"))
+                problems.append(Problem(vi("Vòng gọi quy trình con không có điểm dừng: %(cycle)s.", cycle=cycle),
+                                        call.get("id"), call.sourceline, code="call_cycle"))
             elif target not in by_id:
-                problems.append(Problem(f"Hoạt động gọi '{call.get('id')}' gọi quy trình '{target}' không có trong "
-                                        f"tệp (có: {', '.join(by_id)}).", call.get("id"), call.sourceline,
+                problems.append(Problem(vi("Hoạt động gọi '%(call)s' gọi quy trình '%(process)s' không có trong "
+                                           "tệp (có: %(available)s).", call=call.get("id"), process=target,
+                                           available=", ".join(by_id)), call.get("id"), call.sourceline,
                                         code="call_target_missing"))
             elif target not in seen:
                 seen.add(target)
@@ -639,8 +649,8 @@ def _end_outcomes(process: etree._Element, problems: list[Problem]) -> dict[str,
         if not outcome:
             continue
         if outcome not in OUTCOMES:
-            problems.append(Problem(f"Kết quả '{outcome}' của sự kiện kết thúc không hợp lệ "
-                                    f"({', '.join(OUTCOMES)}).", end.get("id"), end.sourceline))
+            problems.append(Problem(vi("Kết quả '%(outcome)s' của sự kiện kết thúc không hợp lệ (%(allowed)s).",
+                                       outcome=outcome, allowed=", ".join(OUTCOMES)), end.get("id"), end.sourceline))
         else:
             found[end.get("id")] = outcome
     return found

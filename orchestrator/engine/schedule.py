@@ -17,6 +17,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import CycleTimerEventDefi
 from SpiffWorkflow.bpmn.specs.mixins.events.start_event import StartEvent
 from SpiffWorkflow.util.task import TaskState
 
+from ..i18n import vi
 from .problems import Problem
 from .script_engine import iso8601_literal, with_local_offset
 
@@ -49,9 +50,9 @@ def _duration(value: str) -> dict:
     try:
         parsed = TimerEventDefinition.parse_iso_duration(value)
     except Exception:  # noqa: BLE001 - Spiff raises bare Exception for bad durations
-        raise ScheduleError(f"'{value}' không phải khoảng thời gian ISO 8601 (ví dụ P1D, P1M)") from None
+        raise ScheduleError(vi("'%(value)s' không phải khoảng thời gian ISO 8601 (ví dụ P1D, P1M)", value=value)) from None
     if not parsed or not value.upper().startswith("P"):
-        raise ScheduleError(f"'{value}' không phải khoảng thời gian ISO 8601 (ví dụ P1D, P1M)")
+        raise ScheduleError(vi("'%(value)s' không phải khoảng thời gian ISO 8601 (ví dụ P1D, P1M)", value=value))
     return parsed
 
 
@@ -59,7 +60,8 @@ def _date(value: str) -> datetime:
     try:
         return TimerEventDefinition.get_datetime(with_local_offset(value))
     except (ValueError, TypeError):
-        raise ScheduleError(f"'{value}' không phải thời điểm ISO 8601 (ví dụ 2026-12-01T08:00:00+07:00)") from None
+        raise ScheduleError(vi("'%(value)s' không phải thời điểm ISO 8601 (ví dụ 2026-12-01T08:00:00+07:00)",
+                              value=value)) from None
 
 
 def _after(start: datetime, period: dict, times: int) -> datetime:
@@ -78,21 +80,23 @@ def parse(kind: str, value: str) -> dict:
         return {"kind": kind, "value": value, "count": 1, "start": None, "period": value}
     match = _CYCLE.match(value)
     if match is None:
-        raise ScheduleError(f"'{value}' không phải chu kỳ R<số lần>/<bắt đầu>/<chu kỳ> "
-                            "(ví dụ R12/2026-01-01T08:00/P1M)")
+        raise ScheduleError(vi("'%(value)s' không phải chu kỳ R<số lần>/<bắt đầu>/<chu kỳ> "
+                               "(ví dụ R12/2026-01-01T08:00/P1M)", value=value))
     if not match.group(1):
-        raise ScheduleError(f"'{value}' lặp lại vô hạn: ghi số lần, ví dụ R12/P1M (tối đa {MAX_TICKS})")
+        raise ScheduleError(vi("'%(value)s' lặp lại vô hạn: ghi số lần, ví dụ R12/P1M (tối đa %(most)s)",
+                               value=value, most=MAX_TICKS))
     count = int(match.group(1))
     if not 1 <= count <= MAX_TICKS:
-        raise ScheduleError(f"'{value}' lặp {count} lần (từ 1 đến {MAX_TICKS})")
+        raise ScheduleError(vi("'%(value)s' lặp %(count)s lần (từ 1 đến %(most)s)", value=value, count=count,
+                               most=MAX_TICKS))
     parts = match.group(2).split("/")
     if len(parts) > 2:
-        raise ScheduleError(f"'{value}' không phải chu kỳ R<số lần>/<bắt đầu>/<chu kỳ>")
+        raise ScheduleError(vi("'%(value)s' không phải chu kỳ R<số lần>/<bắt đầu>/<chu kỳ>", value=value))
     start = _date(parts[0]) if len(parts) == 2 else None
     period = _duration(parts[-1])
     base = start or datetime(2026, 2, 1, tzinfo=timezone.utc)  # the shortest month: the smallest interval
     if _after(base, period, 1) - base < MIN_PERIOD:
-        raise ScheduleError(f"'{value}' lặp lại sau chưa tới 1 ngày (tối thiểu P1D)")
+        raise ScheduleError(vi("'%(value)s' lặp lại sau chưa tới 1 ngày (tối thiểu P1D)", value=value))
     return {"kind": kind, "value": value, "count": count, "start": start.isoformat() if start else None,
             "period": parts[-1]}
 
@@ -147,20 +151,21 @@ def timer_starts(process: etree._Element) -> tuple[list[dict], bool, list[Proble
             values = [(etree.QName(el).localname, el) for el in definition if isinstance(el.tag, str)
                       and etree.QName(el).localname in KINDS]
             if len(values) != 1:
-                problems.append(Problem("Sự kiện bắt đầu hẹn giờ cần đúng một giá trị timeDate, timeDuration hoặc "
-                                        "timeCycle.", *at))
+                problems.append(Problem(vi("Sự kiện bắt đầu hẹn giờ cần đúng một giá trị timeDate, timeDuration hoặc "
+                                           "timeCycle."), *at))
                 continue
             kind, el = values[0]
             literal = _literal(el.text or "")
             if literal is None:
-                problems.append(Problem("Sự kiện bắt đầu hẹn giờ chỉ nhận giá trị ISO 8601 viết sẵn (ví dụ "
-                                        "R12/2026-01-01T08:00:00+07:00/P1M), không nhận biểu thức: lịch tạo hồ sơ "
-                                        "phải biết trước khi công bố.", start.get("id"), el.sourceline))
+                problems.append(Problem(vi("Sự kiện bắt đầu hẹn giờ chỉ nhận giá trị ISO 8601 viết sẵn (ví dụ "
+                                           "R12/2026-01-01T08:00:00+07:00/P1M), không nhận biểu thức: lịch tạo hồ "
+                                           "sơ phải biết trước khi công bố."), start.get("id"), el.sourceline))
                 continue
             try:
                 plan = parse(kind, literal)
             except ScheduleError as exc:
-                problems.append(Problem(f"Lịch của sự kiện bắt đầu hẹn giờ không hợp lệ: {exc}.",
+                problems.append(Problem(vi("Lịch của sự kiện bắt đầu hẹn giờ không hợp lệ: %(reason)s.",
+                                           reason=exc.args[0] if exc.args else str(exc)),
                                         start.get("id"), el.sourceline))
                 continue
             starts.append({**plan, "element_id": start.get("id"), "line": el.sourceline})

@@ -24,6 +24,7 @@ from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.specs.defaults import ServiceTask as SpiffServiceTask
 from SpiffWorkflow.util.task import TaskState
 
+from ..i18n import vi
 from . import sandbox
 from .problems import Problem
 from .xml import CAMUNDA_NS, NS
@@ -190,7 +191,8 @@ def expression_problems(calls: list[DeclaredCall]) -> list[Problem]:
     for call in calls:
         for name, expression, line in call.expressions:
             for err in sandbox.check_expression(expression):
-                problems.append(Problem(f"{call.element_id}: tham số '{name}' không an toàn hoặc sai cú pháp: {err}",
+                problems.append(Problem(vi("%(element)s: tham số '%(name)s' không an toàn hoặc sai cú pháp: %(error)s",
+                                           element=call.element_id, name=name, error=err),
                                         call.element_id, line or call.line, code="unsafe_expression"))
     return problems
 

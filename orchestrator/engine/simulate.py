@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from ..i18n import vi
 from . import decisions, service_tasks
 from .runner import EngineIncident, WorkflowRun
 from .specs import SpecBundle
@@ -67,7 +68,8 @@ def simulate(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], sampl
             if n % 10 == 0:  # the dry run keeps every task (no compaction): measuring each step is quadratic
                 run.check_size()
             if time.thread_time() - started > MAX_SECONDS:
-                result.problem = f"Chạy thử quá {MAX_SECONDS:g} giây: quy trình quá nặng với dữ liệu này."
+                result.problem = vi("Chạy thử quá %(seconds)s giây: quy trình quá nặng với dữ liệu này.",
+                                    seconds=f"{MAX_SECONDS:g}")
                 return result
             ready = run.ready_human_tasks()
             if not ready and run.next_timer_at() is not None:
@@ -87,7 +89,7 @@ def simulate(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], sampl
             result.steps.append(SimulatedStep(task.step_id, task.name, meta.get("lane_id"), data, task.item))
             run.complete(task.id, data)
         else:
-            result.problem = f"Vượt quá {max_steps} bước: có vòng lặp không dừng với dữ liệu này?"
+            result.problem = vi("Vượt quá %(steps)s bước: có vòng lặp không dừng với dữ liệu này?", steps=max_steps)
             return result
         run.check_size()
     except EngineIncident as exc:
@@ -96,7 +98,7 @@ def simulate(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], sampl
     result.completed = run.completed
     result.final_data = run.final_data()
     if not run.completed:
-        result.problem = "Quy trình dừng lại mà chưa kết thúc (đang chờ một sự kiện không có)."
+        result.problem = vi("Quy trình dừng lại mà chưa kết thúc (đang chờ một sự kiện không có).")
     return result
 
 
@@ -117,4 +119,4 @@ def dry_run(bundle: SpecBundle, model: dict, step_forms: dict[str, dict], max_st
     sim = simulate(bundle, model, step_forms, {}, max_steps, service_outputs)
     if sim.problem is None:
         return []
-    return [Problem(f"Chạy thử thất bại: {sim.problem}", sim.problem_element)]
+    return [Problem(vi("Chạy thử thất bại: %(problem)s", problem=sim.problem), sim.problem_element)]

@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.specs.mixins.none_task import NoneTask
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import EventBasedGateway
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
+from ..i18n import vi
 from . import decisions as dmn
 from . import events, loops, service_tasks
 from .problems import DiagramRejected, Problem
@@ -54,7 +55,7 @@ def build_spec(root: etree._Element, dialect: str, process_id: str, called: tupl
         line = getattr(exc, "line_number", None) or _line_of(root, element_id)
         raise DiagramRejected([Problem(_explained(str(getattr(exc, "message", exc))), element_id, line)])
     except (SpiffWorkflowException, etree.LxmlError, KeyError, ValueError, TypeError, AttributeError) as exc:
-        raise DiagramRejected([Problem(f"Không dựng được quy trình từ sơ đồ: {exc}")])
+        raise DiagramRejected([Problem(vi("Không dựng được quy trình từ sơ đồ: %(error)s", error=str(exc)))])
     own_specs = [spec, *subprocess_specs.values()]  # this file's: the main process, its sub-processes, calls
     callee_events = False
     for name, xml, callee_dialect, callee_process, callee_decisions in called:
@@ -63,8 +64,9 @@ def build_spec(root: etree._Element, dialect: str, process_id: str, called: tupl
         callee = build_spec(parse_trusted(xml), callee_dialect, callee_process, decisions=callee_decisions)
         clash = sorted(set(callee.subprocess_specs) & set(subprocess_specs))
         if clash:
-            raise DiagramRejected([Problem(f"Quy trình con '{name}' có quy trình trùng mã với sơ đồ gọi nó: "
-                                           f"{', '.join(clash)}.", code="call_clash")])
+            raise DiagramRejected([Problem(vi("Quy trình con '%(name)s' có quy trình trùng mã với sơ đồ gọi nó: "
+                                              "%(processes)s.", name=name, processes=", ".join(clash)),
+                                           code="call_clash")])
         subprocess_specs = {**subprocess_specs, name: callee.spec, **callee.subprocess_specs}
         callee_events = callee_events or callee.has_event_subprocesses
     specs = [spec, *subprocess_specs.values()]
@@ -105,24 +107,24 @@ def build_spec(root: etree._Element, dialect: str, process_id: str, called: tupl
 # engine's own sentence follows in brackets (it names the detail, and it is what support searches for).
 _PARSER_MESSAGES = (
     ("Multiple outgoing flows are not supported for tasks of type",
-     "Một bước có nhiều luồng ra chưa được hỗ trợ: hãy tách luồng bằng cổng song song (parallelGateway) "
-     "hoặc cổng loại trừ (exclusiveGateway)."),
+     vi("Một bước có nhiều luồng ra chưa được hỗ trợ: hãy tách luồng bằng cổng song song (parallelGateway) "
+        "hoặc cổng loại trừ (exclusiveGateway).")),
     ("Non-default exclusive outgoing sequence flow without condition",
-     "Luồng ra của cổng loại trừ không có điều kiện và không phải luồng mặc định: thêm điều kiện hoặc đặt "
-     "luồng mặc định (default)."),
-    ("has no implementation", "Kho dữ liệu (data store) chưa được hỗ trợ: dùng dữ liệu của hồ sơ."),
-    ("No start event found", "Quy trình không có sự kiện bắt đầu."),
-    ("Exactly one start event is required", "Quy trình con (sub-process) phải có đúng một sự kiện bắt đầu."),
-    ("A SubWorkflow Must contain an End event", "Quy trình con (sub-process) phải có sự kiện kết thúc."),
-    ("Cannot resolve data", "Liên kết dữ liệu (data association) chưa được hỗ trợ."),
-    ("Time Specification", "Giá trị hẹn giờ không đọc được."),
+     vi("Luồng ra của cổng loại trừ không có điều kiện và không phải luồng mặc định: thêm điều kiện hoặc đặt "
+        "luồng mặc định (default).")),
+    ("has no implementation", vi("Kho dữ liệu (data store) chưa được hỗ trợ: dùng dữ liệu của hồ sơ.")),
+    ("No start event found", vi("Quy trình không có sự kiện bắt đầu.")),
+    ("Exactly one start event is required", vi("Quy trình con (sub-process) phải có đúng một sự kiện bắt đầu.")),
+    ("A SubWorkflow Must contain an End event", vi("Quy trình con (sub-process) phải có sự kiện kết thúc.")),
+    ("Cannot resolve data", vi("Liên kết dữ liệu (data association) chưa được hỗ trợ.")),
+    ("Time Specification", vi("Giá trị hẹn giờ không đọc được.")),
 )
 
 
 def _explained(message: str) -> str:
     for needle, explained in _PARSER_MESSAGES:
         if needle in message:
-            return f"{explained} ({message.strip()})"
+            return vi("%(explanation)s (%(detail)s)", explanation=explained, detail=message.strip())
     return message
 
 

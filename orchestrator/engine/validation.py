@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from lxml import etree
 
+from ..i18n import vi
 from . import decisions as dmn
 from . import sandbox
 from .model import BUILTIN_EVENTS, describe, parse_route
@@ -36,18 +37,20 @@ def _timer_problems(expr: dict) -> list[Problem]:
     or a sandboxed expression that yields one."""
     source = expr["source"]
     if not source:
-        return [Problem("Sự kiện hẹn giờ không có giá trị thời gian.", expr["element_id"], expr["line"])]
+        return [Problem(vi("Sự kiện hẹn giờ không có giá trị thời gian."), expr["element_id"], expr["line"])]
     literal = iso8601_literal(source)
     if literal is not None:
         try:
             parse_timer(expr["timer"], literal)
         except ValueError as exc:
-            return [Problem(f"Giá trị hẹn giờ không hợp lệ: {exc}", expr["element_id"], expr["line"])]
+            return [Problem(vi("Giá trị hẹn giờ không hợp lệ: %(error)s", error=str(exc)), expr["element_id"],
+                            expr["line"])]
         return []
     if _ISO_LOOKALIKE.match(source):
-        return [Problem(f"Giá trị hẹn giờ '{source}' không đúng ISO 8601 (ví dụ PT15M, P3D, "
-                        "2026-12-01T08:00:00+07:00, R3/PT1H).", expr["element_id"], expr["line"])]
-    return [Problem(f"Biểu thức hẹn giờ không an toàn hoặc sai cú pháp: {err.message}", expr["element_id"], expr["line"])
+        return [Problem(vi("Giá trị hẹn giờ '%(value)s' không đúng ISO 8601 (ví dụ PT15M, P3D, "
+                           "2026-12-01T08:00:00+07:00, R3/PT1H).", value=source), expr["element_id"], expr["line"])]
+    return [Problem(vi("Biểu thức hẹn giờ không an toàn hoặc sai cú pháp: %(error)s", error=err.message),
+                    expr["element_id"], expr["line"])
             for err in sandbox.check_expression(source)]
 
 
@@ -60,8 +63,10 @@ def _expression_problems(model: dict) -> list[Problem]:
         check = sandbox.check_script if expr["kind"] == "script" else sandbox.check_expression
         for err in check(expr["source"]):
             line = expr["line"] + (err.line - 1) if err.line and expr["line"] else expr["line"]
-            kind = "Kịch bản" if expr["kind"] == "script" else "Điều kiện"
-            problems.append(Problem(f"{kind} không an toàn hoặc sai cú pháp: {err.message}", expr["element_id"], line))
+            message = (vi("Kịch bản không an toàn hoặc sai cú pháp: %(error)s", error=err.message)
+                       if expr["kind"] == "script" else
+                       vi("Điều kiện không an toàn hoặc sai cú pháp: %(error)s", error=err.message))
+            problems.append(Problem(message, expr["element_id"], line))
     return problems
 
 
@@ -88,20 +93,24 @@ def process_warnings(model: dict) -> list[Problem]:
     warnings = []
     others = [p for p in model.get("processes", []) if p != model["process_id"]]
     if others:
-        warnings.append(Problem(f"Tệp có {len(others) + 1} quy trình; quy trình chính là '{model['process_id']}', "
-                                f"các quy trình khác ({', '.join(others)}) được giữ trong tệp.",
+        warnings.append(Problem(vi("Tệp có %(count)s quy trình; quy trình chính là '%(main)s', "
+                                   "các quy trình khác (%(others)s) được giữ trong tệp.",
+                                   count=len(others) + 1, main=model["process_id"], others=", ".join(others)),
                                 model["process_id"], model.get("line")))
     if not model.get("executable", True):
-        warnings.append(Problem("Quy trình chưa được đánh dấu thực thi được (isExecutable=\"false\"): hãy đánh dấu "
-                                "thực thi được trước khi công bố.", model["process_id"], model.get("line"),
+        warnings.append(Problem(vi("Quy trình chưa được đánh dấu thực thi được (isExecutable=\"false\"): hãy đánh dấu "
+                                   "thực thi được trước khi công bố."), model["process_id"], model.get("line"),
                                 code="not_executable"))
     for wait in model.get("message_waits") or ():  # a message named like a lifecycle event
         if wait["name"] in BUILTIN_EVENTS:
-            warnings.append(Problem(f"Thông điệp '{wait['name']}' trùng tên sự kiện có sẵn của hồ sơ: khi sự kiện "
-                                    "này đến, tác động có sẵn (trạng thái, thời hạn) được thực hiện trước, rồi mới "
-                                    "chuyển cho sơ đồ" + (" (rút hồ sơ kết thúc hồ sơ: sơ đồ không chạy tiếp)."
-                                                          if wait["name"] == "withdrawn" else "."),
-                                    wait["element_id"], wait["line"], code="message_builtin_name"))
+            message = (vi("Thông điệp '%(name)s' trùng tên sự kiện có sẵn của hồ sơ: khi sự kiện này đến, tác động "
+                          "có sẵn (trạng thái, thời hạn) được thực hiện trước, rồi mới chuyển cho sơ đồ (rút hồ sơ "
+                          "kết thúc hồ sơ: sơ đồ không chạy tiếp).", name=wait["name"])
+                       if wait["name"] == "withdrawn" else
+                       vi("Thông điệp '%(name)s' trùng tên sự kiện có sẵn của hồ sơ: khi sự kiện này đến, tác động "
+                          "có sẵn (trạng thái, thời hạn) được thực hiện trước, rồi mới chuyển cho sơ đồ.",
+                          name=wait["name"]))
+            warnings.append(Problem(message, wait["element_id"], wait["line"], code="message_builtin_name"))
     return warnings
 
 
@@ -163,15 +172,18 @@ def lane_warnings(model: dict, lane_map: dict[str, str]) -> list[Problem]:
         if lane is not None:
             if lane["id"] not in seen:
                 seen.add(lane["id"])
-                warnings.append(Problem(f"Làn '{lane['name'] or lane['id']}' chưa được gán vào cấp/đơn vị/vai trò "
-                                        "(ví dụ commune/reception, province/department:STP/specialist).",
+                warnings.append(Problem(vi("Làn '%(lane)s' chưa được gán vào cấp/đơn vị/vai trò "
+                                           "(ví dụ commune/reception, province/department:STP/specialist).",
+                                           lane=lane["name"] or lane["id"]),
                                         lane["id"], lane["line"]))
         else:
             group = _own_route(task)
-            hint = f" hoặc gán nhóm '{group}'" if group else ""
-            warnings.append(Problem(f"Bước nằm ngoài mọi làn và chưa có tuyến: đặt camunda:candidateGroups là một "
-                                    f"đường định tuyến{hint}, gán bước này hoặc mục '{DEFAULT_ROUTE}' trong bảng gán làn.",
-                                    task["id"], task["line"]))
+            message = (vi("Bước nằm ngoài mọi làn và chưa có tuyến: đặt camunda:candidateGroups là một đường định "
+                          "tuyến hoặc gán nhóm '%(group)s', gán bước này hoặc mục '%(default)s' trong bảng gán làn.",
+                          group=group, default=DEFAULT_ROUTE) if group else
+                       vi("Bước nằm ngoài mọi làn và chưa có tuyến: đặt camunda:candidateGroups là một đường định "
+                          "tuyến, gán bước này hoặc mục '%(default)s' trong bảng gán làn.", default=DEFAULT_ROUTE))
+            warnings.append(Problem(message, task["id"], task["line"]))
     return warnings
 
 

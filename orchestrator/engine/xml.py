@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from lxml import etree
 
+from ..i18n import vi
 from .problems import DiagramRejected, Problem
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -24,21 +25,22 @@ def _parser() -> etree.XMLParser:
 def parse_untrusted(data: bytes, max_bytes: int) -> etree._Element:
     """Parse a diagram someone uploaded, refusing what could hurt the server."""
     if len(data) > max_bytes:
-        raise DiagramRejected([Problem(f"Tệp quá lớn: {len(data)} byte, tối đa {max_bytes} byte.")], 413)
+        raise DiagramRejected([Problem(vi("Tệp quá lớn: %(size)s byte, tối đa %(limit)s byte.", size=len(data),
+                                          limit=max_bytes))], 413)
     if not data.strip():
-        raise DiagramRejected([Problem("Tệp rỗng: không có nội dung XML.")], 400)
+        raise DiagramRejected([Problem(vi("Tệp rỗng: không có nội dung XML."))], 400)
     try:
         root = etree.fromstring(data, _parser())
     except etree.XMLSyntaxError as exc:
         line = exc.lineno if hasattr(exc, "lineno") else None
-        raise DiagramRejected([Problem(f"XML không hợp lệ: {exc.msg}", line=line)], 400) from None
+        raise DiagramRejected([Problem(vi("XML không hợp lệ: %(error)s", error=exc.msg), line=line)], 400) from None
     tree = root.getroottree()
     if tree.docinfo.internalDTD is not None or tree.docinfo.doctype:
-        raise DiagramRejected([Problem("Tệp chứa khai báo DTD/thực thể (DOCTYPE), không được chấp nhận.", line=1)], 422)
+        raise DiagramRejected([Problem(vi("Tệp chứa khai báo DTD/thực thể (DOCTYPE), không được chấp nhận."), line=1)], 422)
     for el in root.iter(etree.Entity):
-        raise DiagramRejected([Problem("Tệp chứa tham chiếu thực thể XML, không được chấp nhận.", line=el.sourceline)], 422)
+        raise DiagramRejected([Problem(vi("Tệp chứa tham chiếu thực thể XML, không được chấp nhận."), line=el.sourceline)], 422)
     if root.tag != f"{{{BPMN_NS}}}definitions":
-        raise DiagramRejected([Problem("Không phải sơ đồ BPMN 2.0: phần tử gốc phải là bpmn:definitions.", line=root.sourceline)], 422)
+        raise DiagramRejected([Problem(vi("Không phải sơ đồ BPMN 2.0: phần tử gốc phải là bpmn:definitions."), line=root.sourceline)], 422)
     return root
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
@@ -55,7 +55,13 @@ class WebhookDelivery(db.Model):
                                                  index=True)
     event_type: Mapped[str] = mapped_column(String(60))
     payload: Mapped[dict] = mapped_column(JSONType)
+    # The dossier it tells about, and its place in that dossier's deliveries to this subscription
+    # (1, 2, 3 ... without gaps): receivers order and check completeness by it.
+    dossier_code: Mapped[str | None] = mapped_column(String(80))
+    sequence: Mapped[int | None] = mapped_column(Integer)
     job_id: Mapped[int | None] = mapped_column(Integer)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_status_code: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    __table_args__ = (Index("ix_webhook_delivery_dossier", "subscription_id", "dossier_code", "sequence"),)

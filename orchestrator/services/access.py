@@ -27,6 +27,7 @@ from ..models.attachments import APPLICANT_DOCUMENT
 from ..models.procedures import NATIONAL
 from . import fault
 from .auth import Actor
+from ..i18n import vi
 from .errors import Forbidden, NotFound
 
 # -- roles -------------------------------------------------------------------------------------
@@ -74,7 +75,7 @@ def key_allows(actor: Actor, permission: str, province_code: str | None) -> bool
 def may_manage_webhooks(actor: Actor) -> None:
     """Webhook subscriptions belong to the calling key: integrators only."""
     if not actor.is_integrator:
-        raise Forbidden("Chỉ hệ thống tích hợp (khóa API) quản lý đăng ký webhook của mình.")
+        raise Forbidden(vi("Chỉ hệ thống tích hợp (khóa API) quản lý đăng ký webhook của mình."))
 
 
 # -- dossiers: who sees which -----------------------------------------------------------------------
@@ -167,15 +168,15 @@ def may_start_dossier(actor: Actor, province_code: str, received_by: str, schedu
     for a scheduled dossier only, and only it."""
     if actor.kind == "system" or scheduled:
         if not (actor.kind == "system" and scheduled):
-            raise Forbidden("Chỉ lịch tạo hồ sơ của thủ tục mới tạo hồ sơ theo lịch.")
+            raise Forbidden(vi("Chỉ lịch tạo hồ sơ của thủ tục mới tạo hồ sơ theo lịch."))
         return
     if actor.is_integrator:
         if not actor.can("dossiers:create"):
-            raise Forbidden("Khóa API không có quyền dossiers:create.")
+            raise Forbidden(vi("Khóa API không có quyền dossiers:create."))
         if not actor.province_allowed(province_code):
-            raise Forbidden(f"Khóa API không được phép nộp hồ sơ tại tỉnh {province_code}.")
+            raise Forbidden(vi("Khóa API không được phép nộp hồ sơ tại tỉnh %(province)s.", province=province_code))
     elif received_by not in desk_units(actor):
-        raise Forbidden("Chỉ cán bộ tiếp nhận của đơn vị tiếp nhận mới ghi nhận hồ sơ trực tiếp.")
+        raise Forbidden(vi("Chỉ cán bộ tiếp nhận của đơn vị tiếp nhận mới ghi nhận hồ sơ trực tiếp."))
 
 
 DESK_ROLE = "reception"
@@ -191,7 +192,7 @@ def may_add_to(session: Session, actor: Actor, dossier: Dossier) -> None:
     """Attachments: a dossier is found (else 404) by those who see it and by keys that submit
     dossiers in its province (they add the applicant's documents)."""
     if not (key_allows(actor, "dossiers:create", dossier.province_code) or sees_dossier(session, actor, dossier)):
-        raise NotFound(f"Không tìm thấy hồ sơ {dossier.code}.")
+        raise NotFound(vi("Không tìm thấy hồ sơ %(code)s.", code=dossier.code))
 
 
 def may_upload_attachment(session: Session, actor: Actor, dossier: Dossier, kind: str) -> None:
@@ -199,10 +200,10 @@ def may_upload_attachment(session: Session, actor: Actor, dossier: Dossier, kind
     of a unit taking part."""
     if actor.is_integrator:
         if kind != APPLICANT_DOCUMENT or not key_allows(actor, "dossiers:create", dossier.province_code):
-            raise Forbidden("Khóa API chỉ nộp được giấy tờ của người nộp hồ sơ (dossiers:create).")
+            raise Forbidden(vi("Khóa API chỉ nộp được giấy tờ của người nộp hồ sơ (dossiers:create)."))
         return
     if not takes_part(session, actor, dossier):
-        raise Forbidden("Chỉ cán bộ của đơn vị tham gia giải quyết hồ sơ mới tải tệp lên được.")
+        raise Forbidden(vi("Chỉ cán bộ của đơn vị tham gia giải quyết hồ sơ mới tải tệp lên được."))
 
 
 PHONE_SUFFIX = 4
@@ -232,7 +233,8 @@ def sees_step(session: Session, actor: Actor, dossier: Dossier, item: WorkItem,
 def may_act_on_step(actor: Actor, item: WorkItem) -> None:
     """Claim, complete: the step's role in the step's unit."""
     if actor.is_integrator or not actor.has_role(item.role, item.unit_code):
-        raise Forbidden(f"Công việc này dành cho vai trò {item.role} của đơn vị {item.unit_code}.")
+        raise Forbidden(vi("Công việc này dành cho vai trò %(role)s của đơn vị %(unit)s.", role=item.role,
+                                  unit=item.unit_code))
 
 
 def may_unclaim(actor: Actor, item: WorkItem) -> bool:
@@ -247,7 +249,7 @@ def may_unclaim(actor: Actor, item: WorkItem) -> bool:
 def may_assign(actor: Actor, item: WorkItem) -> None:
     """Give a step to an officer: a leader of its unit."""
     if actor.is_integrator or not actor.has_role("leader", item.unit_code):
-        raise Forbidden("Chỉ lãnh đạo đơn vị được phân công.")
+        raise Forbidden(vi("Chỉ lãnh đạo đơn vị được phân công."))
 
 
 def led_units(actor: Actor) -> set[str]:
@@ -277,8 +279,8 @@ def may_act_on_dossier(session: Session, actor: Actor, dossier: Dossier) -> None
     if takes_part(session, actor, dossier):
         return
     if not visibility(actor).by_area(dossier):
-        raise NotFound(f"Không tìm thấy hồ sơ {dossier.code}.")
-    raise Forbidden("Chỉ cán bộ của đơn vị tham gia giải quyết hồ sơ mới thực hiện được thao tác này.")
+        raise NotFound(vi("Không tìm thấy hồ sơ %(code)s.", code=dossier.code))
+    raise Forbidden(vi("Chỉ cán bộ của đơn vị tham gia giải quyết hồ sơ mới thực hiện được thao tác này."))
 
 
 # Which units an action may be done from (`LifecycleRule.units`), read from the dossier's steps.
@@ -307,32 +309,32 @@ class LifecycleRule:
 LIFECYCLE_RULES: dict[str, LifecycleRule] = {
     "request-supplement": LifecycleRule(
         OFFICER_ROLES, (TAKING_PART,),
-        "cán bộ của đơn vị tham gia giải quyết hồ sơ; đơn vị yêu cầu phải đang giữ một bước (mỗi đơn vị một lần)",
+        vi("cán bộ của đơn vị tham gia giải quyết hồ sơ; đơn vị yêu cầu phải đang giữ một bước (mỗi đơn vị một lần)"),
         "Nghị định 61/2018/NĐ-CP Điều 19 khoản 2 (sửa đổi bởi Nghị định 118/2025/NĐ-CP) – cần xác nhận"),
     "request-payment": LifecycleRule(
         OFFICER_ROLES, (HOLDING, RECEIVING),
-        "cán bộ của đơn vị đang giữ bước xử lý hồ sơ hoặc của đơn vị tiếp nhận",
+        vi("cán bộ của đơn vị đang giữ bước xử lý hồ sơ hoặc của đơn vị tiếp nhận"),
         "Nghị định 118/2025/NĐ-CP (nghĩa vụ tài chính, thời gian không tính vào thời hạn) – cần xác nhận"),
     "refuse": LifecycleRule(
         ("reception",), (RECEIVING,),
-        "cán bộ tiếp nhận của đơn vị tiếp nhận (khi tiếp nhận; đang giải quyết thì lãnh đạo dùng 'dừng xử lý')",
+        vi("cán bộ tiếp nhận của đơn vị tiếp nhận (khi tiếp nhận; đang giải quyết thì lãnh đạo dùng 'dừng xử lý')"),
         "Nghị định 61/2018/NĐ-CP Điều 15, Điều 19 (sửa đổi bởi Nghị định 118/2025/NĐ-CP) – cần xác nhận"),
     "apologize": LifecycleRule(
         ("leader",), (AT_FAULT,),
-        "lãnh đạo của đơn vị làm chậm hồ sơ (đơn vị có bước quá hạn, hoặc đang giữ hồ sơ)",
+        vi("lãnh đạo của đơn vị làm chậm hồ sơ (đơn vị có bước quá hạn, hoặc đang giữ hồ sơ)"),
         "Nghị định 61/2018/NĐ-CP Điều 19 khoản 3 điểm c (sửa đổi bởi Nghị định 118/2025/NĐ-CP): cơ quan, "
         "đơn vị làm quá hạn gửi phiếu xin lỗi và hẹn lại ngày trả kết quả – cần xác nhận số điều"),
     "stop": LifecycleRule(
         ("leader",), (AT_FAULT,),
-        "lãnh đạo của đơn vị đang giải quyết hồ sơ (đơn vị có bước quá hạn, hoặc đang giữ hồ sơ)",
+        vi("lãnh đạo của đơn vị đang giải quyết hồ sơ (đơn vị có bước quá hạn, hoặc đang giữ hồ sơ)"),
         "Nghị định 118/2025/NĐ-CP Điều 21 (dừng giải quyết hồ sơ) – cần xác nhận"),
     "return-to-step": LifecycleRule(
         OFFICER_ROLES, (CURRENT_STEP,),
-        "người đang giữ (đã nhận) bước hiện tại hoặc lãnh đạo của đơn vị có bước đó",
+        vi("người đang giữ (đã nhận) bước hiện tại hoặc lãnh đạo của đơn vị có bước đó"),
         "docs/api.md (quy tắc nội bộ; không có quy định riêng)"),
     "return-result": LifecycleRule(
         ("reception",), (RECEIVING, HOLDING),
-        "cán bộ tiếp nhận của đơn vị tiếp nhận hoặc của đơn vị giữ bước trả kết quả",
+        vi("cán bộ tiếp nhận của đơn vị tiếp nhận hoặc của đơn vị giữ bước trả kết quả"),
         "Nghị định 61/2018/NĐ-CP Điều 20 (trả kết quả) – cần xác nhận"),
 }
 
@@ -370,7 +372,7 @@ def may_do(session: Session, actor: Actor, dossier: Dossier, action: str) -> Non
     units = set().union(*(lifecycle_units(session, dossier, kind, steps) for kind in rule.units))
     if units & {a.unit_code for a in actor.assignments if a.role in rule.roles}:
         return
-    raise Forbidden(f"Chỉ {rule.who} mới được thực hiện thao tác này.",
+    raise Forbidden(vi("Chỉ %(who)s mới được thực hiện thao tác này.", who=rule.who),
                     extra={"action": action, "roles": list(rule.roles), "units": sorted(units)})
 
 
@@ -399,7 +401,7 @@ def fault_unit_led_by(session: Session, actor: Actor, dossier: Dossier, action: 
     led = actor.units("leader") if not actor.is_integrator else set()
     unit = next((u for u in fault.units_at_fault(session, dossier) if u in led), None)
     if unit is None:
-        raise Forbidden(f"Chỉ {LIFECYCLE_RULES[action].who} mới được thực hiện thao tác này.",
+        raise Forbidden(vi("Chỉ %(who)s mới được thực hiện thao tác này.", who=LIFECYCLE_RULES[action].who),
                         extra={"action": action, "roles": ["leader"]})
     return unit
 
@@ -410,11 +412,11 @@ def may_rewind(actor: Actor, open_steps: Iterable[WorkItem]) -> None:
     (then they hold it), so a receptionist cannot send back a decided dossier whose return step
     nobody took."""
     if actor.is_integrator:
-        raise Forbidden("Khóa API không trả hồ sơ về bước trước.")
+        raise Forbidden(vi("Khóa API không trả hồ sơ về bước trước."))
     if not any((actor.user_id is not None and w.assignee_id == actor.user_id and actor.has_role(w.role, w.unit_code))
                or actor.has_role("leader", w.unit_code) for w in open_steps):
-        raise Forbidden("Chỉ người đang giữ (đã nhận) bước hiện tại hoặc lãnh đạo đơn vị có bước đó mới được trả "
-                        "hồ sơ về bước trước; hãy nhận xử lý bước trước khi trả về.")
+        raise Forbidden(vi("Chỉ người đang giữ (đã nhận) bước hiện tại hoặc lãnh đạo đơn vị có bước đó mới được trả "
+                           "hồ sơ về bước trước; hãy nhận xử lý bước trước khi trả về."))
 
 
 def may_send_event(session: Session, actor: Actor, dossier: Dossier) -> None:
@@ -422,9 +424,9 @@ def may_send_event(session: Session, actor: Actor, dossier: Dossier) -> None:
     officers of a unit taking part (as for actions)."""
     if actor.is_integrator:
         if not actor.province_allowed(dossier.province_code):
-            raise NotFound(f"Không tìm thấy hồ sơ {dossier.code}.")
+            raise NotFound(vi("Không tìm thấy hồ sơ %(code)s.", code=dossier.code))
         if not actor.can("events:send"):
-            raise Forbidden("Khóa API không có quyền events:send.")
+            raise Forbidden(vi("Khóa API không có quyền events:send."))
         return
     may_act_on_dossier(session, actor, dossier)
 
@@ -435,7 +437,7 @@ def designer_scopes(actor: Actor) -> set[str]:
     """Province codes (or VN) where the actor designs; 403 when it designs nowhere."""
     scopes = _user_scopes(actor, "designer")
     if not scopes:
-        raise Forbidden("Cần vai trò thiết kế quy trình (designer).")
+        raise Forbidden(vi("Cần vai trò thiết kế quy trình (designer)."))
     return scopes
 
 
@@ -457,16 +459,16 @@ def may_write_procedure(actor: Actor, scope: str) -> None:
     `procedures:write` for that province (a national key for national templates)."""
     if actor.is_integrator:
         if not actor.can("procedures:write"):
-            raise Forbidden("Khóa API không có quyền procedures:write.")
+            raise Forbidden(vi("Khóa API không có quyền procedures:write."))
         if scope != NATIONAL and not actor.province_allowed(scope):
-            raise Forbidden(f"Khóa API không được phép với tỉnh {scope}.")
+            raise Forbidden(vi("Khóa API không được phép với tỉnh %(province)s.", province=scope))
         if scope == NATIONAL and "VN" not in actor.provinces:
-            raise Forbidden("Chỉ khóa API cấp quốc gia được sửa mẫu quốc gia.")
+            raise Forbidden(vi("Chỉ khóa API cấp quốc gia được sửa mẫu quốc gia."))
         return
     scopes = actor.scopes("designer")
     if "VN" in scopes or (scope != NATIONAL and scope in scopes):
         return
-    raise Forbidden("Cần vai trò thiết kế quy trình (designer) cho phạm vi này.")
+    raise Forbidden(vi("Cần vai trò thiết kế quy trình (designer) cho phạm vi này."))
 
 
 # -- supervisors' figures ----------------------------------------------------------------------------
@@ -483,11 +485,11 @@ def statistics_scope(actor: Actor, scope: str | None) -> str:
     outside the actor's provinces."""
     scopes = statistics_scopes(actor)
     if actor.is_integrator or not scopes:
-        raise Forbidden("Chỉ giám sát viên hoặc quản trị được xem thống kê.")
+        raise Forbidden(vi("Chỉ giám sát viên hoặc quản trị được xem thống kê."))
     if scope in (None, ""):
         return "VN" if "VN" in scopes else sorted(scopes)[0]
     if not in_scope(scopes, scope):
-        raise Forbidden(f"Không có quyền xem thống kê của {scope}.")
+        raise Forbidden(vi("Không có quyền xem thống kê của %(scope)s.", scope=scope))
     return scope
 
 
@@ -497,14 +499,14 @@ def may_read_book(session: Session, actor: Actor, unit_code: str) -> Unit:
     An unknown unit: 404; anyone else: 403. Returns the unit."""
     unit = session.get(Unit, unit_code) if unit_code else None
     if unit is None:
-        raise NotFound(f"Không tìm thấy đơn vị {unit_code}.")
+        raise NotFound(vi("Không tìm thấy đơn vị %(unit)s.", unit=unit_code))
     if not actor.is_integrator:
         for a in actor.assignments:
             if a.role in OFFICER_ROLES and a.unit_code == unit.code:
                 return unit
             if a.role in AREA_ROLES and (a.level == "national" or a.unit_code in (unit.code, unit.province_code)):
                 return unit
-    raise Forbidden(f"Không có quyền xem sổ theo dõi hồ sơ của đơn vị {unit.code}.")
+    raise Forbidden(vi("Không có quyền xem sổ theo dõi hồ sơ của đơn vị %(unit)s.", unit=unit.code))
 
 
 # -- administrators ------------------------------------------------------------------------------------
@@ -513,14 +515,14 @@ def admin_scopes(actor: Actor) -> set[str]:
     """Province codes (or VN) the actor administers; 403 when none."""
     scopes = _user_scopes(actor, "admin")
     if not scopes:
-        raise Forbidden("Cần vai trò quản trị (admin).")
+        raise Forbidden(vi("Cần vai trò quản trị (admin)."))
     return scopes
 
 
 def may_administer(actor: Actor, scope: str) -> None:
     """Something of one scope (a calendar day of VN or a province): its administrators, or VN's."""
     if not in_scope(_user_scopes(actor, "admin"), scope):
-        raise Forbidden("Cần vai trò quản trị (admin) của phạm vi này.")
+        raise Forbidden(vi("Cần vai trò quản trị (admin) của phạm vi này."))
 
 
 def _unit_province(session: Session, unit_code: str) -> str | None:
@@ -560,7 +562,7 @@ def audit_scopes(actor: Actor) -> set[str]:
     """The back office's own history: administrators and designers, of their provinces (VN: all)."""
     scopes = _user_scopes(actor, "admin") | _user_scopes(actor, "designer")
     if not scopes:
-        raise Forbidden("Cần vai trò quản trị hoặc thiết kế.")
+        raise Forbidden(vi("Cần vai trò quản trị hoặc thiết kế."))
     return scopes
 
 
@@ -568,7 +570,7 @@ def may_issue_key(actor: Actor, scope: str, provinces: Iterable[str]) -> None:
     """A key for an integrator of `scope`, over `provinces`: administrators of all of them."""
     scopes = admin_scopes(actor)
     if not in_scope(scopes, scope) or not all(in_scope(scopes, p) for p in provinces):
-        raise Forbidden("Quản trị tỉnh chỉ cấp khóa cho tỉnh của mình.")
+        raise Forbidden(vi("Quản trị tỉnh chỉ cấp khóa cho tỉnh của mình."))
 
 
 # -- notifications (the bell) ------------------------------------------------------------------
@@ -581,7 +583,7 @@ def own_notifications(actor: Actor):
 def may_read_notification(actor: Actor, notification) -> None:
     """Another user's notification does not exist for the caller (404, not 403)."""
     if notification is None or actor.user_id is None or notification.user_id != actor.user_id:
-        raise NotFound("Không tìm thấy thông báo.")
+        raise NotFound(vi("Không tìm thấy thông báo."))
 
 
 # -- absences (substitutes) and bulk reassignment ----------------------------------------------
@@ -590,13 +592,13 @@ def may_reassign_in_bulk(actor: Actor) -> None:
     """Reassigning several steps at once: a leader of some unit; each step is then checked by
     `may_assign` (a leader of its own unit) and refused alone if not."""
     if actor.is_integrator or not led_units(actor):
-        raise Forbidden("Chỉ lãnh đạo đơn vị được phân công.")
+        raise Forbidden(vi("Chỉ lãnh đạo đơn vị được phân công."))
 
 
 def may_manage_absences(actor: Actor, unit_code: str) -> None:
     """Substitutes for a unit's officers (set, end, move their held work): a leader of that unit."""
     if actor.is_integrator or not actor.has_role("leader", unit_code):
-        raise Forbidden("Chỉ lãnh đạo đơn vị được cử người làm thay.")
+        raise Forbidden(vi("Chỉ lãnh đạo đơn vị được cử người làm thay."))
 
 
 def officer_roles_in(session: Session, user_id: int, unit_code: str) -> set[str]:

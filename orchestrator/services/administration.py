@@ -22,6 +22,7 @@ from . import access, audit, search
 from .auth import Actor, create_user
 from .deadlines import declare_day
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from ..i18n import vi
 
 
 # Who manages what: `access.admin_scopes`, `admin_manages_unit`, `admin_manages_user`, `managed_users`.
@@ -59,17 +60,17 @@ def search_users(session: Session, actor: Actor, q: str = "", role: str = "", ac
 def get_user(session: Session, actor: Actor, user_id: int) -> User:
     user = session.get(User, user_id)
     if user is None or not access.admin_manages_user(session, actor, user):
-        raise NotFound("Không tìm thấy người dùng.")
+        raise NotFound(vi("Không tìm thấy người dùng."))
     return user
 
 
 def _check_pair(session: Session, actor: Actor, role: str, unit_code: str) -> None:
     if role not in ROLES:
-        raise Invalid("Vai trò không hợp lệ.", fields={"role": ", ".join(ROLES)})
+        raise Invalid(vi("Vai trò không hợp lệ."), fields={"role": ", ".join(ROLES)})
     if session.get(Unit, unit_code or "") is None:
-        raise Invalid("Không có đơn vị mã này.", fields={"unit": "mã đơn vị (ví dụ 00070, 01.TTPVHCC)"})
+        raise Invalid(vi("Không có đơn vị mã này."), fields={"unit": vi("mã đơn vị (ví dụ 00070, 01.TTPVHCC)")})
     if not access.admin_manages_unit(session, actor, unit_code):
-        raise Forbidden("Đơn vị này không thuộc phạm vi quản trị của bạn.")
+        raise Forbidden(vi("Đơn vị này không thuộc phạm vi quản trị của bạn."))
 
 
 def new_user(session: Session, actor: Actor, username: str, password: str, full_name: str, role: str,
@@ -77,7 +78,7 @@ def new_user(session: Session, actor: Actor, username: str, password: str, full_
     _check_pair(session, actor, role, unit_code)
     username = (username or "").strip()
     if session.scalar(select(User.id).where(User.username == username)):
-        raise Conflict("Tên đăng nhập đã tồn tại.", fields={"username": "đã có"})
+        raise Conflict(vi("Tên đăng nhập đã tồn tại."), fields={"username": vi("đã có")})
     user = create_user(session, username, password, [(role, unit_code)], full_name=(full_name or "").strip() or None)
     audit.record(session, "user.create", actor.name, unit_code=unit_code, note=f"{username}: {role}@{unit_code}")
     return user
@@ -87,7 +88,7 @@ def add_pair(session: Session, actor: Actor, user_id: int, role: str, unit_code:
     user = get_user(session, actor, user_id)
     _check_pair(session, actor, role, unit_code)
     if any(a.role == role and a.unit_code == unit_code for a in user.assignments):
-        raise Conflict("Người dùng đã có vai trò này tại đơn vị này.")
+        raise Conflict(vi("Người dùng đã có vai trò này tại đơn vị này."))
     user.assignments.append(RoleAssignment(role=role, unit_code=unit_code))
     audit.record(session, "user.role_add", actor.name, unit_code=unit_code, note=f"{user.username}: {role}@{unit_code}")
     session.flush()
@@ -99,10 +100,10 @@ def remove_pair(session: Session, actor: Actor, user_id: int, assignment_id: int
     user = get_user(session, actor, user_id)
     pair = next((a for a in user.assignments if a.id == assignment_id), None)
     if pair is None:
-        raise NotFound("Không có vai trò này.")
+        raise NotFound(vi("Không có vai trò này."))
     if len(user.assignments) == 1 and "VN" not in access.admin_scopes(actor):
-        raise Conflict("Không thể gỡ vai trò cuối cùng: người dùng sẽ ra khỏi phạm vi quản lý của bạn. "
-                       "Hãy khóa tài khoản thay vì gỡ.", code="last_pair")
+        raise Conflict(vi("Không thể gỡ vai trò cuối cùng: người dùng sẽ ra khỏi phạm vi quản lý của bạn. "
+                          "Hãy khóa tài khoản thay vì gỡ."), code="last_pair")
     user.assignments.remove(pair)
     audit.record(session, "user.role_remove", actor.name, unit_code=pair.unit_code,
                  note=f"{user.username}: {pair.role}@{pair.unit_code}")
@@ -115,7 +116,7 @@ def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> Us
     """Deactivation keeps the account and its history; the user can no longer log in or use tokens."""
     user = get_user(session, actor, user_id)
     if user.id == actor.user_id and not active:
-        raise Conflict("Không thể tự khóa tài khoản của chính mình.")
+        raise Conflict(vi("Không thể tự khóa tài khoản của chính mình."))
     user.active = active
     audit.record(session, "user.activate" if active else "user.deactivate", actor.name, note=user.username)
     session.flush()
@@ -128,9 +129,9 @@ def set_profile(session: Session, actor: Actor, user_id: int, full_name: str, ti
     user = get_user(session, actor, user_id)
     full_name, title = (full_name or "").strip(), (title or "").strip()
     if len(full_name) > 200:
-        raise Invalid("Họ tên quá dài.", fields={"full_name": "tối đa 200 ký tự"})
+        raise Invalid(vi("Họ tên quá dài."), fields={"full_name": vi("tối đa %(n)s ký tự", n=200)})
     if len(title) > 120:
-        raise Invalid("Chức vụ quá dài.", fields={"title": "tối đa 120 ký tự"})
+        raise Invalid(vi("Chức vụ quá dài."), fields={"title": vi("tối đa %(n)s ký tự", n=120)})
     user.full_name, user.title = full_name or None, title or None
     audit.record(session, "user.profile", actor.name, note=f"{user.username}: {full_name} · {title}")
     session.flush()
@@ -142,7 +143,7 @@ def reset_password(session: Session, actor: Actor, user_id: int, password: str) 
 
     user = get_user(session, actor, user_id)
     if not password or len(password) < 8:
-        raise Invalid("Mật khẩu phải có ít nhất 8 ký tự.", fields={"password": "tối thiểu 8 ký tự"})
+        raise Invalid(vi("Mật khẩu phải có ít nhất 8 ký tự."), fields={"password": vi("tối thiểu %(n)s ký tự", n=8)})
     user.password_hash = generate_password_hash(password)
     audit.record(session, "user.password", actor.name, note=user.username)
     session.flush()
@@ -162,7 +163,7 @@ def check_calendar_scope(session: Session, actor: Actor, scope: str) -> None:
     if scope != "VN":
         unit = session.get(Unit, scope)
         if unit is None or unit.level != "province":
-            raise Invalid("Phạm vi phải là VN hoặc mã tỉnh.", fields={"scope": "VN | mã tỉnh"})
+            raise Invalid(vi("Phạm vi phải là VN hoặc mã tỉnh."), fields={"scope": vi("VN | mã tỉnh")})
     access.may_administer(actor, scope)
 
 
@@ -174,9 +175,9 @@ def add_day(session: Session, actor: Actor, scope: str, day, kind: str, note: st
         try:
             day = date.fromisoformat(day)
         except ValueError:
-            raise Invalid("Ngày không hợp lệ.", fields={"day": "YYYY-MM-DD"}) from None
+            raise Invalid(vi("Ngày không hợp lệ."), fields={"day": vi("YYYY-MM-DD")}) from None
     if not isinstance(day, date):
-        raise Invalid("Ngày không hợp lệ.", fields={"day": "YYYY-MM-DD"})
+        raise Invalid(vi("Ngày không hợp lệ."), fields={"day": vi("YYYY-MM-DD")})
     row = declare_day(session, actor, day, kind, scope, (note or "").strip()[:300] or None)
     audit.record(session, "calendar.declare", actor.name, unit_code=scope,
                  note=f"{scope} {day.isoformat()} {kind}: {row.note or ''}")
@@ -187,7 +188,7 @@ def remove_day(session: Session, actor: Actor, scope: str, day_id: int) -> None:
     check_calendar_scope(session, actor, scope)
     row = session.get(CalendarDay, day_id)
     if row is None or row.scope != scope:
-        raise NotFound("Không có ngày đã khai báo này.")
+        raise NotFound(vi("Không có ngày đã khai báo này."))
     session.execute(delete(CalendarDay).where(CalendarDay.id == day_id))
     forget_calendars()
     audit.record(session, "calendar.remove", actor.name, unit_code=scope, note=f"{scope} {row.day.isoformat()} {row.kind}")
@@ -200,7 +201,7 @@ def confirm_day(session: Session, actor: Actor, scope: str, day_id: int) -> Cale
     check_calendar_scope(session, actor, scope)
     row = session.get(CalendarDay, day_id)
     if row is None or row.scope != scope:
-        raise NotFound("Không có ngày đã khai báo này.")
+        raise NotFound(vi("Không có ngày đã khai báo này."))
     if not row.confirmed:
         row.confirmed = True
         audit.record(session, "calendar.confirm", actor.name, unit_code=scope,
@@ -229,17 +230,17 @@ def set_validity(session: Session, actor: Actor, unit_code: str, valid_from: str
     """When communes merge, the old units get an end date (and the new one a start date)."""
     unit = session.get(Unit, unit_code)
     if unit is None or not access.admin_manages_unit(session, actor, unit_code) or unit.level == "national":
-        raise NotFound("Không tìm thấy đơn vị.")
+        raise NotFound(vi("Không tìm thấy đơn vị."))
     fields, parsed = {}, {}
     for name, raw in (("valid_from", valid_from), ("valid_to", valid_to)):
         try:
             parsed[name] = date.fromisoformat(raw) if raw else None
         except ValueError:
-            fields[name] = "YYYY-MM-DD"
+            fields[name] = vi("YYYY-MM-DD")
     if not fields and parsed["valid_from"] and parsed["valid_to"] and parsed["valid_to"] < parsed["valid_from"]:
-        fields["valid_to"] = "phải sau ngày bắt đầu"
+        fields["valid_to"] = vi("phải sau ngày bắt đầu")
     if fields:
-        raise Invalid("Ngày hiệu lực không hợp lệ.", fields=fields)
+        raise Invalid(vi("Ngày hiệu lực không hợp lệ."), fields=fields)
     before = {"valid_from": str(unit.valid_from or ""), "valid_to": str(unit.valid_to or "")}
     unit.valid_from, unit.valid_to = parsed["valid_from"], parsed["valid_to"]
     forget_routes()
@@ -254,10 +255,10 @@ def set_disadvantaged(session: Session, actor: Actor, unit_code: str, value: boo
     period rules say so give its dossiers more days (`periods`; the land procedure: +10)."""
     unit = session.get(Unit, unit_code)
     if unit is None or not access.admin_manages_unit(session, actor, unit_code) or unit.level == "national":
-        raise NotFound("Không tìm thấy đơn vị.")
+        raise NotFound(vi("Không tìm thấy đơn vị."))
     if unit.level != "commune":
-        raise Invalid("Chỉ xã/phường được đánh dấu có điều kiện kinh tế - xã hội đặc biệt khó khăn.",
-                      fields={"disadvantaged": "chỉ áp dụng cho xã/phường"})
+        raise Invalid(vi("Chỉ xã/phường được đánh dấu có điều kiện kinh tế - xã hội đặc biệt khó khăn."),
+                      fields={"disadvantaged": vi("chỉ áp dụng cho xã/phường")})
     before, unit.disadvantaged = bool(unit.disadvantaged), bool(value)
     audit.record(session, "unit.disadvantaged", actor.name, unit_code=unit_code, note=unit.name,
                  data={"before": before, "after": unit.disadvantaged})

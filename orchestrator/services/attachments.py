@@ -20,6 +20,7 @@ from typing import Mapping, Protocol
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
+from ..i18n import vi
 from ..models import Attachment, AttachmentBlob, Dossier
 from ..models.attachments import APPLICANT_DOCUMENT, RESULT_DOCUMENT
 from ..models.dossiers import FINAL_STATUSES
@@ -142,18 +143,19 @@ def check_file(filename: str, data: bytes, max_bytes: int) -> tuple[str, str]:
     """(clean name, content type), or a 400/413 naming what is wrong."""
     name = _clean_name(filename)
     if not name:
-        raise Invalid("Chọn một tệp.", fields={"file": "bắt buộc"})
+        raise Invalid(vi("Chọn một tệp."), fields={"file": vi("bắt buộc")})
     ext = os.path.splitext(name)[1].lower()
     if ext not in TYPES:
-        raise Invalid(f"Loại tệp không được chấp nhận: {ext or '(không có đuôi)'}.",
-                      fields={"file": "chỉ nhận " + ", ".join(sorted(TYPES))})
+        raise Invalid(vi("Loại tệp không được chấp nhận: %(ext)s.", ext=ext or vi("(không có đuôi)")),
+                      fields={"file": vi("chỉ nhận %(types)s", types=", ".join(sorted(TYPES)))})
     if len(data) > max_bytes:
-        raise TooLarge(f"Tệp quá lớn: tối đa {max_bytes // (1024 * 1024)} MB.")
+        raise TooLarge(vi("Tệp quá lớn: tối đa %(mb)s MB.", mb=max_bytes // (1024 * 1024)))
     if not data:
-        raise Invalid("Tệp rỗng.", fields={"file": "tệp rỗng"})
+        raise Invalid(vi("Tệp rỗng."), fields={"file": vi("tệp rỗng")})
     content_type, magic = TYPES[ext]
     if not any(data.startswith(m) for m in magic):
-        raise Invalid("Nội dung tệp không đúng với loại tệp.", fields={"file": f"không phải tệp {ext} hợp lệ"})
+        raise Invalid(vi("Nội dung tệp không đúng với loại tệp."),
+                      fields={"file": vi("không phải tệp %(ext)s hợp lệ", ext=ext)})
     return name, content_type
 
 
@@ -162,7 +164,7 @@ def upload_to(session: Session, actor: Actor, code: str, kind: str, filename: st
     """Upload to the dossier of that code: the API and the back office both come here."""
     dossier = session.scalar(select(Dossier).where(Dossier.code == code)) if isinstance(code, str) else None
     if dossier is None:
-        raise NotFound(f"Không tìm thấy hồ sơ {code}.")
+        raise NotFound(vi("Không tìm thấy hồ sơ %(code)s.", code=code))
     return upload(session, actor, dossier, kind, filename, data, storage, max_bytes)
 
 
@@ -170,10 +172,10 @@ def upload(session: Session, actor: Actor, dossier: Dossier, kind: str, filename
            storage: Storage, max_bytes: int = DEFAULT_MAX_BYTES) -> Attachment:
     access.may_add_to(session, actor, dossier)
     if kind not in KINDS:
-        raise Invalid("Loại giấy tờ không hợp lệ.", fields={"kind": " | ".join(KINDS)})
+        raise Invalid(vi("Loại giấy tờ không hợp lệ."), fields={"kind": " | ".join(KINDS)})
     access.may_upload_attachment(session, actor, dossier, kind)
     if dossier.status in FINAL_STATUSES:
-        raise Conflict("Hồ sơ đã kết thúc; không thêm tệp được.", code="not_allowed_in_status")
+        raise Conflict(vi("Hồ sơ đã kết thúc; không thêm tệp được."), code="not_allowed_in_status")
     name, content_type = check_file(filename, data, max_bytes)
     key = uuid.uuid4().hex
     storage.put(key, data)
@@ -205,11 +207,11 @@ def fetch(session: Session, actor: Actor, attachment_id: int, storages: Mapping[
     row = session.get(Attachment, attachment_id) if isinstance(attachment_id, int) else None
     dossier = session.get(Dossier, row.dossier_id) if row is not None else None
     if row is None or dossier is None or not access.sees_dossier(session, actor, dossier):
-        raise NotFound("Không tìm thấy tệp.")
+        raise NotFound(vi("Không tìm thấy tệp."))
     storage = storages.get(row.storage)
     if storage is None:
-        raise NotFound("Không đọc được tệp từ kho lưu trữ.")
+        raise NotFound(vi("Không đọc được tệp từ kho lưu trữ."))
     try:
         return row, storage.get(row.storage_key)
     except (FileNotFoundError, ValueError):
-        raise NotFound("Không đọc được tệp từ kho lưu trữ.") from None
+        raise NotFound(vi("Không đọc được tệp từ kho lưu trữ.")) from None

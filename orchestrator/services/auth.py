@@ -15,6 +15,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from ..models import ApiKey, Integrator, RoleAssignment, Unit, User, UserToken
 from ..models.types import utcnow
 from ..models.users import ROLES
+from ..i18n import vi
 from .cache import TTLCache, db_key
 from .errors import Invalid, Unauthenticated
 
@@ -78,19 +79,22 @@ def create_user(session: Session, username: str, password: str, pairs: list[tupl
                 full_name: str | None = None) -> User:
     """Create a user, or add (role, unit) pairs to an existing one."""
     if not username or not username.strip():
-        raise Invalid("Thiếu tên đăng nhập.", fields={"username": "required"})
+        raise Invalid(vi("Thiếu tên đăng nhập."), fields={"username": vi("bắt buộc")})
     user = session.scalar(select(User).where(User.username == username))
     if user is None:
         if not password or len(password) < 8:
-            raise Invalid("Mật khẩu phải có ít nhất 8 ký tự.", fields={"password": "too short (min 8)"})
+            raise Invalid(vi("Mật khẩu phải có ít nhất 8 ký tự."),
+                          fields={"password": vi("quá ngắn (tối thiểu 8 ký tự)")})
         user = User(username=username, password_hash=generate_password_hash(password), full_name=full_name)
         session.add(user)
     existing = {(a.role, a.unit_code) for a in user.assignments}
     for role, unit_code in pairs:
         if role not in ROLES:
-            raise Invalid(f"Vai trò không hợp lệ: {role}", fields={"role": f"one of {', '.join(ROLES)}"})
+            raise Invalid(vi("Vai trò không hợp lệ: %(role)s", role=role),
+                          fields={"role": vi("một trong: %(choices)s", choices=", ".join(ROLES))})
         if session.get(Unit, unit_code) is None:
-            raise Invalid(f"Không có đơn vị mã {unit_code}", fields={"unit": "unknown unit code"})
+            raise Invalid(vi("Không có đơn vị mã %(unit)s", unit=unit_code),
+                          fields={"unit": vi("mã đơn vị không tồn tại")})
         if (role, unit_code) not in existing:
             user.assignments.append(RoleAssignment(role=role, unit_code=unit_code))
             existing.add((role, unit_code))
@@ -106,7 +110,7 @@ def check_password(session: Session, username: str, password: str) -> User:
     user = session.scalar(select(User).where(User.username == username)) if username else None
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
     if not user or not ok or not user.active:
-        raise Unauthenticated("Sai tên đăng nhập hoặc mật khẩu.")
+        raise Unauthenticated(vi("Sai tên đăng nhập hoặc mật khẩu."))
     return user
 
 
@@ -134,21 +138,23 @@ def create_api_key(session: Session, integrator_name: str, provinces: list[str],
     province uses never reaches that province's integrator; the key's provinces stay in the scope."""
     bad = [p for p in permissions if p not in PERMISSIONS]
     if bad or not permissions:
-        raise Invalid(f"Quyền không hợp lệ: {', '.join(bad) or '(trống)'}",
-                      fields={"permission": f"one or more of {', '.join(PERMISSIONS)}"})
+        raise Invalid(vi("Quyền không hợp lệ: %(permissions)s", permissions=", ".join(bad) or vi("(trống)")),
+                      fields={"permission": vi("một hoặc nhiều trong: %(choices)s", choices=", ".join(PERMISSIONS))})
     if not provinces:
-        raise Invalid("Cần ít nhất một tỉnh (hoặc VN).", fields={"province": "at least one province code or VN"})
+        raise Invalid(vi("Cần ít nhất một tỉnh (hoặc VN)."), fields={"province": vi("ít nhất một mã tỉnh hoặc VN")})
     for code in provinces:
         unit = session.get(Unit, code)
         if unit is None or unit.level not in ("province", "national"):
-            raise Invalid(f"Không có tỉnh mã {code}", fields={"province": "unknown province code"})
+            raise Invalid(vi("Không có tỉnh mã %(code)s", code=code), fields={"province": vi("mã tỉnh không tồn tại")})
     scope = scope or scope_for(provinces)
     unit = session.get(Unit, scope)
     if unit is None or unit.level not in ("province", "national"):
-        raise Invalid(f"Phạm vi không hợp lệ: {scope}", fields={"scope": "a province code or VN"})
+        raise Invalid(vi("Phạm vi không hợp lệ: %(scope)s", scope=scope),
+                      fields={"scope": vi("mã tỉnh (2 chữ số) hoặc VN")})
     if scope != "VN" and set(provinces) != {scope}:
-        raise Invalid(f"Khóa của hệ thống thuộc tỉnh {scope} chỉ dùng cho tỉnh {scope}.",
-                      fields={"province": f"only {scope} for an integrator of scope {scope}"})
+        raise Invalid(vi("Khóa của hệ thống thuộc tỉnh %(scope)s chỉ dùng cho tỉnh %(scope)s.", scope=scope),
+                      fields={"province": vi("chỉ %(scope)s cho hệ thống tích hợp thuộc phạm vi %(scope)s",
+                                              scope=scope)})
     integrator = session.scalar(select(Integrator).where(Integrator.scope == scope,
                                                          Integrator.name == integrator_name))
     if integrator is None:
@@ -176,23 +182,23 @@ _TOKEN = (select(UserToken.revoked_at, UserToken.expires_at, User.id, User.usern
 def authenticate(session: Session, bearer: str | None) -> Actor:
     """Resolve `Authorization: Bearer ...` to an actor; 401 for anything missing, unknown or expired."""
     if not bearer:
-        raise Unauthenticated("Thiếu thông tin xác thực (Authorization: Bearer ...).")
+        raise Unauthenticated(vi("Thiếu thông tin xác thực (Authorization: Bearer ...)."))
     now = utcnow()
     digest = _digest(bearer)
     if bearer.startswith(API_KEY_PREFIX):
         key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest))
         if (key is None or key.revoked_at or (key.expires_at and key.expires_at <= now)
                 or not key.integrator.active or not hmac.compare_digest(key.key_hash, digest)):
-            raise Unauthenticated("Khóa API không hợp lệ, đã thu hồi hoặc hết hạn.")
+            raise Unauthenticated(vi("Khóa API không hợp lệ, đã thu hồi hoặc hết hạn."))
         if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
             key.last_used_at = now  # coarse, so hot keys do not write on every call
         return Actor("integrator", f"integrator:{key.integrator.name}", provinces=tuple(key.provinces),
                      permissions=frozenset(key.permissions), key_id=key.id, integrator_id=key.integrator_id)
     row = session.execute(_TOKEN, {"digest": digest}).first()
     if row is None or row.revoked_at or row.expires_at <= now:
-        raise Unauthenticated("Mã truy cập không hợp lệ hoặc đã hết hạn.")
+        raise Unauthenticated(vi("Mã truy cập không hợp lệ hoặc đã hết hạn."))
     if not row.active:
-        raise Unauthenticated("Tài khoản đã bị khóa.")
+        raise Unauthenticated(vi("Tài khoản đã bị khóa."))
     # The token and the account are checked on every call; the roles are cached briefly.
     return _actors.get((db_key(session), row.id), lambda: _actor_of(session, row.id, row.username))
 

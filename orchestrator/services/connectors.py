@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from ..engine import Problem, parse_trusted
 from ..engine.service_tasks import ServiceCall, declared_calls, expression_problems, started_calls
+from ..i18n import vi
 from ..models import Connector, Dossier, Unit
 from ..models.procedures import NATIONAL
 from ..models.types import utcnow
@@ -56,7 +57,7 @@ def _fernet(settings: Settings):
     from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
     if not settings.secret_key:
-        raise Conflict("Chưa cấu hình SECRET_KEY: không lưu được giá trị bí mật.", code="no_secret_key")
+        raise Conflict(vi("Chưa cấu hình SECRET_KEY: không lưu được giá trị bí mật."), code="no_secret_key")
     key = HKDF(algorithm=hashes.SHA256(), length=32, salt=b"orchestrator/connectors",
                info=b"connector secret headers").derive(settings.secret_key.encode("utf-8"))
     return Fernet(base64.urlsafe_b64encode(key))
@@ -104,8 +105,9 @@ def parse_lines(text: str, separator: str, secret: bool = False) -> dict:
         if not line.strip():
             continue
         if separator not in line:
-            quoted = f"số {n}" if secret else f"'{line.strip()[:60]}'"
-            raise Invalid(f"Dòng {quoted} thiếu '{separator}'.")
+            if secret:
+                raise Invalid(vi("Dòng số %(number)s thiếu '%(separator)s'.", number=n, separator=separator))
+            raise Invalid(vi("Dòng '%(line)s' thiếu '%(separator)s'.", line=line.strip()[:60], separator=separator))
         key, value = line.split(separator, 1)
         out[key.strip()] = value.strip()
     return out
@@ -116,56 +118,60 @@ def _checked(d: Definition) -> dict:
     errors = {}
     name = (d.name or "").strip()
     if not NAME_RE.match(name):
-        errors["name"] = "2-60 ký tự: chữ thường, số, '_', '-', '.'; bắt đầu bằng chữ"
+        errors["name"] = vi("2-60 ký tự: chữ thường, số, '_', '-', '.'; bắt đầu bằng chữ")
     method = (d.method or "").strip().upper()
     if method not in METHODS:
-        errors["method"] = f"một trong {', '.join(METHODS)}"
+        errors["method"] = vi("một trong %(choices)s", choices=", ".join(METHODS))
     try:
         timeout = float(d.timeout_seconds)
         if not MIN_TIMEOUT <= timeout <= MAX_TIMEOUT:
             raise ValueError
     except (TypeError, ValueError):
-        errors["timeout_seconds"] = f"số giây từ {MIN_TIMEOUT:g} đến {MAX_TIMEOUT:g}"
+        errors["timeout_seconds"] = vi("số giây từ %(low)s đến %(high)s", low=f"{MIN_TIMEOUT:g}", high=f"{MAX_TIMEOUT:g}")
         timeout = None
     try:
         attempts = int(d.max_attempts)
         if not 1 <= attempts <= MAX_ATTEMPTS:
             raise ValueError
     except (TypeError, ValueError):
-        errors["max_attempts"] = f"số lần từ 1 đến {MAX_ATTEMPTS}"
+        errors["max_attempts"] = vi("số lần từ 1 đến %(high)s", high=MAX_ATTEMPTS)
         attempts = None
     inputs = [i.strip() for i in (d.inputs or []) if isinstance(i, str) and i.strip()]
     if len(inputs) > MAX_FIELDS or not all(FIELD_RE.match(i) for i in inputs):
-        errors["inputs"] = "tên trường: chữ, số, '_' (tối đa 50)"
+        errors["inputs"] = vi("tên trường: chữ, số, '_' (tối đa 50)")
     outputs = d.outputs if isinstance(d.outputs, dict) else {}
     if (len(outputs) > MAX_FIELDS or not all(isinstance(k, str) and FIELD_RE.match(k) for k in outputs)
             or not all(isinstance(v, str) and 0 < len(v) <= 200 for v in outputs.values())):
-        errors["outputs"] = "mỗi dòng 'tên = /con/tro/json' hoặc 'tên = a.b.c' (tối đa 50)"
+        errors["outputs"] = vi("mỗi dòng 'tên = /con/tro/json' hoặc 'tên = a.b.c' (tối đa 50)")
     for key in ("headers", "secret_headers"):
         values = getattr(d, key) if isinstance(getattr(d, key), dict) else {}
         if len(values) > MAX_HEADERS or not all(
                 isinstance(k, str) and HEADER_RE.match(k) and k.lower() not in RESERVED_HEADERS
                 and isinstance(v, str) and len(v) <= 1000 and not any(c in v for c in "\r\n\0")
                 for k, v in values.items()):
-            errors[key] = "mỗi dòng 'Tên: giá trị'; không dùng Host, Content-Type, Content-Length, Idempotency-Key"
+            errors[key] = vi("mỗi dòng 'Tên: giá trị'; không dùng Host, Content-Type, Content-Length, Idempotency-Key")
     url = (d.url_template or "").strip()
     placeholders = PLACEHOLDER_RE.findall(url)
     host_part = url.split("://", 1)[-1].split("/", 1)[0]
     allow_private = bool(d.allow_private)
     try:
         if "{" in host_part or "}" in host_part:
-            raise outbox.WebhookRefused("không đặt tham số trong tên máy chủ")
+            raise outbox.WebhookRefused(vi("không đặt tham số trong tên máy chủ"))
         rendered = PLACEHOLDER_RE.sub("x", url)
         if "{" in rendered or "}" in rendered:
-            raise outbox.WebhookRefused("tham số viết {ten_truong}")
+            raise outbox.WebhookRefused(vi("tham số viết {ten_truong}"))
         outbox.parse_webhook_url(rendered, allow_http=allow_private)
     except outbox.WebhookRefused as exc:
-        errors["url_template"] = f"URL không dùng được: {exc}"
+        errors["url_template"] = vi("URL không dùng được: %(reason)s", reason=exc.args[0] if exc.args else str(exc))
     missing = sorted(set(placeholders) - set(inputs))
     if missing and "inputs" not in errors:
-        errors["inputs"] = f"URL dùng tham số chưa khai báo: {', '.join(missing)}"
+        errors["inputs"] = vi("URL dùng tham số chưa khai báo: %(names)s", names=", ".join(missing))
     if errors:
-        raise Invalid("Kết nối chưa hợp lệ: " + "; ".join(f"{k}: {v}" for k, v in errors.items()), fields=errors)
+        detail = None  # "field: reason; field: reason", each part rendered in the reader's language
+        for key, why in errors.items():
+            part = vi("%(field)s: %(reason)s", field=key, reason=why)
+            detail = part if detail is None else vi("%(before)s; %(after)s", before=detail, after=part)
+        raise Invalid(vi("Kết nối chưa hợp lệ: %(errors)s", errors=detail), fields=errors)
     return {"name": name, "method": method, "url_template": url, "headers": dict(d.headers or {}),
             "inputs": inputs, "outputs": dict(outputs), "timeout_seconds": timeout, "max_attempts": attempts,
             "allow_private": allow_private, "active": bool(d.active),
@@ -185,22 +191,23 @@ def get_connector(session: Session, actor: Actor, connector_id: int) -> Connecto
     scopes = access.admin_scopes(actor)
     connector = session.get(Connector, connector_id)
     if connector is None or not access.in_scope(scopes, connector.scope):
-        raise NotFound("Không tìm thấy kết nối.")
+        raise NotFound(vi("Không tìm thấy kết nối."))
     return connector
 
 
 def create(session: Session, actor: Actor, definition: Definition) -> Connector:
     scope = (definition.scope or "").strip()
     if not scope:
-        raise Invalid("Chọn phạm vi của kết nối (mã tỉnh hoặc VN).", fields={"scope": "bắt buộc"})
+        raise Invalid(vi("Chọn phạm vi của kết nối (mã tỉnh hoặc VN)."), fields={"scope": vi("bắt buộc")})
     access.may_administer(actor, scope)
     province = session.get(Unit, scope) if scope != "VN" else None
     if scope != "VN" and (province is None or province.level != "province"):
-        raise Invalid(f"Phạm vi '{scope}' không phải mã tỉnh hay VN.", fields={"scope": "mã tỉnh (2 chữ số) hoặc VN"})
+        raise Invalid(vi("Phạm vi '%(scope)s' không phải mã tỉnh hay VN.", scope=scope),
+                      fields={"scope": vi("mã tỉnh (2 chữ số) hoặc VN")})
     columns = _checked(definition)
     if session.scalar(select(Connector.id).where(Connector.scope == scope, Connector.name == columns["name"])):
-        raise Conflict(f"Đã có kết nối '{columns['name']}' trong phạm vi {scope}.", code="connector_exists",
-                       fields={"name": "đã dùng"})
+        raise Conflict(vi("Đã có kết nối '%(name)s' trong phạm vi %(scope)s.", name=columns["name"], scope=scope),
+                       code="connector_exists", fields={"name": vi("đã dùng")})
     connector = Connector(scope=scope, secret_headers={}, updated_by=actor.name, **columns)
     _store_secrets(session, connector, definition.secret_headers)
     session.add(connector)
@@ -243,7 +250,7 @@ def _store_secrets(session: Session, connector: Connector, given: dict) -> None:
         elif name in stored:
             kept[name] = stored[name]
         else:
-            raise Invalid(f"Tiêu đề bí mật '{name}' cần giá trị.", fields={"secret_headers": name})
+            raise Invalid(vi("Tiêu đề bí mật '%(name)s' cần giá trị.", name=name), fields={"secret_headers": name})
     connector.secret_headers = kept
 
 
@@ -296,20 +303,23 @@ def diagram_problems(session: Session, xml: str | bytes, scope: str) -> list[Pro
     problems = expression_problems(calls)
     for call in calls:
         if not call.connector:
-            problems.append(Problem(f"{call.element_id}: tác vụ dịch vụ phải nêu kết nối (spiffworkflow:"
-                                    "serviceTaskOperator id, camunda:topic hoặc thuộc tính connector).",
+            problems.append(Problem(vi("%(element_id)s: tác vụ dịch vụ phải nêu kết nối (spiffworkflow:"
+                                       "serviceTaskOperator id, camunda:topic hoặc thuộc tính connector).",
+                                       element_id=call.element_id),
                                     call.element_id, call.line, code="connector_missing"))
             continue
         connector = resolve(session, call.connector, _province(scope))
         if connector is None:
-            problems.append(Problem(f"{call.element_id}: không có kết nối '{call.connector}' cho phạm vi {scope} "
-                                    "(quản trị viên khai báo ở mục Kết nối).", call.element_id, call.line,
+            problems.append(Problem(vi("%(element_id)s: không có kết nối '%(connector)s' cho phạm vi %(scope)s "
+                                       "(quản trị viên khai báo ở mục Kết nối).", element_id=call.element_id,
+                                       connector=call.connector, scope=scope), call.element_id, call.line,
                                     code="unknown_connector"))
             continue
         missing = [i for i in connector.inputs if i not in call.inputs]
         if missing:
-            problems.append(Problem(f"{call.element_id}: kết nối '{call.connector}' cần tham số "
-                                    f"{', '.join(missing)}.", call.element_id, call.line, code="connector_input"))
+            problems.append(Problem(vi("%(element_id)s: kết nối '%(connector)s' cần tham số %(names)s.",
+                                       element_id=call.element_id, connector=call.connector,
+                                       names=", ".join(missing)), call.element_id, call.line, code="connector_input"))
     return problems
 
 

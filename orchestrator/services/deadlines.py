@@ -74,10 +74,12 @@ def declare_day(session: Session, actor, day, kind: str, scope: str, note: str |
     """An administrator declares a day off or a make-up working day (country or province); the
     use case, audited, is `administration.add_day`."""
     from . import access
+    from ..i18n import vi
     from .errors import Invalid
 
     if kind not in (DAY_OFF, WORKING_DAY):
-        raise Invalid("Loại ngày không hợp lệ.", fields={"kind": "off | work"})
+        raise Invalid(vi("Loại ngày không hợp lệ."),
+                      fields={"kind": vi("off (ngày nghỉ) hoặc work (ngày làm việc bù)")})
     access.may_administer(actor, scope)
     forget_calendars()
     row = session.scalar(select(CalendarDay).where(CalendarDay.day == day, CalendarDay.scope == scope))

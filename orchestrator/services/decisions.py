@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ..engine import decisions as dmn
+from ..i18n import vi
 from ..models import ProcedureVersion
 from . import audit, designer
 from .auth import Actor
@@ -24,7 +25,7 @@ def tables(version: ProcedureVersion) -> list[dict]:
 def table(version: ProcedureVersion, decision_id: str) -> dict:
     found = next((t for t in tables(version) if t["id"] == decision_id), None)
     if found is None:
-        raise NotFound(f"Phiên bản không có bảng quyết định '{decision_id}'.")
+        raise NotFound(vi("Phiên bản không có bảng quyết định '%(decision_id)s'.", decision_id=decision_id))
     return found
 
 
@@ -32,7 +33,7 @@ def xml_of(version: ProcedureVersion, decision_id: str) -> str:
     """The DMN document of one table, as stored with the version."""
     text = (version.decisions or {}).get(decision_id)
     if text is None:
-        raise NotFound(f"Phiên bản không có bảng quyết định '{decision_id}'.")
+        raise NotFound(vi("Phiên bản không có bảng quyết định '%(decision_id)s'.", decision_id=decision_id))
     return text
 
 
@@ -44,30 +45,33 @@ def save_rules(session: Session, actor: Actor, code: str, number: int, decision_
     version = designer.get_for_edit(session, actor, code, number)
     current = table(version, decision_id)
     if len(rules) > dmn.MAX_RULES:
-        raise Invalid(f"Tối đa {dmn.MAX_RULES} quy tắc.", fields={"rules": f"tối đa {dmn.MAX_RULES}"})
+        raise Invalid(vi("Tối đa %(count)s quy tắc.", count=dmn.MAX_RULES),
+                      fields={"rules": vi("tối đa %(count)s", count=dmn.MAX_RULES)})
     fields: dict[str, str] = {}
     clean = []
     for n, rule in enumerate(rules, start=1):
         inputs = [str(v or "").strip() for v in rule.get("inputs") or []]
         outputs = [str(v or "").strip() for v in rule.get("outputs") or []]
         if len(inputs) != len(current["inputs"]) or len(outputs) != len(current["outputs"]):
-            raise Invalid("Số ô của quy tắc không khớp số cột của bảng.", fields={f"rule.{n}": "số ô"})
+            raise Invalid(vi("Số ô của quy tắc không khớp số cột của bảng."), fields={f"rule.{n}": vi("số ô")})
         for c, (col, text) in enumerate(zip(current["inputs"], inputs), start=1):
             why = dmn.cell_error(text, "input")
             if why:
-                fields[f"rule.{n}.in.{c}"] = f"Quy tắc {n}, cột đầu vào '{col['label'] or col['id']}': {why}"
+                fields[f"rule.{n}.in.{c}"] = vi("Quy tắc %(rule)s, cột đầu vào '%(column)s': %(reason)s", rule=n,
+                                                column=col["label"] or col["id"], reason=why)
         for c, (col, text) in enumerate(zip(current["outputs"], outputs), start=1):
             why = dmn.cell_error(text, "output")
             if why:
-                fields[f"rule.{n}.out.{c}"] = f"Quy tắc {n}, cột kết quả '{dmn.output_key(col)}': {why}"
+                fields[f"rule.{n}.out.{c}"] = vi("Quy tắc %(rule)s, cột kết quả '%(column)s': %(reason)s", rule=n,
+                                                 column=dmn.output_key(col), reason=why)
         annotation = str(rule.get("annotation") or "").strip()[:dmn.MAX_CELL_CHARS]
         clean.append({"id": rule.get("id") or None, "inputs": inputs, "outputs": outputs, "annotation": annotation})
     if fields:
-        raise Invalid("Bảng quyết định chưa được lưu: có ô không hợp lệ.", fields=fields)
+        raise Invalid(vi("Bảng quyết định chưa được lưu: có ô không hợp lệ."), fields=fields)
     text = dmn.rewrite_rules(version.decisions[decision_id], clean)
     problems = dmn.check(dmn.parse_trusted(text))
     if problems:
-        raise Rejected("Bảng quyết định chưa được lưu.", problems=[p.as_dict() for p in problems], code="invalid_dmn")
+        raise Rejected(vi("Bảng quyết định chưa được lưu."), problems=[p.as_dict() for p in problems], code="invalid_dmn")
     version.decisions = {**version.decisions, decision_id: text}
     audit.record(session, "procedure.decision", actor.name, note=f"{code} v{number}: {decision_id}",
                  data={"rules": len(clean)})

@@ -34,6 +34,7 @@ from . import access, audit, connectors, fees, forms, procedures, versions
 from .auth import Actor
 from .deadlines import calendar_for, legal_due_at
 from .errors import Conflict, Forbidden, Invalid, NotFound
+from ..i18n import vi
 from .routing import ITEM, Unresolvable, resolve
 
 # Stored drafts already passed the upload limit; a rewrite only adds a few elements.
@@ -54,16 +55,17 @@ def get_for_view(session: Session, actor: Actor, code: str, number: int) -> Proc
     version = session.scalar(select(ProcedureVersion).where(
         ProcedureVersion.procedure_code == code, ProcedureVersion.version == number))
     if version is None or not can_view(actor, version.scope):
-        raise NotFound(f"Không có thủ tục {code} phiên bản {number}.")
+        raise NotFound(vi("Không có thủ tục %(code)s phiên bản %(number)s.", code=code, number=number))
     return version
 
 
 def get_for_edit(session: Session, actor: Actor, code: str, number: int, *, draft: bool = True) -> ProcedureVersion:
     version = get_for_view(session, actor, code, number)
     if not can_edit(actor, version.scope):
-        raise Forbidden("Bạn chỉ được xem phiên bản này (mẫu quốc gia hoặc tỉnh khác); hãy tạo biến thể của tỉnh.")
+        raise Forbidden(vi("Bạn chỉ được xem phiên bản này (mẫu quốc gia hoặc tỉnh khác); hãy tạo biến thể của tỉnh."))
     if draft and version.state != DRAFT:
-        raise Conflict("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới từ phiên bản này.", code="immutable")
+        raise Conflict(vi("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới từ phiên bản này."),
+                       code="immutable")
     return version
 
 
@@ -90,7 +92,7 @@ def catalogue(session: Session, actor: Actor, scope: str) -> list[CatalogueRow]:
     """Every procedure with a version in `scope` or a national template: what is in force there
     (the province variant, else the national template), the drafts, and who published what."""
     if not can_view(actor, scope):
-        raise NotFound("Không có phạm vi này.")
+        raise NotFound(vi("Không có phạm vi này."))
     scopes = {scope, NATIONAL}
     rows = session.scalars(select(ProcedureVersion).where(ProcedureVersion.scope.in_(scopes))
                            .order_by(ProcedureVersion.procedure_code, ProcedureVersion.version)).all()
@@ -112,7 +114,7 @@ def catalogue(session: Session, actor: Actor, scope: str) -> list[CatalogueRow]:
 def visible_versions(session: Session, actor: Actor, code: str) -> list[tuple[ProcedureVersion, bool]]:
     rows = [(v, f) for v, f in procedures.versions(session, code) if can_view(actor, v.scope)]
     if not rows:
-        raise NotFound(f"Không có thủ tục {code}.")
+        raise NotFound(vi("Không có thủ tục %(code)s.", code=code))
     return rows
 
 
@@ -144,10 +146,10 @@ def derive_variant(session: Session, actor: Actor, code: str, province: str,
                    max_bytes: int = REWRITE_MAX_BYTES) -> ProcedureVersion:
     """One click: the national template in force becomes a draft of the province's own variant."""
     if province == NATIONAL or not can_edit(actor, province):
-        raise Forbidden("Chỉ tạo biến thể cho tỉnh bạn thiết kế.")
+        raise Forbidden(vi("Chỉ tạo biến thể cho tỉnh bạn thiết kế."))
     link = session.get(ProcedureInForce, (code, NATIONAL))
     if link is None:
-        raise NotFound(f"Thủ tục {code} chưa có mẫu quốc gia đang áp dụng.")
+        raise NotFound(vi("Thủ tục %(code)s chưa có mẫu quốc gia đang áp dụng.", code=code))
     source = link.version
     return _copy_as_draft(session, actor, source, province, source.bpmn_xml.encode("utf-8"),
                           "procedure.derive", max_bytes)
@@ -176,11 +178,11 @@ def _edited(version: ProcedureVersion, change, *args, **kwargs) -> bytes:
     try:
         return change(version.bpmn_xml, version.process_id, *args, **kwargs)
     except edit.UnknownElement as exc:
-        raise NotFound(str(exc)) from None
+        raise NotFound(exc.args[0]) from None
     except edit.LaneInUse as exc:
-        raise Conflict(str(exc), code="lane_in_use", fields={exc.lane_id: "đang được sử dụng"}) from None
+        raise Conflict(exc.args[0], code="lane_in_use", fields={exc.lane_id: vi("đang được sử dụng")}) from None
     except edit.InvalidCondition as exc:
-        raise Invalid(str(exc), fields={exc.flow_id: exc.detail}) from None
+        raise Invalid(exc.args[0], fields={exc.flow_id: exc.detail}) from None
 
 
 def _store(session: Session, actor: Actor, version: ProcedureVersion, xml: bytes, action: str,
@@ -207,7 +209,7 @@ def route_path(level: str, unit_type: str, dept_code: str, role: str) -> str:
     """Level, unit type and role as chosen on the page -> the routing path of docs/api.md."""
     fields = {}
     if role not in ROLES:
-        fields["role"] = "reception, specialist hoặc leader"
+        fields["role"] = vi("reception, specialist hoặc leader")
     if level == "commune":
         path = f"commune/{role}"
     elif level == "province":
@@ -216,13 +218,13 @@ def route_path(level: str, unit_type: str, dept_code: str, role: str) -> str:
         elif unit_type == "department" and re.fullmatch(r"[A-Za-z0-9_.-]{1,20}", dept_code or ""):
             path = f"province/department:{dept_code}/{role}"
         else:
-            fields["dept_code"] = "mã sở/ban (ví dụ STP, VPDKDD)"
+            fields["dept_code"] = vi("mã sở/ban (ví dụ STP, VPDKDD)")
             path = ""
     else:
-        fields["level"] = "commune hoặc province"
+        fields["level"] = vi("commune hoặc province")
         path = ""
     if fields or parse_route(path) is None:
-        raise Invalid("Định tuyến không hợp lệ.", fields=fields or {"level": "không hợp lệ"})
+        raise Invalid(vi("Định tuyến không hợp lệ."), fields=fields or {"level": vi("không hợp lệ")})
     return path
 
 
@@ -236,7 +238,7 @@ def add_lane(session: Session, actor: Actor, code: str, number: int, name: str) 
     version = get_for_edit(session, actor, code, number)
     name = (name or "").strip()
     if not name or len(name) > 200:
-        raise Invalid("Làn mới cần tên.", fields={"name": "bắt buộc, tối đa 200 ký tự"})
+        raise Invalid(vi("Làn mới cần tên."), fields={"name": vi("bắt buộc, tối đa %(n)s ký tự", n=200)})
     xml, lane_id = _edited(version, edit.add_lane, name)
     return _store(session, actor, version, xml, "procedure.lane_add", f"thêm làn {lane_id} '{name}'")
 
@@ -297,7 +299,8 @@ def set_condition(session: Session, actor: Actor, code: str, number: int, flow_i
 def set_task_form(session: Session, actor: Actor, code: str, number: int, task_id: str, form_key: str) -> ProcedureVersion:
     version = get_for_edit(session, actor, code, number)
     if not form_key or session.get(FormDefinition, form_key) is None:
-        raise Invalid("Biểu mẫu không có trong thư viện.", fields={"form_key": "chọn một biểu mẫu của thư viện"})
+        raise Invalid(vi("Biểu mẫu không có trong thư viện."),
+                      fields={"form_key": vi("chọn một biểu mẫu của thư viện")})
     xml = _edited(version, edit.set_step_form, task_id, version.dialect, form_key)
     return _store(session, actor, version, xml, "procedure.form", f"{task_id}: biểu mẫu {form_key}")
 
@@ -334,7 +337,7 @@ def save_task_form_fields(session: Session, actor: Actor, code: str, number: int
     version = get_for_edit(session, actor, code, number)
     task_meta = next((t for t in version.model["user_tasks"] if t["id"] == task_id), None)
     if task_meta is None:
-        raise NotFound(f"Không có bước {task_id}.")
+        raise NotFound(vi("Không có bước %(step)s.", step=task_id))
     base_key = task_meta["form_key"] or task_id
     current = session.get(FormDefinition, base_key)
     definition = copy.deepcopy(current.definition) if current else {"title": {"vi": task_meta["name"]}, "schema": {
@@ -347,14 +350,14 @@ def save_task_form_fields(session: Session, actor: Actor, code: str, number: int
         if not name and not (row.get("label") or "").strip():
             continue  # an empty spare row
         if not FIELD_NAME_RE.match(name):
-            errors[f"name_{i}"] = "tên trường: chữ thường, số, gạch dưới (ví dụ so_giay_to)"
+            errors[f"name_{i}"] = vi("tên trường: chữ thường, số, gạch dưới (ví dụ so_giay_to)")
             continue
         if name in props:
-            errors[f"name_{i}"] = "tên trường bị trùng"
+            errors[f"name_{i}"] = vi("tên trường bị trùng")
             continue
         kind = row.get("type") or "string"
         if kind not in FIELD_TYPES:
-            errors[f"type_{i}"] = "kiểu không hợp lệ"
+            errors[f"type_{i}"] = vi("kiểu không hợp lệ")
             continue
         prop = dict(old_props.get(name, {}))
         prop["title"] = (row.get("label") or name).strip()
@@ -373,7 +376,7 @@ def save_task_form_fields(session: Session, actor: Actor, code: str, number: int
             try:
                 prop["enum"] = [{"integer": int, "number": float}.get(json_type, str)(c) for c in choices]
             except ValueError:
-                errors[f"choices_{i}"] = "lựa chọn phải cùng kiểu với trường"
+                errors[f"choices_{i}"] = vi("lựa chọn phải cùng kiểu với trường")
                 continue
             if len(prop.get("x-enum-labels", {}).get("vi", [])) != len(choices):
                 prop.pop("x-enum-labels", None)
@@ -388,9 +391,9 @@ def save_task_form_fields(session: Session, actor: Actor, code: str, number: int
         if kind == "text":
             ui.setdefault(name, {})["ui:widget"] = "textarea"
     if errors:
-        raise Invalid("Trường biểu mẫu không hợp lệ.", fields=errors)
+        raise Invalid(vi("Trường biểu mẫu không hợp lệ."), fields=errors)
     if not props:
-        raise Invalid("Biểu mẫu cần ít nhất một trường.", fields={"name_0": "bắt buộc"})
+        raise Invalid(vi("Biểu mẫu cần ít nhất một trường."), fields={"name_0": vi("bắt buộc")})
     removed = set(old_props) - set(props)
     if removed and "allOf" in schema:  # rules naming a removed field would make the form unusable
         schema["allOf"] = [r for r in schema["allOf"] if not any(f'"{n}"' in json.dumps(r) for n in removed)]
@@ -403,7 +406,7 @@ def save_task_form_fields(session: Session, actor: Actor, code: str, number: int
     definition["id"] = key
     problems = forms.check_definition(definition)
     if problems:
-        raise Invalid("Biểu mẫu không hợp lệ: " + "; ".join(problems))
+        raise Invalid(vi("Biểu mẫu không hợp lệ: %(problems)s", problems="; ".join(problems)))
     row = session.get(FormDefinition, key)
     if row is None:
         session.add(FormDefinition(key=key, definition=definition))
@@ -426,9 +429,10 @@ def set_step_deadline(session: Session, actor: Actor, code: str, number: int, ta
             if not 1 <= value <= (365 if unit == "days" else 2000):
                 raise ValueError
         except (TypeError, ValueError):
-            raise Invalid("Thời hạn bước phải là số nguyên dương.", fields={"amount": "số nguyên dương"}) from None
+            raise Invalid(vi("Thời hạn bước phải là số nguyên dương."),
+                          fields={"amount": vi("số nguyên dương")}) from None
     if unit not in ("days", "hours"):
-        raise Invalid("Đơn vị thời hạn: ngày làm việc hoặc giờ làm việc.", fields={"unit": "days | hours"})
+        raise Invalid(vi("Đơn vị thời hạn: ngày làm việc hoặc giờ làm việc."), fields={"unit": vi("days | hours")})
     xml = _edited(version, edit.set_step_deadline, task_id, version.dialect,
                   days=value if unit == "days" else None, hours=value if unit == "hours" else None)
     label = f"{value} {'ngày' if unit == 'days' else 'giờ'} làm việc" if value else "theo hạn hồ sơ"
@@ -452,18 +456,19 @@ def set_procedure_meta(session: Session, actor: Actor, code: str, number: int, *
             if amount < 0 or amount > 1_000_000_000:
                 raise ValueError
         except (TypeError, ValueError):
-            raise Invalid("Lệ phí phải là số tiền (VND) không âm.", fields={"fee_amount": "số nguyên ≥ 0"}) from None
+            raise Invalid(vi("Lệ phí phải là số tiền (VND) không âm."),
+                          fields={"fee_amount": vi("số nguyên ≥ 0")}) from None
         fee = {"kind": "fixed", "amount": amount}
     elif fee_kind == "decision":
         fee = {"kind": "decision", "decision": (fee_decision or "").strip(), "output": (fee_output or "").strip() or None}
         try:
             fees.check_rule(fee, dict(version.decisions or {}))
         except Invalid as exc:
-            raise Invalid(exc.message, fields={"fee_decision": "chọn một bảng quyết định của bản nháp"}) from None
+            raise Invalid(exc.message, fields={"fee_decision": vi("chọn một bảng quyết định của bản nháp")}) from None
     elif fee_kind == "provincial":  # set by the province / the tax notice: the officer states the amount
         fee = {"kind": "provincial"}
     else:
-        raise Invalid("Loại lệ phí không hợp lệ.", fields={"fee_kind": "free | fixed | decision | provincial"})
+        raise Invalid(vi("Loại lệ phí không hợp lệ."), fields={"fee_kind": vi("free | fixed | decision | provincial")})
     before = {"deadline_days": version.deadline_days, "deadline_kind": version.deadline_kind, "fee": version.fee_rule}
     version.deadline_days, version.deadline_kind = meta["deadline_days"], meta["deadline_kind"]
     version.fee_rule = {**{k: v for k, v in (version.fee_rule or {}).items()
@@ -480,7 +485,7 @@ def publish(session: Session, actor: Actor, code: str, number: int):
     """Publish a draft or roll back to a published version; the checks are the service's."""
     version = get_for_view(session, actor, code, number)
     if not can_edit(actor, version.scope):
-        raise Forbidden("Chỉ nhà thiết kế cấp quốc gia được công bố mẫu quốc gia.")
+        raise Forbidden(vi("Chỉ nhà thiết kế cấp quốc gia được công bố mẫu quốc gia."))
     return procedures.publish(session, actor, code, number)
 
 
@@ -628,9 +633,9 @@ def parse_sample(fields: list[dict], raw: dict[str, str]) -> dict:
             else:
                 data[f["name"]] = value
         except ValueError:
-            errors[f["name"]] = "sai kiểu dữ liệu"
+            errors[f["name"]] = vi("sai kiểu dữ liệu")
     if errors:
-        raise Invalid("Dữ liệu mẫu không hợp lệ.", fields=errors)
+        raise Invalid(vi("Dữ liệu mẫu không hợp lệ."), fields=errors)
     return data
 
 
@@ -641,10 +646,11 @@ def dry_run(session: Session, actor: Actor, code: str, number: int, commune_code
     version = get_for_view(session, actor, code, number)
     commune = session.get(Unit, commune_code or "")
     if commune is None or commune.level != "commune":
-        raise Invalid("Chọn một xã/phường để định tuyến.", fields={"commune_code": "mã xã/phường (5 chữ số)"})
+        raise Invalid(vi("Chọn một xã/phường để định tuyến."), fields={"commune_code": vi("mã xã/phường (5 chữ số)")})
     province = commune.province_code
     if version.scope != NATIONAL and province != version.scope:
-        raise Invalid("Xã/phường phải thuộc tỉnh của phiên bản.", fields={"commune_code": f"thuộc tỉnh {version.scope}"})
+        raise Invalid(vi("Xã/phường phải thuộc tỉnh của phiên bản."),
+                      fields={"commune_code": vi("thuộc tỉnh %(province)s", province=version.scope)})
     pins = procedures.library_pins(session, version)  # the procedures of the library it calls
     called_steps, called_paths, called_forms = versions.called_steps(pins)
     bundle = bundle_for(version.id, version.bpmn_xml, version.dialect, version.process_id, versions.called_specs(pins),

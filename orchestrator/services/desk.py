@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..models import Procedure, ProcedureInForce, ProcedureVersion
 from ..models.procedures import NATIONAL
 from . import procedures, search, versions
+from ..i18n import vi
 from .errors import NotFound
 
 # The reception step's outcome fields (`forms.effective`): the desk's own choice, not the form's data.
@@ -50,8 +51,36 @@ def reception_form(session: Session, procedure_code: str, province_code: str) ->
     accepted as it starts)."""
     version = procedures.in_force(session, procedure_code, province_code)
     if version is None:
-        raise NotFound(f"Thủ tục {procedure_code} chưa được công bố cho tỉnh {province_code}.",
+        raise NotFound(vi("Thủ tục %(procedure)s chưa được công bố cho tỉnh %(province)s.", procedure=procedure_code,
+                          province=province_code),
                        code="procedure_not_offered")
+    return version, reception_form_of(session, version)
+
+
+def reception_form_of(session: Session, version: ProcedureVersion) -> dict | None:
+    """The form of a version's reception step (the first with that milestone), None without one."""
     runtime = versions.runtime(session, version.id)
     step = next((t["id"] for t in runtime.model["user_tasks"] if t.get("milestone") == "reception"), None)
-    return version, (runtime.step_forms.get(step) if step else None)
+    return runtime.step_forms.get(step) if step else None
+
+
+def start_schema(form: dict | None) -> dict:
+    """The JSON Schema of the `data` an integrator sends to start a dossier: the reception form
+    without the desk's outcome fields, requiring what an accepted dossier needs (the form's
+    `reception_result: accept` branch), so that the officer can accept it as sent. Without a
+    reception step, any object (the dossier is accepted as it starts)."""
+    schema = (form or {}).get("schema")
+    if not schema:
+        return {"type": "object"}
+    required = [n for n in schema.get("required", []) if n not in OUTCOME_FIELDS]
+    kept = []
+    for branch in schema.get("allOf", []):
+        outcome = (branch.get("if") or {}).get("properties", {}).get("reception_result")
+        if outcome is None:
+            kept.append(branch)
+        elif outcome.get("const") == "accept":
+            required += [n for n in branch.get("then", {}).get("required", []) if n not in required]
+    out = {k: v for k, v in schema.items() if k not in ("properties", "required", "allOf")}
+    out["properties"] = {k: v for k, v in schema.get("properties", {}).items() if k not in OUTCOME_FIELDS}
+    out.update({"required": required} if required else {}, **({"allOf": kept} if kept else {}))
+    return out

@@ -28,6 +28,7 @@ from ..models.dossiers import CANCELLED, COMPLETED, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
 from . import on_time, pauses, units
+from ..i18n import vi
 from .errors import NotFound
 
 log = logging.getLogger(__name__)
@@ -190,10 +191,12 @@ def render_html(session: Session, dossier: Dossier, kind: str, *, screen: bool =
     `script_url`: the static script behind the page's print button (no inline script: CSP)."""
     if kind not in KINDS or kind not in available(dossier):
         if kind == "receipt":  # guided to supplement or refused at the desk: never received
-            raise NotFound(f"Hồ sơ {dossier.code} chưa được tiếp nhận (trạng thái {dossier.status}: "
-                           f"{dossier.status_name}) nên không có giấy tiếp nhận hồ sơ và hẹn trả kết quả.",
+            raise NotFound(vi("Hồ sơ %(code)s chưa được tiếp nhận (trạng thái %(status)s: %(status_name)s) nên "
+                              "không có giấy tiếp nhận hồ sơ và hẹn trả kết quả.", code=dossier.code,
+                              status=dossier.status, status_name=dossier.status_name),
                            code="no_such_document")
-        raise NotFound(f"Hồ sơ {dossier.code} không có văn bản '{kind}'.", code="no_such_document")
+        raise NotFound(vi("Hồ sơ %(code)s không có văn bản '%(kind)s'.", code=dossier.code, kind=kind),
+                       code="no_such_document")
     unit = session.get(Unit, dossier.received_by_unit)
     parent = session.get(Unit, unit.parent_code) if unit and unit.parent_code else None
     province = session.get(Unit, dossier.province_code)

@@ -9,6 +9,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, load_only
 
+from ..i18n import vi
 from ..models import AuditEvent, Dossier, DossierCounter, Procedure, Unit, WorkItem
 from ..models.dossiers import OPEN, DossierStatus
 from ..models.types import utcnow
@@ -19,6 +20,12 @@ from .errors import Conflict, Invalid, NotFound
 from .routing import Unresolvable
 
 CHANNELS = {1: "in person", 2: "online", 3: "post", 4: "schedule"}
+# The channels as integrators read them (Decree 118/2025: a dossier is handed in in person, online or
+# by public postal service); 4 is never sent, the system opens those dossiers on a procedure's schedule.
+CHANNEL_LABELS = {1: ("Trực tiếp tại bộ phận một cửa", "In person at the one-stop desk"),
+                  2: ("Trực tuyến (cổng dịch vụ công)", "Online (public service portal)"),
+                  3: ("Qua dịch vụ bưu chính công ích", "By public postal service"),
+                  4: ("Theo lịch (hệ thống tự mở)", "On the procedure's schedule (opened by the system)")}
 SCHEDULED = 4  # opened by a procedure's schedule: no citizen channel, the unit is the applicant
 
 
@@ -38,15 +45,15 @@ def _check_place(session: Session, province_code: str, commune_code: str, receiv
     fields = {}
     province = session.get(Unit, province_code) if province_code else None
     if province is None or province.level != "province":
-        fields["province_code"] = "không có tỉnh/thành phố mã này"
+        fields["province_code"] = vi("không có tỉnh/thành phố mã này")
     commune = session.get(Unit, commune_code) if commune_code else None
     if commune is None or commune.level != "commune" or commune.parent_code != province_code:
-        fields["commune_code"] = "không có xã/phường mã này trong tỉnh đã chọn"
+        fields["commune_code"] = vi("không có xã/phường mã này trong tỉnh đã chọn")
     unit = session.get(Unit, received_by) if received_by else None
     if unit is None or unit.province_code != province_code or unit.level not in ("commune", "service-center", "department"):
-        fields["received_by_unit"] = "đơn vị tiếp nhận phải là xã/phường, trung tâm hoặc sở của tỉnh"
+        fields["received_by_unit"] = vi("đơn vị tiếp nhận phải là xã/phường, trung tâm hoặc sở của tỉnh")
     if fields:
-        raise Invalid("Địa bàn hồ sơ không hợp lệ.", fields=fields)
+        raise Invalid(vi("Địa bàn hồ sơ không hợp lệ."), fields=fields)
 
 
 def start(session: Session, actor: Actor, *, procedure_code: str, province_code: str, commune_code: str,
@@ -68,11 +75,11 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
     _check_place(session, province_code, commune_code, received_by)
     version = procedures.in_force(session, procedure_code, province_code)
     if version is None:
-        raise NotFound(f"Thủ tục {procedure_code} chưa được công bố cho tỉnh {province_code}.",
-                       code="procedure_not_offered")
+        raise NotFound(vi("Thủ tục %(procedure)s chưa được công bố cho tỉnh %(province)s.", procedure=procedure_code,
+                          province=province_code), code="procedure_not_offered")
     if timer_start is None and (version.model or {}).get("timer_starts") and not version.model.get("plain_start"):
-        raise Conflict(f"Thủ tục {procedure_code} chỉ tạo hồ sơ theo lịch (sự kiện bắt đầu hẹn giờ), không nhận "
-                       "hồ sơ nộp.", code="scheduled_only")
+        raise Conflict(vi("Thủ tục %(procedure)s chỉ tạo hồ sơ theo lịch (sự kiện bắt đầu hẹn giờ), không nhận "
+                          "hồ sơ nộp.", procedure=procedure_code), code="scheduled_only")
     now = utcnow()
     dossier = Dossier(
         procedure_version_id=version.id, version=version, procedure_code=version.procedure_code,  # an alias: the new code
@@ -85,7 +92,8 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
     try:
         routes = steps.routes_for(session, dossier)
     except Unresolvable as exc:
-        raise Conflict(f"Không định tuyến được làn '{exc.path}': {exc.reason}.", code="unroutable",
+        raise Conflict(vi("Không định tuyến được làn '%(lane)s': %(reason)s.", lane=exc.path, reason=exc.reason),
+                       code="unroutable",
                        extra={"lane": exc.path}) from None
     dossier.code = next_code(session, received_by, now)
     session.add(dossier)
@@ -99,8 +107,9 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
                  unit_code=received_by, note=note or f"kênh {channel} ({CHANNELS.get(channel, '?')})")
     item = tasks.reception_to_complete(step) if in_person else None
     if item is None and not accepted:
-        raise Conflict(f"Quy trình của thủ tục {procedure_code} không mở bước tiếp nhận khi tạo hồ sơ; không ghi được "
-                       "kết quả hướng dẫn bổ sung hoặc từ chối tại quầy.", code="no_reception_step")
+        raise Conflict(vi("Quy trình của thủ tục %(procedure)s không mở bước tiếp nhận khi tạo hồ sơ; không ghi được "
+                          "kết quả hướng dẫn bổ sung hoặc từ chối tại quầy.", procedure=procedure_code),
+                       code="no_reception_step")
     if item is None:
         step.save()
         outbox.emit(session, dossier, "dossier.created")
@@ -115,14 +124,14 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
 def get_visible(session: Session, actor: Actor, code: str) -> Dossier:
     dossier = session.scalar(select(Dossier).where(Dossier.code == code))
     if dossier is None or not access.sees_dossier(session, actor, dossier):
-        raise NotFound(f"Không tìm thấy hồ sơ {code}.")
+        raise NotFound(vi("Không tìm thấy hồ sơ %(code)s.", code=code))
     return dossier
 
 
 def get_public(session: Session, code: str) -> Dossier:
     dossier = session.scalar(select(Dossier).where(Dossier.code == code))
     if dossier is None:
-        raise NotFound("Không tìm thấy hồ sơ với mã này.")
+        raise NotFound(vi("Không tìm thấy hồ sơ với mã này."))
     return dossier
 
 
@@ -220,7 +229,7 @@ def _conditions(session: Session, actor: Actor, *, q, status, procedure_code, pr
 _LISTED = load_only(*(getattr(Dossier, c) for c in (
     "code", "procedure_version_id", "procedure_code", "province_code", "commune_code", "received_by_unit",
     "channel", "applicant", "status", "incident", "incident_message", "submitted_at", "received_at",
-    "legal_due_at", "due_at", "finished_at", "paused", "apologized_at", "lock_version")))
+    "legal_due_at", "due_at", "finished_at", "paused", "apologized_at", "lock_version", "updated_at")))
 
 
 def list_visible(session: Session, actor: Actor, *, q: str | None = None, status: int | None = None,
@@ -236,10 +245,11 @@ def list_visible(session: Session, actor: Actor, *, q: str | None = None, status
     `sort` (SORT_NAMES): "id" pages by cursor (`after_id`), the others by position (`offset`).
     `count`: also the total, counted up to COUNT_CAP."""
     if sort not in SORT_NAMES:
-        raise Invalid(f"Cách sắp xếp không hợp lệ (một trong: {', '.join(SORT_NAMES)}).",
-                      fields={"sort": "không hợp lệ"})
+        raise Invalid(vi("Cách sắp xếp không hợp lệ (một trong: %(sorts)s).", sorts=", ".join(SORT_NAMES)),
+                      fields={"sort": vi("không hợp lệ")})
     if not 0 <= offset <= MAX_OFFSET:
-        raise Invalid(f"Vị trí trang quá xa (tối đa {MAX_OFFSET}); hãy lọc thêm.", fields={"offset": "quá xa"})
+        raise Invalid(vi("Vị trí trang quá xa (tối đa %(max)s); hãy lọc thêm.", max=MAX_OFFSET),
+                      fields={"offset": vi("quá xa")})
     now = utcnow()
     conds = _conditions(session, actor, q=q, status=status, procedure_code=procedure_code, procedure=procedure,
                         commune_code=commune_code, unit=unit, received_from=received_from, received_to=received_to,

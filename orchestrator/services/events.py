@@ -11,6 +11,7 @@ import re
 
 from ..models import DossierState
 from . import audit, outbox, steps
+from ..i18n import vi
 from .errors import Conflict, Invalid
 
 NAME_MAX = 200
@@ -23,8 +24,8 @@ def check_name(name, field: str = "name") -> str:
     """The name of an event or a message as sent; 400 naming `field` (the path's `name` or the
     body's `message`) when it is empty, longer than 200 characters or has a control character."""
     if not isinstance(name, str) or not EVENT_NAME.match(name):
-        raise Invalid("Tên sự kiện không hợp lệ.",
-                      fields={field: f"1 đến {NAME_MAX} ký tự, không có ký tự điều khiển"})
+        raise Invalid(vi("Tên sự kiện không hợp lệ."),
+                      fields={field: vi("1 đến %(max)s ký tự, không có ký tự điều khiển", max=NAME_MAX)})
     return name
 
 
@@ -37,14 +38,25 @@ def waiting_for(session, dossier) -> list[str]:
     return steps.workflow_of(dossier, state).waiting_messages()
 
 
+def listing_waits(refusal: Conflict, step: steps.Step, name: str) -> Conflict:
+    """A built-in event refused as `not_waiting` says, as a refused message does, what the
+    dossier waits for instead (`waiting_for`: its diagram's messages, none once finished)."""
+    if refusal.code == "not_waiting":
+        waiting = [] if step.dossier.finished_at is not None else step.run.waiting_messages()
+        refusal.extra.setdefault("waiting_for", waiting)
+        refusal.extra.setdefault("event", name)
+    return refusal
+
+
 def deliver_message(step: steps.Step, name: str, data: dict) -> steps.Step:
     """Deliver a BPMN message to the dossier a step holds locked; 409 when it does not wait for it."""
     session, dossier = step.session, step.dossier
     waiting = step.run.waiting_messages()
     if name not in waiting:
-        raise Conflict(f"Hồ sơ không chờ sự kiện '{name}'"
-                       + (f" (đang chờ: {', '.join(waiting)})." if waiting else "."), code="not_waiting",
-                       extra={"waiting_for": waiting})
+        raise Conflict(vi("Hồ sơ không chờ sự kiện '%(event)s' (đang chờ: %(waiting)s).", event=name,
+                          waiting=", ".join(waiting)) if waiting
+                       else vi("Hồ sơ không chờ sự kiện '%(event)s'.", event=name), code="not_waiting",
+                       extra={"waiting_for": waiting, "event": name})
     data = dict(data or {})
     step.engine(lambda run: run.deliver_message(name, data))
     dossier.data = {**dossier.data, **data}

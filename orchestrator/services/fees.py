@@ -22,6 +22,7 @@ Amounts are whole VND.
 from __future__ import annotations
 
 from ..engine import decisions as dmn
+from ..i18n import vi
 from .errors import Conflict, Invalid
 
 KINDS = ("free", "fixed", "field", "tiered", "decision", "provincial")
@@ -32,7 +33,8 @@ def _count(data: dict, field: str | None, default: int | None = None) -> int:
         return 1
     value = data.get(field, default)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) or value < 0:
-        raise Invalid(f"Thiếu hoặc sai số lượng '{field}' để tính phí.", fields={field: "số nguyên ≥ 0"})
+        raise Invalid(vi("Thiếu hoặc sai số lượng '%(field)s' để tính phí.", field=field),
+                      fields={field: vi("số nguyên ≥ 0")})
     return int(value)
 
 
@@ -55,29 +57,30 @@ def check_rule(rule: dict, decisions: dict | None = None) -> None:
     `decisions`: the version's DMN documents, {decision id: XML}, a `decision` rule must name one."""
     kind = (rule or {}).get("kind", "free")
     if kind not in KINDS:
-        raise Invalid(f"Loại quy tắc lệ phí không hợp lệ: {kind}", fields={"fee.kind": " | ".join(KINDS)})
+        raise Invalid(vi("Loại quy tắc lệ phí không hợp lệ: %(kind)s", kind=kind), fields={"fee.kind": " | ".join(KINDS)})
     if kind == "fixed" and (not isinstance(rule.get("amount"), int) or rule["amount"] < 0):
-        raise Invalid("Lệ phí cố định phải là số nguyên ≥ 0.", fields={"fee.amount": "số nguyên ≥ 0"})
+        raise Invalid(vi("Lệ phí cố định phải là số nguyên ≥ 0."), fields={"fee.amount": vi("số nguyên ≥ 0")})
     if kind == "decision":
         if not isinstance(rule.get("decision"), str) or (decisions is not None and rule["decision"] not in decisions):
-            raise Invalid(f"Quy tắc lệ phí theo bảng quyết định cần mã một bảng quyết định DMN tải lên cùng sơ đồ "
-                          f"(có: {', '.join(sorted(decisions or {})) or 'không có'}).", fields={"fee.decision": "bắt buộc"})
+            raise Invalid(vi("Quy tắc lệ phí theo bảng quyết định cần mã một bảng quyết định DMN tải lên cùng sơ đồ "
+                             "(có: %(decisions)s).", decisions=", ".join(sorted(decisions or {})) or vi("không có")),
+                          fields={"fee.decision": vi("bắt buộc")})
         if rule.get("output") is not None and not isinstance(rule["output"], str):
-            raise Invalid("Tên cột kết quả của bảng phí phải là chuỗi.", fields={"fee.output": "chuỗi"})
+            raise Invalid(vi("Tên cột kết quả của bảng phí phải là chuỗi."), fields={"fee.output": vi("chuỗi")})
     if kind == "provincial" and not isinstance(rule.get("note", ""), str):
-        raise Invalid("Ghi chú lệ phí do tỉnh quy định phải là chuỗi.", fields={"fee.note": "chuỗi"})
+        raise Invalid(vi("Ghi chú lệ phí do tỉnh quy định phải là chuỗi."), fields={"fee.note": vi("chuỗi")})
     if kind == "field" and not isinstance(rule.get("field"), str):
-        raise Invalid("Quy tắc lệ phí theo trường cần tên trường.", fields={"fee.field": "bắt buộc"})
+        raise Invalid(vi("Quy tắc lệ phí theo trường cần tên trường."), fields={"fee.field": vi("bắt buộc")})
     if kind == "tiered":
         tiers = rule.get("tiers")
         ok = isinstance(tiers, list) and tiers and all(
             isinstance(t, dict) and isinstance(t.get("from"), int) and t["from"] >= 1
             and isinstance(t.get("price"), int) and t["price"] >= 0 for t in tiers)
         if not ok or not isinstance(rule.get("quantity_field"), str):
-            raise Invalid("Quy tắc lệ phí theo bậc cần quantity_field và tiers [{from ≥ 1, price ≥ 0}].",
-                          fields={"fee.tiers": "[{from, price}]"})
+            raise Invalid(vi("Quy tắc lệ phí theo bậc cần quantity_field và tiers [{from ≥ 1, price ≥ 0}]."),
+                          fields={"fee.tiers": vi("[{from, price}]")})
         if rule.get("max") is not None and (not isinstance(rule["max"], int) or rule["max"] < 0):
-            raise Invalid("Mức trần lệ phí phải là số nguyên ≥ 0.", fields={"fee.max": "số nguyên ≥ 0"})
+            raise Invalid(vi("Mức trần lệ phí phải là số nguyên ≥ 0."), fields={"fee.max": vi("số nguyên ≥ 0")})
 
 
 def compute(rule: dict, data: dict, decisions: dict | None = None) -> int:
@@ -87,22 +90,23 @@ def compute(rule: dict, data: dict, decisions: dict | None = None) -> int:
     try:
         check_rule(rule, decisions or {} if rule.get("kind") == "decision" else None)
     except Invalid as exc:
-        raise Conflict(f"Quy tắc lệ phí của thủ tục không dùng được: {exc.message}", code="bad_fee_rule") from None
+        raise Conflict(vi("Quy tắc lệ phí của thủ tục không dùng được: %(reason)s", reason=exc.message),
+                       code="bad_fee_rule") from None
     kind = rule.get("kind", "free")
     if kind == "free":
         return 0
     if kind == "fixed":
         return rule["amount"]
     if kind == "provincial":
-        raise Invalid("Phí, lệ phí của thủ tục này do tỉnh quy định và theo thông báo của cơ quan thuế: hãy nhập "
-                      "số tiền.", fields={"amount": "bắt buộc: số tiền (VND) theo thông báo thuế"})
+        raise Invalid(vi("Phí, lệ phí của thủ tục này do tỉnh quy định và theo thông báo của cơ quan thuế: hãy nhập "
+                         "số tiền."), fields={"amount": vi("bắt buộc: số tiền (VND) theo thông báo thuế")})
     if kind == "decision":
         return _by_decision(rule, data, decisions or {})
     if kind == "field":
         value = data.get(rule["field"])
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-            raise Invalid(f"Hồ sơ chưa có số tiền '{rule['field']}' để tính nghĩa vụ tài chính.",
-                          fields={rule["field"]: "số tiền ≥ 0"})
+            raise Invalid(vi("Hồ sơ chưa có số tiền '%(field)s' để tính nghĩa vụ tài chính.", field=rule["field"]),
+                          fields={rule["field"]: vi("số tiền ≥ 0")})
         return int(round(value))
     per_item = tiered_amount(_count(data, rule["quantity_field"]), rule["tiers"], rule.get("max"))
     return per_item * _count(data, rule.get("multiplier_field"), default=1)
@@ -114,10 +118,11 @@ def _by_decision(rule: dict, data: dict, decisions: dict) -> int:
     try:
         outputs = dmn.evaluate(decisions.values(), name, dict(data or {}))
     except dmn.DecisionError as exc:
-        raise Conflict(f"Không tính được lệ phí theo bảng quyết định: {exc}", code="fee_decision") from None
+        raise Conflict(vi("Không tính được lệ phí theo bảng quyết định: %(reason)s", reason=exc.args[0]
+                          if len(exc.args) == 1 else str(exc)), code="fee_decision") from None
     key = rule.get("output") or (next(iter(outputs)) if len(outputs) == 1 else None)
     value = outputs.get(key) if key else None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < 0:
-        raise Conflict(f"Bảng quyết định '{name}' không cho số tiền (cột '{key or '?'}': {value!r}); cần số ≥ 0.",
-                       code="fee_decision")
+        raise Conflict(vi("Bảng quyết định '%(decision)s' không cho số tiền (cột '%(column)s': %(value)s); cần số ≥ 0.",
+                          decision=name, column=key or "?", value=repr(value)), code="fee_decision")
     return int(round(value))

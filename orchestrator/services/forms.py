@@ -11,6 +11,7 @@ from jsonschema.exceptions import SchemaError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..i18n import both, vi
 from ..models import FormDefinition
 from .errors import Invalid
 
@@ -159,10 +160,13 @@ def field_errors(definition: dict | None, data: object, lang: str = "vi") -> dic
     return errors
 
 
-def validate(definition: dict | None, data: object, lang: str = "vi") -> dict:
-    errors = field_errors(definition, data, lang)
+def validate(definition: dict | None, data: object) -> dict:
+    """Refuse data the form does not allow, each field's message in Vietnamese with its English."""
+    errors = field_errors(definition, data, "vi")
     if errors:
-        raise Invalid("Dữ liệu biểu mẫu không hợp lệ.", fields=errors, code="invalid_form")
+        english = field_errors(definition, data, "en")
+        raise Invalid(vi("Dữ liệu biểu mẫu không hợp lệ."), code="invalid_form",
+                      fields={k: both(v, english.get(k, v)) for k, v in errors.items()})
     return data  # type: ignore[return-value]
 
 

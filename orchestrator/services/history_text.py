@@ -122,6 +122,8 @@ SENTENCES: dict[str, tuple] = {
     "api_key.create": ("{actor} đã tạo khóa API", "{actor} created an API key", "{note}", "{note}"),
     "api_key.rotate": ("{actor} đã đổi khóa API", "{actor} rotated an API key", "{note}", "{note}"),
     "api_key.revoke": ("{actor} đã thu hồi khóa API", "{actor} revoked an API key", "{note}", "{note}"),
+    "webhook.redeliver": ("{actor} đã yêu cầu gửi lại một webhook", "{actor} asked for a webhook to be sent again",
+                          "{note}", "{note}"),
     "calendar.office_hours": ("{actor} đã đặt giờ làm việc", "{actor} set the office hours", "{note}", "{note}"),
     "calendar.declare": ("{actor} đã khai báo ngày nghỉ, ngày làm bù", "{actor} declared a calendar day",
                          "{note}", "{note}"),

@@ -24,6 +24,7 @@ from . import access, on_time, search as text_search
 from . import units
 from .auth import Actor
 from .deadlines import calendar_for
+from ..i18n import vi
 from .errors import Invalid
 
 VIEWS = ("available", "mine", "unit")
@@ -93,15 +94,16 @@ def _view_condition(actor: Actor, view: str):
 def search(session: Session, actor: Actor, view: str = "available", *, procedure_code: str | None = None,
            status: int | None = None, due: str | None = None, received_by_unit: str | None = None,
            page: int = 1, per_page: int = 50, now: datetime | None = None, q: str | None = None,
-           sort: str = "due") -> InboxPage:
+           sort: str = "due", offset: int | None = None) -> InboxPage:
     """One page of the inbox sorted by due date (no due date last; `sort`: `SORTS`), with counts
-    per mark; `q`: words of the code, applicant's name, ID number or phone, diacritics optional."""
+    per mark; `q`: words of the code, applicant's name, ID number or phone, diacritics optional.
+    `offset` (the API's cursor) starts the page there instead of at `page`."""
     if view not in VIEWS:
-        raise Invalid("view không hợp lệ.", fields={"view": " | ".join(VIEWS)})
+        raise Invalid(vi("view không hợp lệ."), fields={"view": " | ".join(VIEWS)})
     if due is not None and due not in DUE_FILTERS:
-        raise Invalid("Bộ lọc hạn không hợp lệ.", fields={"due": " | ".join(DUE_FILTERS)})
+        raise Invalid(vi("Bộ lọc hạn không hợp lệ."), fields={"due": " | ".join(DUE_FILTERS)})
     if sort not in SORTS:
-        raise Invalid("Cách sắp xếp không hợp lệ.", fields={"sort": " | ".join(SORTS)})
+        raise Invalid(vi("Cách sắp xếp không hợp lệ."), fields={"sort": " | ".join(SORTS)})
     province = next((a.province_code for a in actor.assignments if a.province_code), None)
     marks = thresholds(session, province, now)
     base = [WorkItem.state == OPEN, _view_condition(actor, view)]
@@ -131,7 +133,8 @@ def search(session: Session, actor: Actor, view: str = "available", *, procedure
     # due_at ASC NULLS LAST (= no due date last) is the order of ix_work_item_open_inbox.
     items = session.scalars(select(WorkItem).join(Dossier, Dossier.id == WorkItem.dossier_id)
                             .options(contains_eager(WorkItem.dossier)).where(*cond)
-                            .order_by(*_ORDER[sort]).limit(per_page).offset((page - 1) * per_page)).all()
+                            .order_by(*_ORDER[sort]).limit(per_page)
+                            .offset((page - 1) * per_page if offset is None else offset)).all()
     return InboxPage(list(items), total, counts, marks, page, per_page)
 
 

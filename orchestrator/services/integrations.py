@@ -10,12 +10,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ..i18n import vi
 from ..models import ApiKey, IdempotencyRecord, Integrator, Job, WebhookDelivery, WebhookSubscription
 from ..models.types import utcnow
 from . import access, audit
 from .auth import Actor, create_api_key, scope_for
 from .errors import Conflict, Forbidden, Invalid, NotFound, Rejected
 from .outbox import EVENT_TYPES, WebhookRefused, forget_subscriptions, parse_webhook_url, resolve_target
+from .outbox import redeliver as outbox_redeliver
 
 # Idempotency -----------------------------------------------------------------------------------
 
@@ -26,8 +28,8 @@ def body_hash(body: object) -> str:
 
 def check_key(key: str) -> None:
     if not key or len(key) > 200 or not key.isprintable():
-        raise Invalid("Idempotency-Key không hợp lệ (1 đến 200 ký tự in được).",
-                      fields={"Idempotency-Key": "1-200 printable characters"})
+        raise Invalid(vi("Idempotency-Key không hợp lệ (1 đến 200 ký tự in được)."),
+                      fields={"Idempotency-Key": vi("1 đến 200 ký tự in được")})
 
 
 def _owner(actor: Actor) -> str:
@@ -60,8 +62,8 @@ def reserve(session: Session, actor: Actor, key: str, method: str, path: str, bo
             earlier = session.scalar(select(IdempotencyRecord).where(IdempotencyRecord.owner == owner,
                                                                      IdempotencyRecord.key == key))
     if earlier.body_hash != digest or earlier.method != method or earlier.path != path:
-        raise Rejected("Idempotency-Key đã dùng cho một yêu cầu khác.", code="idempotency_key_reused",
-                       fields={"Idempotency-Key": "already used with a different request"})
+        raise Rejected(vi("Idempotency-Key đã dùng cho một yêu cầu khác."), code="idempotency_key_reused",
+                       fields={"Idempotency-Key": vi("đã dùng cho một yêu cầu khác")})
     return None, earlier
 
 
@@ -77,7 +79,7 @@ def _visible_integrator(session: Session, actor: Actor, integrator_id: int) -> I
     scopes = access.admin_scopes(actor)
     integrator = session.get(Integrator, integrator_id)
     if integrator is None or not access.in_scope(scopes, integrator.scope):
-        raise NotFound("Không có hệ thống tích hợp này.")
+        raise NotFound(vi("Không có hệ thống tích hợp này."))
     return integrator
 
 
@@ -100,11 +102,11 @@ def issue_key(session: Session, actor: Actor, name: str, provinces: list[str], p
     access.admin_scopes(actor)  # not an administrator: 403 before anything else is checked
     name = (name or "").strip()
     if not name:
-        raise Invalid("Thiếu tên hệ thống tích hợp.", fields={"name": "required"})
+        raise Invalid(vi("Thiếu tên hệ thống tích hợp."), fields={"name": vi("bắt buộc")})
     scope = scope or scope_for(provinces)
     access.may_issue_key(actor, scope, provinces)
     if expires_at is not None and expires_at <= utcnow():
-        raise Invalid("Ngày hết hạn phải ở tương lai.", fields={"expires_at": "must be in the future"})
+        raise Invalid(vi("Ngày hết hạn phải ở tương lai."), fields={"expires_at": vi("phải ở tương lai")})
     key, secret = create_api_key(session, name, provinces, permissions, expires_at, scope=scope)
     audit.record(session, "api_key.create", actor.name, note=f"{name} ({scope}): {key.prefix}")
     return key, secret
@@ -113,7 +115,7 @@ def issue_key(session: Session, actor: Actor, name: str, provinces: list[str], p
 def _key(session: Session, actor: Actor, key_id: int) -> ApiKey:
     key = session.get(ApiKey, key_id)
     if key is None:
-        raise NotFound("Không có khóa này.")
+        raise NotFound(vi("Không có khóa này."))
     _visible_integrator(session, actor, key.integrator_id)
     return key
 
@@ -123,9 +125,9 @@ def rotate_key(session: Session, actor: Actor, key_id: int, overlap: timedelta) 
     webhook subscriptions move to the new key, so deliveries go on after the old one stops."""
     old = _key(session, actor, key_id)
     if old.revoked_at is not None:
-        raise Conflict("Khóa đã bị thu hồi.", code="revoked")
+        raise Conflict(vi("Khóa đã bị thu hồi."), code="revoked")
     if overlap < timedelta(0) or overlap > timedelta(days=30):
-        raise Invalid("Thời gian chồng lấn từ 0 đến 30 ngày.", fields={"overlap_hours": "0..720"})
+        raise Invalid(vi("Thời gian chồng lấn từ 0 đến 30 ngày."), fields={"overlap_hours": "0..720"})
     new, secret = create_api_key(session, old.integrator.name, list(old.provinces), list(old.permissions),
                                  old.expires_at if old.expires_at and old.expires_at > utcnow() + overlap else None,
                                  scope=old.integrator.scope)
@@ -156,7 +158,7 @@ def _calling_key(session: Session, actor: Actor) -> ApiKey:
     access.may_manage_webhooks(actor)
     key = session.get(ApiKey, actor.key_id) if actor.key_id is not None else None
     if key is None:
-        raise Forbidden("Không xác định được khóa API.")
+        raise Forbidden(vi("Không xác định được khóa API."))
     return key
 
 
@@ -180,16 +182,16 @@ def subscribe(session: Session, actor: Actor, url: str, event_types: list[str], 
         if not allow_private:
             resolve_target(target, allow_private=False)
     except WebhookRefused as exc:
-        fields["url"] = str(exc)
+        fields["url"] = exc.args[0] if exc.args else str(exc)
     bad = [t for t in event_types if t not in EVENT_TYPES and t != "*"]
     if bad or not event_types:
-        fields["event_types"] = f"one or more of {', '.join(EVENT_TYPES)} or *"
+        fields["event_types"] = vi("một hoặc nhiều loại trong %(types)s, hoặc *", types=", ".join(EVENT_TYPES))
     if secret is not None and len(secret) < 16:
-        fields["secret"] = "at least 16 characters"
+        fields["secret"] = vi("ít nhất 16 ký tự")
     if "url" in fields:
-        raise Rejected("Địa chỉ webhook không được chấp nhận (url).", code="webhook_url_refused", fields=fields)
+        raise Rejected(vi("Địa chỉ webhook không được chấp nhận (url)."), code="webhook_url_refused", fields=fields)
     if fields:
-        raise Invalid("Đăng ký webhook không hợp lệ.", fields=fields)
+        raise Invalid(vi("Đăng ký webhook không hợp lệ."), fields=fields)
     secret = secret or secrets.token_urlsafe(32)
     sub = WebhookSubscription(integrator_id=key.integrator_id, api_key_id=key.id, url=target.url,
                               event_types=list(event_types), secret=secret)
@@ -208,7 +210,7 @@ def unsubscribe(session: Session, actor: Actor, sub_id: int) -> WebhookSubscript
     key = _calling_key(session, actor)
     sub = session.scalar(select(WebhookSubscription).where(WebhookSubscription.id == sub_id, _owned_by(key)))
     if sub is None:
-        raise NotFound("Không có đăng ký webhook này.")
+        raise NotFound(vi("Không có đăng ký webhook này."))
     sub.active = False
     forget_subscriptions()
     return sub
@@ -222,3 +224,60 @@ def deliveries(session: Session, actor: Actor, integrator_id: int, limit: int = 
         .outerjoin(Job, Job.id == WebhookDelivery.job_id)
         .where(WebhookSubscription.integrator_id == integrator.id)
         .order_by(WebhookDelivery.created_at.desc()).limit(limit)).all())
+
+
+# The integrator's own delivery log -------------------------------------------------------------
+
+
+def _own_deliveries(session: Session, actor: Actor):
+    """Deliveries to the subscriptions of the calling key's integrator (any of its keys): another
+    integrator's are not found."""
+    key = _calling_key(session, actor)
+    return (select(WebhookDelivery, Job)
+            .join(WebhookSubscription, WebhookSubscription.id == WebhookDelivery.subscription_id)
+            .outerjoin(Job, Job.id == WebhookDelivery.job_id)
+            .where(WebhookSubscription.integrator_id == key.integrator_id))
+
+
+def delivery_state(delivery: WebhookDelivery, job: Job | None) -> str:
+    """delivered, or the state of its last job (queued, running, dead)."""
+    return "delivered" if delivery.delivered_at else (job.state if job else "unknown")
+
+
+def my_deliveries(session: Session, actor: Actor, dossier_code: str | None = None, state: str | None = None,
+                  after: tuple[datetime, str] | None = None, limit: int = 50) -> tuple[list[tuple], tuple | None]:
+    """The calling integrator's deliveries, newest first, optionally of one dossier or in one state
+    (`delivered`, `failed`: the last attempt refused, `dead`: given up, `queued`); a page and the
+    position after it (None at the end)."""
+    query = _own_deliveries(session, actor)
+    if dossier_code:
+        query = query.where(WebhookDelivery.dossier_code == dossier_code)
+    if state == "delivered":
+        query = query.where(WebhookDelivery.delivered_at.is_not(None))
+    elif state in ("queued", "running", "dead"):
+        query = query.where(WebhookDelivery.delivered_at.is_(None), Job.state == state)
+    elif state == "failed":
+        query = query.where(WebhookDelivery.delivered_at.is_(None), Job.last_error.is_not(None))
+    if after is not None:
+        at, last_id = after
+        query = query.where((WebhookDelivery.created_at < at)
+                            | ((WebhookDelivery.created_at == at) & (WebhookDelivery.id < last_id)))
+    rows = list(session.execute(query.order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
+                                .limit(limit + 1)).all())
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        following = (rows[-1][0].created_at, rows[-1][0].id)
+    return rows, following
+
+
+def redeliver(session: Session, actor: Actor, delivery_id: str) -> tuple[WebhookDelivery, Job]:
+    """Send one of the calling integrator's deliveries again (same id and body, signed afresh):
+    a new job, queued behind that dossier's deliveries to the subscription. 404 for another's."""
+    found = session.execute(_own_deliveries(session, actor).where(WebhookDelivery.id == delivery_id)).first()
+    if found is None:
+        raise NotFound(vi("Không có lần gửi webhook này."))
+    delivery = found[0]
+    job = outbox_redeliver(session, delivery)
+    audit.record(session, "webhook.redeliver", actor.name, note=delivery.id)
+    return delivery, job

@@ -19,12 +19,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from ..engine import TaskNotReady
+from ..i18n import vi
 from ..models import Attachment, Dossier, Unit, User, WorkItem
 from ..models.attachments import RESULT_DOCUMENT
 from ..models.dossiers import CANCELLED, OPEN, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
-from . import access, audit, events, fault, fees, jobs, notifications, pauses, periods, steps, substitutes, tasks, versions
+from . import (access, audit, events, fault, fees, jobs, notifications, outbox, pauses, periods, steps, substitutes,
+               tasks, versions)
 from .auth import Actor
 from .deadlines import calendar_for, legal_due_at
 from .dossiers import current_tasks
@@ -80,18 +82,18 @@ def _close(step: Step, status: DossierStatus, action: str, note: str | None, dat
 def _reason(value, field: str = "reason") -> str:
     text = (value or "").strip() if isinstance(value, str) else ""
     if not text:
-        raise Invalid("Cần nêu lý do.", fields={field: "bắt buộc"})
+        raise Invalid(vi("Cần nêu lý do."), fields={field: vi("bắt buộc")})
     if len(text) > 2000:
-        raise Invalid("Lý do quá dài.", fields={field: "tối đa 2000 ký tự"})
+        raise Invalid(vi("Lý do quá dài."), fields={field: vi("tối đa 2000 ký tự")})
     return text
 
 
 def _items(value) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(i, str) and i.strip() for i in value):
-        raise Invalid("Liệt kê đầy đủ các thành phần cần bổ sung (một lần).",
-                      fields={"items": "danh sách không rỗng các chuỗi"})
+        raise Invalid(vi("Liệt kê đầy đủ các thành phần cần bổ sung (một lần)."),
+                      fields={"items": vi("danh sách không rỗng các chuỗi")})
     if len(value) > 50 or any(len(i) > 500 for i in value):
-        raise Invalid("Danh sách bổ sung quá dài.", fields={"items": "tối đa 50 mục, 500 ký tự mỗi mục"})
+        raise Invalid(vi("Danh sách bổ sung quá dài."), fields={"items": vi("tối đa 50 mục, 500 ký tự mỗi mục")})
     return [i.strip() for i in value]
 
 
@@ -101,7 +103,8 @@ def _reception_item(session: Session, dossier: Dossier) -> WorkItem | None:
 
 
 def _not_now(dossier: Dossier, what: str) -> Conflict:
-    return Conflict(f"Không thể {what} khi hồ sơ ở trạng thái {dossier.status} ({dossier.status_name}).",
+    return Conflict(vi("Không thể %(action)s khi hồ sơ ở trạng thái %(status)s (%(status_name)s).", action=what,
+                       status=dossier.status, status_name=dossier.status_name),
                     code="not_allowed_in_status", extra={"status": dossier.status})
 
 
@@ -118,10 +121,10 @@ def request_supplement(step: Step, actor: Actor, items, reason: str | None = Non
     if dossier.status == DossierStatus.AWAITING_RECEPTION:
         item = _reception_item(session, dossier)
         if item is None:
-            raise _not_now(dossier, "yêu cầu bổ sung")
+            raise _not_now(dossier, vi("yêu cầu bổ sung"))
         return tasks.complete_on(step, actor, item.id, {"reception_result": "supplement", "missing_items": items})
     if dossier.status not in PROCESSING_STATUSES:
-        raise _not_now(dossier, "yêu cầu bổ sung")
+        raise _not_now(dossier, vi("yêu cầu bổ sung"))
     unit = _requesting_unit(session, actor, dossier)
     pauses.ensure_first_supplement(dossier, pauses.PROCESSING, unit)
     now = utcnow()
@@ -129,8 +132,9 @@ def request_supplement(step: Step, actor: Actor, items, reason: str | None = Non
     if window_days is not None:
         elapsed = calendar_for(session, dossier.province_code).working_days_between(dossier.received_at, now)
         if elapsed > window_days:
-            raise Conflict(f"Quy trình này chỉ cho phép yêu cầu bổ sung trong {window_days} ngày làm việc kể từ "
-                           f"ngày tiếp nhận (đã qua {elapsed} ngày làm việc).", code="supplement_too_late",
+            raise Conflict(vi("Quy trình này chỉ cho phép yêu cầu bổ sung trong %(days)s ngày làm việc kể từ "
+                              "ngày tiếp nhận (đã qua %(elapsed)s ngày làm việc).", days=window_days, elapsed=elapsed),
+                           code="supplement_too_late",
                            extra={"window_days": window_days, "elapsed_working_days": elapsed})
     note = "; ".join(items)
     pauses.open_pause(dossier, pauses.SUPPLEMENT, now, stage=pauses.PROCESSING, items=items, by=actor.name,
@@ -152,7 +156,7 @@ def _requesting_unit(session: Session, actor: Actor, dossier: Dossier) -> str:
         last = None if current else fault.last_completed_unit(session, dossier)
         if last in mine:
             return last
-        raise Conflict("Chỉ đơn vị đang giữ một bước của hồ sơ mới được yêu cầu bổ sung.",
+        raise Conflict(vi("Chỉ đơn vị đang giữ một bước của hồ sơ mới được yêu cầu bổ sung."),
                        code="supplement_no_open_step")
     held = next((w for w in open_items if actor.user_id is not None and w.assignee_id == actor.user_id), None)
     return (held or open_items[0]).unit_code
@@ -179,7 +183,7 @@ def supplement_submitted(step: Step, actor: Actor, data: dict) -> Step:
     session, dossier = step.session, step.dossier
     entry = pauses.current(dossier)
     if dossier.status != DossierStatus.SUPPLEMENT_REQUESTED or entry is None or entry.get("kind") != pauses.SUPPLEMENT:
-        raise Conflict("Hồ sơ không ở trạng thái chờ bổ sung.", code="not_waiting")
+        raise Conflict(vi("Hồ sơ không ở trạng thái chờ bổ sung."), code="not_waiting")
     now = utcnow()
     pauses.close_pause(dossier, now, received_by=actor.name, note=_note(data))
     if entry.get("stage") == pauses.RECEPTION and _reception_item(session, dossier) is not None:
@@ -193,7 +197,7 @@ def supplement_submitted(step: Step, actor: Actor, data: dict) -> Step:
         try:
             step.engine(lambda run: run.reset_to(entry.get("step_id") or ""))
         except TaskNotReady:
-            raise Conflict("Không mở lại được bước tiếp nhận của hồ sơ.", code="not_waiting") from None
+            raise Conflict(vi("Không mở lại được bước tiếp nhận của hồ sơ."), code="not_waiting") from None
         step.set_status(DossierStatus.AWAITING_RECEPTION, note=_note(data))
         step.save()
         _tell_supplement(step, entry, step.created)
@@ -222,11 +226,11 @@ def request_payment(step: Step, actor: Actor, amount=None, note: str | None = No
     version's fee rule unless the officer states it (e.g. the tax authority's notice)."""
     session, dossier = step.session, step.dossier
     if dossier.status not in PROCESSING_STATUSES:
-        raise _not_now(dossier, "yêu cầu thực hiện nghĩa vụ tài chính")
+        raise _not_now(dossier, vi("yêu cầu thực hiện nghĩa vụ tài chính"))
     if amount is None:
         amount = fees.compute(dossier.version.fee_rule, dossier.data, dossier.version.decisions)
     elif isinstance(amount, bool) or not isinstance(amount, int) or amount < 0:
-        raise Invalid("Số tiền phải là số nguyên VND ≥ 0.", fields={"amount": "số nguyên ≥ 0"})
+        raise Invalid(vi("Số tiền phải là số nguyên VND ≥ 0."), fields={"amount": vi("số nguyên ≥ 0")})
     now = utcnow()
     pauses.open_pause(dossier, pauses.PAYMENT, now, amount=amount, by=actor.name, note=note)
     step.set_status(DossierStatus.PAYMENT_REQUESTED, note=f"{amount:,} VND".replace(",", "."),
@@ -241,7 +245,7 @@ def payment_received(step: Step, actor: Actor, data: dict) -> Step:
     session, dossier = step.session, step.dossier
     entry = pauses.current(dossier)
     if dossier.status != DossierStatus.PAYMENT_REQUESTED or entry is None or entry.get("kind") != pauses.PAYMENT:
-        raise Conflict("Hồ sơ không ở trạng thái chờ thực hiện nghĩa vụ tài chính.", code="not_waiting")
+        raise Conflict(vi("Hồ sơ không ở trạng thái chờ thực hiện nghĩa vụ tài chính."), code="not_waiting")
     now = utcnow()
     cal = calendar_for(session, dossier.province_code)
     # whole minutes: a pause of exactly a day moves 17:00 to 17:00, not to the next morning
@@ -269,7 +273,7 @@ def _as_due(value) -> datetime:
         return value
     if isinstance(value, date):
         return datetime.combine(value, time(17, 0), tzinfo=TZ)
-    raise Invalid("Cần ngày hẹn trả mới.", fields={"new_due_at": "ngày (YYYY-MM-DD) hoặc thời điểm ISO 8601"})
+    raise Invalid(vi("Cần ngày hẹn trả mới."), fields={"new_due_at": vi("ngày (YYYY-MM-DD) hoặc thời điểm ISO 8601")})
 
 
 def signed_by(session: Session, actor: Actor, dossier: Dossier, action: str) -> dict:
@@ -293,17 +297,18 @@ def apologize(step: Step, actor: Actor, new_due_at, reason) -> Step:
     reason = _reason(reason)
     new_due = _as_due(new_due_at)
     if dossier.status not in (*PROCESSING_STATUSES, DossierStatus.PAYMENT_REQUESTED):
-        raise _not_now(dossier, "gửi phiếu xin lỗi và hẹn lại")
+        raise _not_now(dossier, vi("gửi phiếu xin lỗi và hẹn lại"))
     if dossier.apologized_at is not None:
-        raise Conflict("Hồ sơ đã có phiếu xin lỗi và hẹn lại; chỉ được gửi một lần.", code="apology_already_sent")
+        raise Conflict(vi("Hồ sơ đã có phiếu xin lỗi và hẹn lại; chỉ được gửi một lần."), code="apology_already_sent")
     if dossier.due_at is None:
-        raise Conflict("Hồ sơ chưa có ngày hẹn trả.", code="no_due_date")
+        raise Conflict(vi("Hồ sơ chưa có ngày hẹn trả."), code="no_due_date")
     now = utcnow()
     if calendar_for(session, dossier.province_code).working_days_between(now, dossier.due_at) < 1:
-        raise Conflict("Phiếu xin lỗi phải gửi chậm nhất một ngày làm việc trước ngày hẹn trả.",
-                       code="apology_too_late", extra={"due_at": dossier.due_at.isoformat()})
+        raise Conflict(vi("Phiếu xin lỗi phải gửi chậm nhất một ngày làm việc trước ngày hẹn trả."),
+                       code="apology_too_late", extra={"due_at": dossier.due_at.astimezone(TZ).isoformat()})
     if new_due <= dossier.due_at:
-        raise Invalid("Ngày hẹn mới phải sau ngày hẹn hiện tại.", fields={"new_due_at": "sau ngày hẹn hiện tại"})
+        raise Invalid(vi("Ngày hẹn mới phải sau ngày hẹn hiện tại."),
+                      fields={"new_due_at": vi("sau ngày hẹn hiện tại")})
     old = dossier.due_at
     dossier.apologized_at, dossier.apology_reason = now, reason
     _move_due(session, dossier, new_due)
@@ -324,7 +329,8 @@ def withdraw(step: Step, actor: Actor, data: dict) -> Step:
     """The citizen withdraws the dossier (status 7) before a decision."""
     dossier = step.dossier
     if dossier.status not in WITHDRAWABLE:
-        raise Conflict(f"Hồ sơ ở trạng thái {dossier.status} ({dossier.status_name}) không rút được.",
+        raise Conflict(vi("Hồ sơ ở trạng thái %(status)s (%(status_name)s) không rút được.", status=dossier.status,
+                          status_name=dossier.status_name),
                        code="not_waiting")
     _close(step, DossierStatus.WITHDRAWN, "withdrawn", _note(data) or (data or {}).get("reason"))
     return step
@@ -336,7 +342,7 @@ def stop(step: Step, actor: Actor, reason) -> Step:
     signer = signed_by(step.session, actor, step.dossier, "stop")
     reason = _reason(reason)
     if step.dossier.status not in STOPPABLE:
-        raise _not_now(step.dossier, "dừng xử lý")
+        raise _not_now(step.dossier, vi("dừng xử lý"))
     _close(step, DossierStatus.STOPPED, "stopped", reason, data=signer)
     return step
 
@@ -347,7 +353,7 @@ def refuse(step: Step, actor: Actor, reason) -> Step:
     reason = _reason(reason)
     item = _reception_item(step.session, dossier) if dossier.status == DossierStatus.AWAITING_RECEPTION else None
     if item is None:
-        raise Conflict("Chỉ từ chối được khi tiếp nhận; hồ sơ đang giải quyết thì dùng 'dừng xử lý'.",
+        raise Conflict(vi("Chỉ từ chối được khi tiếp nhận; hồ sơ đang giải quyết thì dùng 'dừng xử lý'."),
                        code="not_allowed_in_status", extra={"status": dossier.status})
     return tasks.complete_on(step, actor, item.id, {"reception_result": "refuse", "refusal_reason": reason})
 
@@ -362,18 +368,18 @@ def return_to_step(step: Step, actor: Actor, step_id, reason) -> Step:
     reason = _reason(reason)
     model = steps.step_model(dossier)
     if not isinstance(step_id, str) or step_id not in model:
-        raise Invalid("Bước không có trong quy trình.", fields={"step_id": "mã bước của quy trình"})
+        raise Invalid(vi("Bước không có trong quy trình."), fields={"step_id": vi("mã bước của quy trình")})
     if model[step_id].get("milestone") == "reception":
-        raise Conflict("Không trả hồ sơ về bước tiếp nhận; hãy yêu cầu bổ sung hoặc dừng xử lý.",
+        raise Conflict(vi("Không trả hồ sơ về bước tiếp nhận; hãy yêu cầu bổ sung hoặc dừng xử lý."),
                        code="not_allowed_step")
     if dossier.status not in (*PROCESSING_STATUSES, DossierStatus.DECIDED):
-        raise _not_now(dossier, "trả về bước trước")
+        raise _not_now(dossier, vi("trả về bước trước"))
     open_items = current_tasks(session, dossier)
     access.may_rewind(actor, open_items)
     try:
         step.engine(lambda run: run.reset_to(step_id))
     except TaskNotReady:
-        raise Conflict("Không trả về được bước này: bước chưa được thực hiện hoặc nằm trên nhánh song song khác.",
+        raise Conflict(vi("Không trả về được bước này: bước chưa được thực hiện hoặc nằm trên nhánh song song khác."),
                        code="not_allowed_step") from None
     audit.record(session, "return_to_step", actor.name, dossier=dossier, step_id=step_id, note=reason,
                  data={"from_steps": [w.step_id for w in open_items]})
@@ -396,22 +402,23 @@ def return_result(step: Step, actor: Actor, method, data: dict | None = None, at
     documents; the open return step, if the diagram has one, is completed with the same data."""
     session, dossier = step.session, step.dossier
     if method not in DELIVERY_METHODS:
-        raise Invalid("Hình thức trả kết quả không hợp lệ.", fields={"method": " | ".join(DELIVERY_METHODS)})
+        raise Invalid(vi("Hình thức trả kết quả không hợp lệ."), fields={"method": " | ".join(DELIVERY_METHODS)})
     model = steps.step_model(dossier)
     has_decision = any(s.get("milestone") == "decision" for s in model.values())
     if dossier.status != DossierStatus.DECIDED and (has_decision or dossier.status not in PROCESSING_STATUSES):
         # a procedure drawn without a decision step returns its result from processing
-        raise Conflict("Chỉ trả kết quả khi hồ sơ đã xử lý xong (trạng thái 9).", code="not_allowed_in_status",
+        raise Conflict(vi("Chỉ trả kết quả khi hồ sơ đã xử lý xong (trạng thái 9)."), code="not_allowed_in_status",
                        extra={"status": dossier.status})
     ids = attachment_ids or []
     if not isinstance(ids, list) or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise Invalid("Danh sách tệp kết quả không hợp lệ.", fields={"attachment_ids": "danh sách số"})
+        raise Invalid(vi("Danh sách tệp kết quả không hợp lệ."), fields={"attachment_ids": vi("danh sách số")})
     found = list(session.scalars(select(Attachment).where(Attachment.id.in_(ids), Attachment.dossier_id == dossier.id,
                                                           Attachment.kind == RESULT_DOCUMENT)).all()) if ids else []
     if len(found) != len(set(ids)):
-        raise Invalid("Có tệp không phải kết quả của hồ sơ này.", fields={"attachment_ids": "tệp kết quả của hồ sơ"})
+        raise Invalid(vi("Có tệp không phải kết quả của hồ sơ này."),
+                      fields={"attachment_ids": vi("tệp kết quả của hồ sơ")})
     if method == "online" and not found:
-        raise Conflict("Trả kết quả trực tuyến cần đính kèm văn bản kết quả điện tử.", code="result_missing")
+        raise Conflict(vi("Trả kết quả trực tuyến cần đính kèm văn bản kết quả điện tử."), code="result_missing")
     ret = {sid for sid, s in model.items() if s.get("milestone") == "return"}
     open_items = current_tasks(session, dossier)
     item = next((w for w in open_items if w.step_id in ret), None)
@@ -419,7 +426,7 @@ def return_result(step: Step, actor: Actor, method, data: dict | None = None, at
     if item is not None:
         tasks.complete_on(step, actor, item.id, {**(data or {}), "delivery_method": method})
     elif open_items:
-        raise Conflict("Còn bước chưa hoàn thành; chưa trả kết quả được.", code="steps_open",
+        raise Conflict(vi("Còn bước chưa hoàn thành; chưa trả kết quả được."), code="steps_open",
                        extra={"open_steps": [w.step_id for w in open_items]})
     else:
         step.set_status(DossierStatus.RETURNED, note=method)
@@ -457,14 +464,15 @@ def send_event(session: Session, actor: Actor, code: str, name: str, data: dict,
         audit.record(session, "event", actor.name, dossier=step.dossier, note=name)
     try:
         handler(step, actor, data or {})
-    except Conflict:
+    except Conflict as exc:
         if not diagram_waits:
-            raise
+            raise events.listing_waits(exc, step, name)
         return handle_message_event(step, actor, name, data or {})  # the built-in changed nothing
     if diagram_waits and step.dossier.finished_at is None:
-        return handle_message_event(step, actor, name, data or {})
+        return handle_message_event(step, actor, name, data or {})  # tells `dossier.event` itself
     if diagram_waits:
         audit.record(session, "event", actor.name, dossier=step.dossier, note=name)
+    outbox.emit(session, step.dossier, "dossier.event", {"name": name})  # after the status it changed
     return step
 
 
@@ -475,7 +483,7 @@ ACTIONS = ("request-supplement", "request-payment", "refuse", "apologize", "stop
 def perform(session: Session, actor: Actor, code: str, action: str, body: dict) -> Step:
     """One officer action on the dossier as a whole (API and back office share this entry)."""
     if action not in ACTIONS:
-        raise NotFound(f"Không có thao tác '{action}'.", code="unknown_action",
+        raise NotFound(vi("Không có thao tác '%(action)s'.", action=action), code="unknown_action",
                        extra={"actions": list(ACTIONS)})
     step = step_for_action(session, actor, code, access.LIFECYCLE_ACTIONS[action])
     if action == "request-supplement":

@@ -16,6 +16,7 @@ from .administration import check_calendar_scope
 from .auth import Actor
 from .calendar import OFFICE_HOURS_FIELDS, OfficeHours, office_hours_problems
 from .deadlines import forget_calendars, office_hours_for
+from ..i18n import vi
 from .errors import Invalid
 
 _HH_MM = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
@@ -39,14 +40,14 @@ def set_hours(session: Session, actor: Actor, scope: str, values: Mapping[str, A
             continue
         match = _HH_MM.match(str(raw or "").strip())
         if match is None:
-            problems[name] = "giờ không hợp lệ (HH:MM)" if raw not in (None, "") else "bắt buộc (HH:MM)"
+            problems[name] = vi("giờ không hợp lệ (HH:MM)") if raw not in (None, "") else vi("bắt buộc (HH:MM)")
         else:
             parsed[name] = time(int(match.group(1)), int(match.group(2)))
     if not problems:
         # every field checked (the OfficeHours constructor reports only the first problem)
         problems = office_hours_problems(SimpleNamespace(**parsed))
     if problems:
-        raise Invalid("Giờ làm việc không hợp lệ.", fields=problems)
+        raise Invalid(vi("Giờ làm việc không hợp lệ."), fields=problems)
     hours = OfficeHours(**parsed)
     row = session.get(OfficeHoursSetting, scope)
     if row is None:

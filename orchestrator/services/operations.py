@@ -9,6 +9,7 @@ from ..models.jobs import DEAD
 from . import access, audit, jobs, steps
 from .auth import Actor
 from .errors import Conflict, NotFound
+from ..i18n import vi
 
 
 def incidents(session: Session, actor: Actor) -> list[Dossier]:
@@ -24,12 +25,12 @@ def retry_incident(session: Session, actor: Actor, code: str, data: dict | None 
 
     def administered(dossier: Dossier) -> None:
         if not access.in_scope(scopes, dossier.province_code):
-            raise NotFound(f"Không tìm thấy hồ sơ {code}.")
+            raise NotFound(vi("Không tìm thấy hồ sơ %(code)s.", code=code))
 
     step = steps.Step.lock_code(session, code, actor.name, administered)
     dossier = step.dossier
     if not dossier.incident:
-        raise Conflict("Hồ sơ không có sự cố cần xử lý lại.", code="no_incident")
+        raise Conflict(vi("Hồ sơ không có sự cố cần xử lý lại."), code="no_incident")
     failed = step.run.failed_steps()
     step.engine(lambda run: run.retry(data))
     if step.incident is None:
@@ -57,8 +58,8 @@ def requeue_job(session: Session, actor: Actor, job_id: int) -> Job:
         if dossier is None or not access.in_scope(scopes, dossier.province_code):
             job = None
     if job is None:
-        raise NotFound("Không có công việc nền này.")
+        raise NotFound(vi("Không có công việc nền này."))
     if jobs.retry_dead(session, job_id) is None:
-        raise Conflict("Chỉ xếp lại được công việc đã hỏng hẳn (dead).", code="not_dead")
+        raise Conflict(vi("Chỉ xếp lại được công việc đã hỏng hẳn (dead)."), code="not_dead")
     audit.record(session, "job_requeue", actor.name, note=f"job {job_id} ({job.kind})")
     return job

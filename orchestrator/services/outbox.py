@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..i18n import vi
 from ..models import (ApiKey, AuditEvent, Dossier, Integrator, Job, Unit, WebhookDelivery, WebhookSubscription,
                       WorkItem)
 from ..models.dossiers import COMPLETED, OPEN, STATUS_NAMES
@@ -73,21 +74,49 @@ def _all_subscriptions(session: Session) -> list[tuple]:
     return [(sub_id, tuple(types), tuple(provinces), expires_at) for sub_id, types, provinces, expires_at in rows]
 
 
+def _next_sequence(session: Session, sub_id: int, dossier_code: str) -> int:
+    """The next number of this dossier's deliveries to this subscription: 1, 2, 3 ... without
+    gaps. The dossier's changes are made under its row lock (one at a time), so max + 1 is safe."""
+    last = session.scalar(select(func.max(WebhookDelivery.sequence))
+                          .where(WebhookDelivery.subscription_id == sub_id,
+                                 WebhookDelivery.dossier_code == dossier_code))
+    return (last or 0) + 1
+
+
+def fifo_key(sub_id: int, dossier_id: int) -> str:
+    """Deliveries of one dossier to one subscription leave one at a time, in order, retries
+    included (a later change waits while an earlier one is retried); other dossiers do not wait."""
+    return f"webhook:{sub_id}:{dossier_id}"
+
+
 def emit(session: Session, dossier: Dossier, event_type: str, data: dict | None = None) -> None:
-    """Queue one delivery per interested subscription (at-least-once, each with a stable id)."""
+    """Queue one delivery per interested subscription (at-least-once, each with a stable id),
+    with the dossier as it is now and its sequence number, first in first out per dossier."""
     subs = _subscriptions(session, dossier.province_code, event_type)
     if not subs:
         return
+    session.flush()  # the dossier's id, and the deliveries queued before this one
     body = {"type": event_type, "occurred_at": utcnow().astimezone(TZ).isoformat(),
             "dossier": dossier_summary(dossier), "data": data or {}}
     for sub_id, _types in subs:
+        sequence = _next_sequence(session, sub_id, dossier.code)
         delivery = WebhookDelivery(id=str(uuid.uuid4()), subscription_id=sub_id, event_type=event_type,
-                                   payload={**body, "delivery_id": None})
-        delivery.payload = {**body, "delivery_id": delivery.id}
+                                   dossier_code=dossier.code, sequence=sequence, payload={})
+        delivery.payload = {**body, "delivery_id": delivery.id, "sequence": sequence}
         session.add(delivery)
         job = jobs.enqueue(session, WEBHOOK, dossier_id=dossier.id, payload={"delivery_id": delivery.id},
-                           max_attempts=12)
+                           max_attempts=12, fifo_key=fifo_key(sub_id, dossier.id))
         delivery.job_id = job.id
+
+
+def redeliver(session: Session, delivery: WebhookDelivery) -> Job:
+    """Queue one more attempt of a delivery: the same id and body, signed afresh at sending, behind
+    the dossier's deliveries still queued for that subscription."""
+    dossier_id = session.scalar(select(Dossier.id).where(Dossier.code == delivery.dossier_code))
+    job = jobs.enqueue(session, WEBHOOK, dossier_id=dossier_id, payload={"delivery_id": delivery.id},
+                       max_attempts=12, fifo_key=fifo_key(delivery.subscription_id, dossier_id) if dossier_id else None)
+    delivery.job_id = job.id
+    return job
 
 
 def status_changed(session: Session, dossier: Dossier, old: int | None, new: int) -> None:
@@ -179,47 +208,47 @@ def parse_webhook_url(url: str, allow_http: bool = False) -> WebhookTarget:
     from urllib3.util import Url, parse_url
 
     if len(url) > 500:
-        raise WebhookRefused("at most 500 characters")
+        raise WebhookRefused(vi("tối đa 500 ký tự"))
     if any(c.isspace() or unicodedata.category(c) in ("Cc", "Cf") for c in url):
-        raise WebhookRefused("whitespace or control characters are not allowed")
+        raise WebhookRefused(vi("không được có khoảng trắng hay ký tự điều khiển"))
     if "\\" in url:
-        raise WebhookRefused("backslashes are not allowed")
+        raise WebhookRefused(vi("không được có dấu gạch chéo ngược (\\)"))
     try:
         parsed = parse_url(url)
     except LocationParseError:
-        raise WebhookRefused("not a valid absolute URL") from None
+        raise WebhookRefused(vi("không phải một URL tuyệt đối hợp lệ")) from None
     if parsed.scheme not in ("https", "http"):
-        raise WebhookRefused("an absolute http(s) URL")
+        raise WebhookRefused(vi("cần một URL tuyệt đối http(s)"))
     if parsed.scheme == "http" and not allow_http:
-        raise WebhookRefused("https required")
+        raise WebhookRefused(vi("cần https"))
     if parsed.auth is not None or "@" in re.split(r"[/?#]", url.split("//", 1)[-1], maxsplit=1)[0]:
-        raise WebhookRefused("user information (user@) is not allowed")
+        raise WebhookRefused(vi("không được có thông tin người dùng (user@)"))
     host = parsed.host or ""
     if not host:
-        raise WebhookRefused("a host is required")
+        raise WebhookRefused(vi("thiếu tên máy chủ"))
     if host.startswith("["):
         try:
             if "%" in host:  # a zone (interface) id: an address of this machine's links
                 raise ValueError
             ipaddress.IPv6Address(host[1:-1])
         except ValueError:
-            raise WebhookRefused("not a valid IPv6 address") from None
+            raise WebhookRefused(vi("địa chỉ IPv6 không hợp lệ")) from None
     else:
         try:
             ipaddress.IPv4Address(host)
         except ValueError:
             labels = host[:-1].split(".") if host.endswith(".") else host.split(".")
             if len(host) > 253 or not all(_LABEL.match(label) for label in labels):
-                raise WebhookRefused("not a valid host name") from None
+                raise WebhookRefused(vi("tên máy chủ không hợp lệ")) from None
             if all(_NUMERIC_LABEL.match(label) for label in labels) or labels[-1].isdigit():
-                raise WebhookRefused("an IP address must be written as a dotted quad (a.b.c.d)") from None
+                raise WebhookRefused(vi("địa chỉ IP phải viết dạng a.b.c.d")) from None
     port = parsed.port if parsed.port is not None else (443 if parsed.scheme == "https" else 80)
     if not 0 < port < 65536:
-        raise WebhookRefused("port out of range")
+        raise WebhookRefused(vi("cổng ngoài khoảng cho phép"))
     rebuilt = Url(scheme=parsed.scheme, host=host, port=parsed.port, path=parsed.path or "/",
                   query=parsed.query).url
     if len(rebuilt) > 500:
-        raise WebhookRefused("at most 500 characters")
+        raise WebhookRefused(vi("tối đa 500 ký tự"))
     return WebhookTarget(parsed.scheme, host, port, rebuilt)
 
 
@@ -243,16 +272,17 @@ def resolve_target(target: WebhookTarget, allow_private: bool) -> str:
     try:
         infos = socket.getaddrinfo(name, target.port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        raise WebhookRefused(f"cannot resolve {target.host}: {exc}") from None
+        raise WebhookRefused(vi("không phân giải được %(host)s: %(error)s", host=target.host, error=str(exc))) from None
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
     if not addresses:
-        raise WebhookRefused(f"cannot resolve {target.host}")
+        raise WebhookRefused(vi("không phân giải được %(host)s", host=target.host))
     if not allow_private:
         for address in addresses:
             reason = _refused_address(address)
             if reason:
-                raise WebhookRefused(f"{target.host} resolves to {address} ({reason}): "
-                                     "private or loopback addresses are not allowed")
+                raise WebhookRefused(vi(
+                    "%(host)s trỏ tới %(address)s (%(reason)s): không được dùng địa chỉ nội bộ hay loopback",
+                    host=target.host, address=address, reason=reason))
     return addresses[0]
 
 

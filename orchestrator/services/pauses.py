@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..models import Dossier
+from ..i18n import vi
 from .errors import Conflict
 
 SUPPLEMENT, PAYMENT = "supplement", "payment"
@@ -68,6 +69,19 @@ def started(entry: dict) -> datetime:
     return datetime.fromisoformat(entry["from"])
 
 
+def payment(dossier: Dossier) -> dict | None:
+    """The latest financial obligation asked of the dossier (status 6), or None when none was:
+    its amount (whole VND), when it was asked and when it was paid (None while waiting, or when
+    the dossier closed without it) with the receipt's number. What the API shows as `payment`."""
+    entry = next((e for e in reversed(entries(dossier)) if e.get("kind") == PAYMENT), None)
+    if entry is None:
+        return None
+    paid = entry.get("to") is not None and "closed_by" not in entry
+    return {"amount": entry.get("amount"), "currency": "VND", "requested_at": started(entry),
+            "paid_at": datetime.fromisoformat(entry["to"]) if paid else None,
+            "receipt_number": entry.get("receipt_number") if paid else None}
+
+
 def has(dossier: Dossier, kind: str, stage: str | None = None) -> bool:
     return any(e.get("kind") == kind and (stage is None or e.get("stage") == stage) for e in entries(dossier))
 
@@ -77,10 +91,10 @@ def ensure_first_supplement(dossier: Dossier, stage: str, unit: str | None = Non
     during processing once per deciding unit (issue 18: in the land flow the commune and the land
     registration office branch may each ask once)."""
     if stage == RECEPTION and has(dossier, SUPPLEMENT, RECEPTION):
-        raise Conflict("Hồ sơ đã được yêu cầu bổ sung khi tiếp nhận một lần; không được yêu cầu lần thứ hai.",
+        raise Conflict(vi("Hồ sơ đã được yêu cầu bổ sung khi tiếp nhận một lần; không được yêu cầu lần thứ hai."),
                        code="supplement_already_requested")
     if stage == PROCESSING and any(e.get("kind") == SUPPLEMENT and e.get("stage") == PROCESSING
                                    and e.get("unit") in (unit, None) for e in entries(dossier)):
-        raise Conflict(f"Đơn vị {unit} đã yêu cầu bổ sung hồ sơ này một lần trong quá trình giải quyết; "
-                       "không được yêu cầu lần thứ hai.", code="supplement_already_requested",
+        raise Conflict(vi("Đơn vị %(unit)s đã yêu cầu bổ sung hồ sơ này một lần trong quá trình giải quyết; "
+                          "không được yêu cầu lần thứ hai.", unit=unit), code="supplement_already_requested",
                        extra={"unit": unit})

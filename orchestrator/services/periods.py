@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from ..i18n import vi
 from ..models import Dossier, Unit, WorkItem
 from ..models.dossiers import OPEN
 from ..models.types import utcnow
@@ -41,29 +42,29 @@ def check_rules(rules) -> dict:
         return {}
     field = "deadline_rules"
     if not isinstance(rules, dict) or set(rules) - {"variants", "not_counted"}:
-        raise Invalid("Quy tắc thời hạn không hợp lệ.", fields={field: "{variants: [...], not_counted: [...]}"})
+        raise Invalid(vi("Quy tắc thời hạn không hợp lệ."), fields={field: vi("{variants: [...], not_counted: [...]}")})
     variants = rules.get("variants") or []
     if not isinstance(variants, list):
-        raise Invalid("Quy tắc thời hạn không hợp lệ.", fields={f"{field}.variants": "danh sách"})
+        raise Invalid(vi("Quy tắc thời hạn không hợp lệ."), fields={f"{field}.variants": vi("danh sách")})
     for i, rule in enumerate(variants):
         where = f"{field}.variants[{i}]"
         if not isinstance(rule, dict) or set(rule) - _VARIANT_KEYS or not ({"days", "add_days"} & set(rule)):
-            raise Invalid("Biến thể thời hạn không hợp lệ.",
-                          fields={where: "when_data / when_commune_disadvantaged với days hoặc add_days"})
+            raise Invalid(vi("Biến thể thời hạn không hợp lệ."),
+                          fields={where: vi("when_data / when_commune_disadvantaged với days hoặc add_days")})
         for key in ("days", "add_days"):
             value = rule.get(key)
             if key in rule and (isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 366):
-                raise Invalid("Số ngày không hợp lệ.", fields={f"{where}.{key}": "số nguyên 1..366"})
+                raise Invalid(vi("Số ngày không hợp lệ."), fields={f"{where}.{key}": vi("số nguyên 1..366")})
         data = rule.get("when_data", {})
         if not isinstance(data, dict) or not all(isinstance(k, str) and isinstance(v, (str, int, bool, type(None)))
                                                  for k, v in data.items()):
-            raise Invalid("Điều kiện dữ liệu không hợp lệ.", fields={f"{where}.when_data": "{trường: giá trị}"})
+            raise Invalid(vi("Điều kiện dữ liệu không hợp lệ."), fields={f"{where}.when_data": vi("{trường: giá trị}")})
         if "when_commune_disadvantaged" in rule and not isinstance(rule["when_commune_disadvantaged"], bool):
-            raise Invalid("Điều kiện xã khó khăn không hợp lệ.",
-                          fields={f"{where}.when_commune_disadvantaged": "true | false"})
+            raise Invalid(vi("Điều kiện xã khó khăn không hợp lệ."),
+                          fields={f"{where}.when_commune_disadvantaged": vi("true | false")})
     waits = rules.get("not_counted") or []
     if not isinstance(waits, list):
-        raise Invalid("Quy tắc thời hạn không hợp lệ.", fields={f"{field}.not_counted": "danh sách"})
+        raise Invalid(vi("Quy tắc thời hạn không hợp lệ."), fields={f"{field}.not_counted": vi("danh sách")})
     for i, rule in enumerate(waits):
         where = f"{field}.not_counted[{i}]"
         ok = (isinstance(rule, dict) and set(rule) <= {"reason", "waiting_at", "note"}
@@ -72,8 +73,8 @@ def check_rules(rules) -> dict:
               and all(isinstance(e, str) and e for e in rule["waiting_at"])
               and isinstance(rule.get("note", ""), str))
         if not ok:
-            raise Invalid("Khoảng chờ không tính thời hạn không hợp lệ.",
-                          fields={where: "{reason, waiting_at: [mã phần tử], note}"})
+            raise Invalid(vi("Khoảng chờ không tính thời hạn không hợp lệ."),
+                          fields={where: vi("{reason, waiting_at: [mã phần tử], note}")})
     return {"variants": variants, "not_counted": waits}
 
 

@@ -19,6 +19,7 @@ from ..models import ProcedureVersion
 from ..models.procedures import DRAFT
 from . import access, audit, procedures
 from .auth import Actor
+from ..i18n import vi
 from .errors import Conflict, Invalid
 
 MAX_ITEMS = 50
@@ -35,21 +36,22 @@ def check(value) -> list[dict]:
     """The list as stored: each item a name (required), copies and required flag; at most
     MAX_ITEMS items of at most MAX_CHARS characters each. Anything else: 400 naming `documents`."""
     if not isinstance(value, list):
-        raise _refuse("Thành phần hồ sơ phải là một danh sách.")
+        raise _refuse(vi("Thành phần hồ sơ phải là một danh sách."))
     if len(value) > MAX_ITEMS:
-        raise _refuse(f"Tối đa {MAX_ITEMS} giấy tờ (đã nhập {len(value)}).")
+        raise _refuse(vi("Tối đa %(max)s giấy tờ (đã nhập %(count)s).", max=MAX_ITEMS, count=len(value)))
     out = []
     for n, item in enumerate(value, 1):
         if isinstance(item, str):
             item = {"name": item}
         if not isinstance(item, dict) or set(item) - {"name", "copies", "required"}:
-            raise _refuse(f"Giấy tờ thứ {n}: cần tên (name), số lượng (copies) và bắt buộc hay không (required).")
+            raise _refuse(vi("Giấy tờ thứ %(n)s: cần tên (name), số lượng (copies) và bắt buộc hay không "
+                             "(required).", n=n))
         name, copies = item.get("name"), item.get("copies", "")
         if not isinstance(name, str) or not name.strip() or not isinstance(copies, str) \
                 or not isinstance(item.get("required", True), bool):
-            raise _refuse(f"Giấy tờ thứ {n}: thiếu tên giấy tờ.")
+            raise _refuse(vi("Giấy tờ thứ %(n)s: thiếu tên giấy tờ.", n=n))
         if len(name.strip()) > MAX_CHARS or len(copies.strip()) > MAX_CHARS:
-            raise _refuse(f"Giấy tờ thứ {n}: tối đa {MAX_CHARS} ký tự.")
+            raise _refuse(vi("Giấy tờ thứ %(n)s: tối đa %(max)s ký tự.", n=n, max=MAX_CHARS))
         out.append({"name": name.strip(), "copies": copies.strip(), "required": item.get("required", True)})
     return out
 
@@ -79,7 +81,8 @@ def set_documents(session: Session, actor: Actor, code: str, number: int, docume
     version = procedures.get_version(session, code, number)
     access.may_write_procedure(actor, version.scope)
     if version.state != DRAFT:
-        raise Conflict("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới từ phiên bản này.", code="immutable")
+        raise Conflict(vi("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới từ phiên bản này."),
+                       code="immutable")
     items = check(documents)
     before = list(version.documents or [])
     version.documents = items

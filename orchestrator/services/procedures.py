@@ -13,6 +13,7 @@ from ..engine import (
     DiagramRejected, Problem, bundle_for, check_diagram, dry_run, lane_warnings, mapping_keys, parse_route,
     parse_trusted, process_warnings, step_paths,
 )
+from ..i18n import vi
 from ..models import Procedure, ProcedureAlias, ProcedureCall, ProcedureInForce, ProcedureVersion, Unit
 from ..models.procedures import DRAFT, NATIONAL, PUBLISHED
 from ..models.types import utcnow
@@ -29,7 +30,7 @@ DEADLINE_KINDS = ("working", "calendar", "same-day")
 def diagram_error(exc: DiagramRejected):
     """The service error for a diagram the engine refused (413, 400 unreadable XML, 422 with problems)."""
     problems = [p.as_dict() for p in exc.problems]
-    message = "Sơ đồ BPMN không hợp lệ."
+    message = vi("Sơ đồ BPMN không hợp lệ.")
     if exc.status == 413:
         return TooLarge(exc.problems[0].message, problems=problems)
     if exc.status == 400:
@@ -42,13 +43,13 @@ def validate_meta(session: Session, code: str, scope: str, deadline_days, deadli
     """A procedure code, scope and legal deadline as a designer gave them -> the deadline columns."""
     fields = {}
     if not code or not CODE_RE.match(code):
-        fields["code"] = "mã thủ tục không hợp lệ (ví dụ 1.001193)"
+        fields["code"] = vi("mã thủ tục không hợp lệ (ví dụ 1.001193)")
     if scope != NATIONAL:
         unit = session.get(Unit, scope) if scope else None
         if unit is None or unit.level != "province":
-            fields["scope"] = "phải là 'national' hoặc mã tỉnh (ví dụ 01)"
+            fields["scope"] = vi("phải là 'national' hoặc mã tỉnh (ví dụ 01)")
     if deadline_kind not in DEADLINE_KINDS:
-        fields["deadline_kind"] = f"một trong {', '.join(DEADLINE_KINDS)}"
+        fields["deadline_kind"] = vi("một trong %(choices)s", choices=", ".join(DEADLINE_KINDS))
     days = None
     if deadline_days not in (None, ""):
         try:
@@ -56,11 +57,11 @@ def validate_meta(session: Session, code: str, scope: str, deadline_days, deadli
             if days < 1 or days > 3650:
                 raise ValueError
         except (TypeError, ValueError):
-            fields["deadline_days"] = "số ngày nguyên dương"
+            fields["deadline_days"] = vi("số ngày nguyên dương")
     if deadline_kind in ("working", "calendar") and days is None and "deadline_days" not in fields:
-        fields["deadline_days"] = "bắt buộc với thời hạn working/calendar"
+        fields["deadline_days"] = vi("bắt buộc với thời hạn working/calendar")
     if fields:
-        raise Invalid("Thông tin thủ tục không hợp lệ.", fields=fields)
+        raise Invalid(vi("Thông tin thủ tục không hợp lệ."), fields=fields)
     return {"deadline_days": days, "deadline_kind": deadline_kind}
 
 
@@ -74,12 +75,15 @@ def draft_warnings(session: Session, model: dict, lane_map: dict) -> list[dict]:
         if task.get("generated_form") and task["form_key"] not in known:
             continue  # Camunda's generated form (formData) is the step's form
         if not task["form_key"]:
-            warnings.append(Problem("Bước chưa có biểu mẫu (formKey): dùng biểu mẫu mặc định (ghi chú, giấy tờ"
-                                    + ("; kết quả tiếp nhận" if task.get("milestone") == "reception" else "") + ").",
-                                    task["id"], task["line"], code="builtin_form").as_dict())
+            warnings.append(Problem(
+                vi("Bước chưa có biểu mẫu (formKey): dùng biểu mẫu mặc định (ghi chú, giấy tờ; kết quả tiếp nhận).")
+                if task.get("milestone") == "reception" else
+                vi("Bước chưa có biểu mẫu (formKey): dùng biểu mẫu mặc định (ghi chú, giấy tờ)."),
+                task["id"], task["line"], code="builtin_form").as_dict())
         elif task["form_key"] not in known:
-            warnings.append(Problem(f"Biểu mẫu '{task['form_key']}' không có trong thư viện biểu mẫu: dùng biểu mẫu "
-                                    "mặc định cho đến khi chọn biểu mẫu khác.", task["id"], task["line"],
+            warnings.append(Problem(vi("Biểu mẫu '%(form_key)s' không có trong thư viện biểu mẫu: dùng biểu mẫu "
+                                       "mặc định cho đến khi chọn biểu mẫu khác.", form_key=task["form_key"]),
+                                    task["id"], task["line"],
                                     code="builtin_form").as_dict())
     return warnings
 
@@ -107,7 +111,7 @@ def upload(session: Session, actor: Actor, data: bytes, *, code: str, scope: str
     procedure = session.get(Procedure, code)
     if procedure is None:
         if not name:
-            raise Invalid("Thủ tục mới cần tên.", fields={"name": "bắt buộc với mã thủ tục mới"})
+            raise Invalid(vi("Thủ tục mới cần tên."), fields={"name": vi("bắt buộc với mã thủ tục mới")})
         procedure = Procedure(code=code, name=name, name_en=name_en, field=field)
         session.add(procedure)
     lane_map = _checked_lane_map(checked.model, lane_map or {})
@@ -126,7 +130,7 @@ def upload(session: Session, actor: Actor, data: bytes, *, code: str, scope: str
     try:
         session.flush()
     except IntegrityError:
-        raise Conflict("Phiên bản vừa được tạo đồng thời; hãy thử lại.") from None
+        raise Conflict(vi("Phiên bản vừa được tạo đồng thời; hãy thử lại.")) from None
     audit.record(session, "procedure.upload", actor.name, note=f"{code} v{number} ({scope})")
     return version
 
@@ -134,17 +138,18 @@ def upload(session: Session, actor: Actor, data: bytes, *, code: str, scope: str
 def _checked_lane_map(model: dict, mapping: dict) -> dict:
     """{lane id | step id | a step's group name | "_default": routing path}."""
     if not isinstance(mapping, dict):
-        raise Invalid("Bảng gán làn phải là đối tượng {lane id: đường định tuyến}.", fields={"lanes": "object"})
+        raise Invalid(vi("Bảng gán làn phải là đối tượng {lane id: đường định tuyến}."),
+                      fields={"lanes": vi("phải là đối tượng JSON")})
     keys = mapping_keys(model)
     fields = {}
     for lane_id, path in mapping.items():
         if lane_id not in keys:
-            fields[lane_id] = "không có làn, bước hay nhóm này trong sơ đồ (hoặc dùng _default)"
+            fields[lane_id] = vi("không có làn, bước hay nhóm này trong sơ đồ (hoặc dùng _default)")
         elif not isinstance(path, str) or parse_route(path) is None:
-            fields[lane_id] = ("đường định tuyến không hợp lệ: commune/<role> hoặc "
-                               "province/<service-center|department:CODE>/<role>")
+            fields[lane_id] = vi("đường định tuyến không hợp lệ: commune/<role> hoặc "
+                                 "province/<service-center|department:CODE>/<role>")
     if fields:
-        raise Invalid("Bảng gán làn không hợp lệ.", fields=fields)
+        raise Invalid(vi("Bảng gán làn không hợp lệ."), fields=fields)
     return dict(mapping)
 
 
@@ -152,7 +157,7 @@ def get_version(session: Session, code: str, number: int) -> ProcedureVersion:
     version = session.scalar(select(ProcedureVersion).where(
         ProcedureVersion.procedure_code == code, ProcedureVersion.version == number))
     if version is None:
-        raise NotFound(f"Không có thủ tục {code} phiên bản {number}.")
+        raise NotFound(vi("Không có thủ tục %(code)s phiên bản %(version)s.", code=code, version=number))
     return version
 
 
@@ -163,7 +168,7 @@ def set_supplement_window(session: Session, actor: Actor, code: str, number: int
     version = get_version(session, code, number)
     access.may_write_procedure(actor, version.scope)
     if version.state != DRAFT:
-        raise Conflict("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới.", code="immutable")
+        raise Conflict(vi("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới."), code="immutable")
     value = None
     if days not in (None, ""):
         try:
@@ -171,8 +176,8 @@ def set_supplement_window(session: Session, actor: Actor, code: str, number: int
             if isinstance(days, bool) or value < 1 or value > 365:
                 raise ValueError
         except (TypeError, ValueError):
-            raise Invalid("Số ngày làm việc được yêu cầu bổ sung phải là số nguyên từ 1 đến 365, hoặc để trống.",
-                          fields={"supplement_window_days": "số nguyên 1–365 hoặc để trống"}) from None
+            raise Invalid(vi("Số ngày làm việc được yêu cầu bổ sung phải là số nguyên từ 1 đến 365, hoặc để trống."),
+                          fields={"supplement_window_days": vi("số nguyên 1–365 hoặc để trống")}) from None
     before, version.supplement_window_days = version.supplement_window_days, value
     audit.record(session, "procedure.supplement_window", actor.name, note=f"{code} v{number}",
                  data={"before": before, "after": value})
@@ -184,7 +189,7 @@ def set_lanes(session: Session, actor: Actor, code: str, number: int, mapping: d
     version = get_version(session, code, number)
     access.may_write_procedure(actor, version.scope)
     if version.state != DRAFT:
-        raise Conflict("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới.", code="immutable")
+        raise Conflict(vi("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới."), code="immutable")
     version.lane_map = {**version.lane_map, **_checked_lane_map(version.model, mapping)}
     version.warnings = draft_warnings(session, version.model, version.lane_map)
     audit.record(session, "procedure.lanes", actor.name, note=f"{code} v{number}", data=mapping)
@@ -212,7 +217,7 @@ def publish(session: Session, actor: Actor, code: str, number: int) -> tuple[Pro
     if version.state == DRAFT:
         problems, notes = _publish_problems(session, version)
         if problems:
-            raise Rejected("Chưa thể công bố phiên bản này.", problems=problems, code="cannot_publish")
+            raise Rejected(vi("Chưa thể công bố phiên bản này."), problems=problems, code="cannot_publish")
         version.state = PUBLISHED
         version.published_by = actor.name
         version.published_at = utcnow()
@@ -220,7 +225,7 @@ def publish(session: Session, actor: Actor, code: str, number: int) -> tuple[Pro
     elif version.state == PUBLISHED:
         action = "procedure.rollback"
     else:
-        raise Conflict("Phiên bản đã ngừng áp dụng.", code="retired")
+        raise Conflict(vi("Phiên bản đã ngừng áp dụng."), code="retired")
     link = session.get(ProcedureInForce, (code, version.scope))
     if link is None:
         session.add(ProcedureInForce(procedure_code=code, scope=version.scope, version_id=version.id, since=utcnow()))
@@ -246,7 +251,8 @@ def _item_problems(session: Session, model: dict, paths: dict, forms_of: dict, p
         if ITEM not in path:
             continue
         if loop.get("kind") != "multi":
-            problems.append(Problem(f"Tuyến '{path}' dùng {ITEM} nhưng bước không phải tác vụ đa thể hiện.",
+            problems.append(Problem(vi("Tuyến '%(path)s' dùng %(item)s nhưng bước không phải tác vụ đa thể hiện.",
+                                       path=path, item=ITEM),
                                     task["id"], task.get("line")).as_dict())
             continue
         if province is None:
@@ -258,7 +264,8 @@ def _item_problems(session: Session, model: dict, paths: dict, forms_of: dict, p
         for value in dict.fromkeys(v for v in known if isinstance(v, (str, int))):
             concrete = path.replace(ITEM, str(value))
             if parse_route(concrete) is None or unresolved_communes(session, concrete, province):
-                problems.append(Problem(f"Tuyến '{path}' với '{value}': không có đơn vị '{value}' ở tỉnh {province}.",
+                problems.append(Problem(vi("Tuyến '%(path)s' với '%(value)s': không có đơn vị '%(value)s' ở tỉnh "
+                                           "%(province)s.", path=path, value=value, province=province),
                                         task["id"], task.get("line")).as_dict())
     return problems
 
@@ -280,7 +287,8 @@ def _publish_problems(session: Session, version: ProcedureVersion) -> tuple[list
                                None if version.scope == NATIONAL else version.scope)
     if version.scope != NATIONAL and lacking:
         for path in lacking[version.scope]:
-            problems.append(Problem(f"Làn '{path}' không tìm được đơn vị cho mọi xã/phường của tỉnh {version.scope}.")
+            problems.append(Problem(vi("Làn '%(path)s' không tìm được đơn vị cho mọi xã/phường của tỉnh %(province)s.",
+                                       path=path, province=version.scope))
                             .as_dict())
     elif lacking:
         notes = [{"province": p, "lanes": lanes} for p, lanes in lacking.items()]
@@ -325,31 +333,36 @@ def _library_calls(session: Session, version: ProcedureVersion):
         def problem(message: str, code: str = "call_target_missing") -> None:
             problems.append(Problem(message, call["element_id"], call["line"], code=code).as_dict())
         if call["code"] == version.procedure_code:
-            problem(f"Vòng gọi quy trình con không có điểm dừng: thủ tục {call['code']} gọi chính nó.", "call_cycle")
+            problem(vi("Vòng gọi quy trình con không có điểm dừng: thủ tục %(code)s gọi chính nó.", code=call["code"]),
+                    "call_cycle")
             continue
         callee = in_force(session, call["code"], province)
         if callee is None:
-            problem(f"Hoạt động gọi '{call['element_id']}' gọi thủ tục '{call['code']}', nhưng thủ tục này không có "
-                    f"hoặc chưa có phiên bản đang áp dụng ({'cấp quốc gia' if province == NATIONAL else 'tỉnh ' + province}).")
+            where = vi("cấp quốc gia") if province == NATIONAL else vi("tỉnh %(province)s", province=province)
+            problem(vi("Hoạt động gọi '%(element_id)s' gọi thủ tục '%(code)s', nhưng thủ tục này không có hoặc chưa "
+                       "có phiên bản đang áp dụng (%(where)s).", element_id=call["element_id"], code=call["code"],
+                       where=where))
             continue
         chain = [(call["code"], callee)] + pinned_calls(session, callee.id)
         codes = [code for code, _ in chain]
         if version.procedure_code in codes:
             path = " → ".join([version.procedure_code] + codes[:codes.index(version.procedure_code) + 1])
-            problem(f"Vòng gọi quy trình con không có điểm dừng: {path}.", "call_cycle")
+            problem(vi("Vòng gọi quy trình con không có điểm dừng: %(path)s.", path=path), "call_cycle")
             continue
         if callee.dialect != version.dialect:
-            problem(f"Thủ tục được gọi '{call['code']}' vẽ theo kiểu {callee.dialect}, thủ tục gọi theo kiểu "
-                    f"{version.dialect}: hai sơ đồ phải cùng kiểu.", "call_dialect")
+            problem(vi("Thủ tục được gọi '%(code)s' vẽ theo kiểu %(callee_dialect)s, thủ tục gọi theo kiểu "
+                       "%(caller_dialect)s: hai sơ đồ phải cùng kiểu.", code=call["code"],
+                       callee_dialect=callee.dialect, caller_dialect=version.dialect), "call_dialect")
             continue
         for code, v in chain:
             if pinned.setdefault(code, v).id != v.id:
-                problem(f"Thủ tục '{code}' được gọi ở hai phiên bản khác nhau (v{pinned[code].version} và v{v.version}): "
-                        "hãy công bố lại thủ tục gọi nó trước.", "call_versions")
+                problem(vi("Thủ tục '%(code)s' được gọi ở hai phiên bản khác nhau (v%(first)s và v%(second)s): "
+                           "hãy công bố lại thủ tục gọi nó trước.", code=code, first=pinned[code].version,
+                           second=v.version), "call_versions")
             clash = own_steps & {t["id"] for t in v.model["user_tasks"]}
             if clash:
-                problem(f"Bước {', '.join(sorted(clash))} của thủ tục được gọi '{code}' trùng mã với bước của thủ tục "
-                        "gọi: hãy đổi mã bước.", "call_clash")
+                problem(vi("Bước %(steps)s của thủ tục được gọi '%(code)s' trùng mã với bước của thủ tục "
+                           "gọi: hãy đổi mã bước.", steps=", ".join(sorted(clash)), code=code), "call_clash")
         calls.append((call, callee))
     return calls, list(pinned.items()), problems
 
@@ -407,7 +420,7 @@ def mark_executable(session: Session, actor: Actor, code: str, number: int) -> P
     version = get_version(session, code, number)
     access.may_write_procedure(actor, version.scope)
     if version.state != DRAFT:
-        raise Conflict("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới.", code="immutable")
+        raise Conflict(vi("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới."), code="immutable")
     if version.model.get("executable", True):
         return version
     version.bpmn_xml = etree.tostring(engine.mark_executable(parse_trusted(version.bpmn_xml), version.process_id),
@@ -423,7 +436,7 @@ def versions(session: Session, code: str) -> list[tuple[ProcedureVersion, bool]]
     rows = session.scalars(select(ProcedureVersion).where(ProcedureVersion.procedure_code == code)
                            .order_by(ProcedureVersion.version)).all()
     if not rows:
-        raise NotFound(f"Không có thủ tục {code}.")
+        raise NotFound(vi("Không có thủ tục %(code)s.", code=code))
     in_force = set(session.scalars(select(ProcedureInForce.version_id)
                                    .where(ProcedureInForce.procedure_code == code)).all())
     return [(v, v.id in in_force) for v in rows]
@@ -468,9 +481,10 @@ def procedure_in_force(session: Session, code: str, province_code: str | None = 
     if procedure is None and isinstance(code, str) and len(code) <= 40 and session.get(ProcedureAlias, code):
         procedure = session.get(Procedure, session.get(ProcedureAlias, code).procedure_code)  # an earlier code
     if procedure is None:
-        raise NotFound(f"Không có thủ tục {code}.")
+        raise NotFound(vi("Không có thủ tục %(code)s.", code=code))
     version = in_force(session, code, province_code or NATIONAL)
     if version is None:
-        where = f"tỉnh {province_code}" if province_code else "cấp quốc gia"
-        raise NotFound(f"Thủ tục {code} chưa có phiên bản đang áp dụng ({where}).", code="not_in_force")
+        where = vi("tỉnh %(province)s", province=province_code) if province_code else vi("cấp quốc gia")
+        raise NotFound(vi("Thủ tục %(code)s chưa có phiên bản đang áp dụng (%(where)s).", code=code, where=where),
+                       code="not_in_force")
     return version

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from ..engine import Problem
 from ..engine.schedule import MAX_UNITS, ScheduleError, next_tick, tick_at
+from ..i18n import vi
 from ..models import Job, ProcedureInForce, ProcedureVersion, ScheduledStart, Unit
 from ..models.jobs import QUEUED
 from ..models.procedures import DRAFT, NATIONAL, PUBLISHED
@@ -24,9 +25,9 @@ from .errors import Conflict, Invalid, NotFound
 
 KIND = "scheduled_start"
 SYSTEM_SCHEDULE = "system:schedule"
-UNMARKED = ("Quy trình bắt đầu bằng sự kiện hẹn giờ nhưng phiên bản chưa được đánh dấu tạo hồ sơ theo lịch: mỗi hồ "
-            "sơ cần một người nộp. Hãy đánh dấu thủ tục là tạo hồ sơ theo lịch và chọn các đơn vị nhận hồ sơ "
-            "(đơn vị đứng tên người nộp).")
+UNMARKED = vi("Quy trình bắt đầu bằng sự kiện hẹn giờ nhưng phiên bản chưa được đánh dấu tạo hồ sơ theo lịch: mỗi "
+              "hồ sơ cần một người nộp. Hãy đánh dấu thủ tục là tạo hồ sơ theo lịch và chọn các đơn vị nhận hồ sơ "
+              "(đơn vị đứng tên người nộp).")
 
 
 def plan_of(version: ProcedureVersion) -> dict | None:
@@ -39,7 +40,7 @@ def _version(session: Session, code: str, number: int) -> ProcedureVersion:
     version = session.scalar(select(ProcedureVersion).where(
         ProcedureVersion.procedure_code == code, ProcedureVersion.version == number))
     if version is None:
-        raise NotFound(f"Không có thủ tục {code} phiên bản {number}.")
+        raise NotFound(vi("Không có thủ tục %(code)s phiên bản %(version)s.", code=code, version=number))
     return version
 
 
@@ -49,23 +50,24 @@ def set_schedule(session: Session, actor: Actor, code: str, number: int, units: 
     version = _version(session, code, number)
     access.may_write_procedure(actor, version.scope)
     if version.state != DRAFT:
-        raise Conflict("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới.", code="immutable")
+        raise Conflict(vi("Phiên bản đã công bố không thể sửa; hãy tạo bản nháp mới."), code="immutable")
     if units is None or not isinstance(units, list) or not all(isinstance(u, str) for u in units):
-        raise Invalid("Danh sách đơn vị nhận hồ sơ không hợp lệ.", fields={"units": "danh sách mã xã/phường"})
+        raise Invalid(vi("Danh sách đơn vị nhận hồ sơ không hợp lệ."), fields={"units": vi("danh sách mã xã/phường")})
     chosen = list(dict.fromkeys(u.strip() for u in units if u.strip()))
     if chosen and plan_of(version) is None:
-        raise Invalid("Quy trình không có sự kiện bắt đầu hẹn giờ: không thể tạo hồ sơ theo lịch.",
-                      fields={"units": "quy trình chính cần một sự kiện bắt đầu hẹn giờ"})
+        raise Invalid(vi("Quy trình không có sự kiện bắt đầu hẹn giờ: không thể tạo hồ sơ theo lịch."),
+                      fields={"units": vi("quy trình chính cần một sự kiện bắt đầu hẹn giờ")})
     if len(chosen) > MAX_UNITS:
-        raise Invalid(f"Tối đa {MAX_UNITS} đơn vị nhận hồ sơ (mỗi lần tạo một hồ sơ cho mỗi đơn vị).",
-                      fields={"units": f"tối đa {MAX_UNITS}"})
+        raise Invalid(vi("Tối đa %(count)s đơn vị nhận hồ sơ (mỗi lần tạo một hồ sơ cho mỗi đơn vị).", count=MAX_UNITS),
+                      fields={"units": vi("tối đa %(count)s", count=MAX_UNITS)})
     found = {u.code: u for u in session.scalars(select(Unit).where(Unit.code.in_(chosen or [""]))).all()}
     wrong = [c for c in chosen if c not in found or found[c].level != "commune"
              or (version.scope != NATIONAL and found[c].province_code != version.scope)]
     if wrong:
-        where = "cả nước" if version.scope == NATIONAL else f"tỉnh {version.scope}"
-        raise Invalid(f"Không phải xã/phường của {where}: {', '.join(w[:40] for w in wrong[:10])}.",
-                      fields={"units": "mã xã/phường thuộc phạm vi của phiên bản"})
+        where = vi("cả nước") if version.scope == NATIONAL else vi("tỉnh %(province)s", province=version.scope)
+        raise Invalid(vi("Không phải xã/phường của %(where)s: %(codes)s.", where=where,
+                         codes=", ".join(w[:40] for w in wrong[:10])),
+                      fields={"units": vi("mã xã/phường thuộc phạm vi của phiên bản")})
     before = dict(version.schedule or {})
     version.schedule = {"units": chosen} if chosen else {}
     audit.record(session, "procedure.schedule", actor.name, note=f"{code} v{number}",
@@ -83,11 +85,12 @@ def publish_problems(version: ProcedureVersion, now: datetime) -> list[dict]:
     if not (version.schedule or {}).get("units"):
         return [Problem(UNMARKED, s["element_id"], s["line"], code="schedule_unmarked").as_dict() for s in starts]
     if len(starts) > 1:
-        return [Problem("Chỉ một sự kiện bắt đầu hẹn giờ được dùng cho lịch tạo hồ sơ.", s["element_id"],
+        return [Problem(vi("Chỉ một sự kiện bắt đầu hẹn giờ được dùng cho lịch tạo hồ sơ."), s["element_id"],
                         s["line"]).as_dict() for s in starts[1:]]
     plan = starts[0]
     if plan["kind"] == "timeDate" and tick_at(plan, now, 0) <= now:
-        return [Problem(f"Thời điểm tạo hồ sơ '{plan['value']}' đã qua.", plan["element_id"], plan["line"]).as_dict()]
+        return [Problem(vi("Thời điểm tạo hồ sơ '%(value)s' đã qua.", value=plan["value"]), plan["element_id"],
+                        plan["line"]).as_dict()]
     return []
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 
 from ..text import digits, fold, nfc
+from ..i18n import vi
 from .errors import Invalid
 
 __all__ = ["MAX_CHARS", "MAX_WORDS", "digits", "fold", "matches", "nfc", "patterns", "words"]
@@ -22,11 +23,12 @@ def words(q: str | None, field: str = "q") -> list[str]:
     """The folded words of a query; bounded so that a query stays cheap (Invalid names `field`)."""
     q = q or ""
     if len(q) > MAX_CHARS:
-        raise Invalid(f"Từ khóa tìm kiếm quá dài (tối đa {MAX_CHARS} ký tự).",
-                      fields={field: f"tối đa {MAX_CHARS} ký tự"})
+        raise Invalid(vi("Từ khóa tìm kiếm quá dài (tối đa %(max)s ký tự).", max=MAX_CHARS),
+                      fields={field: vi("tối đa %(max)s ký tự", max=MAX_CHARS)})
     found = fold(q).split()
     if len(found) > MAX_WORDS:
-        raise Invalid(f"Quá nhiều từ tìm kiếm (tối đa {MAX_WORDS} từ).", fields={field: f"tối đa {MAX_WORDS} từ"})
+        raise Invalid(vi("Quá nhiều từ tìm kiếm (tối đa %(max)s từ).", max=MAX_WORDS),
+                      fields={field: vi("tối đa %(max)s từ", max=MAX_WORDS)})
     return found
 
 

@@ -24,6 +24,7 @@ from ..timezone import TZ
 from . import access
 from . import on_time as timing
 from .auth import Actor
+from ..i18n import vi
 from .errors import Invalid
 from .units import names as unit_names
 
@@ -111,9 +112,10 @@ def period(start: date | None, end: date | None, today: date | None = None) -> t
     end = end or today
     start = start or (end - timedelta(days=end.weekday()) - timedelta(weeks=12))
     if start > end:
-        raise Invalid("Ngày bắt đầu phải trước ngày kết thúc.", fields={"from": "sau ngày kết thúc (to)"})
+        raise Invalid(vi("Ngày bắt đầu phải trước ngày kết thúc."), fields={"from": vi("sau ngày kết thúc (to)")})
     if (end - start).days >= MAX_DAYS:
-        raise Invalid(f"Khoảng thời gian tối đa {MAX_DAYS} ngày.", fields={"from": f"quá {MAX_DAYS} ngày trước to"})
+        raise Invalid(vi("Khoảng thời gian tối đa %(days)s ngày.", days=MAX_DAYS),
+                      fields={"from": vi("quá %(days)s ngày trước to", days=MAX_DAYS)})
     return start, end
 
 

@@ -22,6 +22,7 @@ from ..models.types import utcnow
 from ..timezone import TZ
 from . import audit, connectors, jobs, outbox, pauses, periods, versions
 from .deadlines import calendar_for, legal_due_at
+from ..i18n import vi
 from .errors import NotFound, Rejected
 from .routing import ITEM, Route, Unresolvable, resolve
 
@@ -91,7 +92,7 @@ class Step:
         """The dossier locked until commit (FOR UPDATE on PostgreSQL; SQLite holds the write lock)."""
         step = cls._locked(session, actor, _LOCK_BY_ID, dossier_id=dossier_id)
         if step is None:
-            raise NotFound("Không tìm thấy hồ sơ.")
+            raise NotFound(vi("Không tìm thấy hồ sơ."))
         return step
 
     @classmethod
@@ -107,7 +108,7 @@ class Step:
         whoever may not act never waits for, nor holds, the lock)."""
         dossier = session.scalar(_BY_CODE, {"code": code}) if isinstance(code, str) else None
         if dossier is None:
-            raise NotFound(f"Không tìm thấy hồ sơ {code}.")
+            raise NotFound(vi("Không tìm thấy hồ sơ %(code)s.", code=code))
         if check is not None:
             check(dossier)
         return cls.lock(session, dossier.id, actor)
@@ -217,8 +218,9 @@ class Step:
         try:
             self.state_row.state = run.dumps()
         except StateTooLarge as exc:  # raised before anything is serialised; the caller's transaction rolls back
-            raise Rejected(f"Bước này sẽ làm dữ liệu hồ sơ vượt quá giới hạn lưu trữ ({exc.message}); không có gì "
-                           "được lưu: hãy bớt dữ liệu hoặc tệp nhúng trong biểu mẫu.", code="state_too_large") from None
+            raise Rejected(vi("Bước này sẽ làm dữ liệu hồ sơ vượt quá giới hạn lưu trữ (%(detail)s); không có gì "
+                              "được lưu: hãy bớt dữ liệu hoặc tệp nhúng trong biểu mẫu.", detail=exc.message),
+                           code="state_too_large") from None
         for incident in self.incidents:
             self._record_incident(incident)
         for thrown in run.thrown_events():  # messages, signals, escalations thrown in the dossier
@@ -438,11 +440,11 @@ def set_status(session: Session, dossier: Dossier, new: DossierStatus, actor: st
         raise StatusError(f"Dossier {dossier.code}: no transition from {old.name} ({old:d}) to {new.name} ({new:d}).")
     dossier.status = new
     audit.record(session, action, actor, dossier=dossier, from_status=int(old), to_status=int(new), **kw)
-    outbox.status_changed(session, dossier, int(old), int(new))  # what it tells of finished_at: as before the move
     if finished:
         dossier.finished_at = utcnow()
     elif dossier.finished_at is not None:
         dossier.finished_at = None
+    outbox.status_changed(session, dossier, int(old), int(new))  # the snapshot as of the change: finished_at set
 
 
 def waits_for_reception_supplement(dossier: Dossier) -> bool:

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ..i18n import vi
 from ..models import RoleAssignment, User, WorkItem
 from ..models.dossiers import OPEN
 from ..models.types import utcnow
@@ -32,7 +33,7 @@ def today() -> date:
 def _user(session: Session, username: str | None, field: str) -> User:
     user = session.scalar(select(User).where(User.username == (username or "").strip())) if username else None
     if user is None:
-        raise Invalid("Không tìm thấy cán bộ với tên đăng nhập này.", fields={field: "tên đăng nhập của cán bộ"})
+        raise Invalid(vi("Không tìm thấy cán bộ với tên đăng nhập này."), fields={field: vi("tên đăng nhập của cán bộ")})
     return user
 
 
@@ -42,7 +43,7 @@ def _date(value, field: str) -> date:
     try:
         return date.fromisoformat(str(value or "").strip())
     except ValueError:
-        raise Invalid("Ngày không hợp lệ.", fields={field: "ngày dạng YYYY-MM-DD"}) from None
+        raise Invalid(vi("Ngày không hợp lệ."), fields={field: vi("ngày dạng YYYY-MM-DD")}) from None
 
 
 def set_substitute(session: Session, actor: Actor, unit_code: str, officer: str, substitute: str,
@@ -54,26 +55,32 @@ def set_substitute(session: Session, actor: Actor, unit_code: str, officer: str,
     on = on or today()
     person, stand_in_user = _user(session, officer, "officer"), _user(session, substitute, "substitute")
     if not access.officer_roles_in(session, person.id, unit_code):
-        raise Invalid("Cán bộ không thuộc đơn vị này.", fields={"officer": f"cán bộ của đơn vị {unit_code}"})
+        raise Invalid(vi("Cán bộ không thuộc đơn vị này."),
+                      fields={"officer": vi("cán bộ của đơn vị %(unit)s", unit=unit_code)})
     if stand_in_user.id == person.id:
-        raise Invalid("Người làm thay phải là người khác.", fields={"substitute": "khác cán bộ vắng mặt"})
+        raise Invalid(vi("Người làm thay phải là người khác."), fields={"substitute": vi("khác cán bộ vắng mặt")})
     lacking = access.roles_lacking_to_stand_in(session, person.id, stand_in_user.id, unit_code)
     if lacking:
-        raise Invalid("Người làm thay phải có cùng vai trò tại đơn vị.",
-                      fields={"substitute": f"thiếu vai trò {', '.join(sorted(lacking))} tại {unit_code}"})
+        raise Invalid(vi("Người làm thay phải có cùng vai trò tại đơn vị."),
+                      fields={"substitute": vi("thiếu vai trò %(roles)s tại %(unit)s", roles=", ".join(sorted(lacking)),
+                                               unit=unit_code)})
     start, end = _date(starts_on, "starts_on"), _date(ends_on, "ends_on")
     if start < on:
-        raise Invalid("Thời gian vắng mặt không được bắt đầu trong quá khứ.", fields={"starts_on": f"từ {on.isoformat()}"})
+        raise Invalid(vi("Thời gian vắng mặt không được bắt đầu trong quá khứ."),
+                      fields={"starts_on": vi("từ %(date)s", date=on.isoformat())})
     if end < start:
-        raise Invalid("Ngày kết thúc phải sau hoặc bằng ngày bắt đầu.", fields={"ends_on": f"từ {start.isoformat()}"})
+        raise Invalid(vi("Ngày kết thúc phải sau hoặc bằng ngày bắt đầu."),
+                      fields={"ends_on": vi("từ %(date)s", date=start.isoformat())})
     if (end - start).days >= MAX_DAYS:
-        raise Invalid(f"Một lần vắng mặt tối đa {MAX_DAYS} ngày.", fields={"ends_on": f"tối đa {MAX_DAYS} ngày"})
+        raise Invalid(vi("Một lần vắng mặt tối đa %(days)s ngày.", days=MAX_DAYS),
+                      fields={"ends_on": vi("tối đa %(days)s ngày", days=MAX_DAYS)})
     clash = session.scalar(select(Substitute).where(Substitute.user_id == person.id, Substitute.starts_on <= end,
                                                     Substitute.ends_on >= start))
     if clash is not None:
-        raise Conflict(f"Cán bộ {person.username} đã có người làm thay từ {clash.starts_on:%d/%m/%Y} đến "
-                       f"{clash.ends_on:%d/%m/%Y}.", code="substitute_overlap",
-                       fields={"starts_on": "trùng thời gian đã đặt"})
+        raise Conflict(vi("Cán bộ %(officer)s đã có người làm thay từ %(starts)s đến %(ends)s.",
+                          officer=person.username, starts=f"{clash.starts_on:%d/%m/%Y}",
+                          ends=f"{clash.ends_on:%d/%m/%Y}"), code="substitute_overlap",
+                       fields={"starts_on": vi("trùng thời gian đã đặt")})
     row = Substitute(user_id=person.id, substitute_id=stand_in_user.id, starts_on=start, ends_on=end,
                      set_by=actor.name, created_at=utcnow())
     row.user, row.substitute = person, stand_in_user
@@ -90,7 +97,7 @@ def _managed(session: Session, actor: Actor, substitute_id, unit_code: str) -> S
     access.may_manage_absences(actor, unit_code)
     row = session.get(Substitute, substitute_id) if isinstance(substitute_id, int) else None
     if row is None or not access.officer_roles_in(session, row.user_id, unit_code):
-        raise NotFound("Không tìm thấy người làm thay này.")
+        raise NotFound(vi("Không tìm thấy người làm thay này."))
     return row
 
 
@@ -101,7 +108,7 @@ def end_substitute(session: Session, actor: Actor, substitute_id: int, unit_code
     on = on or today()
     row = _managed(session, actor, substitute_id, unit_code)
     if row.ends_on < on:
-        raise Conflict("Thời gian làm thay này đã kết thúc.", code="substitute_over")
+        raise Conflict(vi("Thời gian làm thay này đã kết thúc."), code="substitute_over")
     audit.record(session, "substitute_ended", actor.name, unit_code=unit_code,
                  note=f"{row.user.username} trở lại; {row.substitute.username} thôi làm thay",
                  data={"id": row.id, "officer": row.user.username, "substitute": row.substitute.username})

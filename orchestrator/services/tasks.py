@@ -7,6 +7,7 @@ from sqlalchemy import or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from ..engine import TaskNotReady
+from ..i18n import vi
 from ..models import Dossier, RoleAssignment, User, WorkItem
 from ..models.dossiers import COMPLETED, OPEN, DossierStatus
 from ..models.types import utcnow
@@ -21,7 +22,7 @@ RECEPTION_RESULTS = {"accept": DossierStatus.RECEIVED, "supplement": DossierStat
 def get_visible(session: Session, actor: Actor, task_id: str) -> WorkItem:
     item = session.get(WorkItem, task_id) if isinstance(task_id, str) and len(task_id) <= 36 else None
     if item is None or not access.sees_dossier(session, actor, item.dossier):
-        raise NotFound("Không tìm thấy công việc.")
+        raise NotFound(vi("Không tìm thấy công việc."))
     return item
 
 
@@ -48,7 +49,7 @@ def prefill(item: WorkItem, values: dict) -> dict:
 def _holder_conflict(session: Session, item: WorkItem) -> Conflict:
     holder = session.get(User, item.assignee_id)
     name = holder.username if holder else "?"
-    return Conflict(f"Công việc đang do {name} xử lý.", code="held_by_other",
+    return Conflict(vi("Công việc đang do %(holder)s xử lý.", holder=name), code="held_by_other",
                     extra={"holder": name, "holder_name": holder.full_name if holder else None})
 
 
@@ -62,7 +63,7 @@ def claim(session: Session, actor: Actor, task_id: str) -> WorkItem:
     session.refresh(item)
     if result.rowcount == 0:
         if item.state != OPEN:
-            raise Conflict("Công việc đã hoàn thành hoặc không còn hiệu lực.", code="not_open")
+            raise Conflict(vi("Công việc đã hoàn thành hoặc không còn hiệu lực."), code="not_open")
         raise _holder_conflict(session, item)
     audit.record(session, "claim", actor.name, dossier=item.dossier, task_id=item.id, step_id=item.step_id,
                  unit_code=item.unit_code)
@@ -80,7 +81,7 @@ def unclaim(session: Session, actor: Actor, task_id: str) -> WorkItem:
     session.refresh(item)
     if result.rowcount == 0:
         if item.state != OPEN:
-            raise Conflict("Công việc đã hoàn thành hoặc không còn hiệu lực.", code="not_open")
+            raise Conflict(vi("Công việc đã hoàn thành hoặc không còn hiệu lực."), code="not_open")
         raise _holder_conflict(session, item)
     audit.record(session, "unclaim", actor.name, dossier=item.dossier, task_id=item.id, step_id=item.step_id)
     return item
@@ -107,10 +108,11 @@ def assign(session: Session, actor: Actor, task_id: str, username: str) -> WorkI
     access.may_assign(actor, item)
     user = session.query(User).filter_by(username=username or "").one_or_none()
     if user is None or not any(a.role == item.role and a.unit_code == item.unit_code for a in user.assignments):
-        raise Invalid("Người được giao phải có vai trò phù hợp tại đơn vị.",
-                      fields={"username": f"không có {item.role} của {item.unit_code} với tên này"})
+        raise Invalid(vi("Người được giao phải có vai trò phù hợp tại đơn vị."),
+                      fields={"username": vi("không có %(role)s của %(unit)s với tên này", role=item.role,
+                                             unit=item.unit_code)})
     if item.state != OPEN:
-        raise Conflict("Công việc đã hoàn thành hoặc không còn hiệu lực.", code="not_open")
+        raise Conflict(vi("Công việc đã hoàn thành hoặc không còn hiệu lực."), code="not_open")
     user = substitutes.stand_in(session, actor, user, item)  # an absent officer's work goes to their substitute
     item.assignee_id = user.id
     audit.record(session, "assign", actor.name, dossier=item.dossier, task_id=item.id, step_id=item.step_id,
@@ -129,11 +131,11 @@ def ask_to_take_over(session: Session, actor: Actor, task_id: str) -> WorkItem:
     item = get_visible(session, actor, task_id)
     access.may_act_on_step(actor, item)
     if item.state != OPEN:
-        raise Conflict("Công việc đã hoàn thành hoặc không còn hiệu lực.", code="not_open")
+        raise Conflict(vi("Công việc đã hoàn thành hoặc không còn hiệu lực."), code="not_open")
     if item.assignee_id is None:
-        raise Conflict("Công việc chưa có người nhận: hãy nhận việc.", code="not_held")
+        raise Conflict(vi("Công việc chưa có người nhận: hãy nhận việc."), code="not_held")
     if item.assignee_id == actor.user_id:
-        raise Conflict("Bạn đang giữ công việc này.", code="held_by_you")
+        raise Conflict(vi("Bạn đang giữ công việc này."), code="held_by_you")
     holder, asker = session.get(User, item.assignee_id), session.get(User, actor.user_id)
     who = (asker.full_name if asker else None) or actor.name
     notifications.notify(session, [item.assignee_id], "takeover_request", item.dossier,
@@ -155,7 +157,7 @@ def complete(session: Session, actor: Actor, task_id: str, data: dict,
     step = (steps.Step.lock_for_task(session, task_id, actor.name)
             if isinstance(task_id, str) and len(task_id) <= 36 else None)
     if step is None:
-        raise NotFound("Không tìm thấy công việc.")
+        raise NotFound(vi("Không tìm thấy công việc."))
     return complete_on(step, actor, task_id, data, expected_lock_version)
 
 
@@ -167,19 +169,19 @@ def complete_on(step: steps.Step, actor: Actor, task_id: str, data: dict,
     items = step.read_open_items(also=task_id)
     item = next((w for w in items if w.id == task_id), None)
     if item is None or not access.sees_step(session, actor, dossier, item, step.participants):
-        raise NotFound("Không tìm thấy công việc.")
+        raise NotFound(vi("Không tìm thấy công việc."))
     access.may_act_on_step(actor, item)
     if item.state != OPEN:
-        raise Conflict("Công việc đã được hoàn thành hoặc không còn hiệu lực.", code="not_open")
+        raise Conflict(vi("Công việc đã được hoàn thành hoặc không còn hiệu lực."), code="not_open")
     if item.assignee_id is not None and item.assignee_id != actor.user_id:
         raise _holder_conflict(session, item)
     if dossier.status in (DossierStatus.SUPPLEMENT_REQUESTED, DossierStatus.PAYMENT_REQUESTED):
-        waiting = ("bổ sung hồ sơ" if dossier.status == DossierStatus.SUPPLEMENT_REQUESTED
-                   else "thực hiện nghĩa vụ tài chính")
-        raise Conflict(f"Hồ sơ đang tạm dừng chờ {waiting}; bước này tiếp tục khi có kết quả.",
+        waiting = (vi("bổ sung hồ sơ") if dossier.status == DossierStatus.SUPPLEMENT_REQUESTED
+                   else vi("thực hiện nghĩa vụ tài chính"))
+        raise Conflict(vi("Hồ sơ đang tạm dừng chờ %(waiting)s; bước này tiếp tục khi có kết quả.", waiting=waiting),
                        code="dossier_paused")
     if expected_lock_version is not None and expected_lock_version != dossier.lock_version:
-        raise Conflict("Hồ sơ đã thay đổi kể từ khi mở biểu mẫu; hãy tải lại.", code="stale")
+        raise Conflict(vi("Hồ sơ đã thay đổi kể từ khi mở biểu mẫu; hãy tải lại."), code="stale")
     forms.validate(form_of(item), data)
     _run_step(step, actor, item, data)
     return step
@@ -202,7 +204,7 @@ def _run_step(step: steps.Step, actor: Actor, item: WorkItem, data: dict) -> lis
         try:
             step.engine(lambda run: run.complete(item.id, data))
         except TaskNotReady:
-            raise Conflict("Bước này không còn chờ xử lý trong quy trình.", code="not_open") from None
+            raise Conflict(vi("Bước này không còn chờ xử lý trong quy trình."), code="not_open") from None
         item.state, item.completed_at, item.completed_by = COMPLETED, now, actor.name
     if item.assignee_id is None:
         item.assignee_id = actor.user_id
@@ -253,31 +255,32 @@ def desk_outcome(reception: dict | None, *, in_person: bool) -> dict:
     if reception is None:
         reception = {}
     if not isinstance(reception, dict):
-        raise Invalid("Dữ liệu tiếp nhận phải là một đối tượng.", fields={"reception": "đối tượng"})
+        raise Invalid(vi("Dữ liệu tiếp nhận phải là một đối tượng."), fields={"reception": vi("đối tượng")})
     result = reception.get("reception_result", "accept")
     if result not in RECEPTION_RESULTS:
-        raise Invalid("Kết quả tiếp nhận không hợp lệ.",
+        raise Invalid(vi("Kết quả tiếp nhận không hợp lệ."),
                       fields={"reception.reception_result": " | ".join(RECEPTION_RESULTS)})
     if result != "accept" and not in_person:
-        raise Invalid("Chỉ cán bộ tiếp nhận trực tiếp tại Bộ phận Một cửa mới ghi được kết quả hướng dẫn bổ sung "
-                      "hoặc từ chối khi tạo hồ sơ; hồ sơ nộp trực tuyến ở trạng thái chờ tiếp nhận (1).",
-                      fields={"reception.reception_result": "accept"})
+        raise Invalid(vi("Chỉ cán bộ tiếp nhận trực tiếp tại Bộ phận Một cửa mới ghi được kết quả hướng dẫn bổ sung "
+                         "hoặc từ chối khi tạo hồ sơ; hồ sơ nộp trực tuyến ở trạng thái chờ tiếp nhận (1)."),
+                      fields={"reception.reception_result": vi("chỉ được là %(value)s", value="accept")})
     out = {**reception, "reception_result": result}
     if result == "supplement":
         items = reception.get("missing_items")
         if not isinstance(items, list) or not items or not all(isinstance(i, str) and i.strip() for i in items):
-            raise Invalid("Liệt kê đầy đủ một lần các thành phần hồ sơ cần bổ sung, hoàn thiện.",
-                          fields={"reception.missing_items": "danh sách không rỗng các chuỗi"})
+            raise Invalid(vi("Liệt kê đầy đủ một lần các thành phần hồ sơ cần bổ sung, hoàn thiện."),
+                          fields={"reception.missing_items": vi("danh sách không rỗng các chuỗi")})
         if len(items) > 50 or any(len(i) > 500 for i in items):
-            raise Invalid("Danh sách bổ sung quá dài.",
-                          fields={"reception.missing_items": "tối đa 50 mục, 500 ký tự mỗi mục"})
+            raise Invalid(vi("Danh sách bổ sung quá dài."),
+                          fields={"reception.missing_items": vi("tối đa 50 mục, 500 ký tự mỗi mục")})
         out["missing_items"] = [i.strip() for i in items]
     elif result == "refuse":
         reason = reception.get("refusal_reason")
         if not isinstance(reason, str) or not reason.strip():
-            raise Invalid("Cần nêu rõ lý do từ chối tiếp nhận.", fields={"reception.refusal_reason": "bắt buộc"})
+            raise Invalid(vi("Cần nêu rõ lý do từ chối tiếp nhận."),
+                          fields={"reception.refusal_reason": vi("bắt buộc")})
         if len(reason) > 2000:
-            raise Invalid("Lý do quá dài.", fields={"reception.refusal_reason": "tối đa 2000 ký tự"})
+            raise Invalid(vi("Lý do quá dài."), fields={"reception.refusal_reason": vi("tối đa 2000 ký tự")})
         out["refusal_reason"] = reason.strip()
     return out
 
@@ -290,7 +293,7 @@ def complete_reception_in_person(step: steps.Step, actor: Actor, item: WorkItem,
     data = {"reception_result": "accept", **prefill(item, dossier.data), **reception}
     errors = forms.field_errors(form_of(item), data)
     if errors:
-        raise Invalid("Dữ liệu tiếp nhận không hợp lệ.", fields={f"reception.{k}": v for k, v in errors.items()})
+        raise Invalid(vi("Dữ liệu tiếp nhận không hợp lệ."), fields={f"reception.{k}": v for k, v in errors.items()})
     _run_step(step, actor, item, data)
 
 
@@ -310,9 +313,10 @@ class Bulk:
 def _task_ids(task_ids) -> list[str]:
     ids = list(dict.fromkeys(t for t in (task_ids or []) if isinstance(t, str) and t))
     if not ids:
-        raise Invalid("Chưa chọn công việc nào.", fields={"task_ids": "chọn ít nhất một công việc"})
+        raise Invalid(vi("Chưa chọn công việc nào."), fields={"task_ids": vi("chọn ít nhất một công việc")})
     if len(ids) > MAX_BULK:
-        raise Invalid(f"Chọn tối đa {MAX_BULK} công việc mỗi lần.", fields={"task_ids": f"tối đa {MAX_BULK}"})
+        raise Invalid(vi("Chọn tối đa %(max)s công việc mỗi lần.", max=MAX_BULK),
+                      fields={"task_ids": vi("tối đa %(max)s", max=MAX_BULK)})
     return ids
 
 

@@ -27,6 +27,7 @@ from . import access
 from . import on_time as timing
 from . import versions
 from .auth import Actor
+from ..i18n import vi
 from .errors import Invalid
 from .units import names as unit_names
 
@@ -84,9 +85,11 @@ def period(start: date | None, end: date | None) -> tuple[date, date]:
     elif start is None:
         start = end.replace(day=1)
     if start > end:
-        raise Invalid("Ngày bắt đầu phải trước hoặc bằng ngày kết thúc.", fields={"from": "sau ngày kết thúc (to)"})
+        raise Invalid(vi("Ngày bắt đầu phải trước hoặc bằng ngày kết thúc."),
+                      fields={"from": vi("sau ngày kết thúc (to)")})
     if (end - start).days >= MAX_DAYS:
-        raise Invalid(f"Khoảng thời gian tối đa {MAX_DAYS} ngày.", fields={"from": f"quá {MAX_DAYS} ngày trước to"})
+        raise Invalid(vi("Khoảng thời gian tối đa %(days)s ngày.", days=MAX_DAYS),
+                      fields={"from": vi("quá %(days)s ngày trước to", days=MAX_DAYS)})
     return start, end
 
 

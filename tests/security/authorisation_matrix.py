@@ -568,6 +568,20 @@ def subscription(env) -> dict:
 
 
 @state
+def delivery(env) -> dict:
+    """A webhook delivery to key.01's subscription (what the integrator's log shows and redelivers)."""
+    from orchestrator.models import WebhookDelivery
+
+    s = {**subscription(env), **processing(env)}
+    delivery_id = f"00000000-0000-4000-8000-{next(_serial):012d}"
+    with env.app.app_context():
+        db.session.add(WebhookDelivery(id=delivery_id, subscription_id=s["subscription"], event_type="dossier.created",
+                                       dossier_code=s["dossier"], sequence=1, payload={"delivery_id": delivery_id}))
+        db.session.commit()
+    return {**s, "delivery": delivery_id}
+
+
+@state
 def victim_user(env) -> dict:
     """A user of 00070 with two (role, unit) pairs, so one may be removed."""
     name = f"matrix.victim.{next(_serial)}"
@@ -815,6 +829,10 @@ API_ACTIONS = [
                                  "event_types": ["dossier.status_changed"]})),
     Action("api-unsubscribe-webhook", "api", "DELETE", "/api/v1/webhooks/{subscription}", subscription_owner,
            "subscription", consumes=True),
+    Action("api-own-deliveries", "api", "GET", "/api/v1/integrations/deliveries", subscription_lister, "delivery",
+           listed=_json_items("id", "delivery")),
+    Action("api-redeliver", "api", "POST", "/api/v1/integrations/deliveries/{delivery}/redeliver",
+           subscription_owner, "delivery"),
     Action("api-incidents", "api", "GET", "/api/v1/admin/incidents", admin_lister, "incident",
            listed=_json_items("code", "dossier")),
     Action("api-dead-jobs", "api", "GET", "/api/v1/admin/jobs", admin_lister, "dead_job",

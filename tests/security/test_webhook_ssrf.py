@@ -186,7 +186,7 @@ def test_url_stored_before_the_fix_is_read_again_at_delivery(app, api, api_key):
         deliver(app, rounds=1)
         assert sink.attempts == 0
         [delivery] = deliveries(app, api)
-        assert "WebhookRefused" in delivery["last_error"] and "backslash" in delivery["last_error"]
+        assert "WebhookRefused" in delivery["last_error"] and "gạch chéo ngược" in delivery["last_error"]
     finally:
         sink.close()
 
