@@ -11,24 +11,29 @@ from orchestrator.services.errors import NotFound
 public_bp = Blueprint("public", __name__, template_folder="templates")
 
 
-def _detail_key() -> str:
-    return f"tra-cuu:{request.args.get('code', '').strip()[:80]}"
+def _code_prefix_key() -> str:
+    """One bucket per code prefix (a unit's day), shared with GET /api/v1/public/dossiers/{code}."""
+    return f"code-prefix:{tracking.code_prefix(request.args.get('code', ''))}"
 
 
 @public_bp.get("/tra-cuu")
 @limiter.limit(lambda: current_app.config["RATELIMIT_PUBLIC"])
-@limiter.limit(lambda: current_app.config["RATELIMIT_TRACKING_DETAIL"], key_func=_detail_key,
-               exempt_when=lambda: not request.args.get("phone"))
+@limiter.limit(lambda: current_app.config["RATELIMIT_PUBLIC_PREFIX"], key_func=_code_prefix_key,
+               scope="public-code-prefix", shared=True, exempt_when=lambda: not request.args.get("code", "").strip())
 def track():
     code, phone = request.args.get("code", "").strip(), request.args.get("phone", "").strip()
-    result, message, status = None, None, 200
+    result, message, status, headers = None, None, 200, {}
     if code:
         try:
-            result = tracking.track(db.session, code, phone or None)
+            result = tracking.track(db.session, code, phone or None, request.remote_addr)
+            db.session.commit()  # wrong phone digits are counted (services/throttle.py)
         except NotFound:
             message, status = "Không tìm thấy hồ sơ với mã này.", 404
+        if result is not None and result.retry_after:
+            message, headers = result.notice, {"Retry-After": str(result.retry_after)}
+            status = 429 if result.blocked else 200
     return render_template("public/tracking.html", code=code, result=result, message=message,
-                           statuses=STATUS_NAMES), status
+                           statuses=STATUS_NAMES), status, headers
 
 
 @public_bp.errorhandler(429)

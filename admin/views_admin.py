@@ -13,6 +13,7 @@ from orchestrator.services import administration as service
 from orchestrator.services import history_text, office_hours
 from orchestrator.services.deadlines import calendar_for, declared_days
 from orchestrator.services import units as unit_service
+from orchestrator.services.errors import Invalid
 from orchestrator.timezone import TZ
 
 from .blueprint import bp
@@ -99,7 +100,10 @@ def calendar():
     actor = current_actor()
     scopes = service.calendar_scopes(actor)
     scope = request.args.get("scope") or scopes[0]
-    year = request.args.get("year", type=int) or datetime.now(TZ).year
+    year = request.args.get("year", type=int)
+    year = datetime.now(TZ).year if year is None else year
+    if not 2000 <= year <= 2100:  # holidays of year 99999 (or -1) cannot be computed
+        raise Invalid(_("Năm không hợp lệ: chọn từ 2000 đến 2100."), fields={"year": "2000-2100"})
     service.check_calendar_scope(db.session, actor, scope)
     cal = calendar_for(db.session, None if scope == "VN" else scope)
     holidays = sorted((d, n) for d, n in cal.holidays(year).items())

@@ -1,7 +1,9 @@
 """Logging in and out; who the current user is, as the services' Actor."""
 from __future__ import annotations
 
+import re
 from functools import wraps
+from urllib.parse import urlsplit
 
 from flask import current_app, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -11,7 +13,7 @@ from orchestrator.extensions import db, limiter
 from orchestrator.models import User
 from orchestrator.services import access, audit, notifications
 from orchestrator.services.auth import Actor, actor_for_user, check_password
-from orchestrator.services.errors import Forbidden, Unauthenticated
+from orchestrator.services.errors import Forbidden, TooManyAttempts, Unauthenticated
 
 from .blueprint import bp
 from .setup import login_manager
@@ -111,10 +113,15 @@ def login():
     if request.method == "POST":
         username = request.form.get("username", "").strip()
         password = request.form.get("password", "")
-        try:  # the API's token route checks passwords with the same function
-            user = check_password(db.session, username, password)
+        status, headers = 401, {}
+        try:  # the API's token route checks passwords (and counts failures) with the same function
+            user = check_password(db.session, username, password, request.remote_addr)
         except Unauthenticated:
+            db.session.commit()  # keep the failure's count (services/throttle.py)
             user, error = None, _("Sai tên đăng nhập hoặc mật khẩu, hoặc tài khoản đã bị khóa.")
+        except TooManyAttempts as exc:
+            user, error, status = None, exc.message, 429
+            headers = {"Retry-After": str(exc.retry_after)}
         if user is not None:
             actor = actor_for_user(db.session, user)
             if not access.may_use_back_office(actor):
@@ -123,12 +130,19 @@ def login():
                 login_user(SessionUser(user))
                 audit.record(db.session, "admin.login", user.username)
                 db.session.commit()
-                target = request.args.get("next", "")
-                if not target.startswith("/admin") or target.startswith("//"):
-                    target = url_for("admin.home")
-                return redirect(target)
-        return render_template("admin/login.html", error=error, username=username), 401
+                return redirect(safe_next(request.args.get("next", "")) or url_for("admin.home"))
+        return render_template("admin/login.html", error=error, username=username), status, headers
     return render_template("admin/login.html", error=None, username="")
+
+
+def safe_next(target: str) -> str | None:
+    """A back-office path to return to after login, or None: only `/admin...` paths of printable
+    ASCII without a host, scheme, backslash or control character (CR/LF, NUL) are followed."""
+    if (not isinstance(target, str) or len(target) > 2000 or not re.fullmatch(r"/admin([/?][\x21-\x7e]*)?", target)
+            or "\\" in target or target.startswith("//")):
+        return None
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc and parts.path.startswith("/admin") else None
 
 
 @bp.post("/logout")

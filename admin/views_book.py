@@ -8,6 +8,7 @@ import io
 from flask import Response, render_template, request
 from flask_babel import gettext as _
 
+from orchestrator.downloads import content_disposition
 from orchestrator.extensions import db
 from orchestrator.models.types import utcnow
 from orchestrator.services import access, tracking_book
@@ -79,4 +80,4 @@ def tracking_book_csv():
     writer.writerow([_(c) for c in tracking_book.COLUMNS])
     writer.writerows(tracking_book.cells(r) for r in rows)
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="{tracking_book.file_name(unit, start, end)}"'})
+        "Content-Disposition": content_disposition("attachment", tracking_book.file_name(unit, start, end))})

@@ -9,6 +9,7 @@ from flask import Response, abort, render_template, request
 from flask_babel import gettext as _
 
 from orchestrator.extensions import db
+from orchestrator.downloads import content_disposition
 from orchestrator.services import access, statistics
 from orchestrator.services.errors import Invalid
 from orchestrator.services import units as unit_service
@@ -88,4 +89,4 @@ def statistics_csv(table: str):
     writer.writerows([[_cell(v) for v in row] for row in rows])
     name = f"thong-ke-{table}-{report.scope}-{report.start.isoformat()}-{report.end.isoformat()}.csv"
     return Response("\ufeff" + out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+                    headers={"Content-Disposition": content_disposition("attachment", name)})

@@ -153,6 +153,10 @@ def _render_task(item, values: dict, errors: dict, status: int = 200, message: s
     except Forbidden:
         may_act = False
     is_open = item.state == OPEN
+    try:  # the return form only for who may send the dossier back (`access.may_rewind`)
+        access.may_rewind(actor, ctx["current"])
+    except Forbidden:
+        ctx["returnable"] = []
     held_by_other = is_open and item.assignee_id is not None and item.assignee_id != actor.user_id
     leads = is_open and item.unit_code in access.led_units(actor)
     colleagues = tasks.holders(db.session, {(item.unit_code, item.role)})[(item.unit_code, item.role)] if leads else []

@@ -6,5 +6,5 @@ OpenAPI document at /api/v1/openapi.json is generated from the code that validat
 The blueprint lives in `blueprint.py`, which imports none of the route modules; importing this
 package imports them all, so the blueprint has every route when `init_api` registers it.
 """
-from . import errors, procedures, dossiers, tasks, reference, auth, operations, integrations, lifecycle, documents, statistics, connectors, tracking_book, notifications  # noqa: F401,E501
+from . import errors, json_limits, procedures, dossiers, tasks, reference, auth, operations, integrations, lifecycle, documents, statistics, connectors, tracking_book, notifications  # noqa: F401,E501
 from .openapi import init_api  # noqa: F401

@@ -52,7 +52,11 @@ def authenticated(view):
 @documented(400, 401, 429)
 def issue_token(args):
     """Exchange a username and password for an opaque token (users)."""
-    token, expires = auth_service.issue_token(db.session, args["username"], args["password"],
-                                              current_app.config["USER_TOKEN_HOURS"])
+    try:
+        token, expires = auth_service.issue_token(db.session, args["username"], args["password"],
+                                                  current_app.config["USER_TOKEN_HOURS"], request.remote_addr)
+    except Unauthenticated:
+        db.session.commit()  # keep the failure's count (services/throttle.py), then answer 401
+        raise
     db.session.commit()
     return {"token": token, "expires_at": expires}

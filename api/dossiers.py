@@ -1,10 +1,11 @@
 """Dossier routes: start, list, read, public tracking."""
 from __future__ import annotations
 
-from flask import current_app
+from flask import current_app, request
 
 from orchestrator.extensions import db, limiter
 from orchestrator.services import dossiers as service
+from orchestrator.services.tracking import code_prefix
 
 from .auth import authenticated, current_actor
 from .blueprint import bp
@@ -70,8 +71,15 @@ def get_dossier(code: str):
     return dossier_body(service.get_visible(db.session, current_actor(), code))
 
 
+def _code_prefix_key() -> str:
+    """One bucket per code prefix (a unit's day), shared with the tracking page /tra-cuu."""
+    return f"code-prefix:{code_prefix((request.view_args or {}).get('code', ''))}"
+
+
 @bp.get("/public/dossiers/<code>")
 @limiter.limit(lambda: current_app.config["RATELIMIT_PUBLIC"])
+@limiter.limit(lambda: current_app.config["RATELIMIT_PUBLIC_PREFIX"], key_func=_code_prefix_key,
+               scope="public-code-prefix", shared=True)
 @bp.response(200, PublicDossierSchema)
 @bp.doc(security=[])
 @documented(404, 429)

@@ -66,7 +66,9 @@ def _refuse_nul_characters():
 @bp.errorhandler(ServiceError)
 def _service_error(exc: ServiceError):
     db.session.rollback()
-    return error_response(exc.status, exc.code, exc.message, exc.fields, exc.problems, exc.extra)
+    retry_after = getattr(exc, "retry_after", None)  # TooManyAttempts: a 429 says when to come back
+    return error_response(exc.status, exc.code, exc.message, exc.fields, exc.problems, exc.extra,
+                          headers={"Retry-After": str(retry_after)} if retry_after else None)
 
 
 @bp.errorhandler(ValidationError)

@@ -80,8 +80,11 @@ def upload_procedure(form, files):
 @bp.response(200, VersionListSchema)
 @documented(401, 404)
 def list_versions(code: str):
-    """Every version of a procedure, across scopes, and which are in force."""
-    return {"items": [VersionView(version, in_force) for version, in_force in service.versions(db.session, code)]}
+    """Every version of a procedure, across scopes, and which are in force. Drafts, lanes, routes
+    and usernames only for the scope's designers and administrators (and keys with
+    procedures:write for it); others read the published versions' summary."""
+    return {"items": [VersionView(version, in_force, full) for version, in_force, full
+                      in service.readable_versions(db.session, current_actor(), code)]}
 
 
 @bp.get("/procedures/<code>/versions/<id:number>")
@@ -89,8 +92,10 @@ def list_versions(code: str):
 @bp.response(200, VersionSchema)
 @documented(401, 404)
 def get_version(code: str, number: int):
-    """One version with its lanes, warnings, deadline and fee rule."""
-    return service.get_version(db.session, code, number)
+    """One version with its lanes, warnings, deadline and fee rule (for who may read them; others:
+    a published version's summary, a draft 404)."""
+    version, full = service.readable_version(db.session, current_actor(), code, number)
+    return VersionView(version, full=full)
 
 
 @bp.get("/procedures/<code>/versions/<id:number>/decisions/<decision_id>")
@@ -98,8 +103,9 @@ def get_version(code: str, number: int):
 @bp.response(200, DecisionTableSchema)
 @documented(401, 404)
 def get_decision(code: str, number: int, decision_id: str):
-    """A DMN decision table uploaded with a version: its grid and its XML."""
-    version = service.get_version(db.session, code, number)
+    """A DMN decision table uploaded with a version: its grid and its XML (a draft's: only for
+    who may read its internals, else 404)."""
+    version, _ = service.readable_version(db.session, current_actor(), code, number)
     return {**decisions.table(version, decision_id), "xml": decisions.xml_of(version, decision_id)}
 
 

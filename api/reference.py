@@ -8,6 +8,7 @@ from orchestrator.models import Unit
 from orchestrator.services import administration, office_hours
 from orchestrator.services import search
 from orchestrator.services.deadlines import calendar_for, declared_days
+from orchestrator.i18n import vi
 from orchestrator.services.errors import Invalid
 
 from .auth import authenticated, current_actor
@@ -53,10 +54,14 @@ def calendar_due(args):
     province = args.get("province")
     if province and db.session.get(Unit, province) is None:
         raise Invalid("Không có tỉnh này.", fields={"province": "unknown province code"})
+    if not 2000 <= args["from_"].year <= 2100:  # the calendar's range; year 9999 would overflow
+        raise Invalid(vi("Ngày tiếp nhận ngoài khoảng cho phép (năm 2000–2100)."), fields={"from": "year 2000-2100"})
     try:
         due = calendar_for(db.session, province).due_at(args["from_"], kind, days if kind != "same-day" else None)
     except ValueError as exc:
         raise Invalid(str(exc), fields={"days": str(exc)}) from None
+    except OverflowError:
+        raise Invalid(vi("Hạn giải quyết vượt quá năm 2100."), fields={"days": "due date after year 2100"}) from None
     dt = VNDateTime()
     return {"from_": dt._serialize(args["from_"], None, None), "kind": kind, "days": days,
             "due_at": dt._serialize(due, None, None)}

@@ -7,6 +7,7 @@ import io
 from flask import Response
 
 from orchestrator.extensions import db
+from orchestrator.downloads import content_disposition
 from orchestrator.services import tracking_book
 from orchestrator.services.units import names as unit_names
 
@@ -34,6 +35,6 @@ def get_tracking_book(args, code: str):
         writer.writerow(tracking_book.COLUMNS)
         writer.writerows(tracking_book.cells(r) for r in rows)
         return Response("\ufeff" + out.getvalue(), mimetype="text/csv", headers={
-            "Content-Disposition": f'attachment; filename="{tracking_book.file_name(code, start, end)}"'})
+            "Content-Disposition": content_disposition("attachment", tracking_book.file_name(code, start, end))})
     return {"unit": code, "unit_name": unit_names(db.session, [code]).get(code, code), "from_": start, "to": end,
             "items": rows}

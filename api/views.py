@@ -67,11 +67,14 @@ class TaskView(View):
 
 @dataclass(frozen=True)
 class VersionView(View):
-    """A procedure version in a list of versions, with whether it is in force."""
+    """A procedure version in a list of versions, with whether it is in force, and whether the
+    caller reads its internals (`full`: drafts, lanes, routes, usernames; else the published
+    summary, `access.sees_version_internals`)."""
 
     ROW = "procedure_version"
     procedure_version: ProcedureVersion  # not `version`: the schema's `version` is the version's number
-    in_force: bool
+    in_force: bool | None = None
+    full: bool = True
 
 
 @dataclass(frozen=True)

@@ -106,16 +106,23 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.get("/readyz")
     def readyz():
-        """Readiness: the database answers and its schema is the one this code expects."""
-        from .services.checks import schema_is_current
+        """Readiness: the database answers and its schema is the one this code expects. Demo accounts
+        still on the demo password are listed; with DEMO_ACCOUNTS_ALLOWED=false (production) they make
+        the instance not ready."""
+        from .services.checks import demo_accounts_on_default_password, schema_is_current
 
         try:
             current = schema_is_current(db.session, MIGRATIONS_DIR)
+            demo = demo_accounts_on_default_password(db.session, app.config["DEMO_PASSWORD"]) if current else []
         except Exception as exc:  # noqa: BLE001 - any database failure means not ready
             db.session.rollback()
             return {"status": "unavailable", "reason": exc.__class__.__name__}, 503
         if not current:
             return {"status": "unavailable", "reason": "database schema is not at the latest migration"}, 503
-        return {"status": "ready"}
+        # a count only: the probe is public, and the names would be logins with a known password
+        extra = {"demo_accounts_with_demo_password": len(demo)} if demo else {}
+        if demo and not app.config["DEMO_ACCOUNTS_ALLOWED"]:
+            return {"status": "unavailable", "reason": "demo accounts still have the demo password", **extra}, 503
+        return {"status": "ready", **extra}
 
     return app

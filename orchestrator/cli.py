@@ -76,12 +76,18 @@ def register(app: Flask) -> None:
     @app.cli.command("check")
     def check():
         """Verify the invariants of the stored data; report problems, change nothing."""
-        from .services.checks import check_all
+        from .services.checks import check_all, demo_accounts_on_default_password
 
         problems = check_all(db.session)
+        demo = demo_accounts_on_default_password(db.session, app.config["DEMO_PASSWORD"])
         db.session.rollback()
         for problem in problems:
             click.echo(f"PROBLEM {problem}")
+        for username in demo:  # a problem where demo accounts are not allowed (production), else a warning
+            level = "WARNING" if app.config["DEMO_ACCOUNTS_ALLOWED"] else "PROBLEM"
+            click.echo(f"{level} demo account {username} still has the demo password (DEMO_PASSWORD)")
+        if demo and not app.config["DEMO_ACCOUNTS_ALLOWED"]:
+            problems += [f"demo account {u}" for u in demo]
         click.echo(f"{len(problems)} problem(s) found.")
         if problems:
             raise SystemExit(1)

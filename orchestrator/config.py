@@ -43,11 +43,20 @@ class Config:
     # Uploads: BPMN files larger than this are refused with 413 before parsing.
     MAX_BPMN_BYTES = int(os.environ.get("MAX_BPMN_BYTES", 2 * 1024 * 1024))
     MAX_CONTENT_LENGTH = int(os.environ.get("MAX_CONTENT_LENGTH", 16 * 1024 * 1024))
+    # Start, form and event data (services/limits.py): nesting levels, keys and items in total,
+    # characters per string, encoded bytes; beyond them the API answers 400 naming the limit.
+    DATA_MAX_DEPTH = int(os.environ.get("DATA_MAX_DEPTH", 20))
+    DATA_MAX_ITEMS = int(os.environ.get("DATA_MAX_ITEMS", 2000))
+    DATA_MAX_STRING = int(os.environ.get("DATA_MAX_STRING", 10000))
+    DATA_MAX_BYTES = int(os.environ.get("DATA_MAX_BYTES", 256 * 1024))
     USER_TOKEN_HOURS = int(os.environ.get("USER_TOKEN_HOURS", 12))
     # Content folders read by `flask load-examples`.
     BPMN_LIBRARY = os.environ.get("BPMN_LIBRARY") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "bpmn")
     FORMS_LIBRARY = os.environ.get("FORMS_LIBRARY") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "forms")
     DEMO_PASSWORD = os.environ.get("DEMO_PASSWORD", "demo1234")
+    # false in production: demo accounts (flask load-examples) still on DEMO_PASSWORD make `flask check`
+    # fail and /readyz answer 503 (docs/deployment.md, docs/security.md)
+    DEMO_ACCOUNTS_ALLOWED = _bool("DEMO_ACCOUNTS_ALLOWED", True)
     BABEL_DEFAULT_LOCALE = "vi"
     BABEL_DEFAULT_TIMEZONE = TZ.key
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
@@ -67,8 +76,11 @@ class Config:
     ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
     # Printable documents: fonts with Vietnamese glyphs for the PDFs (Debian fonts-dejavu-core).
     DOCUMENT_FONT_DIR = os.environ.get("DOCUMENT_FONT_DIR", "/usr/share/fonts/truetype/dejavu")
-    # Public tracking page: attempts at the details (phone suffix) per dossier code.
-    RATELIMIT_TRACKING_DETAIL = os.environ.get("RATELIMIT_TRACKING_DETAIL", "20 per day")
+    # Public status lookups (the tracking page and GET /api/v1/public/dossiers/{code}) per code
+    # prefix, the unit-and-day part of the code ("00070-261201"), whatever the address: walking a
+    # unit's sequential codes is slow. Wrong phone digits back off per (code, address) instead
+    # (orchestrator/services/throttle.py).
+    RATELIMIT_PUBLIC_PREFIX = os.environ.get("RATELIMIT_PUBLIC_PREFIX", "300 per hour")
     TESTING = _bool("TESTING")
     # Integrations: webhook delivery and the national portal synchronisation endpoint.
     WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", 10))

@@ -17,6 +17,11 @@ class Settings:
     portal_sync_url: str | None = None  # PORTAL_SYNC_URL: unset, nothing is queued for the portal
     portal_sync_token: str | None = None  # PORTAL_SYNC_TOKEN
     secret_key: str | None = field(default=None, repr=False)  # SECRET_KEY: connectors' secrets are encrypted with a key derived from it
+    # DATA_MAX_*: bounds on the start, form and event data people send (services/limits.py)
+    data_max_depth: int = 20
+    data_max_items: int = 2000
+    data_max_string: int = 10000
+    data_max_bytes: int = 256 * 1024
 
     @classmethod
     def from_config(cls, config: Mapping) -> Settings:
@@ -24,7 +29,11 @@ class Settings:
                    webhook_timeout=config.get("WEBHOOK_TIMEOUT", 10.0),
                    portal_sync_url=config.get("PORTAL_SYNC_URL"),
                    portal_sync_token=config.get("PORTAL_SYNC_TOKEN"),
-                   secret_key=config.get("SECRET_KEY"))
+                   secret_key=config.get("SECRET_KEY"),
+                   data_max_depth=int(config.get("DATA_MAX_DEPTH", 20)),
+                   data_max_items=int(config.get("DATA_MAX_ITEMS", 2000)),
+                   data_max_string=int(config.get("DATA_MAX_STRING", 10000)),
+                   data_max_bytes=int(config.get("DATA_MAX_BYTES", 256 * 1024)))
 
 
 DEFAULTS = Settings()

@@ -21,6 +21,7 @@ ITEMS = ["Giấy chứng sinh (bản chính)", "Giấy tờ chứng minh nơi c�
 def pick(page, typed: str, code: str) -> None:
     """Step 1: type part of the name; the list narrows as one types (desk.js)."""
     page.click("#nav-desk")
+    page.wait_for_load_state("load")  # desk.js listens to the box only once the page has loaded
     page.fill("#procedure-q", typed)
     page.wait_for_selector("#procedure-list li[data-code='1.001612']", state="hidden")
     visible = page.locator("#procedure-list li:not([hidden])")

@@ -268,7 +268,10 @@ def test_check_reports_a_broken_invariant(app, api):
 
 def test_health_and_readiness(client):
     assert client.get("/healthz").get_json() == {"status": "ok"}
-    assert client.get("/readyz").get_json() == {"status": "ready"}
+    ready = client.get("/readyz")
+    # the seeded demo accounts are reported (ready while DEMO_ACCOUNTS_ALLOWED, as in development)
+    assert ready.status_code == 200 and ready.get_json()["status"] == "ready"
+    assert ready.get_json()["demo_accounts_with_demo_password"] > 0
 
 
 def test_failing_script_after_a_timer_is_an_incident_retryable_by_an_admin(app, api, api_key):

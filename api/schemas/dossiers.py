@@ -9,6 +9,7 @@ from orchestrator.services import dossiers as dossier_service, pauses, versions
 from orchestrator.timezone import TZ
 
 from .common import Cursor, OffsetDateTime, VNDateTime, ViewSchema, row
+from .data import Data
 
 
 class ApplicantSchema(Schema):
@@ -35,7 +36,7 @@ class DossierStartSchema(Schema):
         "x-enum-varnames": ["IN_PERSON", "ONLINE", "POST"],
         "x-enum-descriptions": [en for v, (_vi, en) in dossier_service.CHANNEL_LABELS.items() if v < 4]})
     applicant = fields.Nested(ApplicantSchema, required=True)
-    data = fields.Dict(keys=fields.String(), load_default=dict)
+    data = Data(load_default=dict)
     received_by_unit = fields.String(validate=validate.Length(min=1, max=40))
     reception = fields.Dict(keys=fields.String(), load_default=dict, metadata={"description": (
         "In person only: the reception form's values, completed by the receiving officer at once. "

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from .data import Data
+
 
 class DateOrDateTime(fields.Field):
     """A new appointment: `YYYY-MM-DD` (17:00 that day) or an ISO 8601 date-time."""
@@ -25,7 +27,7 @@ class EventSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    data = fields.Dict(keys=fields.String(), load_default=dict)
+    data = Data(load_default=dict)
     message = fields.String(
         validate=[validate.Length(min=1, max=200),
                   validate.Regexp(r"^[^\x00-\x1f\x7f-\x9f]*$", error="không được có ký tự điều khiển")],
@@ -47,6 +49,6 @@ class ActionSchema(Schema):
     amount = fields.Integer(validate=validate.Range(min=0, max=10**13))
     note = fields.String(validate=validate.Length(max=2000))
     method = fields.String(validate=validate.OneOf(["in_person", "post", "online"]))
-    data = fields.Dict(keys=fields.String())
+    data = Data()
     attachment_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)),
                                  validate=validate.Length(max=50))

@@ -4,13 +4,14 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, fields
 
 from .common import VNDateTime
+from .data import Data
 
 
 class RetrySchema(Schema):
     class Meta:
         unknown = RAISE
 
-    data = fields.Dict(keys=fields.String())
+    data = Data()
 
 
 class JobSchema(Schema):

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask_smorest.fields import Upload
-from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, validate
+from marshmallow import EXCLUDE, INCLUDE, RAISE, Schema, fields, post_dump, validate
 from sqlalchemy.orm import object_session
 
 from orchestrator.services import procedures, schedules
@@ -31,8 +31,25 @@ def _schedule(v) -> dict | None:
     return summary
 
 
+# What a caller who may not read a version's internals sees of a published version (issue 21,
+# `access.sees_version_internals`): no lanes, routes, schedule, callers or designers' usernames.
+PUBLIC_VERSION_FIELDS = ("code", "name", "version", "scope", "state", "deadline_days", "deadline_kind",
+                         "supplement_window_days", "documents", "messages", "published_at", "steps", "in_force")
+PUBLIC_STEP_FIELDS = ("id", "name", "milestone")
+
+
 class VersionSchema(ViewSchema):
-    """Dumps a procedure version, or an `api.views.VersionView`."""
+    """Dumps a procedure version, or an `api.views.VersionView` (its `full`: False keeps the
+    published summary, PUBLIC_VERSION_FIELDS)."""
+
+    @post_dump(pass_original=True)
+    def _summary_unless_full(self, data, original, **kwargs):
+        if getattr(original, "full", True):
+            return data
+        data = {k: v for k, v in data.items() if k in PUBLIC_VERSION_FIELDS}
+        if "steps" in data:
+            data["steps"] = [{k: s.get(k) for k in PUBLIC_STEP_FIELDS} for s in data["steps"]]
+        return data
 
     code = fields.String(attribute="procedure_code")
     name = fields.Function(lambda v: row(v).procedure.name, metadata={"type": "string"})

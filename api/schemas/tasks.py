@@ -4,6 +4,7 @@ from __future__ import annotations
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from .common import Cursor, VNDateTime, ViewSchema, row
+from .data import Data
 
 MAX_OFFSET = 100_000 * 200  # the deepest position page/per_page could reach
 
@@ -12,7 +13,7 @@ class CompleteSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    data = fields.Dict(keys=fields.String(), load_default=dict)
+    data = Data(load_default=dict)
     lock_version = fields.Integer()
 
 

@@ -16,6 +16,7 @@ from .integrations import IdempotencyRecord, WebhookDelivery, WebhookSubscriptio
 from .jobs import Job, Notification
 from .procedures import FormDefinition, Procedure, ProcedureAlias, ProcedureCall, ProcedureInForce, ProcedureVersion
 from .schedules import ScheduledStart
+from .throttle import Throttle
 from .units import Unit, UnitServiceArea
 from .users import ApiKey, Integrator, RoleAssignment, Substitute, User, UserToken
 
@@ -23,6 +24,6 @@ __all__ = [
     "ApiKey", "Attachment", "AttachmentBlob", "AuditEvent", "CalendarDay", "Connector", "Dossier", "DossierCounter",
     "DossierParticipant", "DossierState", "DossierStatus", "FormDefinition", "IdempotencyRecord", "Integrator",
     "Job", "Notification", "Procedure", "ProcedureAlias", "ProcedureCall", "ProcedureInForce",
-    "ProcedureVersion", "RoleAssignment", "Substitute", "STATUS_NAMES", "ScheduledStart", "Unit", "UnitServiceArea", "User",
+    "ProcedureVersion", "RoleAssignment", "Substitute", "STATUS_NAMES", "ScheduledStart", "Throttle", "Unit", "UnitServiceArea", "User",
     "UserToken", "WebhookDelivery", "WebhookSubscription", "WorkItem",
 ]

@@ -28,7 +28,7 @@ from ..models.procedures import NATIONAL
 from . import fault
 from .auth import Actor
 from ..i18n import vi
-from .errors import Forbidden, NotFound
+from .errors import Forbidden, Invalid, NotFound
 
 # -- roles -------------------------------------------------------------------------------------
 
@@ -453,6 +453,20 @@ def may_edit_design(actor: Actor, scope: str) -> bool:
     return "VN" in scopes or (scope != NATIONAL and scope in scopes)
 
 
+def sees_version_internals(actor: Actor, scope: str) -> bool:
+    """The API's versions (issue 21): drafts, lane maps, routes, schedules, callers and the
+    designers' usernames of a scope are read by its designers and administrators (their
+    provinces and the national templates; VN: all) and by keys with `procedures:write` for it (a
+    national key for national templates). Everyone else reads published versions only, without
+    those details; a draft they may not read is 404."""
+    if actor.is_integrator:
+        if not actor.can("procedures:write"):
+            return False
+        return "VN" in actor.provinces if scope == NATIONAL else actor.province_allowed(scope)
+    scopes = _user_scopes(actor, "designer") | _user_scopes(actor, "admin")
+    return bool(scopes) and ("VN" in scopes or scope == NATIONAL or scope in scopes)
+
+
 def may_write_procedure(actor: Actor, scope: str) -> None:
     """Upload, map lanes, mark executable, publish in a scope (the API, where every version is
     readable: a refusal is 403): the designers `may_edit_design` allows; keys with
@@ -480,14 +494,19 @@ def statistics_scopes(actor: Actor) -> set[str]:
     return set().union(*(actor.scopes(role) for role in STATISTICS_ROLES)) - {""}
 
 
-def statistics_scope(actor: Actor, scope: str | None) -> str:
-    """The scope asked for (default: VN for a national viewer, else its first province); 403
-    outside the actor's provinces."""
+def statistics_scope(actor: Actor, scope: str | None, session: Session | None = None) -> str:
+    """The scope asked for (default: VN for a national viewer, else its first province); 400 for
+    anything but VN or a known province code (never echoed back); 403 outside the actor's provinces."""
     scopes = statistics_scopes(actor)
     if actor.is_integrator or not scopes:
         raise Forbidden(vi("Chỉ giám sát viên hoặc quản trị được xem thống kê."))
     if scope in (None, ""):
         return "VN" if "VN" in scopes else sorted(scopes)[0]
+    known = scope == "VN" or (re.fullmatch(r"[0-9]{2}", scope) is not None and (
+        session is None or session.scalar(select(Unit.code).where(Unit.code == scope, Unit.level == "province"))))
+    if not known:
+        raise Invalid(vi("Phạm vi thống kê không hợp lệ: chọn VN hoặc mã tỉnh hai chữ số."),
+                      fields={"province": vi("VN hoặc mã tỉnh hai chữ số")})
     if not in_scope(scopes, scope):
         raise Forbidden(vi("Không có quyền xem thống kê của %(scope)s.", scope=scope))
     return scope

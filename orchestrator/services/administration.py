@@ -8,6 +8,8 @@ listed either), so the existence of other provinces' accounts does not leak.
 """
 from __future__ import annotations
 
+import secrets
+
 from datetime import date
 
 from sqlalchemy import delete, or_, select
@@ -73,12 +75,28 @@ def _check_pair(session: Session, actor: Actor, role: str, unit_code: str) -> No
         raise Forbidden(vi("Đơn vị này không thuộc phạm vi quản trị của bạn."))
 
 
+def _free_username(session: Session, username: str, unit_code: str) -> str:
+    """`username.<province>` (then `.2`, `.3`...) not yet taken; the unit's province code, else its own."""
+    unit = session.get(Unit, unit_code)
+    suffix = (unit.province_code if unit is not None and unit.province_code else unit_code)
+    base = f"{username[:60]}.{suffix}"
+    for n in range(1, 100):
+        candidate = base if n == 1 else f"{base}.{n}"
+        if not session.scalar(select(User.id).where(User.username == candidate)):
+            return candidate
+    return f"{base}.{secrets.token_hex(3)}"
+
+
 def new_user(session: Session, actor: Actor, username: str, password: str, full_name: str, role: str,
              unit_code: str) -> User:
     _check_pair(session, actor, role, unit_code)
     username = (username or "").strip()
     if session.scalar(select(User.id).where(User.username == username)):
-        raise Conflict(vi("Tên đăng nhập đã tồn tại."), fields={"username": vi("đã có")})
+        # Usernames are unique across the country: the same answer whichever province holds the name
+        # (never named), with a free name in the new user's own province as a suggestion.
+        raise Conflict(vi("Tên đăng nhập đã được dùng; hãy chọn tên khác, ví dụ %(suggestion)s.",
+                          suggestion=_free_username(session, username, unit_code)),
+                       fields={"username": vi("đã được dùng")})
     user = create_user(session, username, password, [(role, unit_code)], full_name=(full_name or "").strip() or None)
     audit.record(session, "user.create", actor.name, unit_code=unit_code, note=f"{username}: {role}@{unit_code}")
     return user

@@ -20,6 +20,7 @@ from typing import Mapping, Protocol
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session, SessionTransaction
 
+from ..downloads import content_disposition, strip_controls
 from ..i18n import vi
 from ..models import Attachment, AttachmentBlob, Dossier
 from ..models.attachments import APPLICANT_DOCUMENT, RESULT_DOCUMENT
@@ -134,7 +135,7 @@ def all_storages(config: Mapping, session: Session) -> dict[str, Storage]:
 
 
 def _clean_name(filename: str) -> str:
-    name = os.path.basename((filename or "").replace("\\", "/"))
+    name = os.path.basename(strip_controls(filename or "").replace("\\", "/"))  # bidi overrides too
     name = re.sub(r"[\x00-\x1f\x7f\"<>|:*?]", "", name).strip()
     return name[:200]
 
@@ -193,7 +194,8 @@ def upload(session: Session, actor: Actor, dossier: Dossier, kind: str, filename
 
 def download_headers(row: Attachment) -> dict[str, str]:
     """A download under a name we make (id and extension), never sniffed into another type."""
-    return {"Content-Disposition": f'attachment; filename="{row.id}{row.filename[row.filename.rfind("."):]}"',
+    return {"Content-Disposition": content_disposition(
+                "attachment", f"{row.id}{os.path.splitext(strip_controls(row.filename))[1]}"),
             "X-Content-Type-Options": "nosniff"}
 
 

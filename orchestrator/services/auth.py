@@ -17,6 +17,7 @@ from ..models.types import utcnow
 from ..models.users import ROLES
 from ..i18n import vi
 from .cache import TTLCache, db_key
+from . import throttle
 from .errors import Invalid, Unauthenticated
 
 PERMISSIONS = ("dossiers:create", "dossiers:read", "events:send", "procedures:write")
@@ -103,19 +104,35 @@ def create_user(session: Session, username: str, password: str, pairs: list[tupl
     return user
 
 
-def check_password(session: Session, username: str, password: str) -> User:
+LOGIN_IP_FREE_FAILURES = 20  # an office behind one address shares this budget
+
+
+def check_password(session: Session, username: str, password: str, client: str | None = None) -> User:
     """The active user with this username and password, else 401: the one password check of the
     API's token route and the back office's login. A hash is always checked (a dummy one for an
-    unknown username), so the time taken does not reveal which usernames exist."""
+    unknown username), so the time taken does not reveal which usernames exist. Failures are
+    counted per username (known or not) and per client address with growing backoff
+    (services/throttle.py): while either backs off, 429 saying how long to wait, the right password
+    included; the caller commits after a failure so the count is kept. A success clears the
+    username's count."""
+    user_key = throttle.key("login:user", (username or "").strip().lower())
+    ip_key = throttle.key("login:ip", client) if client else None
+    keys = [k for k in (user_key, ip_key) if k]
+    throttle.check(session, *keys)
     user = session.scalar(select(User).where(User.username == username)) if username else None
     ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
     if not user or not ok or not user.active:
+        throttle.fail(session, user_key)
+        if ip_key:
+            throttle.fail(session, ip_key, free=LOGIN_IP_FREE_FAILURES)
         raise Unauthenticated(vi("Sai tên đăng nhập hoặc mật khẩu."))
+    throttle.clear(session, user_key)
     return user
 
 
-def issue_token(session: Session, username: str, password: str, hours: int) -> tuple[str, datetime]:
-    user = check_password(session, username, password)
+def issue_token(session: Session, username: str, password: str, hours: int,
+                client: str | None = None) -> tuple[str, datetime]:
+    user = check_password(session, username, password, client)
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(hours=hours)
     session.add(UserToken(user_id=user.id, token_hash=_digest(token), expires_at=expires))

@@ -9,7 +9,9 @@ from alembic.config import Config
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..models import Dossier, DossierCounter, DossierState, Job, WorkItem
+from werkzeug.security import check_password_hash
+
+from ..models import Dossier, DossierCounter, DossierState, Job, User, WorkItem
 from ..models.dossiers import FINAL_STATUSES, OPEN
 from ..models.jobs import QUEUED, RUNNING
 from ..models.types import utcnow
@@ -25,6 +27,24 @@ def schema_is_current(session: Session, migrations_dir: str) -> bool:
     heads = set(ScriptDirectory.from_config(config).get_heads())
     current = set(MigrationContext.configure(session.connection()).get_current_heads())
     return current == heads
+
+
+_DEMO_VERDICTS: dict[tuple[int, str, str], bool] = {}  # (user, hash, password): a hash is checked once
+
+
+def demo_accounts_on_default_password(session: Session, password: str) -> list[str]:
+    """Usernames of the active demo accounts (`User.demo`, made by `flask load-examples`) whose
+    password is still `password` (DEMO_PASSWORD). Each stored hash is verified once per process."""
+    found = []
+    for user_id, username, password_hash in session.execute(
+            select(User.id, User.username, User.password_hash)
+            .where(User.demo.is_(True), User.active.is_(True)).order_by(User.username)).all():
+        key = (user_id, password_hash, password)
+        if key not in _DEMO_VERDICTS:
+            _DEMO_VERDICTS[key] = check_password_hash(password_hash, password)
+        if _DEMO_VERDICTS[key]:
+            found.append(username)
+    return found
 
 
 def check_dossier(session: Session, dossier: Dossier) -> list[str]:

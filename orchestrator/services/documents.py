@@ -28,6 +28,7 @@ from ..models.dossiers import CANCELLED, COMPLETED, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
 from . import on_time, pauses, units
+from ..downloads import content_disposition
 from ..i18n import vi
 from .errors import NotFound
 
@@ -249,7 +250,7 @@ def rendered(session: Session, dossier: Dossier, kind: str, fmt: str, font_dir: 
                        script_url=script_url)
     if fmt == "pdf":
         return (render_pdf(html, font_dir), "application/pdf",
-                {"Content-Disposition": f'inline; filename="{dossier.code}-{kind}.pdf"'})
+                {"Content-Disposition": content_disposition("inline", f"{dossier.code}-{kind}.pdf")})
     return html, "text/html", {}
 
 

@@ -14,7 +14,7 @@ from ..models import AuditEvent, Dossier, DossierCounter, Procedure, Unit, WorkI
 from ..models.dossiers import OPEN, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
-from . import access, audit, on_time, outbox, procedures, search, steps, tasks
+from . import access, audit, limits, on_time, outbox, procedures, search, steps, tasks
 from .auth import Actor
 from .errors import Conflict, Invalid, NotFound
 from .routing import Unresolvable
@@ -70,6 +70,9 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
     received_by = received_by_unit or commune_code
     in_person = not actor.is_integrator and timer_start is None
     access.may_start_dossier(actor, province_code, received_by, scheduled=timer_start is not None)
+    limits.check_data(session, data, "data")
+    limits.check_data(session, applicant, "applicant")
+    limits.check_data(session, reception, "reception")
     reception = tasks.desk_outcome(reception, in_person=in_person)
     accepted = reception["reception_result"] == "accept"
     _check_place(session, province_code, commune_code, received_by)

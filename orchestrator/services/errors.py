@@ -43,3 +43,12 @@ class TooLarge(ServiceError):
 
 class Rejected(ServiceError):
     status, code = 422, "rejected"
+
+
+class TooManyAttempts(ServiceError):
+    """Too many failed attempts (orchestrator/services/throttle.py): wait `retry_after` seconds."""
+    status, code = 429, "too_many_requests"
+
+    def __init__(self, message: str, *, retry_after: int, **kwargs):
+        super().__init__(message, **kwargs)
+        self.retry_after = retry_after

@@ -150,6 +150,7 @@ def load_demo_users(session: Session, password: str) -> list[tuple[str, str]]:
         if session.scalar(select(User.id).where(User.username == username)):
             continue
         user = create_user(session, username, password, pairs, full_name=description)
+        user.demo = True  # reported by `flask check` and /readyz while on the demo password
         if pairs[0][0] == "leader":
             user.full_name, user.title = leader_profile(session, pairs[0][1], leaders)
             leaders += 1
@@ -167,6 +168,7 @@ def load_demo_users(session: Session, password: str) -> list[tuple[str, str]]:
                     if not session.scalar(select(User.id).where(User.username == username)):
                         user = create_user(session, username, password, [(role, branch)],
                                            full_name=f"{role} chi nhánh VPĐKĐĐ {branch}")
+                        user.demo = True
                         if role == "leader":
                             user.full_name, user.title = leader_profile(session, branch, leaders)
                             leaders += 1

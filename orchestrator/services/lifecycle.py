@@ -25,8 +25,8 @@ from ..models.attachments import RESULT_DOCUMENT
 from ..models.dossiers import CANCELLED, OPEN, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
-from . import (access, audit, events, fault, fees, jobs, notifications, outbox, pauses, periods, steps, substitutes,
-               tasks, versions)
+from . import (access, audit, events, fault, fees, jobs, limits, notifications, outbox, pauses, periods, steps,
+               substitutes, tasks, versions)
 from .auth import Actor
 from .deadlines import calendar_for, legal_due_at
 from .dossiers import current_tasks
@@ -451,6 +451,7 @@ def send_event(session: Session, actor: Actor, code: str, name: str, data: dict,
     the diagram writes it (any text of 1..200 characters without control characters); `field`
     is what a refused name is reported as (the path's `name`, or the body's `message`)."""
     events.check_name(name, field)
+    limits.check_data(session, data, "data")
     step = step_for_event(session, actor, code)
     handler = EVENTS.get(name)
     if handler is None:

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from ..models import Dossier, Job
 from ..models.jobs import DEAD
-from . import access, audit, jobs, steps
+from . import access, audit, jobs, limits, steps
 from .auth import Actor
 from .errors import Conflict, NotFound
 from ..i18n import vi
@@ -22,6 +22,7 @@ def incidents(session: Session, actor: Actor) -> list[Dossier]:
 def retry_incident(session: Session, actor: Actor, code: str, data: dict | None = None) -> steps.Step:
     """Re-run the failed engine step, with corrected data if given; the incident clears on success."""
     scopes = access.admin_scopes(actor)
+    limits.check_data(session, data, "data")
 
     def administered(dossier: Dossier) -> None:
         if not access.in_scope(scopes, dossier.province_code):

@@ -442,6 +442,26 @@ def versions(session: Session, code: str) -> list[tuple[ProcedureVersion, bool]]
     return [(v, v.id in in_force) for v in rows]
 
 
+def readable_versions(session: Session, actor: Actor, code: str) -> list[tuple[ProcedureVersion, bool, bool]]:
+    """The API's list of a procedure's versions for this caller: (version, in force, with its
+    internals) — drafts only where `access.sees_version_internals` allows; 404 when none is left."""
+    rows = [(v, f, access.sees_version_internals(actor, v.scope)) for v, f in versions(session, code)]
+    rows = [(v, f, full) for v, f, full in rows if full or v.state != DRAFT]
+    if not rows:
+        raise NotFound(vi("Không có thủ tục %(code)s.", code=code))
+    return rows
+
+
+def readable_version(session: Session, actor: Actor, code: str, number: int) -> tuple[ProcedureVersion, bool]:
+    """One version for this caller and whether it reads its internals; a draft it may not read
+    answers 404, as a version that does not exist (`access.sees_version_internals`)."""
+    version = get_version(session, code, number)
+    full = access.sees_version_internals(actor, version.scope)
+    if not full and version.state == DRAFT:
+        raise NotFound(vi("Không có thủ tục %(code)s phiên bản %(version)s.", code=code, version=number))
+    return version, full
+
+
 def in_force(session: Session, code: str, province_code: str) -> ProcedureVersion | None:
     """The province variant if one is published, else the national template; an earlier code
     of a renumbered procedure (`ProcedureAlias`) names the procedure it became."""

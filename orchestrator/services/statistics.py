@@ -106,8 +106,20 @@ class Report:
     bottlenecks: list[StepRow]
 
 
+FIRST_YEAR, LAST_YEAR = 2000, 2100  # the days a report or a book may ask for (year 9999 would overflow)
+
+
+def check_days(**days: date | None) -> None:
+    """400 naming the first parameter (`from`, `to`) whose day lies outside FIRST_YEAR..LAST_YEAR."""
+    for name, day in days.items():
+        if day is not None and not FIRST_YEAR <= day.year <= LAST_YEAR:
+            raise Invalid(vi("Ngày ngoài khoảng cho phép (năm %(first)s–%(last)s).", first=FIRST_YEAR, last=LAST_YEAR),
+                          fields={name.rstrip("_"): vi("năm %(first)s–%(last)s", first=FIRST_YEAR, last=LAST_YEAR)})
+
+
 def period(start: date | None, end: date | None, today: date | None = None) -> tuple[date, date]:
     """Defaults: the last 12 full weeks and this one, to today. At most a year."""
+    check_days(from_=start, to=end)
     today = today or utcnow().astimezone(TZ).date()
     end = end or today
     start = start or (end - timedelta(days=end.weekday()) - timedelta(weeks=12))
@@ -128,7 +140,7 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
 
 def report(session: Session, actor: Actor, scope: str | None = None, start: date | None = None,
            end: date | None = None) -> Report:
-    scope = access.statistics_scope(actor, scope)
+    scope = access.statistics_scope(actor, scope, session)
     start, end = period(start, end)
     lo, hi = _bounds(start, end)
     now = utcnow()

@@ -4,14 +4,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select, tuple_, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from ..engine import TaskNotReady
 from ..i18n import vi
-from ..models import Dossier, RoleAssignment, User, WorkItem
+from ..models import AuditEvent, Dossier, RoleAssignment, User, WorkItem
 from ..models.dossiers import COMPLETED, OPEN, DossierStatus
 from ..models.types import utcnow
-from . import access, audit, forms, notifications, pauses, steps, substitutes, versions
+from . import access, audit, forms, limits, notifications, pauses, steps, substitutes, versions
 from .auth import Actor
 from .errors import Conflict, Forbidden, Invalid, NotFound
 
@@ -39,11 +39,39 @@ def prefill(item: WorkItem, values: dict) -> dict:
     """The dossier's values for the fields of this step's form (what a form opens with). An
     instance of a loop or multi-instance opens empty: the dossier's values of its fields are
     another instance's answers (another department's opinion)."""
-    if (versions.of(item.dossier).steps.get(item.step_id) or {}).get("loop"):
+    v = versions.of(item.dossier)
+    if (v.steps.get(item.step_id) or {}).get("loop"):
         return {}
     form = form_of(item) or {}
     fields = form.get("schema", {}).get("properties", {})
-    return {k: v for k, v in values.items() if k in fields}
+    values = {k: val for k, val in values.items() if k in fields}
+    if (v.steps.get(item.step_id) or {}).get("milestone") == "reception" or not values:
+        return values  # the reception form checks what the citizen declared: the start data
+    # Another step's form: what the citizen declared (the reception form's fields) as recorded, and
+    # the officers' findings only as earlier steps or the diagram's messages recorded them, never
+    # from the start data (an integrator must not fill in an officer's finding).
+    reception = next((sid for sid, s in v.steps.items() if s.get("milestone") == "reception"), None)
+    declared = set((v.step_forms.get(reception) or {}).get("schema", {}).get("properties", {})) if reception else set()
+    declared -= {"reception_result", "missing_items", "refusal_reason"}  # the desk's outcome, not declared
+    findings = [k for k in values if k not in declared]
+    if findings:
+        recorded = _recorded_keys(item)
+        values = {k: val for k, val in values.items() if k in declared or k in recorded}
+    return values
+
+
+def _recorded_keys(item: WorkItem) -> set[str]:
+    """The keys of the dossier's data written by completed steps and delivered messages (its history)."""
+    session = object_session(item)
+    if session is None:
+        return set()
+    keys: set[str] = set()
+    for data in session.scalars(select(AuditEvent.data).where(
+            AuditEvent.dossier_id == item.dossier_id, AuditEvent.action.in_(("complete", "event")),
+            AuditEvent.data.is_not(None))):
+        if isinstance(data, dict):
+            keys.update(data)
+    return keys
 
 
 def _holder_conflict(session: Session, item: WorkItem) -> Conflict:
@@ -182,6 +210,7 @@ def complete_on(step: steps.Step, actor: Actor, task_id: str, data: dict,
                        code="dossier_paused")
     if expected_lock_version is not None and expected_lock_version != dossier.lock_version:
         raise Conflict(vi("Hồ sơ đã thay đổi kể từ khi mở biểu mẫu; hãy tải lại."), code="stale")
+    limits.check_data(session, data, "data")
     forms.validate(form_of(item), data)
     _run_step(step, actor, item, data)
     return step

@@ -2,8 +2,11 @@
 
 Anyone with the code sees the status and dates (as the public API does). The details (the
 procedure, the steps and status changes, what to supplement, what to pay) need the last four
-digits of the applicant's phone number, compared in constant time; attempts per dossier are
-capped by the caller's rate limit so the four digits cannot be guessed.
+digits of the applicant's phone number, compared in constant time. Wrong digits are counted per
+(dossier code, client address) with growing backoff (services/throttle.py): only that pair waits,
+told for how long, so nobody can lock a citizen out of their own dossier; the edges also limit
+status lookups per address and per code prefix (`code_prefix`), so a unit's sequential codes
+cannot be walked quickly.
 """
 from __future__ import annotations
 
@@ -14,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..models import AuditEvent, Dossier, Unit
-from . import access, pauses
+from ..i18n import vi
+from . import access, pauses, throttle
 from .dossiers import current_tasks, get_public
 
 
@@ -28,6 +32,17 @@ class Tracking:
     waiting_for: dict | None
     supplement: dict | None = None  # issue 18: what to bring while the dossier waits in status 5
     apology: dict | None = None     # the apology letter: the new date, the unit at fault (and, with details, why)
+    retry_after: int | None = None  # too many wrong digits from this address: seconds before the next try
+    blocked: bool = False           # the digits were not even checked (this address still waits)
+    notice: str | None = None       # what the citizen is told about waiting, in Vietnamese
+
+
+def code_prefix(code: str) -> str:
+    """The unit-and-day part of a dossier code ("00070-261201" of "00070-261201-0007"): status
+    lookups are limited per prefix, so walking one unit's sequential codes is slow."""
+    code = (code or "").strip()[:80]
+    head, sep, _tail = code.rpartition("-")
+    return head if sep else code
 
 
 def _supplement(session: Session, entry: dict | None) -> dict | None:
@@ -59,9 +74,24 @@ def _apology(session: Session, dossier: Dossier, detailed: bool) -> dict | None:
             "reason": dossier.apology_reason if detailed else None}
 
 
-def track(session: Session, code: str, phone_suffix: str | None) -> Tracking:
+def track(session: Session, code: str, phone_suffix: str | None, client: str | None = None) -> Tracking:
+    """The status, and the details with the right phone digits. Wrong digits count against
+    (code, client) only; the caller commits so the count is kept."""
     dossier = get_public(session, (code or "").strip()[:80])
-    detailed = access.citizen_sees_details(dossier, phone_suffix)
+    detailed, blocked, retry_after, notice = False, False, None, None
+    if phone_suffix:
+        key = throttle.key("track", dossier.code, client or "")
+        retry_after = throttle.wait_seconds(session, key) or None
+        if retry_after:
+            blocked = True
+        elif access.citizen_sees_details(dossier, phone_suffix):
+            detailed = True
+            throttle.clear(session, key)
+        else:
+            retry_after = throttle.fail(session, key) or None
+        if retry_after:
+            notice = vi("Bạn đã nhập sai số điện thoại quá nhiều lần. Vui lòng đợi %(seconds)s giây rồi thử lại.",
+                        seconds=retry_after)
     steps, moves, waiting = [], [], None
     if detailed:
         steps = [w.step_name for w in current_tasks(session, dossier)]
@@ -69,5 +99,6 @@ def track(session: Session, code: str, phone_suffix: str | None) -> Tracking:
                                                               AuditEvent.to_status.is_not(None))
                                      .order_by(AuditEvent.id)).all())
         waiting = pauses.current(dossier)
-    return Tracking(dossier, detailed, bool(phone_suffix) and not detailed, steps, moves, waiting,
-                    _supplement(session, waiting), _apology(session, dossier, detailed))
+    return Tracking(dossier, detailed, bool(phone_suffix) and not detailed and not blocked, steps, moves, waiting,
+                    _supplement(session, waiting), _apology(session, dossier, detailed), retry_after, blocked,
+                    notice)

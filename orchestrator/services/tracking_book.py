@@ -29,6 +29,7 @@ from . import versions
 from .auth import Actor
 from ..i18n import vi
 from .errors import Invalid
+from .statistics import check_days
 from .units import names as unit_names
 
 MAX_DAYS = 366
@@ -77,6 +78,7 @@ def default_period(today: date | None = None) -> tuple[date, date]:
 def period(start: date | None, end: date | None) -> tuple[date, date]:
     """The period asked for: none given, this month to today; only `from`, to today; only `to`,
     from the first of its month. from <= to, at most a year."""
+    check_days(from_=start, to=end)
     first, today = default_period()
     if start is None and end is None:
         start, end = first, today

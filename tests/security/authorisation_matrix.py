@@ -229,7 +229,8 @@ def attachment_uploader(w: Who) -> object:
 
 def procedure_writer(w: Who) -> object:
     """API procedure writes on province 01: its designers, national ones, keys with procedures:write.
-    Versions are readable by every caller on the API, so a refusal there is 403."""
+    A refusal is 403 (the write is checked against the version's scope; reading a draft is
+    `version_insider`'s, 404 for who may not see it)."""
     if w.is_key:
         return ALLOWED if w.may("procedures:write") and w.key_covers(HOME_PROVINCE) else FORBIDDEN
     return ALLOWED if w.covers(HOME_PROVINCE, "designer") else FORBIDDEN
@@ -327,6 +328,27 @@ def designer_edits(scope: str) -> Rule:
 def designer_of(province: str) -> Rule:
     """A new draft in a province (upload, derive): 403 outside one's provinces."""
     return lambda w: ALLOWED if w.covers(province, "designer") else FORBIDDEN
+
+
+def version_insider(scope: str, unseen: object = NOT_FOUND) -> Rule:
+    """A draft of `scope` on the API (issue 21): its designers and administrators (their provinces
+    and the national templates; VN: all), keys with procedures:write for it; others do not see
+    it (404; in a list: `unseen`, hidden)."""
+    def rule(w: Who) -> object:
+        if w.is_key:
+            covers = "VN" in w.key_provinces if scope == NATIONAL else w.key_covers(scope)
+            return ALLOWED if w.may("procedures:write") and covers else unseen
+        s = w.scope("designer", "admin")
+        return ALLOWED if s and ("VN" in s or scope in (NATIONAL, *s)) else unseen
+    return rule
+
+
+def return_step_holder_or_leader(w: Who) -> object:
+    """Return-to-step from a step reception.00070 holds (state `decided_held`): the holder, or a
+    leader of the step's unit; other officers taking part 403 (issue 21, finding 13)."""
+    if not sees_dossier(w):
+        return NOT_FOUND
+    return ALLOWED if w.id == "reception.00070" or w.holds("leader", HOME_COMMUNE) else FORBIDDEN
 
 
 def leader_here(w: Who) -> object:
@@ -457,6 +479,27 @@ def decided(env) -> dict:
                             json={"data": {"decision": "approve"}}))
     assert body["status"] == 9, body
     return {**s, "task": _task(body, "Task_Return")}
+
+
+@state
+def decided_held(env) -> dict:
+    """Signed (status 9), the return step claimed by reception.00070: its holder."""
+    s = decided(env)
+    _ok(env.api.post(f"/tasks/{s['task']}/claim", "reception.00070"))
+    return s
+
+
+@state
+def decided_held_by_colleague(env) -> dict:
+    """Signed (status 9), the return step claimed by another receptionist of 00070: reception.00070
+    has the step's role but does not hold it."""
+    s = decided(env)
+    with env.app.app_context():
+        name = f"matrix.reception.{next(_serial)}"
+        create_user(db.session, name, "demo1234", [("reception", HOME_COMMUNE)])
+        db.session.commit()
+    _ok(env.api.post(f"/tasks/{s['task']}/claim", name))
+    return s
 
 
 @state
@@ -774,6 +817,10 @@ API_ACTIONS = [
            body=_json({"reason": REASON}), consumes=True),
     Action("api-return-to-step", "api", "POST", D + "/actions/return-to-step", unit_leader, "decided",
            body=_json({"step_id": "Task_Record", "reason": REASON}), consumes=True),
+    Action("api-return-to-step-holder", "api", "POST", D + "/actions/return-to-step", return_step_holder_or_leader,
+           "decided_held", body=_json({"step_id": "Task_Record", "reason": REASON}), consumes=True),
+    Action("api-return-to-step-colleague", "api", "POST", D + "/actions/return-to-step", unit_leader,
+           "decided_held_by_colleague", body=_json({"step_id": "Task_Record", "reason": REASON}), consumes=True),
     Action("api-return-result", "api", "POST", D + "/actions/return-result", step_of("reception"), "decided",
            body=_json({"method": "in_person", "data": {"result_number": "KQ-MATRIX"}}), consumes=True),
     Action("api-event-withdrawn", "api", "POST", D + "/events/withdrawn", event_sender, "processing",
@@ -784,7 +831,10 @@ API_ACTIONS = [
     Action("api-catalogue", "api", "GET", "/api/v1/procedures?province=01", anyone),
     Action("api-get-procedure", "api", "GET", "/api/v1/procedures/1.001193?province=01", anyone),
     Action("api-list-versions", "api", "GET", "/api/v1/procedures/1.001193/versions", anyone),
-    Action("api-get-version", "api", "GET", V, anyone, "draft"),
+    Action("api-list-versions-draft", "api", "GET", "/api/v1/procedures/{code}/versions",
+           version_insider(HOME_PROVINCE, HIDDEN), "draft", listed=_json_items("version", "version")),
+    Action("api-get-version", "api", "GET", V, version_insider(HOME_PROVINCE), "draft"),
+    Action("api-get-published-version", "api", "GET", V, anyone, "national"),
     Action("api-upload-procedure", "api", "POST", "/api/v1/procedures", procedure_writer,
            body=_multipart(_bpmn_upload)),
     Action("api-put-lanes", "api", "PUT", V + "/lanes", procedure_writer, "draft",
@@ -796,7 +846,8 @@ API_ACTIONS = [
     Action("api-put-documents", "api", "PUT", V + "/documents", procedure_writer, "draft",
            body=_json({"documents": [{"name": "Tờ khai đăng ký khai sinh", "copies": "01 bản chính"}]})),
     Action("api-publish", "api", "POST", V + "/publish", procedure_writer, "publishable", consumes=True),
-    Action("api-get-decision", "api", "GET", V + "/decisions/{decision}", anyone, "draft_with_decision"),
+    Action("api-get-decision", "api", "GET", V + "/decisions/{decision}", version_insider(HOME_PROVINCE),
+           "draft_with_decision"),
     # reference data and figures
     Action("api-units", "api", "GET", "/api/v1/units?parent=01&per_page=5", anyone),
     Action("api-calendar-due", "api", "GET",
@@ -911,6 +962,9 @@ ADMIN_ACTIONS = [
            body=_action_form(reason=REASON), consumes=True),
     Action("admin-return-to-step", "admin", "POST", AD + "/actions/return-to-step", officer_page(unit_leader),
            "decided", body=_action_form(step_id="Task_Record", reason=REASON), consumes=True),
+    Action("admin-return-to-step-holder", "admin", "POST", AD + "/actions/return-to-step",
+           officer_page(return_step_holder_or_leader), "decided_held",
+           body=_action_form(step_id="Task_Record", reason=REASON), consumes=True),
     Action("admin-return-result", "admin", "POST", AD + "/actions/return-result", officer_page(step_of("reception")),
            "decided", body=_action_form(method="in_person", result_number="KQ-MATRIX"), consumes=True),
     Action("admin-event-withdrawn", "admin", "POST", AD + "/events/withdrawn", officer_page(dossier_officer),
