@@ -15,7 +15,7 @@ PYTEST_ARGS ?= -n auto
 
 .PHONY: run test venv bench clean screenshots client
 
-$(STAMP): requirements.txt constraints.txt setup.cfg package.json package-lock.json
+$(STAMP): requirements.txt constraints.txt setup.cfg package.json package-lock.json admin/static/modeler-entry.js
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -24,6 +24,10 @@ $(STAMP): requirements.txt constraints.txt setup.cfg package.json package-lock.j
 	# server-side SVG rendering when it is missing)
 	if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --loglevel=error; \
 	else echo "npm not found: the back office will show server-rendered diagrams only"; fi
+	# the modeler with its properties panel: one bundle (esbuild, from node_modules) in build/, git-ignored
+	if [ -x node_modules/.bin/esbuild ]; then npx --no-install esbuild admin/static/modeler-entry.js --bundle \
+	  --minify --format=iife --target=es2019 --log-level=warning --outfile=build/admin-assets/modeler.bundle.js; \
+	else echo "esbuild missing: the modeler opens without its properties panel"; fi
 	# DejaVu fonts: the Vietnamese glyphs of the PDF documents (Debian's fonts-dejavu-core)
 	if [ ! -f /usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \

@@ -5,7 +5,7 @@ through gettext, exposed to templates as filters (`role_label`, `level_label`, `
 """
 from __future__ import annotations
 
-from flask_babel import gettext, lazy_gettext as _l, pgettext
+from flask_babel import gettext, lazy_gettext as _l, lazy_pgettext, pgettext
 
 from orchestrator.models import STATUS_NAMES
 
@@ -71,6 +71,19 @@ def item_state_label(code: str | None) -> str:
 @bp.app_template_filter("version_state_label")
 def version_state_label(code: str | None) -> str:
     return _label(VERSION_STATES, code)
+
+
+VERSION_STATUSES = {"in_force": lazy_pgettext("version status", "Đang áp dụng"),
+                    "draft": lazy_pgettext("version status", "Bản nháp"),
+                    "replaced": lazy_pgettext("version status", "Đã thay thế")}
+
+
+@bp.app_template_filter("version_status")
+def version_status(version, in_force: bool = False) -> str:
+    """Issue 22: one status per version: in force in its scope, a draft, or replaced."""
+    if version.state == "draft":
+        return str(VERSION_STATUSES["draft"])
+    return str(VERSION_STATUSES["in_force" if in_force and version.state == "published" else "replaced"])
 
 
 @bp.app_template_filter("status_label")

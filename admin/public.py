@@ -1,7 +1,9 @@
-"""The citizens' public tracking page `/tra-cuu` (no login), rate-limited like the public API."""
+"""The site's home page `/` and the citizens' public tracking page `/tra-cuu` (no login, rate-limited
+like the public API)."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request
+from flask_wtf.csrf import generate_csrf
 
 from orchestrator.extensions import db, limiter
 from orchestrator.models import STATUS_NAMES
@@ -14,6 +16,18 @@ public_bp = Blueprint("public", __name__, template_folder="templates")
 def _code_prefix_key() -> str:
     """One bucket per code prefix (a unit's day), shared with GET /api/v1/public/dossiers/{code}."""
     return f"code-prefix:{tracking.code_prefix(request.args.get('code', ''))}"
+
+
+@public_bp.get("/")
+def home():
+    """Where a person lands: the back office, the citizens' tracking page and the API's docs. A
+    client asking for JSON (and not HTML) gets the former machine-readable answer."""
+    accepts = request.accept_mimetypes
+    if accepts["application/json"] > accepts["text/html"]:
+        return jsonify({"name": "orchestrator", "api": "/api/v1", "admin": "/admin"})
+    from .i18n import LANGUAGES, select_locale
+
+    return render_template("public/home.html", languages=LANGUAGES, lang=select_locale(), csrf_token=generate_csrf)
 
 
 @public_bp.get("/tra-cuu")

@@ -35,6 +35,7 @@ def _init_app(state) -> None:
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", str(TRANSLATIONS))
     app.config.setdefault("BPMN_JS_DIST", str(REPO_ROOT / "node_modules" / "bpmn-js" / "dist"))
+    app.config.setdefault("ADMIN_ASSETS_DIR", str(REPO_ROOT / "build" / "admin-assets"))
     compile_catalogs()
     # services' sentences printed by any template come out in the page's language (admin/i18n.py)
     app.jinja_options = {**app.jinja_options, "finalize": finalize}
@@ -45,6 +46,12 @@ def _init_app(state) -> None:
     login_manager.init_app(app)
     login_manager.login_view = "admin.login"
     login_manager.login_message = None
+    # Error pages of the whole site outside /api/ (unknown addresses, wrong methods, failures):
+    # the back office's page in the visitor's language; the API keeps its JSON (api/errors.py
+    # calls `html_error_page` for what is not under /api/).
+    app.extensions["html_error_page"] = site_error_page
+    app.register_error_handler(HTTPException, _site_http_error)
+    app.register_error_handler(500, site_error_page)
 
 
 @bp.before_request
@@ -60,8 +67,15 @@ def bpmn_js_available() -> bool:
 
 @bp.get("/vendor/bpmn-js/<path:filename>")
 def vendor(filename: str):
-    """bpmn-js as installed by `npm ci` (never copied into the repository)."""
+    """bpmn-js as installed by `npm ci` (never copied into the repository); `bundle/...`: what
+    `make venv` bundled from node_modules into build/admin-assets (the modeler with its panel)."""
+    if filename.startswith("bundle/"):
+        return send_from_directory(current_app.config["ADMIN_ASSETS_DIR"], filename[len("bundle/"):], max_age=3600)
     return send_from_directory(current_app.config["BPMN_JS_DIST"], filename, max_age=86400)
+
+
+def modeler_bundle_available() -> bool:
+    return (Path(current_app.config["ADMIN_ASSETS_DIR"]) / "modeler.bundle.js").is_file()
 
 
 @bp.app_context_processor
@@ -80,6 +94,7 @@ def _helpers():
         "field_error": lambda name: errors.get(name),
         "value_of": lambda name, default="": values.get(name, default),
         "bpmn_js": bpmn_js_available(),
+        "modeler_bundle": modeler_bundle_available,
         "tojson_attr": lambda v: json.dumps(v, ensure_ascii=False),
     }
 
@@ -171,6 +186,31 @@ def _unexpected(exc: Exception):
     db.session.rollback()
     return render_template("admin/error.html", message=_("Lỗi hệ thống; sự cố đã được ghi lại."), fields={},
                            problems=[], status=500), 500
+
+
+def site_error_page(exc):
+    """An error outside the back office's and the API's own views, as the back office shows it:
+    never Werkzeug's English text."""
+    status = exc.code if isinstance(exc, HTTPException) and exc.code else 500
+    if status >= 500:
+        original = getattr(exc, "original_exception", None)
+        if original is not None:
+            log.error("unhandled error on %s %s", request.method, request.path, exc_info=original)
+    messages = {404: _("Không tìm thấy trang."), 405: _("Phương thức không được hỗ trợ."),
+                403: _("Bạn không có quyền truy cập trang này."), 400: _("Yêu cầu không hợp lệ."),
+                413: _("Dữ liệu gửi lên quá lớn.")}
+    db.session.rollback()
+    message = messages.get(status) or (_("Lỗi hệ thống; sự cố đã được ghi lại.") if status >= 500
+                                       else _("Yêu cầu không hợp lệ."))
+    headers = {"Allow": ", ".join(exc.valid_methods)} if status == 405 and getattr(exc, "valid_methods", None) else {}
+    return render_template("admin/error.html", message=message, fields={}, problems=[], status=status,
+                           languages=LANGUAGES, lang=select_locale(), csrf_token=generate_csrf), status, headers
+
+
+def _site_http_error(exc: HTTPException):
+    if request.path.startswith("/api/") or exc.code is None or exc.code < 400:
+        return exc  # the API's blueprint and api/errors.py answer in JSON; redirects stay redirects
+    return site_error_page(exc)
 
 
 @bp.get("/lang/<code>")

@@ -2,14 +2,16 @@
 and the back office's own history."""
 from __future__ import annotations
 
+import calendar as pycalendar
 from datetime import date, datetime
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from orchestrator.extensions import db
 from orchestrator.models.users import ROLES
 from orchestrator.services import administration as service
+from orchestrator.services import tokens as tokens_service
 from orchestrator.services import history_text, office_hours
 from orchestrator.services.deadlines import calendar_for, declared_days
 from orchestrator.services import units as unit_service
@@ -18,6 +20,7 @@ from orchestrator.timezone import TZ
 
 from .blueprint import bp
 from .i18n import select_locale
+from .params import choice_arg, int_arg
 from .views_auth import current_actor, role_required
 
 admin_required = role_required("admin")
@@ -51,9 +54,11 @@ def user_create():
 @bp.get("/users/<int:user_id>")
 @admin_required
 def user(user_id: int):
-    u = service.get_user(db.session, current_actor(), user_id)
+    actor = current_actor()
+    u = service.get_user(db.session, actor, user_id)
     names = unit_service.names(db.session, {a.unit_code for a in u.assignments})
-    return render_template("admin/user.html", u=u, unit_names=names, roles=ROLES)
+    tokens = tokens_service.list_tokens(db.session, actor, user_id=u.id)
+    return render_template("admin/user.html", u=u, unit_names=names, roles=ROLES, tokens=tokens)
 
 
 @bp.post("/users/<int:user_id>/roles")
@@ -99,20 +104,44 @@ def user_password(user_id: int):
 def calendar():
     actor = current_actor()
     scopes = service.calendar_scopes(actor)
-    scope = request.args.get("scope") or scopes[0]
-    year = request.args.get("year", type=int)
-    year = datetime.now(TZ).year if year is None else year
-    if not 2000 <= year <= 2100:  # holidays of year 99999 (or -1) cannot be computed
-        raise Invalid(_("Năm không hợp lệ: chọn từ 2000 đến 2100."), fields={"year": "2000-2100"})
+    scope = request.args.get("scope", "").strip() or scopes[0]
+    today = datetime.now(TZ).date()
+    # holidays of year 99999 (or -1) cannot be computed: 2000-2100, a 400 page naming the parameter
+    year = int_arg("year", today.year, 2000, 2100, _("Năm không hợp lệ: chọn từ 2000 đến 2100."))
+    month = int_arg("month", today.month if year == today.year else 1, 1, 12)
     service.check_calendar_scope(db.session, actor, scope)
     cal = calendar_for(db.session, None if scope == "VN" else scope)
     holidays = sorted((d, n) for d, n in cal.holidays(year).items())
     provinces = unit_service.provinces(db.session) if "VN" in scopes else []
     hours, hours_source = office_hours.effective(db.session, scope)
-    return render_template("admin/calendar.html", scope=scope, year=year, scopes=scopes, provinces=provinces,
-                           days=declared_days(db.session, scope, year), holidays=holidays,
-                           country_days=declared_days(db.session, "VN", year) if scope != "VN" else [],
-                           hours=hours.as_dict(), hours_source=hours_source)
+    days = declared_days(db.session, scope, year)
+    country_days = declared_days(db.session, "VN", year) if scope != "VN" else []
+    return render_template("admin/calendar.html", scope=scope, year=year, month=month, scopes=scopes,
+                           provinces=provinces, days=days, holidays=holidays, country_days=country_days,
+                           hours=hours.as_dict(), hours_source=hours_source,
+                           weeks=month_grid(cal, year, month, country_days + days), today=today,
+                           previous=(year, month - 1) if month > 1 else (year - 1, 12),
+                           following=(year, month + 1) if month < 12 else (year + 1, 1))
+
+
+def month_grid(cal, year: int, month: int, declared) -> list[list[dict]]:
+    """The month as weeks (Monday first) of days: what each day is for the office (a weekend, a
+    holiday and its name, a declared day off or make-up working day), the scope's own declarations
+    overriding the country's."""
+    by_day = {d.day: d for d in declared}
+    weeks = []
+    for week in pycalendar.Calendar(firstweekday=0).monthdatescalendar(year, month):
+        row = []
+        for d in week:
+            declared_day, computable = by_day.get(d), 2000 <= d.year <= 2100
+            holiday = cal.holidays(d.year).get(d) if computable else None
+            kind = (("makeup" if declared_day.kind == "work" else "off") if declared_day
+                    else "holiday" if holiday else "weekend" if d.weekday() >= 5 else "")
+            row.append({"day": d, "in_month": d.month == month, "kind": kind, "holiday": holiday,
+                        "declared": declared_day,
+                        "working": cal.is_working_day(d) if computable else d.weekday() < 5})
+        weeks.append(row)
+    return weeks
 
 
 @bp.post("/calendar/office-hours")
@@ -131,7 +160,7 @@ def calendar_add():
     row = service.add_day(db.session, current_actor(), f.get("scope", ""), f.get("day", ""), f.get("kind", ""),
                           f.get("note"))
     return _done(_("Đã khai báo ngày %(d)s.", d=row.day.strftime("%d/%m/%Y")),
-                 url_for("admin.calendar", scope=row.scope, year=row.day.year))
+                 url_for("admin.calendar", scope=row.scope, year=row.day.year, month=row.day.month))
 
 
 @bp.post("/calendar/<int:day_id>/delete")
@@ -149,15 +178,46 @@ def calendar_confirm(day_id: int):
     scope = request.form.get("scope", "")
     row = service.confirm_day(db.session, current_actor(), scope, day_id)
     return _done(_("Đã xác nhận ngày %(d)s.", d=row.day.strftime("%d/%m/%Y")),
-                 url_for("admin.calendar", scope=scope, year=row.day.year))
+                 url_for("admin.calendar", scope=scope, year=row.day.year, month=row.day.month))
+
+
+UNITS_PER_PAGE = 50
 
 
 @bp.get("/units")
 @admin_required
 def units():
-    args = request.args
-    rows = service.search_units(db.session, current_actor(), args.get("q", ""), args.get("level", ""))
-    return render_template("admin/units.html", rows=rows, q=args.get("q", ""), level=args.get("level", ""))
+    """Searchable (folded words of the name, or a code) and paged; each unit is edited on its page."""
+    actor, args = current_actor(), request.args
+    q = args.get("q", "").strip()
+    level = choice_arg("level", service.UNIT_LEVELS)
+    page = int_arg("page", 1, 1, 100000)
+    total = service.count_units(db.session, actor, q, level)
+    pages = max(1, -(-total // UNITS_PER_PAGE))
+    if page > pages:
+        raise Invalid(_("Trang %(p)s không có: chỉ có %(n)s trang.", p=page, n=pages), fields={"page": f"1-{pages}"})
+    rows = service.search_units(db.session, actor, q, level, limit=UNITS_PER_PAGE,
+                                offset=(page - 1) * UNITS_PER_PAGE)
+    return render_template("admin/units.html", rows=rows, q=q, level=level, levels=service.UNIT_LEVELS,
+                           page=page, pages=pages, total=total)
+
+
+@bp.get("/units/lookup")
+@admin_required
+def units_lookup():
+    """The unit pickers' suggestions (admin/static/unitpicker.js): the administrator's own units
+    whose code is `q` or whose name holds its words, without diacritics too."""
+    level = choice_arg("level", service.UNIT_LEVELS)
+    rows = service.lookup_units(db.session, current_actor(), request.args.get("q", ""), level)
+    return jsonify({"items": [{"code": u.code, "name": u.name, "level": u.level} for u in rows]})
+
+
+@bp.get("/units/<code>")
+@admin_required
+def unit(code: str):
+    u = service.get_unit(db.session, current_actor(), code)
+    province = unit_service.names(db.session, {u.province_code}).get(u.province_code) if u.province_code else None
+    return render_template("admin/unit.html", u=u, province=province)
 
 
 @bp.post("/units/<code>")
@@ -166,7 +226,7 @@ def unit_validity(code: str):
     f = request.form
     unit = service.set_validity(db.session, current_actor(), code, f.get("valid_from") or None,
                                 f.get("valid_to") or None)
-    return _done(_("Đã lưu hiệu lực của %(u)s.", u=unit.name), url_for("admin.units", q=request.form.get("q", code)))
+    return _done(_("Đã lưu hiệu lực của %(u)s.", u=unit.name), url_for("admin.unit", code=unit.code))
 
 
 @bp.post("/units/<code>/disadvantaged")
@@ -176,7 +236,15 @@ def unit_disadvantaged(code: str):
     unit = service.set_disadvantaged(db.session, current_actor(), code, f.get("disadvantaged") == "1")
     message = (_("Đã đánh dấu %(u)s là xã có điều kiện kinh tế - xã hội đặc biệt khó khăn.", u=unit.name)
                if unit.disadvantaged else _("Đã bỏ đánh dấu xã đặc biệt khó khăn của %(u)s.", u=unit.name))
-    return _done(message, url_for("admin.units", q=f.get("q", code)))
+    return _done(message, url_for("admin.unit", code=unit.code))
+
+
+@bp.post("/units/<code>/contact")
+@admin_required
+def unit_contact(code: str):
+    f = request.form
+    unit = service.set_contact(db.session, current_actor(), code, f.get("address"), f.get("phone"))
+    return _done(_("Đã lưu địa chỉ và điện thoại của %(u)s.", u=unit.name), url_for("admin.unit", code=unit.code))
 
 
 @bp.get("/audit")

@@ -12,7 +12,7 @@ from flask_login import UserMixin, current_user, login_required, login_user, log
 from orchestrator.extensions import db, limiter
 from orchestrator.models import User
 from orchestrator.services import access, audit, notifications
-from orchestrator.services.auth import Actor, actor_for_user, check_password
+from orchestrator.services.auth import Actor, actor_for_user, check_password, revoke_credentials
 from orchestrator.services.errors import Forbidden, TooManyAttempts, Unauthenticated
 
 from .blueprint import bp
@@ -20,22 +20,32 @@ from .setup import login_manager
 
 
 class SessionUser(UserMixin):
-    """What Flask-Login keeps per session: the user id; roles are re-read on every request so a
-    removed role or a deactivation takes effect at once."""
+    """What Flask-Login keeps per session: "<user id>:<credential generation>"; roles are re-read
+    on every request so a removed role takes effect at once, and the generation is checked on
+    every request so a password reset, a deactivation, a role removed or a logout (which bumps
+    it, services.auth.revoke_credentials) ends every session of the user, copies of the cookie
+    included."""
 
     def __init__(self, user: User):
-        self.id = str(user.id)
+        self.user_id = user.id
+        self.id = f"{user.id}:{user.credential_generation or 0}"
         self.username = user.username
         self.full_name = user.full_name
 
 
 @login_manager.user_loader
-def _load_user(user_id: str):
+def _load_user(session_id: str):
+    """The session's user if the account is active and the session of its current generation;
+    otherwise none, and the visitor is sent to the login page (an old-format id included)."""
+    user_id, sep, generation = (session_id or "").partition(":")
+    if not sep:
+        return None
     try:
         user = db.session.get(User, int(user_id))
+        generation_number = int(generation)
     except (TypeError, ValueError):
         return None
-    if user is None or not user.active:
+    if user is None or not user.active or (user.credential_generation or 0) != generation_number:
         return None
     return SessionUser(user)
 
@@ -44,7 +54,7 @@ def current_actor_or_none() -> Actor | None:
     if "actor" not in g:
         g.actor = None
         if current_user.is_authenticated:
-            user = db.session.get(User, int(current_user.id))
+            user = db.session.get(User, current_user.user_id)
             g.actor = actor_for_user(db.session, user) if user is not None else None
     return g.actor
 
@@ -148,6 +158,11 @@ def safe_next(target: str) -> str | None:
 @bp.post("/logout")
 @login_required
 def logout():
+    """Logging out ends every session and API token of the user, on every device (a copied
+    cookie or a leaked token stops working too): services.auth.revoke_credentials."""
+    user = db.session.get(User, current_user.user_id)
+    if user is not None:
+        revoke_credentials(db.session, user)
     audit.record(db.session, "admin.logout", current_user.username)
     db.session.commit()
     logout_user()

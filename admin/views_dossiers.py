@@ -31,7 +31,8 @@ SORTS = {"-received": _l("Ngày nhận (mới nhất trước)"), "received": _l
          "due": _l("Hạn xử lý (sớm nhất trước)"), "-due": _l("Hạn xử lý (muộn nhất trước)"),
          "code": _l("Mã hồ sơ (tăng dần)"), "-code": _l("Mã hồ sơ (giảm dần)")}
 DEFAULT_SORT = "-received"
-FILTERS = ("q", "status", "procedure", "unit", "from", "to", "overdue", "sort")
+FILTERS = ("q", "status", "procedure", "unit", "from", "to", "overdue", "sort",
+           "province", "commune", "outcome", "late", "open", "period")  # the last ones: statistics' links
 
 
 def _day(name: str, errors: list[str]) -> date | None:
@@ -66,6 +67,23 @@ def _exact_code(actor, q: str):
     return None
 
 
+def _statistics_filters(args, start: date | None, end: date | None) -> dict:
+    """The filters behind a figure of the statistics page (issue 22), with the same meaning as its
+    count: `outcome` (resolved, early, on_time, late; `late=1` alike) or `period=finished` read
+    `from`/`to` as the day the dossier ended, otherwise as the day it was received; `open=1`: not
+    finished; `province`, `commune`: the dossier's."""
+    outcome = "late" if args.get("late") == "1" else args.get("outcome", "").strip()
+    outcome = outcome if outcome in dossier_service.OUTCOMES else None
+    by_finish = outcome is not None or args.get("period") == "finished"
+    lo, hi = _start_of(start), _start_of(end + timedelta(days=1) if end else None)
+    province = args.get("province", "").strip()[:10]
+    return {"province_code": province if province and province != "VN" else None,
+            "commune_code": args.get("commune", "").strip()[:40] or None, "outcome": outcome,
+            "open_only": args.get("open") == "1",
+            "received_from": None if by_finish else lo, "received_to": None if by_finish else hi,
+            "finished_from": lo if by_finish else None, "finished_to": hi if by_finish else None}
+
+
 @bp.get("/dossiers")
 @officer_required
 def dossiers():
@@ -86,7 +104,7 @@ def dossiers():
     page_number = _page_number()
     filters = {"q": q, "status": status, "procedure": args.get("procedure", "").strip()[:200] or None,
                "unit": args.get("unit", "").strip()[:200] or None, "overdue": args.get("overdue") == "1",
-               "received_from": _start_of(start), "received_to": _start_of(end + timedelta(days=1) if end else None)}
+               **_statistics_filters(args, start, end)}
     try:
         page = dossier_service.list_visible(db.session, actor, **filters, sort=sort,
                                             offset=(page_number - 1) * PER_PAGE, limit=PER_PAGE, count=True)

@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
 from orchestrator.extensions import db
-from orchestrator.services import integrations, operations
+from orchestrator.services import events, integrations, operations
 from orchestrator.services.auth import PERMISSIONS
 from orchestrator.services.errors import Invalid
 from orchestrator.timezone import TZ
@@ -29,6 +29,7 @@ def _page(new_key):
     actor = current_actor()
     rows = [(i, integrations.keys_of(db.session, i)) for i in integrations.integrators(db.session, actor)]
     return render_template("admin/operations.html", integrators=rows, permissions=PERMISSIONS,
+                           event_names=events.known_names(db.session),
                            dead=operations.dead_jobs(db.session, actor),
                            incidents=operations.incidents(db.session, actor), new_key=new_key)
 
@@ -46,7 +47,8 @@ def operations_issue_key():
             raise Invalid(_("Ngày hết hạn không hợp lệ."), fields={"expires_on": "YYYY-MM-DD"}) from None
     provinces = [p.strip() for p in f.get("provinces", "").split(",") if p.strip()]
     key, secret = integrations.issue_key(db.session, current_actor(), f.get("name", "").strip(), provinces,
-                                         f.getlist("permissions"), expires, f.get("scope", "").strip() or None)
+                                         f.getlist("permissions"), expires, f.get("scope", "").strip() or None,
+                                         f.getlist("events"))
     db.session.commit()
     return _show_secret(key, secret)
 

@@ -2,7 +2,7 @@
 compare, publish and roll back, dry run, the modeler."""
 from __future__ import annotations
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -10,7 +10,8 @@ from orchestrator.extensions import db
 from orchestrator.models import FormDefinition
 from orchestrator.models.procedures import DRAFT, NATIONAL
 from orchestrator.services import access, decisions, designer, diagrams, procedure_documents, procedures, schedules
-from orchestrator.services.errors import Invalid, ServiceError, TooLarge
+from orchestrator.services.errors import Forbidden, Invalid, ServiceError, TooLarge
+from orchestrator.services import modeler as modeler_service
 from orchestrator.services import units as unit_service
 
 from .blueprint import bp
@@ -66,8 +67,11 @@ def upload():
     scopes = _upload_scopes(actor)
     ctx = {"scopes": scopes, "problems": [], "message": None, "fields": {}, "svg": None, "xml": None,
            "process_choices": None,
-           "form": request.form}
-    if request.method == "GET":
+           "form": request.form, "known": None}
+    if request.method == "GET":  # issue 22: a new version of a known procedure keeps its deadline and fee
+        code = request.args.get("code", "").strip()
+        known = procedures.upload_defaults(db.session, code, request.args.get("scope", "").strip()) if code else None
+        ctx.update(known=known, form=known["form"] if known else {})
         return render_template("admin/upload.html", **ctx)
     file = request.files.get("file")
     limit = current_app.config["MAX_BPMN_BYTES"]
@@ -87,7 +91,7 @@ def upload():
         db.session.commit()
     except ServiceError as exc:
         db.session.rollback()
-        ctx.update(message=exc.message, problems=exc.problems, fields=exc.fields)
+        ctx.update(message=exc.message, problems=exc.problems, fields=exc.fields, file_lost=True)
         if exc.problems and exc.status == 422:  # well-formed but refused: show where on the diagram
             readable = diagrams.readable_upload(data, limit)
             if readable is not None:
@@ -106,8 +110,11 @@ def procedure(code: str):
     actor = current_actor()
     rows = designer.visible_versions(db.session, actor, code)
     editable = sorted(s for s in access.designer_scopes(actor) if s != "VN")
+    withdrawable = [v for v, f in rows if f and v.scope != NATIONAL and access.may_edit_design(actor, v.scope)]
     return render_template("admin/procedure.html", code=code, procedure=rows[0][0].procedure, rows=rows,
-                           derive_scopes=editable, has_national=any(v.scope == NATIONAL and f for v, f in rows))
+                           derive_scopes=editable, has_national=any(v.scope == NATIONAL and f for v, f in rows),
+                           withdrawable=withdrawable, upload_scope=(editable or [NATIONAL])[0],
+                           can_edit=lambda scope: access.may_edit_design(actor, scope))
 
 
 @bp.post("/procedures/<code>/derive")
@@ -210,6 +217,20 @@ def task_deadline(code: str, number: int, task_id: str):
     return _done(v, _("Đã đổi thời hạn của bước."), "steps")
 
 
+@bp.post("/procedures/<code>/v/<int:number>/tasks/<task_id>/public-label")
+@designer_required
+def task_public_label(code: str, number: int, task_id: str):
+    v = designer.set_step_public_label(db.session, current_actor(), code, number, task_id,
+                                       request.form.get("public_label", ""))
+    return _done(v, _("Đã đổi tên bước hiển thị cho công dân."), "steps")
+
+
+def _field_type_names() -> dict[str, str]:
+    """The form editor's types as a designer reads them (the stored names stay JSON Schema's)."""
+    return {"string": _("Văn bản"), "text": _("Văn bản nhiều dòng"), "integer": _("Số nguyên"), "number": _("Số"),
+            "boolean": _("Có/Không"), "date": _("Ngày")}
+
+
 @bp.route("/procedures/<code>/v/<int:number>/tasks/<task_id>/fields", methods=["GET", "POST"])
 @designer_required
 def task_fields(code: str, number: int, task_id: str):
@@ -231,7 +252,7 @@ def task_fields(code: str, number: int, task_id: str):
         return _done(v, _("Đã lưu biểu mẫu riêng của bước."), "steps")
     definition = designer.forms_of(db.session, v).get(task["form_key"] or "")
     return render_template("admin/fields.html", version=v, task=task, fields=designer.form_fields(definition),
-                           types=designer.FIELD_TYPES,
+                           types=designer.FIELD_TYPES, type_names=_field_type_names(),
                            can_edit=access.may_edit_design(actor, v.scope) and v.state == DRAFT)
 
 
@@ -276,9 +297,23 @@ def schedule(code: str, number: int):
     return _done(v, message, "schedule")
 
 
+@bp.get("/procedures/<code>/v/<int:number>/publish")
+@designer_required
+def publish_confirm(code: str, number: int):
+    """Issue 22: publishing (or restoring) asks first, saying which dossiers keep the old version."""
+    actor = current_actor()
+    designer.get_for_edit(db.session, actor, code, number, draft=False)
+    preview = procedures.publish_preview(db.session, actor, code, number)
+    return render_template("admin/publish_confirm.html", p=preview, version=preview["version"])
+
+
 @bp.post("/procedures/<code>/v/<int:number>/publish")
 @designer_required
 def publish(code: str, number: int):
+    if request.form.get("confirm") != "1":  # issue 22: never without the confirmation step
+        designer.get_for_edit(db.session, current_actor(), code, number, draft=False)
+        flash(_("Hãy đánh dấu xác nhận trước khi công bố."), "warn")
+        return redirect(url_for("admin.publish_confirm", code=code, number=number), 303)
     v, notes = designer.publish(db.session, current_actor(), code, number)
     db.session.commit()
     flash(_("Đã công bố phiên bản %(n)s; phiên bản này đang được áp dụng cho hồ sơ mới.", n=v.version), "ok")
@@ -333,18 +368,71 @@ def dry_run(code: str, number: int):
 @bp.route("/procedures/<code>/v/<int:number>/modeler", methods=["GET", "POST"])
 @designer_required
 def modeler(code: str, number: int):
+    """The structure editor. Its script saves with JSON (diagram, revision, step properties) and
+    stays on the page, also on a refusal; without script the form posts the XML. Either way the
+    save goes into the draft opened (or the one draft made from a published version)."""
     actor = current_actor()
     v = designer.get_for_edit(db.session, actor, code, number, draft=False)
     if request.method == "POST":
-        xml = request.form.get("xml", "").encode("utf-8")
+        body = request.get_json(silent=True) if request.is_json else None
+        source = body if isinstance(body, dict) else request.form
+        xml = str(source.get("xml") or "").encode("utf-8")
         limit = current_app.config["MAX_BPMN_BYTES"]
-        if len(xml) > limit:
-            raise TooLarge(_("Sơ đồ quá lớn: tối đa %(n)s byte.", n=limit))
         try:
-            draft = designer.save_structure(db.session, actor, code, number, xml, limit)
+            if len(xml) > limit:
+                raise TooLarge(_("Sơ đồ quá lớn: tối đa %(n)s byte.", n=limit))
+            draft, created = modeler_service.save(
+                db.session, actor, code, number, xml, base=str(source.get("base") or ""),
+                properties=body.get("properties") if isinstance(body, dict) else None, max_bytes=limit)
+            message = (_("Đã tạo bản nháp phiên bản %(n)s từ sơ đồ; các lần lưu sau ghi vào bản nháp này.", n=draft.version)
+                       if created else _("Đã lưu vào bản nháp phiên bản %(n)s.", n=draft.version))
+            db.session.commit()
         except ServiceError as exc:  # stay on the modeler with the drawing and the problems
             db.session.rollback()
+            if body is not None:
+                return jsonify({"error": {"code": exc.code, "message": said(exc.message), "fields": said(exc.fields),
+                                          "problems": said(exc.problems)}}), exc.status
             return render_template("admin/modeler.html", version=v, xml=xml.decode("utf-8", "replace"),
-                                   message=exc.message, problems=exc.problems), exc.status
-        return _done(draft, _("Đã lưu sơ đồ thành bản nháp mới phiên bản %(n)s.", n=draft.version))
-    return render_template("admin/modeler.html", version=v, xml=v.bpmn_xml, message=None, problems=[])
+                                   message=exc.message, problems=exc.problems,
+                                   data=modeler_service.page_data(db.session, v)), exc.status
+        if body is not None:
+            return jsonify({"message": message, "created": created, "number": draft.version,
+                            "url": url_for("admin.modeler", code=code, number=draft.version),
+                            "version_url": _version_url(draft), "data": modeler_service.page_data(db.session, draft)})
+        flash(message, "ok")
+        return redirect(url_for("admin.modeler", code=code, number=draft.version), 303)
+    return render_template("admin/modeler.html", version=v, xml=v.bpmn_xml, message=None, problems=[],
+                           data=modeler_service.page_data(db.session, v))
+
+
+@bp.post("/procedures/<code>/v/<int:number>/delete")
+@designer_required
+def delete_draft(code: str, number: int):
+    """Issue 22: a draft nobody needs goes; a published version is refused (409)."""
+    actor = current_actor()
+    designer.get_for_edit(db.session, actor, code, number, draft=False)  # another province's: 404/403 as elsewhere
+    procedures.delete_draft(db.session, actor, code, number)
+    db.session.commit()
+    flash(_("Đã xóa bản nháp phiên bản %(n)s.", n=number), "ok")
+    return redirect(url_for("admin.procedure", code=code), 303)
+
+
+@bp.route("/procedures/<code>/withdraw/<province>", methods=["GET", "POST"])
+@designer_required
+def withdraw_variant(code: str, province: str):
+    """Issue 22: a province goes back to the national template, after a confirmation page saying
+    which dossiers keep which version."""
+    actor = current_actor()
+    if not access.may_edit_design(actor, province) or province == NATIONAL:
+        raise Forbidden(_("Chỉ rút biến thể của tỉnh bạn thiết kế."))
+    if request.method == "POST":
+        if request.form.get("confirm") != "1":
+            flash(_("Hãy đánh dấu xác nhận trước khi rút biến thể."), "warn")
+            return redirect(url_for("admin.withdraw_variant", code=code, province=province), 303)
+        done = procedures.withdraw_variant(db.session, actor, code, province)
+        db.session.commit()
+        flash(_("Đã rút biến thể của tỉnh %(p)s: hồ sơ mới dùng mẫu quốc gia phiên bản %(n)s.", p=province,
+                n=done["national"].version), "ok")
+        return redirect(url_for("admin.procedure", code=code), 303)
+    preview = procedures.withdraw_preview(db.session, actor, code, province)
+    return render_template("admin/withdraw_confirm.html", p=preview, code=code, province=province)

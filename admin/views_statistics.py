@@ -34,8 +34,9 @@ def _report():
     """The report asked for, or (with the message) the default period's when the dates are bad."""
     actor = current_actor()
     scope = request.args.get("province", "").strip() or None
+    commune = request.args.get("commune", "").strip() or None
     try:
-        return statistics.report(db.session, actor, scope, day_arg("from"), day_arg("to")), None
+        return statistics.report(db.session, actor, scope, day_arg("from"), day_arg("to"), commune), None
     except Invalid as exc:
         return statistics.report(db.session, actor, scope), exc.message
 
@@ -48,7 +49,8 @@ def statistics_page():
     scopes = access.statistics_scopes(actor)
     provinces = unit_service.provinces(db.session, None if "VN" in scopes else scopes)
     return render_template("admin/statistics.html", report=report, chart=weekly_bars(report.weeks),
-                           provinces=provinces, national="VN" in scopes, error=error)
+                           provinces=provinces, national="VN" in scopes, error=error,
+                           communes=statistics.communes(db.session, report.scope))
 
 
 def _cell(value) -> str:
@@ -68,7 +70,8 @@ def statistics_csv(table: str):
     if table not in ("procedures", "units", "weeks"):
         abort(404)
     report = statistics.report(db.session, current_actor(), request.args.get("province", "").strip() or None,
-                               day_arg("from"), day_arg("to"))  # bad dates: the error page, 400
+                               day_arg("from"), day_arg("to"),  # bad dates: the error page, 400
+                               request.args.get("commune", "").strip() or None)
     if table == "procedures":
         header = [_("Mã thủ tục"), _("Thủ tục"), _("Tiếp nhận"), _("Đã trả"), _("Trước hạn"), _("Đúng hạn"),
                   _("Quá hạn"), _("Tỷ lệ đúng hạn (%)"), _("Đang giải quyết"), _("Quá hạn hiện tại")]

@@ -7,13 +7,14 @@ from flask import current_app, g, request
 
 from orchestrator.extensions import db, limiter
 from orchestrator.services import auth as auth_service
+from orchestrator.services import tokens as tokens_service
 from orchestrator.services.auth import Actor
 from orchestrator.services.errors import Unauthenticated
 
 from .blueprint import bp
 from .errors import documented
 from .limits import SCOPE, caller_key, caller_limit
-from .schemas.auth import TokenRequestSchema, TokenSchema
+from .schemas.auth import TokenQuerySchema, TokenRequestSchema, TokenSchema, UserTokenListSchema
 
 
 def current_actor() -> Actor:
@@ -60,3 +61,28 @@ def issue_token(args):
         raise
     db.session.commit()
     return {"token": token, "expires_at": expires}
+
+
+@bp.get("/auth/tokens")
+@authenticated
+@bp.arguments(TokenQuerySchema, location="query")
+@bp.response(200, UserTokenListSchema)
+@documented(400, 401, 403, 404)
+def list_tokens(args):
+    """My tokens not yet expired (`?user=` another user's, for administrators who manage that
+    user; 404 otherwise). Never the token or its hash."""
+    actor = current_actor()
+    tokens = tokens_service.list_tokens(db.session, actor, username=args.get("user"))
+    return {"items": [{"id": t.id, "created_at": t.created_at, "expires_at": t.expires_at,
+                       "revoked_at": t.revoked_at, "current": t.id == actor.token_id} for t in tokens]}
+
+
+@bp.delete("/auth/tokens/<int:token_id>")
+@authenticated
+@bp.response(204)
+@documented(401, 403, 404)
+def revoke_token(token_id: int):
+    """Revoke a token: its owner, or an administrator who manages the owner (404 for anyone else)."""
+    tokens_service.revoke_token(db.session, current_actor(), token_id)
+    db.session.commit()
+    return ""

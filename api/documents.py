@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from flask import Response, current_app, url_for
 
-from orchestrator.extensions import db
+from orchestrator.extensions import db, limiter
 from orchestrator.services import attachments, documents
 from orchestrator.services import dossiers as dossier_service
 
 from .auth import authenticated, current_actor
 from .blueprint import bp
 from .errors import documented
+from .limits import caller_key, not_an_integrator, upload_limit
 from .schemas.documents import (
     AttachmentFileSchema, AttachmentFormSchema, AttachmentListSchema, AttachmentSchema, DocumentListSchema,
     DocumentQuerySchema,
@@ -50,13 +51,18 @@ def list_attachments(code: str):
 
 
 @bp.post("/dossiers/<code>/attachments")
+@limiter.limit(upload_limit, key_func=caller_key, exempt_when=not_an_integrator)  # checked with the caller's limit
 @authenticated
 @bp.arguments(AttachmentFormSchema, location="form")
 @bp.arguments(AttachmentFileSchema, location="files")
 @bp.response(201, AttachmentSchema)
 @documented(400, 401, 403, 404, 409, 413)
 def upload_attachment(form, files, code: str):
-    """Upload a PDF, PNG or JPEG (type checked on content; size limited by ATTACHMENT_MAX_BYTES)."""
+    """Upload a PDF, PNG or JPEG (type checked on content; size limited by ATTACHMENT_MAX_BYTES).
+
+    A key adds the applicant's documents only to dossiers its integrator submitted (403
+    `not_your_dossier`), at most RATELIMIT_UPLOADS files per key (429); a dossier holds at most
+    ATTACHMENTS_PER_DOSSIER files and ATTACHMENT_BYTES_PER_DOSSIER bytes (409 `attachment_quota`)."""
     file = files["file"]
     limit = current_app.config["ATTACHMENT_MAX_BYTES"]
     row = attachments.upload_to(db.session, current_actor(), code, form["kind"], file.filename or "",

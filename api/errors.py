@@ -133,18 +133,24 @@ def _unexpected(exc: Exception):
 def _not_found(exc):
     if request.path.startswith("/api/"):
         return error_response(404, "not_found", "Không có đường dẫn này trong API.")
-    return exc
+    return _elsewhere(exc)
 
 
 @bp.app_errorhandler(405)
 def _method_not_allowed(exc):
     if request.path.startswith("/api/"):
         return error_response(405, "method_not_allowed", "Phương thức không được hỗ trợ cho đường dẫn này.")
-    return exc
+    return _elsewhere(exc)
 
 
 @bp.app_errorhandler(413)
 def _too_large(exc):
     if request.path.startswith("/api/"):
         return error_response(413, "too_large", "Dữ liệu gửi lên quá lớn.")
-    return exc
+    return _elsewhere(exc)
+
+
+def _elsewhere(exc):
+    """Outside /api/: the site's HTML error page when the back office has set one up."""
+    page = current_app.extensions.get("html_error_page")
+    return page(exc) if page else exc

@@ -43,7 +43,8 @@ def issue_key(args):
     """Issue a key to the integrator of that name in the scope (registered if new there), scoped to
     provinces within that scope and to permissions. A name used in another scope is another integrator."""
     key, secret = service.issue_key(db.session, current_actor(), args["name"], args["provinces"],
-                                    args["permissions"], args.get("expires_at"), args.get("scope"))
+                                    args["permissions"], args.get("expires_at"), args.get("scope"),
+                                    args.get("events"))
     db.session.commit()
     return _with_secret(key, secret)
 

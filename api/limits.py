@@ -28,6 +28,17 @@ def caller_limit() -> str:
     return config["RATELIMIT_API_KEY"] if actor.is_integrator else config["RATELIMIT_API_USER"]
 
 
+def upload_limit() -> str:
+    """Files one API key may upload (RATELIMIT_UPLOADS), on top of its budget for the whole API."""
+    return current_app.config["RATELIMIT_UPLOADS"]
+
+
+def not_an_integrator() -> bool:
+    """Users upload at a desk or in a step: the upload limit counts API keys only."""
+    actor = g.get("actor")
+    return actor is None or not actor.is_integrator
+
+
 RETRY_AFTER = {"description": "Seconds to wait before trying again", "schema": {"type": "integer", "minimum": 0}}
 
 

@@ -109,6 +109,17 @@ def get_decision(code: str, number: int, decision_id: str):
     return {**decisions.table(version, decision_id), "xml": decisions.xml_of(version, decision_id)}
 
 
+@bp.delete("/procedures/<code>/versions/<id:number>")
+@authenticated
+@bp.response(204)
+@documented(401, 403, 404, 409)
+def delete_version(code: str, number: int):
+    """Delete a draft version (issue 22); a published version is history dossiers point to: 409."""
+    service.delete_draft(db.session, current_actor(), code, number)
+    db.session.commit()
+    return None
+
+
 @bp.put("/procedures/<code>/versions/<id:number>/lanes")
 @authenticated
 @bp.arguments(LaneMapSchema)

@@ -88,16 +88,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     from admin.public import public_bp
 
-    app.register_blueprint(public_bp)  # the citizens' tracking page /tra-cuu
+    app.register_blueprint(public_bp)  # the home page / and the citizens' tracking page /tra-cuu
     limiter.init_app(app)  # after every view module is imported, so their limits are known
 
     from . import cli
 
     cli.register(app)
-
-    @app.get("/")
-    def index():
-        return {"name": "orchestrator", "api": "/api/v1", "admin": "/admin"}
 
     @app.get("/healthz")
     def healthz():

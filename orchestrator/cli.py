@@ -116,16 +116,20 @@ def register(app: Flask) -> None:
     @click.option("--name", required=True, help="integrator name")
     @click.option("--province", "provinces", multiple=True, required=True, help="province code, or VN")
     @click.option("--permission", "permissions", multiple=True, required=True)
-    def create_api_key(name, provinces, permissions):
+    @click.option("--event", "event_names", multiple=True,
+                  help="an event the key may send (repeat; default: all): supplement_submitted, payment_received, "
+                       "withdrawn, or a message a procedure waits for")
+    def create_api_key(name, provinces, permissions, event_names):
         """Create an API key for an integrator; the key is printed once, alone on the last line."""
         from .services.auth import create_api_key as create
         from .services.errors import ServiceError
 
         try:
-            key, secret = create(db.session, name, list(provinces), list(permissions))
+            key, secret = create(db.session, name, list(provinces), list(permissions), events=list(event_names))
         except ServiceError as exc:
             raise click.ClickException(f"{exc.message} {exc.fields}") from None
         db.session.commit()
         click.echo(f"API key {key.prefix} for {name}: provinces {', '.join(provinces)}; "
-                   f"permissions {', '.join(permissions)}. Store it now; it is not shown again:")
+                   f"permissions {', '.join(permissions)}; events {', '.join(key.events)}. "
+                   "Store it now; it is not shown again:")
         click.echo(secret)

@@ -74,6 +74,11 @@ class Config:
     ATTACHMENT_STORAGE = os.environ.get("ATTACHMENT_STORAGE", "database")
     ATTACHMENT_DIR = os.environ.get("ATTACHMENT_DIR") or os.path.join(os.getcwd(), "instance", "attachments")
     ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", 10 * 1024 * 1024))
+    # What one dossier may hold, whoever uploads (409 attachment_quota beyond), and how many files one
+    # API key may upload (429; a flood of 10 MB files from one key stops there).
+    ATTACHMENTS_PER_DOSSIER = int(os.environ.get("ATTACHMENTS_PER_DOSSIER", 30))
+    ATTACHMENT_BYTES_PER_DOSSIER = int(os.environ.get("ATTACHMENT_BYTES_PER_DOSSIER", 100 * 1024 * 1024))
+    RATELIMIT_UPLOADS = os.environ.get("RATELIMIT_UPLOADS", "30 per minute")
     # Printable documents: fonts with Vietnamese glyphs for the PDFs (Debian fonts-dejavu-core).
     DOCUMENT_FONT_DIR = os.environ.get("DOCUMENT_FONT_DIR", "/usr/share/fonts/truetype/dejavu")
     # Public status lookups (the tracking page and GET /api/v1/public/dossiers/{code}) per code

@@ -22,6 +22,9 @@ class Settings:
     data_max_items: int = 2000
     data_max_string: int = 10000
     data_max_bytes: int = 256 * 1024
+    # ATTACHMENTS_PER_DOSSIER, ATTACHMENT_BYTES_PER_DOSSIER: the files one dossier may hold (services/attachments.py)
+    attachments_per_dossier: int = 30
+    attachment_bytes_per_dossier: int = 100 * 1024 * 1024
 
     @classmethod
     def from_config(cls, config: Mapping) -> Settings:
@@ -33,7 +36,9 @@ class Settings:
                    data_max_depth=int(config.get("DATA_MAX_DEPTH", 20)),
                    data_max_items=int(config.get("DATA_MAX_ITEMS", 2000)),
                    data_max_string=int(config.get("DATA_MAX_STRING", 10000)),
-                   data_max_bytes=int(config.get("DATA_MAX_BYTES", 256 * 1024)))
+                   data_max_bytes=int(config.get("DATA_MAX_BYTES", 256 * 1024)),
+                   attachments_per_dossier=int(config.get("ATTACHMENTS_PER_DOSSIER", 30)),
+                   attachment_bytes_per_dossier=int(config.get("ATTACHMENT_BYTES_PER_DOSSIER", 100 * 1024 * 1024)))
 
 
 DEFAULTS = Settings()

@@ -163,6 +163,9 @@ class Api:
     def put(self, path, who=None, **kw):
         return self.client.put(f"/api/v1{path}", headers=self.headers(who), **kw)
 
+    def delete(self, path, who=None, **kw):
+        return self.client.delete(f"/api/v1{path}", headers=self.headers(who), **kw)
+
 
 @pytest.fixture
 def api(client):

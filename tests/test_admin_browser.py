@@ -109,7 +109,7 @@ def test_designer_changes_routing_and_condition_without_xml_then_a_dossier_follo
     page.select_option("select[name=deadline_kind]", "same-day")
     page.click("form.card button[type=submit]")
     page.wait_for_selector("#state")
-    assert "bản nháp" in page.locator("#state").inner_text()
+    assert "Bản nháp" in page.locator("#state").inner_text()
     if (ROOT / "node_modules" / "bpmn-js" / "dist" / "bpmn-viewer.production.min.js").exists():
         page.wait_for_selector("#diagram[data-renderer=bpmn-js] .djs-container")
     version_url = page.url.split("#")[0]
@@ -145,7 +145,9 @@ def test_designer_changes_routing_and_condition_without_xml_then_a_dossier_follo
     shot(page, "dry-run")
 
     page.goto(version_url)
-    page.click("#publish")
+    page.click("#publish")  # issue 22: a confirmation step first
+    page.check("#confirm")
+    page.click("#confirm-publish")
     page.wait_for_selector("text=Đã công bố phiên bản")
 
     # a dossier started through the JSON API follows the changed routing
@@ -214,7 +216,7 @@ def test_supervisor_sees_the_weekly_on_time_chart(page, server, api, api_key):
     assert page.locator("#weekly-chart rect.early").count() == 3
     box = page.locator("#weekly-chart").bounding_box()
     assert box["width"] > 600 and box["height"] > 150
-    assert page.locator("[data-total=rate]").inner_text() == "80.0 %"
+    assert page.locator("[data-total=rate]").inner_text() == "80\xa0%"  # Vietnamese: "80 %", "95,5 %"
     shot(page, "statistics")
 
 
@@ -239,15 +241,15 @@ def test_pages_work_under_the_content_security_policy(page, server):
     page.click("form[action$='/copy'] button")
     page.wait_for_selector("#publish")
     page.click("#publish")
+    page.check("#confirm")
+    page.click("#confirm-publish")
     page.wait_for_selector("text=Đã công bố phiên bản")
     page.goto(version)
-    asked: list[str] = []
-    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
-    page.click("#rollback")
-    page.wait_for_timeout(300)
-    assert asked == ["Khôi phục phiên bản này cho hồ sơ mới?"] and page.locator("#rollback").count() == 1
-    page.once("dialog", lambda d: d.accept())
-    page.click("#rollback")
+    page.click("#rollback")  # issue 22: the confirmation page says which dossiers keep which version
+    page.wait_for_selector("#publish-effect")
+    assert "hồ sơ đang xử lý giữ phiên bản" in page.locator("#publish-effect").inner_text()
+    page.check("#confirm")
+    page.click("#confirm-publish")
     page.wait_for_selector("text=Đã công bố phiên bản")
 
     if (ROOT / "node_modules" / "swagger-ui-dist" / "swagger-ui-bundle.js").exists():
@@ -339,3 +341,71 @@ def test_diagram_of_a_single_process_has_no_switcher(page, server):
     page.wait_for_selector("#diagram[data-renderer=bpmn-js] .djs-container")
     page.wait_for_selector("#diagram .djs-element[data-element-id=Task_Record]", state="attached")
     assert page.locator("nav.diagram-switch").count() == 0
+
+
+@pytest.fixture
+def laptop(browser):
+    """A 1366x768 screen, the most common in the offices (issue 22's screenshots)."""
+    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
+    context.set_default_timeout(15000)
+    pg = context.new_page()
+    errors: list[str] = []
+    pg.on("pageerror", lambda e: errors.append(str(e)))
+    yield pg
+    assert errors == [], f"JavaScript errors on the page: {errors}"
+    context.close()
+
+
+def test_administrator_picks_a_unit_by_typing_its_name_without_diacritics(laptop, server, app):
+    from sqlalchemy import select
+
+    from orchestrator.extensions import db
+    from orchestrator.models import RoleAssignment, User
+
+    page = laptop
+    login(page, server, "admin.01")
+    page.wait_for_selector("table.users")
+    page.click("table.users a:text('reception.00070')")
+    picker = page.locator("input[name=unit_code][role=combobox]")
+    picker.press_sequentially("phuong ba dinh", delay=20)
+    option = page.locator("[role=listbox] [role=option]", has_text="Phường Ba Đình").first
+    option.wait_for()
+    assert picker.get_attribute("aria-expanded") == "true"
+    shot(page, "unit-picker")
+    picker.press("ArrowDown")
+    assert page.locator("[role=option][aria-selected=true]").first.get_attribute("data-code") == "00004"
+    picker.press("Enter")
+    assert picker.input_value() == "00004"
+    assert page.locator(".unit-picked").inner_text() == "Phường Ba Đình"
+    page.select_option("select[name=role]", "specialist")
+    page.click("form[action$='/roles'] button[type=submit]")
+    page.wait_for_selector("text=Đã thêm vai trò.")
+    assert "Phường Ba Đình" in page.locator("table.list").first.inner_text()
+    with app.app_context():
+        pairs = db.session.execute(select(RoleAssignment.role, RoleAssignment.unit_code).join(User).where(
+            User.username == "reception.00070")).all()
+        db.session.remove()
+    assert ("specialist", "00004") in pairs
+
+
+def test_calendar_month_grid_marks_national_day_and_a_make_up_saturday(laptop, server):
+    page = laptop
+    login(page, server, "admin.01")
+    page.wait_for_selector("table.users")
+    page.goto(f"{server}/admin/calendar?scope=01&year=2027&month=9")
+    page.fill("#declare-day input[name=day]", "2027-09-04")
+    page.select_option("#declare-day select[name=kind]", "work")
+    page.fill("#declare-day input[name=note]", "Làm bù ngày 3/9")
+    page.click("#declare-day button[type=submit]")
+    page.wait_for_selector("text=Đã khai báo ngày 04/09/2027")
+    assert page.locator("#month-title").inner_text() == "Tháng 9/2027"
+    national_day = page.locator("#month-grid td[data-date='2027-09-02']")
+    assert "holiday" in national_day.get_attribute("class")
+    assert "Quốc khánh" in national_day.inner_text()
+    assert "makeup" in page.locator("#month-grid td[data-date='2027-09-04']").get_attribute("class")
+    assert page.locator("#month-grid thead th").first.inner_text() == "T2"
+    page.locator("#month-grid").scroll_into_view_if_needed()
+    shot(page, "calendar-month")
+    page.click("#month-next")
+    assert page.locator("#month-title").inner_text() == "Tháng 10/2027"
+    assert page.locator("#declare-day").count() == 1 and page.locator("table.calendar-days").count() == 1

@@ -164,7 +164,7 @@ def test_upload_edit_compare_publish_and_rollback(office, app, api):
     assert "Việt Nam" in page
 
     # publish: a new immutable version in force for Hà Nội
-    r = office.post(f"{base}/publish", referrer=base, follow=True)
+    r = office.post(f"{base}/publish", {"confirm": "1"}, referrer=base, follow=True)
     assert r.status_code == 200 and "Đã công bố" in office.text(r)
     assert _versions(app)[-1][2] == "published"
     r = office.post(f"{base}/lanes/Lane_Specialist", {"level": "commune", "role": "reception"}, referrer=base)
@@ -177,8 +177,8 @@ def test_upload_edit_compare_publish_and_rollback(office, app, api):
     # roll back: a second draft published, then the first one again
     office.post(f"{base}/copy", referrer=base)
     second = _versions(app)[-1][0]
-    office.post(f"/procedures/1.001193/v/{second}/publish", referrer=f"/procedures/1.001193/v/{second}")
-    r = office.post(f"{base}/publish", referrer=base, follow=True)
+    office.post(f"/procedures/1.001193/v/{second}/publish", {"confirm": "1"}, referrer=f"/procedures/1.001193/v/{second}")
+    r = office.post(f"{base}/publish", {"confirm": "1"}, referrer=base, follow=True)
     assert "Đã công bố" in office.text(r)
     birth = next(i for i in api.get("/procedures?province=01", "designer.01").get_json()["items"]
                  if i["code"] == "1.001193")
@@ -198,7 +198,7 @@ def test_scope_of_designers(office, app):
     office.token = None
     office.login("designer.01")
     assert office.get(f"/procedures/1.001193/v/{number19}").status_code == 404
-    assert office.post(f"/procedures/1.001193/v/{number19}/publish").status_code == 404
+    assert office.post(f"/procedures/1.001193/v/{number19}/publish", {"confirm": "1"}).status_code == 404
     r = office.post(f"/procedures/1.001193/v/{number19}/lanes/Lane_Specialist", {"level": "commune", "role": "leader"})
     assert r.status_code == 404
     assert _versions(app)[-1][4] == {}
@@ -214,13 +214,15 @@ def test_scope_of_designers(office, app):
     office.post("/logout")
     office.token = None
     office.login("designer.VN")
-    r = _upload(office, scope="national")
+    # another drawing (an identical one is refused as a duplicate of v1: issue 22)
+    r = _upload(office, BIRTH.replace(b"<bpmn:definitions ", b'<bpmn:definitions exporterVersion="2" ', 1),
+                scope="national")
     national_draft = _versions(app)[-1][0]
     office.post("/logout")
     office.token = None
     office.login("designer.01")
     assert office.get(f"/procedures/1.001193/v/{national_draft}").status_code == 200
-    r = office.post(f"/procedures/1.001193/v/{national_draft}/publish")
+    r = office.post(f"/procedures/1.001193/v/{national_draft}/publish", {"confirm": "1"})
     assert r.status_code == 403 and _versions(app)[-1][2] == "draft"
     # a province designer is not an administrator
     assert office.get("/users").status_code == 403
@@ -274,20 +276,23 @@ def test_derive_variant_forms_and_dry_run(office, app):
     assert _audit(app, "procedure.derive") == 1 and _audit(app, "procedure.dry_run") >= 2
 
 
-def test_modeler_saves_a_new_draft_validated_like_an_upload(office, app):
+def test_modeler_saves_into_its_draft_validated_like_an_upload(office, app):
+    """Issue 22: the modeler's save updates the draft it opened (no new version per save)."""
+    import re
     office.login("designer.01")
     _upload(office)
     number = _versions(app)[-1][0]
     base = f"/procedures/1.001193/v/{number}"
     page = office.text(office.get(f"{base}/modeler"))
-    assert "Lưu thành bản nháp mới" in page
+    assert 'id="save-model"' in page
+    revision = re.search(r'name="base" id="modeler-base" value="([0-9a-f]+)"', page).group(1)
     bad = BIRTH.decode().replace('<bpmn:userTask id="Task_Record"', '<bpmn:userTask id="Start"')
-    r = office.post(f"{base}/modeler", {"xml": bad}, referrer=f"{base}/modeler")
+    r = office.post(f"{base}/modeler", {"xml": bad, "base": revision}, referrer=f"{base}/modeler")
     assert r.status_code == 422 and "Start" in office.text(r)
     assert _versions(app)[-1][0] == number
-    r = office.post(f"{base}/modeler", {"xml": BIRTH.decode().replace("Kiểm tra, ghi Sổ", "Ghi Sổ")},
+    r = office.post(f"{base}/modeler", {"xml": BIRTH.decode().replace("Kiểm tra, ghi Sổ", "Ghi Sổ"), "base": revision},
                     referrer=f"{base}/modeler")
-    assert r.status_code == 303 and _versions(app)[-1][0] == number + 1
+    assert r.status_code == 303 and _versions(app)[-1][0] == number
     assert "Ghi Sổ đăng ký khai sinh" in _versions(app)[-1][3]
 
 

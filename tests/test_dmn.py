@@ -232,7 +232,7 @@ def test_the_back_office_shows_the_grid_and_edits_a_drafts_rules(app, api, clien
     r = office.post("/procedures/9.170008/v/2/decisions/uu_tien", {**good, "remove_5": "1"})
     assert r.status_code == 303, office.text(r)
     diff = office.text(office.get("/procedures/9.170008/v/2/compare"))
-    assert "bảng quyết định uu_tien: 4 quy tắc → 3 quy tắc" in diff
+    assert "Bảng quyết định uu_tien: 4 quy tắc → 3 quy tắc" in diff
     body = start(api, "9.170008", {"age": 30, "kind": "x"})
     assert steps(body) == ["Review"]
     # another province's designer may not edit it

@@ -185,7 +185,7 @@ def test_designer_edits_the_list_and_the_published_version_prints_it(app, api):
     assert r.status_code == 303
     page = office.text(office.get(url))
     assert "Đã lưu thành phần hồ sơ (3 giấy tờ)" in page
-    r = office.post(f"{url}/publish", referrer=url)
+    r = office.post(f"{url}/publish", {"confirm": "1"}, referrer=url)
     assert r.status_code == 303, office.text(r)[:800]
     with app.app_context():
         v = db.session.scalar(select(ProcedureVersion).where(ProcedureVersion.procedure_code == "1.001193",

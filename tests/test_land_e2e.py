@@ -400,11 +400,11 @@ def test_period_with_and_without_the_certificate_and_in_a_disadvantaged_commune(
 
     office = BackOffice(app.test_client())
     office.login("admin.01")
-    page = office.text(office.get(f"/units?q={COMMUNE}"))
+    page = office.text(office.get(f"/units/{COMMUNE}"))  # the commune's own page (issue 22)
     assert "Xã có điều kiện kinh tế - xã hội đặc biệt khó khăn" in page and "checked" not in page
     r = office.post(f"/units/{COMMUNE}/disadvantaged", {"disadvantaged": "1", "q": COMMUNE}, referrer="/units")
     assert r.status_code == 303
-    assert "checked" in office.text(office.get(f"/units?q={COMMUNE}"))
+    assert "checked" in office.text(office.get(f"/units/{COMMUNE}"))
     assert _due_days(app, _received(api, key)) == 30
     assert _due_days(app, _received(api, key, {"with_certificate": False})) == 27
     # only communes; an administrator of another province does not see the unit

@@ -333,6 +333,8 @@ def test_attachments_on_disk_type_size_and_authorisation(app, api, api_key, tmp_
 
 
 def test_a_file_written_by_a_rolled_back_upload_is_deleted(app, api, api_key, tmp_path):
+    from dataclasses import replace
+
     from orchestrator.services import attachments
     from orchestrator.services.auth import Actor
 
@@ -346,6 +348,7 @@ def test_a_file_written_by_a_rolled_back_upload_is_deleted(app, api, api_key, tm
 
     with app.app_context():
         dossier = db.session.query(Dossier).filter_by(code=code).one()
+        portal = replace(portal, integrator_id=dossier.created_by_integrator_id)  # the portal submitted it
         attachments.upload(db.session, portal, dossier, "applicant", "a.pdf", b"%PDF-1 kept", store)
         db.session.commit()
         kept = files()

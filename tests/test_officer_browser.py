@@ -39,9 +39,13 @@ def open_task(page, server, code: str, step_name: str) -> None:
     assert step_name in page.locator("h1").inner_text()
 
 
-def logout(page) -> None:
+def logout(page, api=None) -> None:
+    """Log out in the browser: that ends the person's sessions and API tokens too (issue 21), so
+    the test's API client asks for a new token."""
     page.click("header button.link")
     page.wait_for_selector("input[name=username]")
+    if api is not None:
+        api._tokens.clear()
 
 
 def test_land_dossier_through_the_officers_workspace(page, server, api, api_key):  # noqa: F811
@@ -72,7 +76,7 @@ def test_land_dossier_through_the_officers_workspace(page, server, api, api_key)
     assert receipt.locator("#doc-due").inner_text() == due.strftime("%H:%M ngày %d/%m/%Y")
     shot(receipt, "receipt")
     receipt.close()
-    logout(page)
+    logout(page, api)
 
     # the commune's verification runs in parallel (another commune officer, through the API)
     complete(api, "specialist.00454", api.get(f"/dossiers/{code}", RECEPTION).get_json(), "Task_CommuneVerification")
@@ -86,7 +90,7 @@ def test_land_dossier_through_the_officers_workspace(page, server, api, api_key)
     page.click("#request-supplement button[type=submit]")
     page.wait_for_selector("#dossier-status[data-status='5']")
     assert page.locator("a[data-kind=supplement]").count() == 1
-    logout(page)
+    logout(page, api)
 
     # the citizen brings the documents to the commune desk
     login(page, server, RECEPTION)
@@ -94,7 +98,7 @@ def test_land_dossier_through_the_officers_workspace(page, server, api, api_key)
     page.fill("#supplement-submitted input[name=note]", "Đã nhận đủ 2 giấy tờ")
     page.click("#supplement-submitted button[type=submit]")
     page.wait_for_selector("#dossier-status[data-status='4']")
-    logout(page)
+    logout(page, api)
 
     login(page, server, BRANCH_OFFICER)
     open_task(page, server, code, "Kiểm tra hồ sơ")
@@ -116,7 +120,7 @@ def test_land_dossier_through_the_officers_workspace(page, server, api, api_key)
     fill_step(page, STEP_DATA["Task_Draft"])
     page.click("#complete")
     page.wait_for_selector("#current-tasks li[data-step=Task_Sign]")
-    logout(page)
+    logout(page, api)
 
     # 3. the commune leader approves
     login(page, server, LEADER)
@@ -124,7 +128,7 @@ def test_land_dossier_through_the_officers_workspace(page, server, api, api_key)
     fill_step(page, STEP_DATA["Task_Sign"])
     page.click("#complete")
     page.wait_for_selector("#dossier-status[data-status='9']")
-    logout(page)
+    logout(page, api)
 
     complete(api, BRANCH_OFFICER, api.get(f"/dossiers/{code}", RECEPTION).get_json(), "Task_UpdateCadastre")
 

@@ -210,7 +210,7 @@ def test_the_back_office_marks_the_draft_shows_the_schedule_and_new_drafts_keep_
         "schedule"]["marked"] is False, "a unit outside the scope is refused, nothing stored"
     r = office.post(f"/procedures/{CODE}/v/1/schedule", {"units": "00070, 00454"}, follow=True)
     assert r.status_code == 200 and "Đã lưu lịch tạo hồ sơ" in office.text(r)
-    r = office.post(f"/procedures/{CODE}/v/1/publish", follow=True)
+    r = office.post(f"/procedures/{CODE}/v/1/publish", {"confirm": "1"}, follow=True)
     page = office.text(r)
     assert "Đang chạy" in page and "Lần tạo hồ sơ tiếp theo" in page and "(00454)" in page
     r = office.post(f"/procedures/{CODE}/v/1/copy", follow=True)

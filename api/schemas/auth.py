@@ -1,7 +1,7 @@
-"""The token route."""
+"""The token route and the listing of a user's tokens."""
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
 from .common import VNDateTime
 
@@ -17,3 +17,26 @@ class TokenRequestSchema(Schema):
 class TokenSchema(Schema):
     token = fields.String()
     expires_at = VNDateTime()
+
+
+class TokenQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    user = fields.String(validate=validate.Length(min=1, max=80),
+                         metadata={"description": "another user's username (administrators who manage that user)"})
+
+
+class UserTokenSchema(Schema):
+    """A user token as its owner and administrators see it: never the token or its hash."""
+
+    id = fields.Integer()
+    created_at = VNDateTime()
+    expires_at = VNDateTime()
+    revoked_at = VNDateTime(allow_none=True, metadata={"description": "null while the token works"})
+    current = fields.Boolean(metadata={"description": "the token of this request"})
+
+
+class UserTokenListSchema(Schema):
+    items = fields.List(fields.Nested(UserTokenSchema),
+                        metadata={"description": "tokens not yet expired, newest first"})

@@ -14,6 +14,9 @@ class KeyRequestSchema(Schema):
     provinces = fields.List(fields.String(validate=validate.Length(min=2, max=2)), required=True,
                             validate=validate.Length(min=1))
     permissions = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    events = fields.List(fields.String(validate=validate.Length(min=1, max=200)), validate=validate.Length(max=100),
+                         metadata={"description": "the event names the key may send (built-in events or messages "
+                                                  "a procedure waits for); default or [\"*\"]: all"})
     expires_at = OffsetDateTime()
     scope = fields.String(validate=validate.Regexp(r"^([0-9]{2}|VN)$", error="mã tỉnh (2 chữ số) hoặc VN"),
                           metadata={"description": "the integrator's scope (a province code or VN); default: "
@@ -31,6 +34,8 @@ class ApiKeySchema(ViewSchema):
     scope = fields.Function(lambda k: row(k).integrator.scope, metadata={"type": "string", "description": "the integrator's scope"})
     provinces = fields.List(fields.String())
     permissions = fields.List(fields.String())
+    events = fields.Function(lambda k: list(row(k).events or ["*"]), metadata={
+        "type": "array", "items": {"type": "string"}, "description": "the events the key may send; [\"*\"]: all"})
     created_at = VNDateTime()
     expires_at = VNDateTime(allow_none=True)
     revoked_at = VNDateTime(allow_none=True)

@@ -282,6 +282,14 @@ def set_step_form(xml: str | bytes, process_id: str, task_id: str, dialect: str,
     return _out(root)
 
 
+def set_step_public_label(xml: str | bytes, process_id: str, task_id: str, dialect: str, label: str | None) -> bytes:
+    """The step's name as citizens read it (`publicLabel`); empty: the generic label by its role."""
+    root = _root(xml)
+    task = _element(_process(root, process_id), task_id, *STEP_TAGS)
+    _put_property(task, dialect, "publicLabel", label or None)
+    return _out(root)
+
+
 def set_step_deadline(xml: str | bytes, process_id: str, task_id: str, dialect: str, *, days: int | None = None,
                       hours: int | None = None) -> bytes:
     """A step's own deadline: the `stepDays` (working days) or `stepHours` (office hours)

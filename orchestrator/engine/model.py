@@ -505,6 +505,8 @@ def describe(root: etree._Element, process_id: str | None = None) -> tuple[dict,
             "lane_id": _lane_of_node(task, lane_of),
             "form_key": form_key,
             "milestone": props.get("milestone") or None,
+            # issue 22: the step's name as citizens read it on the tracking page (None: a generic one)
+            "public_label": (props.get("publicLabel") or "").strip()[:120] or None,
             "step_days": int(step_days) if step_days and step_days.isdigit() else None,
             "step_hours": int(step_hours) if step_hours and step_hours.isdigit() else None,
             "candidate_groups": task.get(f"{{{CAMUNDA_NS}}}candidateGroups"),

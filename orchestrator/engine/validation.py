@@ -12,6 +12,7 @@ from . import decisions as dmn
 from . import sandbox
 from .model import BUILTIN_EVENTS, describe, parse_route
 from .problems import DiagramRejected, Problem
+from .references import drop_stale_shapes, reference_problems
 from .runner import parse_timer
 from .script_engine import iso8601_literal
 from .specs import SpecBundle, build_spec
@@ -75,7 +76,12 @@ def check_diagram(data: bytes, max_bytes: int, process_id: str | None = None, de
     `process_id` names the main process when the file holds several; `decisions`: the DMN
     documents uploaded with it ({decision id: XML}, checked by `decisions.check`)."""
     root = parse_untrusted(data, max_bytes)
+    dangling = reference_problems(root)  # issue 22: before the engine reads (and silently drops) them
+    if dangling:
+        raise DiagramRejected(dangling)
+    stale = drop_stale_shapes(root)
     model, problems = describe(root, process_id)
+    model["stale_shapes"] = stale
     problems += _expression_problems(model)
     problems += dmn.reference_problems(root, decisions or {})
     if problems:
@@ -101,6 +107,10 @@ def process_warnings(model: dict) -> list[Problem]:
         warnings.append(Problem(vi("Quy trình chưa được đánh dấu thực thi được (isExecutable=\"false\"): hãy đánh dấu "
                                    "thực thi được trước khi công bố."), model["process_id"], model.get("line"),
                                 code="not_executable"))
+    if model.get("stale_shapes"):
+        warnings.append(Problem(vi("Bản vẽ hoặc làn còn nhắc phần tử không có trong quy trình (%(ids)s): các chỗ nhắc này "
+                                   "đã được bỏ đi.", ids=", ".join(model["stale_shapes"][:10])),
+                                model["process_id"], model.get("line"), code="stale_shapes"))
     for wait in model.get("message_waits") or ():  # a message named like a lifecycle event
         if wait["name"] in BUILTIN_EVENTS:
             message = (vi("Thông điệp '%(name)s' trùng tên sự kiện có sẵn của hồ sơ: khi sự kiện này đến, tác động "

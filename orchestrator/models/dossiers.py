@@ -132,6 +132,10 @@ class Dossier(db.Model):
     apologized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     apology_reason: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str | None] = mapped_column(String(120))
+    # The integrator whose key submitted the dossier (None: a desk, a schedule, or before issue 21):
+    # only it acts for the citizen on it (withdraw, supplement, attachments: `access.may_act_for_citizen`).
+    created_by_integrator_id: Mapped[int | None] = mapped_column(
+        ForeignKey("integrator.id", ondelete="SET NULL", name="fk_dossier_created_by_integrator"))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     lock_version: Mapped[int] = mapped_column(Integer, default=0)
     # Folded code and applicant's name, ID number and phone (`text.dossier_search_text`), kept by

@@ -57,6 +57,8 @@ class ProcedureVersion(db.Model):
     # Issue 19: the documents the citizen brings (thành phần hồ sơ), a list designers edit,
     # printed on the receipt; [] falls back to the procedure's generic wording. Frozen with the version.
     documents: Mapped[list] = mapped_column(JSONType, default=list)
+    # Issue 22: SHA-256 of the normalised diagram; an identical upload in one scope is refused
+    content_hash: Mapped[str | None] = mapped_column(String(64))
     created_by: Mapped[str | None] = mapped_column(String(120))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     published_by: Mapped[str | None] = mapped_column(String(120))

@@ -27,6 +27,10 @@ class Unit(db.Model):
     # A commune with especially difficult socio-economic conditions: some procedures give it more
     # days (the land procedure 1.013978: +10, docs/domain.md). Set by administrators.
     disadvantaged: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Issue 22: where citizens go and whom they call, shown on the public tracking page; set by
+    # administrators on the units page (None: not shown).
+    address: Mapped[str | None] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(40))
     # `fold(name)`, kept by `_fold_name` on every write: what unit searches compare (services.search).
     name_folded: Mapped[str | None] = mapped_column(String(200))
 

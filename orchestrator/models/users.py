@@ -24,6 +24,9 @@ class User(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # made by `flask load-examples` (services.examples): reported while on the demo password (services.checks)
     demo: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # bumped by services.auth.revoke_credentials (password reset, deactivation, a role removed,
+    # logout): every session and token stamped with an older value stops working at once
+    credential_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     assignments: Mapped[list[RoleAssignment]] = relationship(
@@ -55,6 +58,8 @@ class UserToken(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # the user's credential_generation when issued: a token of an older generation is refused
+    generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Integrator(db.Model):
@@ -83,6 +88,8 @@ class ApiKey(db.Model):
     key_hash: Mapped[str] = mapped_column(String(64), unique=True)
     provinces: Mapped[list] = mapped_column(JSONType, default=list)
     permissions: Mapped[list] = mapped_column(JSONType, default=list)
+    # The events the key may send (`POST /dossiers/{code}/events/{name}`): names, or ["*"] for all.
+    events: Mapped[list] = mapped_column(JSONType, default=lambda: ["*"])
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -72,6 +72,29 @@ def key_allows(actor: Actor, permission: str, province_code: str | None) -> bool
     return actor.is_integrator and actor.can(permission) and actor.province_allowed(province_code or "")
 
 
+# Events a key sends in the citizen's name: only the integrator that submitted the dossier. The
+# others (`payment_received` from a payment provider, a message a diagram waits for such as the tax
+# authority's notice) come from systems that never created the dossier and stay province-wide.
+CITIZEN_EVENTS = ("withdrawn", "supplement_submitted")
+
+
+def may_act_for_citizen(actor: Actor, dossier: Dossier) -> None:
+    """Withdraw, supplement, add the applicant's documents: a key acts for the citizen only on the
+    dossiers its integrator submitted (`Dossier.created_by_integrator_id`); reading stays
+    province-wide (`visibility`). Users are not concerned (their own rules apply)."""
+    if actor.is_integrator and (actor.integrator_id is None or dossier.created_by_integrator_id != actor.integrator_id):
+        raise Forbidden(vi("Hồ sơ %(code)s không do hệ thống của khóa API này nộp; chỉ hệ thống đã nộp hồ sơ mới "
+                           "thay công dân rút, bổ sung hoặc đính kèm giấy tờ.", code=dossier.code),
+                        code="not_your_dossier")
+
+
+def may_send_named(actor: Actor, name: str) -> None:
+    """A key sends only the events its `events` list names (`ApiKey.events`, "*": all)."""
+    if not actor.may_send(name):
+        raise Forbidden(vi("Khóa API không được gửi sự kiện '%(event)s'.", event=name), code="event_not_allowed",
+                        extra={"event": name, "allowed": sorted(actor.events or ())})
+
+
 def may_manage_webhooks(actor: Actor) -> None:
     """Webhook subscriptions belong to the calling key: integrators only."""
     if not actor.is_integrator:
@@ -201,6 +224,7 @@ def may_upload_attachment(session: Session, actor: Actor, dossier: Dossier, kind
     if actor.is_integrator:
         if kind != APPLICANT_DOCUMENT or not key_allows(actor, "dossiers:create", dossier.province_code):
             raise Forbidden(vi("Khóa API chỉ nộp được giấy tờ của người nộp hồ sơ (dossiers:create)."))
+        may_act_for_citizen(actor, dossier)
         return
     if not takes_part(session, actor, dossier):
         raise Forbidden(vi("Chỉ cán bộ của đơn vị tham gia giải quyết hồ sơ mới tải tệp lên được."))
@@ -419,14 +443,17 @@ def may_rewind(actor: Actor, open_steps: Iterable[WorkItem]) -> None:
                            "hồ sơ về bước trước; hãy nhận xử lý bước trước khi trả về."))
 
 
-def may_send_event(session: Session, actor: Actor, dossier: Dossier) -> None:
-    """Integrators with `events:send` for the dossier's province (another province: 404);
-    officers of a unit taking part (as for actions)."""
+def may_send_event(session: Session, actor: Actor, dossier: Dossier, name: str | None = None) -> None:
+    """Integrators with `events:send` for the dossier's province (another province: 404), the
+    citizen's events (`CITIZEN_EVENTS`) only on the dossiers they submitted; officers of a unit
+    taking part (as for actions)."""
     if actor.is_integrator:
         if not actor.province_allowed(dossier.province_code):
             raise NotFound(vi("Không tìm thấy hồ sơ %(code)s.", code=dossier.code))
         if not actor.can("events:send"):
             raise Forbidden(vi("Khóa API không có quyền events:send."))
+        if name in CITIZEN_EVENTS:
+            may_act_for_citizen(actor, dossier)
         return
     may_act_on_dossier(session, actor, dossier)
 
@@ -575,6 +602,23 @@ def managed_users(scopes: set[str]):
     outside = select(RoleAssignment.user_id).where(RoleAssignment.unit_code.not_in(in_scope_units))
     inside = select(RoleAssignment.user_id).where(RoleAssignment.unit_code.in_(in_scope_units))
     return User.id.in_(inside) & User.id.not_in(outside)
+
+
+def must_be_user(actor: Actor) -> None:
+    """Tokens and sessions belong to users: an integrator's key has none (403)."""
+    if actor.is_integrator or actor.user_id is None:
+        raise Forbidden(vi("Chỉ người dùng mới có mã truy cập."))
+
+
+def may_manage_tokens(session: Session, actor: Actor, user: User) -> bool:
+    """A user's tokens and sessions (list, revoke, log out everywhere): the user themself, or an
+    administrator who manages the user (`admin_manages_user`, as for a password reset). Whoever
+    else asks gets 404 from the services, so other provinces' accounts do not show."""
+    if actor.is_integrator or actor.user_id is None:
+        return False
+    if actor.user_id == user.id:
+        return True
+    return bool(_user_scopes(actor, "admin")) and admin_manages_user(session, actor, user)
 
 
 def audit_scopes(actor: Actor) -> set[str]:

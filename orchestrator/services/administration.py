@@ -8,11 +8,12 @@ listed either), so the existence of other provinces' accounts does not leak.
 """
 from __future__ import annotations
 
+import re
 import secrets
 
 from datetime import date
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import CalendarDay, RoleAssignment, Unit, User
@@ -21,7 +22,7 @@ from .deadlines import forget_calendars
 from .routing import forget_routes
 from ..models.users import ROLES
 from . import access, audit, search
-from .auth import Actor, create_user
+from .auth import Actor, create_user, revoke_credentials
 from .deadlines import declare_day
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from ..i18n import vi
@@ -126,15 +127,19 @@ def remove_pair(session: Session, actor: Actor, user_id: int, assignment_id: int
     audit.record(session, "user.role_remove", actor.name, unit_code=pair.unit_code,
                  note=f"{user.username}: {pair.role}@{pair.unit_code}")
     session.flush()
+    revoke_credentials(session, user)  # a token or session opened with the role ends with it
     forget_actor()
     return user
 
 
 def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> User:
-    """Deactivation keeps the account and its history; the user can no longer log in or use tokens."""
+    """Deactivation keeps the account and its history; the user can no longer log in or use tokens,
+    and the sessions and tokens open now end for good (reactivating does not revive them)."""
     user = get_user(session, actor, user_id)
     if user.id == actor.user_id and not active:
         raise Conflict(vi("Không thể tự khóa tài khoản của chính mình."))
+    if user.active and not active:
+        revoke_credentials(session, user)
     user.active = active
     audit.record(session, "user.activate" if active else "user.deactivate", actor.name, note=user.username)
     session.flush()
@@ -163,6 +168,7 @@ def reset_password(session: Session, actor: Actor, user_id: int, password: str) 
     if not password or len(password) < 8:
         raise Invalid(vi("Mật khẩu phải có ít nhất 8 ký tự."), fields={"password": vi("tối thiểu %(n)s ký tự", n=8)})
     user.password_hash = generate_password_hash(password)
+    revoke_credentials(session, user)  # whoever knew the old password is logged out everywhere
     audit.record(session, "user.password", actor.name, note=user.username)
     session.flush()
     return user
@@ -230,7 +236,12 @@ def confirm_day(session: Session, actor: Actor, scope: str, day_id: int) -> Cale
 
 # -- units -------------------------------------------------------------------------------------
 
-def search_units(session: Session, actor: Actor, q: str = "", level: str = "", limit: int = 100) -> list[Unit]:
+UNIT_LEVELS = ("national", "province", "commune", "department", "service-center")
+
+
+def _units_query(actor: Actor, q: str, level: str):
+    """The units an administrator manages (VN: all) matching `q` (a code, or folded words of the
+    name: "phuong ba dinh" finds "Phường Ba Đình") and `level`; bad values are 400s naming them."""
     scopes = access.admin_scopes(actor)
     query = select(Unit)
     if "VN" not in scopes:
@@ -239,8 +250,39 @@ def search_units(session: Session, actor: Actor, q: str = "", level: str = "", l
     if q:
         query = query.where(or_(Unit.code == q, search.matches(Unit.name_folded, q)))
     if level:
+        if level not in UNIT_LEVELS:
+            raise Invalid(vi("Cấp đơn vị không hợp lệ."), fields={"level": " | ".join(UNIT_LEVELS)})
         query = query.where(Unit.level == level)
-    return list(session.scalars(query.order_by(Unit.code).limit(limit)).all())
+    return query
+
+
+def search_units(session: Session, actor: Actor, q: str = "", level: str = "", limit: int = 100,
+                 offset: int = 0) -> list[Unit]:
+    query = _units_query(actor, q, level)
+    return list(session.scalars(query.order_by(Unit.code).limit(limit).offset(offset)).all())
+
+
+def count_units(session: Session, actor: Actor, q: str = "", level: str = "") -> int:
+    """How many units `search_units` pages through (the units page's page links)."""
+    return session.scalar(select(func.count()).select_from(_units_query(actor, q, level).subquery())) or 0
+
+
+def lookup_units(session: Session, actor: Actor, q: str = "", level: str = "", limit: int = 15) -> list[Unit]:
+    """Units for a picker: an exact code first, then names containing the folded words, shortest
+    (closest) names first; only the administrator's own units, so a picker never offers a unit
+    the save would refuse."""
+    query = _units_query(actor, q, level)
+    exact = (q or "").strip()
+    return list(session.scalars(query.order_by((Unit.code == exact).desc(), func.length(Unit.name), Unit.code)
+                                .limit(limit)).all())
+
+
+def get_unit(session: Session, actor: Actor, unit_code: str) -> Unit:
+    """A unit the administrator manages (its own page); others' answer 404."""
+    unit = session.get(Unit, unit_code)
+    if unit is None or not access.admin_manages_unit(session, actor, unit_code) or unit.level == "national":
+        raise NotFound(vi("Không tìm thấy đơn vị."))
+    return unit
 
 
 def set_validity(session: Session, actor: Actor, unit_code: str, valid_from: str | None,
@@ -280,6 +322,29 @@ def set_disadvantaged(session: Session, actor: Actor, unit_code: str, value: boo
     before, unit.disadvantaged = bool(unit.disadvantaged), bool(value)
     audit.record(session, "unit.disadvantaged", actor.name, unit_code=unit_code, note=unit.name,
                  data={"before": before, "after": unit.disadvantaged})
+    session.flush()
+    return unit
+
+
+def set_contact(session: Session, actor: Actor, unit_code: str, address: str | None, phone: str | None) -> Unit:
+    """Where citizens go and whom they call (issue 22): shown on the public tracking page of the
+    dossiers the unit received. Empty: not shown."""
+    unit = session.get(Unit, unit_code)
+    if unit is None or not access.admin_manages_unit(session, actor, unit_code) or unit.level == "national":
+        raise NotFound(vi("Không tìm thấy đơn vị."))
+    address = " ".join((address or "").split()) or None
+    phone = " ".join((phone or "").split()) or None
+    fields = {}
+    if address and len(address) > 300:
+        fields["address"] = vi("tối đa 300 ký tự")
+    if phone and not re.fullmatch(r"\+?[0-9 .()-]{3,40}", phone):
+        fields["phone"] = vi("chỉ chữ số, khoảng trắng, dấu . - ( ) +")
+    if fields:
+        raise Invalid(vi("Địa chỉ hoặc số điện thoại của đơn vị không hợp lệ."), fields=fields)
+    before = {"address": unit.address, "phone": unit.phone}
+    unit.address, unit.phone = address, phone
+    audit.record(session, "unit.contact", actor.name, unit_code=unit_code, note=unit.name,
+                 data={"before": before, "after": {"address": address, "phone": phone}})
     session.flush()
     return unit
 

@@ -17,7 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Mapping, Protocol
 
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from ..downloads import content_disposition, strip_controls
@@ -25,6 +25,7 @@ from ..i18n import vi
 from ..models import Attachment, AttachmentBlob, Dossier
 from ..models.attachments import APPLICANT_DOCUMENT, RESULT_DOCUMENT
 from ..models.dossiers import FINAL_STATUSES
+from ..settings import settings_of
 from . import access, audit
 from .auth import Actor
 from .errors import Conflict, Invalid, NotFound, TooLarge
@@ -160,6 +161,26 @@ def check_file(filename: str, data: bytes, max_bytes: int) -> tuple[str, str]:
     return name, content_type
 
 
+def check_quota(session: Session, dossier: Dossier, size: int) -> None:
+    """At most ATTACHMENTS_PER_DOSSIER files and ATTACHMENT_BYTES_PER_DOSSIER bytes per dossier,
+    whoever uploads (409 `attachment_quota` naming the limit). The dossier's row is locked first
+    (PostgreSQL; SQLite writes one at a time), so two uploads at once cannot both pass the count."""
+    settings = settings_of(session)
+    session.execute(select(Dossier.id).where(Dossier.id == dossier.id).with_for_update())
+    count, total = session.execute(select(func.count(Attachment.id), func.coalesce(func.sum(Attachment.size), 0))
+                                   .where(Attachment.dossier_id == dossier.id)).one()
+    if count + 1 > settings.attachments_per_dossier:
+        raise Conflict(vi("Hồ sơ đã có %(count)s tệp, tối đa %(limit)s tệp; không thêm được.", count=count,
+                          limit=settings.attachments_per_dossier), code="attachment_quota",
+                       extra={"limit": "files", "max_files": settings.attachments_per_dossier, "files": count})
+    if total + size > settings.attachment_bytes_per_dossier:
+        mb = settings.attachment_bytes_per_dossier / (1024 * 1024)
+        raise Conflict(vi("Tổng dung lượng tệp của hồ sơ vượt quá %(mb)s MB; không thêm được.",
+                          mb=f"{mb:g}"), code="attachment_quota",
+                       extra={"limit": "bytes", "max_bytes": settings.attachment_bytes_per_dossier,
+                              "bytes": int(total)})
+
+
 def upload_to(session: Session, actor: Actor, code: str, kind: str, filename: str, data: bytes,
               storage: Storage, max_bytes: int = DEFAULT_MAX_BYTES) -> Attachment:
     """Upload to the dossier of that code: the API and the back office both come here."""
@@ -178,6 +199,7 @@ def upload(session: Session, actor: Actor, dossier: Dossier, kind: str, filename
     if dossier.status in FINAL_STATUSES:
         raise Conflict(vi("Hồ sơ đã kết thúc; không thêm tệp được."), code="not_allowed_in_status")
     name, content_type = check_file(filename, data, max_bytes)
+    check_quota(session, dossier, len(data))
     key = uuid.uuid4().hex
     storage.put(key, data)
     if not isinstance(storage, DatabaseStorage):

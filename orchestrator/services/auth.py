@@ -4,10 +4,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -19,6 +19,7 @@ from ..i18n import vi
 from .cache import TTLCache, db_key
 from . import throttle
 from .errors import Invalid, Unauthenticated
+from .event_names import check_key_events
 
 PERMISSIONS = ("dossiers:create", "dossiers:read", "events:send", "procedures:write")
 API_KEY_PREFIX = "ok_"
@@ -45,6 +46,10 @@ class Actor:
     # The calling API key and its integrator: names repeat across scopes, these do not.
     key_id: int | None = None
     integrator_id: int | None = None
+    # The event names the key may send (`ApiKey.events`); None: every event (users, keys with "*").
+    events: frozenset[str] | None = None
+    # The user token of this call (API only): the token listing marks it "current".
+    token_id: int | None = None
 
     @property
     def is_integrator(self) -> bool:
@@ -66,6 +71,9 @@ class Actor:
 
     def province_allowed(self, province_code: str) -> bool:
         return "VN" in self.provinces or province_code in self.provinces
+
+    def may_send(self, event: str) -> bool:
+        return self.events is None or event in self.events
 
 
 def _digest(secret: str) -> str:
@@ -135,8 +143,21 @@ def issue_token(session: Session, username: str, password: str, hours: int,
     user = check_password(session, username, password, client)
     token = secrets.token_urlsafe(32)
     expires = utcnow() + timedelta(hours=hours)
-    session.add(UserToken(user_id=user.id, token_hash=_digest(token), expires_at=expires))
+    session.add(UserToken(user_id=user.id, token_hash=_digest(token), expires_at=expires,
+                          generation=user.credential_generation or 0))
     return token, expires
+
+
+def revoke_credentials(session: Session, user: User) -> None:
+    """End every session and token of the user: the next generation makes the ones stamped with
+    the old one fail their check (authenticate, the back office's user loader), and the tokens are
+    marked revoked so listings say so. Used on a password reset, a deactivation, a role removed,
+    a logout and "log out everywhere"."""
+    user.credential_generation = (user.credential_generation or 0) + 1
+    session.execute(update(UserToken).where(UserToken.user_id == user.id, UserToken.revoked_at.is_(None))
+                    .values(revoked_at=utcnow()))
+    session.flush()
+    forget_actor(user.id)
 
 
 _DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
@@ -149,10 +170,13 @@ def scope_for(provinces: list[str]) -> str:
 
 
 def create_api_key(session: Session, integrator_name: str, provinces: list[str], permissions: list[str],
-                   expires_at: datetime | None = None, scope: str | None = None) -> tuple[ApiKey, str]:
+                   expires_at: datetime | None = None, scope: str | None = None,
+                   events: list[str] | None = None) -> tuple[ApiKey, str]:
     """A new key for the integrator of that name in that scope (created if needed); the secret is
     returned once, never stored. Names are looked up within the scope only, so a name another
-    province uses never reaches that province's integrator; the key's provinces stay in the scope."""
+    province uses never reaches that province's integrator; the key's provinces stay in the scope.
+    `events`: the event names it may send (known names, `event_names.check_key_events`); none: all."""
+    events = check_key_events(session, events)
     bad = [p for p in permissions if p not in PERMISSIONS]
     if bad or not permissions:
         raise Invalid(vi("Quyền không hợp lệ: %(permissions)s", permissions=", ".join(bad) or vi("(trống)")),
@@ -186,13 +210,20 @@ def create_api_key(session: Session, integrator_name: str, provinces: list[str],
     prefix = secrets.token_hex(4)
     secret = f"{API_KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
     key = ApiKey(integrator_id=integrator.id, prefix=prefix, key_hash=_digest(secret), provinces=list(provinces),
-                 permissions=list(permissions), expires_at=expires_at)
+                 permissions=list(permissions), events=events, expires_at=expires_at)
     session.add(key)
     session.flush()
     return key, secret
 
 
-_TOKEN = (select(UserToken.revoked_at, UserToken.expires_at, User.id, User.username, User.active)
+def key_events(key: ApiKey) -> frozenset[str] | None:
+    """The events a key may send, None for all ("*", or a key from before issue 21)."""
+    names = key.events
+    return None if not names or "*" in names else frozenset(names)
+
+
+_TOKEN = (select(UserToken.id.label("token_id"), UserToken.revoked_at, UserToken.expires_at, UserToken.generation,
+                 User.id, User.username, User.active, User.credential_generation)
           .join(User, User.id == UserToken.user_id).where(UserToken.token_hash == bindparam("digest")))
 
 
@@ -210,14 +241,17 @@ def authenticate(session: Session, bearer: str | None) -> Actor:
         if key.last_used_at is None or now - key.last_used_at > timedelta(minutes=1):
             key.last_used_at = now  # coarse, so hot keys do not write on every call
         return Actor("integrator", f"integrator:{key.integrator.name}", provinces=tuple(key.provinces),
-                     permissions=frozenset(key.permissions), key_id=key.id, integrator_id=key.integrator_id)
+                     permissions=frozenset(key.permissions), key_id=key.id, integrator_id=key.integrator_id,
+                     events=key_events(key))
     row = session.execute(_TOKEN, {"digest": digest}).first()
-    if row is None or row.revoked_at or row.expires_at <= now:
+    if (row is None or row.revoked_at or row.expires_at <= now
+            or (row.generation or 0) != (row.credential_generation or 0)):
         raise Unauthenticated(vi("Mã truy cập không hợp lệ hoặc đã hết hạn."))
     if not row.active:
         raise Unauthenticated(vi("Tài khoản đã bị khóa."))
-    # The token and the account are checked on every call; the roles are cached briefly.
-    return _actors.get((db_key(session), row.id), lambda: _actor_of(session, row.id, row.username))
+    # The token, its generation and the account are checked on every call; the roles are cached briefly.
+    actor = _actors.get((db_key(session), row.id), lambda: _actor_of(session, row.id, row.username))
+    return replace(actor, token_id=row.token_id)
 
 
 _actors = TTLCache(max_size=10_000, ttl=30)

@@ -31,6 +31,7 @@ from ..models import FormDefinition, Procedure, ProcedureInForce, ProcedureVersi
 from ..models.procedures import DRAFT, NATIONAL
 from ..models.types import utcnow
 from . import access, audit, connectors, fees, forms, procedures, versions
+from . import design_words as words
 from .auth import Actor
 from .deadlines import calendar_for, legal_due_at
 from .errors import Conflict, Forbidden, Invalid, NotFound
@@ -128,7 +129,8 @@ def _copy_as_draft(session: Session, actor: Actor, source: ProcedureVersion, sco
         session, actor, xml, code=source.procedure_code, scope=scope, deadline_days=source.deadline_days,
         deadline_kind=source.deadline_kind, fee_rule=dict(source.fee_rule or {}), lane_map=lane_map,
         max_bytes=max_bytes, dmn_files=[(f"{key}.dmn", text.encode("utf-8"))  # its decision tables come along
-                                        for key, text in sorted((source.decisions or {}).items())])
+                                        for key, text in sorted((source.decisions or {}).items())],
+        refuse_duplicate=False)  # a copy is the same diagram on purpose
     if (source.schedule or {}).get("units") and (draft.model or {}).get("timer_starts"):
         units = list(source.schedule["units"])  # still scheduled, with the same receiving units
         if scope != NATIONAL:  # a province's version keeps the communes of its province
@@ -274,11 +276,15 @@ def lane_routes(version: ProcedureVersion, outside_label: str) -> list[dict]:
     lanes = []
     for lane in model["lanes"]:
         path = paths.get(lane["id"])
+        # issue 22: a lane named by a routing path ("commune/reception") reads as where it is routed now
+        label = words.route_words(path) if parse_route(lane["name"]) or not lane["name"] else lane["name"]
         lanes.append({**lane, "path": path, "route": parse_route(path) or {}, "mapped": lane["id"] in version.lane_map,
-                      "tasks": tasks_by_lane.get(lane["id"], [])})
+                      "tasks": tasks_by_lane.get(lane["id"], []), "label": label,
+                      "routed_as": words.route_words(path)})
     if None in tasks_by_lane:
         path = version.lane_map.get(DEFAULT_ROUTE)
-        lanes.append({"id": DEFAULT_ROUTE, "name": outside_label, "path": path,
+        lanes.append({"id": DEFAULT_ROUTE, "name": outside_label, "label": outside_label,
+                      "routed_as": words.route_words(path), "path": path,
                       "route": parse_route(path) or {}, "mapped": path is not None, "tasks": tasks_by_lane[None],
                       "virtual": True})
     return lanes
@@ -439,6 +445,19 @@ def set_step_deadline(session: Session, actor: Actor, code: str, number: int, ta
     return _store(session, actor, version, xml, "procedure.step_deadline", f"{task_id}: {label}")
 
 
+def set_step_public_label(session: Session, actor: Actor, code: str, number: int, task_id: str,
+                          label: str) -> ProcedureVersion:
+    """The step's name as citizens read it on the tracking page (issue 22); empty: the generic
+    label by the step's role (`public_steps`), never the diagram's internal name."""
+    version = get_for_edit(session, actor, code, number)
+    label = " ".join((label or "").split())
+    if len(label) > 120:
+        raise Invalid(vi("Tên bước hiển thị cho công dân tối đa 120 ký tự."),
+                      fields={"public_label": vi("tối đa 120 ký tự")})
+    xml = _edited(version, edit.set_step_public_label, task_id, version.dialect, label or None)
+    return _store(session, actor, version, xml, "procedure.step_public_label", f"{task_id}: {label or '—'}")
+
+
 def set_procedure_meta(session: Session, actor: Actor, code: str, number: int, *, deadline_days, deadline_kind: str,
                        fee_kind: str, fee_amount, fee_decision: str | None = None,
                        fee_output: str | None = None) -> ProcedureVersion:
@@ -528,16 +547,23 @@ def compare(session: Session, actor: Actor, code: str, number: int, other: int |
         old = old_steps.get(sid)
         if old is None:
             continue
-        changes = []
-        for key, label in (("name", "tên"), ("milestone", "mốc"), ("step_days", "thời hạn (ngày)"),
-                           ("step_hours", "thời hạn (giờ)")):
-            if old.get(key) != new.get(key):
-                changes.append(f"{label}: {old.get(key) or '—'} → {new.get(key) or '—'}")
+        changes = []  # issue 22: sentences, never Python values
+        if old.get("name") != new.get("name"):
+            changes.append(vi("Tên bước: %(before)s → %(after)s", before=old.get("name") or "—",
+                              after=new.get("name") or "—"))
+        if old.get("milestone") != new.get("milestone"):
+            changes.append(vi("Mốc: %(before)s → %(after)s", before=old.get("milestone") or "—",
+                              after=new.get("milestone") or "—"))
+        if (old.get("step_days"), old.get("step_hours")) != (new.get("step_days"), new.get("step_hours")):
+            changes.append(_step_deadline_change(new.get("name") or sid, old, new))
         if changes:
             result["changed"].append({"step": new, "changes": changes})
         old_path, new_path = old_paths.get(sid), new_paths.get(sid)
         if old_path != new_path:
-            result["routing"].append({"step": new, "before": old_path, "after": new_path})
+            result["routing"].append({"step": new, "before": old_path, "after": new_path,
+                                      "sentence": vi("Bước %(step)s: %(before)s → %(after)s", step=new.get("name") or sid,
+                                                     before=words.route_words(old_path),
+                                                     after=words.route_words(new_path))})
         old_def, new_def = old_forms.get(old["form_key"] or ""), new_forms.get(new["form_key"] or "")
         if old["form_key"] != new["form_key"] or (old_def or {}).get("schema") != (new_def or {}).get("schema"):
             old_fields = {f["name"]: f for f in form_fields(old_def)}
@@ -553,20 +579,37 @@ def compare(session: Session, actor: Actor, code: str, number: int, other: int |
         if old_cond.get(flow_id) != new_cond.get(flow_id):
             result["conditions"].append({"flow": flow_id, "before": old_cond.get(flow_id),
                                          "after": new_cond.get(flow_id)})
-    for key, label in (("deadline_days", "thời hạn giải quyết"), ("deadline_kind", "loại thời hạn"),
-                       ("fee_rule", "lệ phí")):
-        if getattr(base, key) != getattr(version, key):
-            result["meta"].append({"field": label, "before": getattr(base, key), "after": getattr(version, key)})
+    if (base.deadline_days, base.deadline_kind) != (version.deadline_days, version.deadline_kind):
+        result["meta"].append({"field": vi("Thời hạn giải quyết"),
+                               "before": words.deadline_words(base.deadline_days, base.deadline_kind),
+                               "after": words.deadline_words(version.deadline_days, version.deadline_kind)})
+    if words.fee_words(base.fee_rule) != words.fee_words(version.fee_rule) or \
+            (base.fee_rule or {}).get("output") != (version.fee_rule or {}).get("output"):
+        result["meta"].append({"field": vi("Lệ phí"), "before": words.fee_words(base.fee_rule),
+                               "after": words.fee_words(version.fee_rule)})
     old_dmn, new_dmn = base.decisions or {}, version.decisions or {}
     for key in sorted(set(old_dmn) | set(new_dmn)):  # decision tables: how many rules, when they differ
         if old_dmn.get(key) != new_dmn.get(key):
-            result["meta"].append({"field": f"bảng quyết định {key}", "before": _rules_of(old_dmn.get(key)),
-                                   "after": _rules_of(new_dmn.get(key))})
+            result["meta"].append({"field": vi("Bảng quyết định %(key)s", key=key),
+                                   "before": _rules_of(old_dmn.get(key)), "after": _rules_of(new_dmn.get(key))})
+    for row in result["meta"]:
+        row["sentence"] = vi("%(field)s: %(before)s → %(after)s", **row)
     return result
 
 
-def _rules_of(text: str | None) -> str:
-    return f"{len(dmn.describe(dmn.parse_trusted(text))['rules'])} quy tắc" if text else "—"
+def _step_deadline_change(name: str, old: dict, new: dict):
+    """"Thời hạn bước X: 2 → 3 ngày làm việc" (the unit once when both sides share it)."""
+    same_unit = bool(old.get("step_days")) == bool(new.get("step_days")) and \
+        bool(old.get("step_hours")) == bool(new.get("step_hours")) and (old.get("step_days") or old.get("step_hours"))
+    if same_unit:
+        return vi("Thời hạn bước %(step)s: %(before)s → %(after)s", step=name,
+                  before=old.get("step_days") or old.get("step_hours"), after=words.step_deadline_words(new))
+    return vi("Thời hạn bước %(step)s: %(before)s → %(after)s", step=name, before=words.step_deadline_words(old),
+              after=words.step_deadline_words(new))
+
+
+def _rules_of(text: str | None):
+    return vi("%(n)s quy tắc", n=len(dmn.describe(dmn.parse_trusted(text))['rules'])) if text else "—"
 
 
 # -- dry run -----------------------------------------------------------------------------------
@@ -593,6 +636,7 @@ class DryRunReport:
     received_at: datetime
     legal_due_at: datetime | None
     final_data: dict
+    warnings: list = field(default_factory=list)  # issue 22: step deadlines past the legal due date
 
 
 def sample_fields(session: Session, version: ProcedureVersion) -> list[dict]:
@@ -666,7 +710,7 @@ def dry_run(session: Session, actor: Actor, code: str, number: int, commune_code
     paths = {**called_paths, **step_paths(version.model, version.lane_map)}
     lanes = {lane["id"]: lane["name"] for lane in version.model["lanes"]}
     steps_meta = {**called_steps, **{t["id"]: t for t in version.model["user_tasks"]}}
-    cursor, out = now, []
+    cursor, out, own_end, own_due = now, [], now, {}
     for step in sim.steps:
         meta = steps_meta.get(step.step_id, {})
         path = paths.get(step.step_id)
@@ -686,6 +730,36 @@ def dry_run(session: Session, actor: Actor, code: str, number: int, commune_code
         else:
             row.due_at = legal
         cursor = max(cursor, row.due_at or cursor)
+        if meta.get("step_days") or meta.get("step_hours"):  # issue 22: the steps' own deadlines, end to end
+            own_end = cal.due_at(own_end, "working", meta["step_days"]) if meta.get("step_days") else \
+                cal.add_office_hours(own_end, meta["step_hours"])
+            own_due[len(out)] = own_end
         out.append(row)
     audit.record(session, "procedure.dry_run", actor.name, note=f"{code} v{number} tại {commune_code}")
-    return DryRunReport(out, sim.completed, sim.problem, sim.problem_element, now, legal, sim.final_data)
+    return DryRunReport(out, sim.completed, sim.problem, sim.problem_element, now, legal, sim.final_data,
+                        deadline_warnings([(out[i], due) for i, due in own_due.items()], legal))
+
+
+def deadline_warnings(ends: list[tuple[DryRunStep, datetime]], legal: datetime | None) -> list:
+    """Issue 22: the steps' own deadlines, one after the other (a step without one takes no
+    time of its own), must end by the legal due date; each step that ends later is named."""
+    if legal is None:
+        return []
+    late = [(s, due) for s, due in ends if due > legal]
+    if not late:
+        return []
+    fmt = "%d/%m %H:%M"
+    end = max(due for _s, due in late)
+    out = [vi("Tổng thời hạn các bước kết thúc %(end)s, sau hạn giải quyết theo luật %(legal)s: hãy rút ngắn thời "
+              "hạn các bước hoặc sửa thời hạn giải quyết.", end=_local(end).strftime(fmt),
+              legal=_local(legal).strftime(fmt))]
+    out += [vi("Bước %(step)s hết hạn %(due)s, sau hạn giải quyết %(legal)s.", step=s.name or s.step_id,
+               due=_local(due).strftime(fmt), legal=_local(legal).strftime(fmt)) for s, due in late]
+    return out
+
+
+def _local(moment: datetime) -> datetime:
+    """A moment in Vietnam's time (UTC+7), as the dates of the pages."""
+    from datetime import timedelta, timezone
+
+    return moment.astimezone(timezone(timedelta(hours=7))) if moment.tzinfo else moment

@@ -91,6 +91,7 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
         status=(DossierStatus.RECEIVED if (in_person and accepted) or timer_start
                 else DossierStatus.AWAITING_RECEPTION),
         submitted_at=now, updated_at=now, created_by=actor.name, lock_version=0,
+        created_by_integrator_id=actor.integrator_id if actor.is_integrator else None,
     )
     try:
         routes = steps.routes_for(session, dossier)
@@ -193,6 +194,8 @@ def _procedure_codes(session: Session, words: str) -> list[str]:
     procedures at most: folded here rather than stored)."""
     wanted = search.words(words, "procedure")
     rows = session.execute(select(Procedure.code, Procedure.name)).all()
+    if any(code == words.strip() for code, _name in rows):  # an exact code: that procedure only
+        return [words.strip()]
     return [code for code, name in rows
             if code == words.strip() or all(w in search.fold(f"{code} {name}") for w in wanted)]
 
@@ -203,9 +206,26 @@ def _unit_codes(session: Session, words: str) -> list[str]:
     return list(session.scalars(query.order_by(Unit.code).limit(200)).all())
 
 
+OUTCOMES = ("resolved", "early", "on_time", "late")  # issue 22: the statistics' figures, listed
+
+
 def _conditions(session: Session, actor: Actor, *, q, status, procedure_code, procedure, commune_code, unit,
-                received_from, received_to, updated_since, overdue, now) -> list:
+                received_from, received_to, updated_since, overdue, now, province_code=None, outcome=None,
+                finished_from=None, finished_to=None, open_only=False) -> list:
     conds = [access.visible_dossiers(actor)]
+    if province_code is not None:
+        conds.append(Dossier.province_code == province_code)
+    if finished_from is not None:
+        conds.append(Dossier.finished_at >= finished_from)
+    if finished_to is not None:
+        conds.append(Dossier.finished_at < finished_to)
+    if outcome in OUTCOMES:  # returned (status 10), early / on time / late as `statistics` counts them
+        conds.append(Dossier.status == DossierStatus.RETURNED)
+        if outcome != "resolved":
+            conds.append(on_time.sql_outcome(session, Dossier.finished_at,
+                                             func.coalesce(Dossier.legal_due_at, Dossier.due_at)) == outcome)
+    if open_only:
+        conds.append(Dossier.finished_at.is_(None))
     if q:
         conds.append(search.matches(Dossier.search_text, q))
     for column, value in ((Dossier.status, status), (Dossier.procedure_code, procedure_code),
@@ -240,13 +260,17 @@ def list_visible(session: Session, actor: Actor, *, q: str | None = None, status
                  unit: str | None = None, received_from: datetime | None = None,
                  received_to: datetime | None = None, updated_since: datetime | None = None,
                  overdue: bool = False, sort: str = "id", after_id: int = 0, offset: int = 0, limit: int = 50,
-                 count: bool = False) -> DossierPage:
+                 count: bool = False, province_code: str | None = None, outcome: str | None = None,
+                 finished_from: datetime | None = None, finished_to: datetime | None = None,
+                 open_only: bool = False) -> DossierPage:
     """A page of the dossiers the actor may see (`access.Visibility`, never more): the API's
     `GET /dossiers` and the back office's dossier list. `q`: words each found, folded, in the code
     or the applicant's name, ID number or phone; `procedure`: a code or words of its name; `unit`:
     the receiving unit's code or words of its name; `overdue`: open and past its due day.
     `sort` (SORT_NAMES): "id" pages by cursor (`after_id`), the others by position (`offset`).
-    `count`: also the total, counted up to COUNT_CAP."""
+    `count`: also the total, counted up to COUNT_CAP. The statistics' figures (issue 22):
+    `outcome` (OUTCOMES: returned, and early / on time / late by the legal due day) with the
+    return day in `finished_from`..`finished_to`, `open_only` (not finished), `province_code`."""
     if sort not in SORT_NAMES:
         raise Invalid(vi("Cách sắp xếp không hợp lệ (một trong: %(sorts)s).", sorts=", ".join(SORT_NAMES)),
                       fields={"sort": vi("không hợp lệ")})
@@ -256,7 +280,8 @@ def list_visible(session: Session, actor: Actor, *, q: str | None = None, status
     now = utcnow()
     conds = _conditions(session, actor, q=q, status=status, procedure_code=procedure_code, procedure=procedure,
                         commune_code=commune_code, unit=unit, received_from=received_from, received_to=received_to,
-                        updated_since=updated_since, overdue=overdue, now=now)
+                        updated_since=updated_since, overdue=overdue, now=now, province_code=province_code,
+                        outcome=outcome, finished_from=finished_from, finished_to=finished_to, open_only=open_only)
     column, descending = SORTS[sort.lstrip("-")], sort.startswith("-")
     order = [Dossier.id.desc() if descending else Dossier.id.asc()]
     if column is not Dossier.id:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 
 from ..models import DossierState
-from . import audit, outbox, steps
+from . import audit, event_names, outbox, steps
 from ..i18n import vi
 from .errors import Conflict, Invalid
 
@@ -18,6 +18,12 @@ NAME_MAX = 200
 # Any name a diagram's bpmn:message may carry (spaces, Vietnamese): 1..200 characters, no control
 # characters (Unicode Cc: C0, DEL, C1). Built-in names are plain ASCII and match too.
 EVENT_NAME = re.compile(r"^[^\x00-\x1f\x7f-\x9f]{1,200}\Z")
+
+
+# The built-in event names and what an API key's `events` may list live in `event_names` (no
+# dependency on the engine, so `auth` checks a new key's list with it).
+BUILT_IN, ALL, known_names, check_key_events = (event_names.BUILT_IN, event_names.ALL, event_names.known_names,
+                                                event_names.check_key_events)
 
 
 def check_name(name, field: str = "name") -> str:

@@ -96,9 +96,10 @@ def keys_of(session: Session, integrator: Integrator) -> list[ApiKey]:
 
 
 def issue_key(session: Session, actor: Actor, name: str, provinces: list[str], permissions: list[str],
-              expires_at: datetime | None = None, scope: str | None = None) -> tuple[ApiKey, str]:
+              expires_at: datetime | None = None, scope: str | None = None,
+              events: list[str] | None = None) -> tuple[ApiKey, str]:
     """Give a key to the integrator of that name in `scope` (registered if new); the secret is shown
-    once. Without `scope`: the key's one province, else VN."""
+    once. Without `scope`: the key's one province, else VN. `events`: the events it may send (none: all)."""
     access.admin_scopes(actor)  # not an administrator: 403 before anything else is checked
     name = (name or "").strip()
     if not name:
@@ -107,7 +108,7 @@ def issue_key(session: Session, actor: Actor, name: str, provinces: list[str], p
     access.may_issue_key(actor, scope, provinces)
     if expires_at is not None and expires_at <= utcnow():
         raise Invalid(vi("Ngày hết hạn phải ở tương lai."), fields={"expires_at": vi("phải ở tương lai")})
-    key, secret = create_api_key(session, name, provinces, permissions, expires_at, scope=scope)
+    key, secret = create_api_key(session, name, provinces, permissions, expires_at, scope=scope, events=events)
     audit.record(session, "api_key.create", actor.name, note=f"{name} ({scope}): {key.prefix}")
     return key, secret
 
@@ -130,7 +131,7 @@ def rotate_key(session: Session, actor: Actor, key_id: int, overlap: timedelta) 
         raise Invalid(vi("Thời gian chồng lấn từ 0 đến 30 ngày."), fields={"overlap_hours": "0..720"})
     new, secret = create_api_key(session, old.integrator.name, list(old.provinces), list(old.permissions),
                                  old.expires_at if old.expires_at and old.expires_at > utcnow() + overlap else None,
-                                 scope=old.integrator.scope)
+                                 scope=old.integrator.scope, events=list(old.events or ["*"]))
     ends = utcnow() + overlap
     old.expires_at = min(old.expires_at, ends) if old.expires_at else ends
     old.replaced_by_id = new.id

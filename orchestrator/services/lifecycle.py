@@ -45,10 +45,11 @@ def step_for_action(session: Session, actor: Actor, code: str, may=access.may_ac
     return Step.lock_code(session, code, actor.name, lambda dossier: may(session, actor, dossier))
 
 
-def step_for_event(session: Session, actor: Actor, code: str) -> Step:
-    """Integrators need `events:send` for the dossier's province; officers a role in a unit taking
-    part (`access.may_send_event`)."""
-    return step_for_action(session, actor, code, access.may_send_event)
+def step_for_event(session: Session, actor: Actor, code: str, name: str | None = None) -> Step:
+    """Integrators need `events:send` for the dossier's province (the citizen's events: on the
+    dossiers they submitted); officers a role in a unit taking part (`access.may_send_event`)."""
+    return step_for_action(session, actor, code,
+                           lambda session, actor, dossier: access.may_send_event(session, actor, dossier, name))
 
 
 # -- shared mechanics ----------------------------------------------------------------------
@@ -451,8 +452,9 @@ def send_event(session: Session, actor: Actor, code: str, name: str, data: dict,
     the diagram writes it (any text of 1..200 characters without control characters); `field`
     is what a refused name is reported as (the path's `name`, or the body's `message`)."""
     events.check_name(name, field)
+    access.may_send_named(actor, name)  # the key's `events` list, before the dossier is read
     limits.check_data(session, data, "data")
-    step = step_for_event(session, actor, code)
+    step = step_for_event(session, actor, code, name)
     handler = EVENTS.get(name)
     if handler is None:
         return handle_message_event(step, actor, name, data or {})

@@ -1,6 +1,7 @@
 """Procedure versions: upload, map lanes, publish (and roll back), and what is in force."""
 from __future__ import annotations
 
+import hashlib
 import re
 
 from lxml import etree
@@ -36,7 +37,38 @@ def diagram_error(exc: DiagramRejected):
     if exc.status == 400:
         return Invalid(exc.problems[0].message, problems=problems, code="invalid_xml")
     fields = {p.field: p.message for p in exc.problems if p.field}
+    dangling = [p for p in exc.problems if p.code == "dangling_reference"]
+    if dangling:  # issue 22: the message itself names the element and the missing reference
+        message = vi("Sơ đồ BPMN không hợp lệ: %(first)s", first=dangling[0].message)
     return Rejected(message, problems=problems, code="invalid_bpmn", fields=fields)
+
+
+def content_hash(xml: str | bytes) -> str:
+    """SHA-256 of a diagram's canonical form (blank text and layout of the XML ignored): two
+    uploads of one drawing give one hash."""
+    parser = etree.XMLParser(remove_blank_text=True, resolve_entities=False, no_network=True)
+    root = etree.fromstring(xml.encode("utf-8") if isinstance(xml, str) else xml, parser)
+    return hashlib.sha256(etree.tostring(root, method="c14n")).hexdigest()
+
+
+def _duplicate_of(session: Session, code: str, scope: str, digest: str) -> ProcedureVersion | None:
+    """The version of `code` in `scope` with this very diagram (older rows hash on the fly)."""
+    for version in session.scalars(select(ProcedureVersion).where(
+            ProcedureVersion.procedure_code == code, ProcedureVersion.scope == scope)
+            .order_by(ProcedureVersion.version)).all():
+        if (version.content_hash or content_hash(version.bpmn_xml)) == digest:
+            return version
+    return None
+
+
+def _previous(session: Session, code: str, scope: str) -> ProcedureVersion | None:
+    """What a new upload of a known procedure starts from: the version in force in its scope, else
+    the national one, else its latest version."""
+    link = session.get(ProcedureInForce, (code, scope)) or session.get(ProcedureInForce, (code, NATIONAL))
+    if link is not None:
+        return link.version
+    return session.scalar(select(ProcedureVersion).where(ProcedureVersion.procedure_code == code)
+                          .order_by(ProcedureVersion.version.desc()).limit(1))
 
 
 def validate_meta(session: Session, code: str, scope: str, deadline_days, deadline_kind: str) -> dict:
@@ -91,23 +123,39 @@ def draft_warnings(session: Session, model: dict, lane_map: dict) -> list[dict]:
 def upload(session: Session, actor: Actor, data: bytes, *, code: str, scope: str, name: str | None = None,
            name_en: str | None = None, field: str | None = None, deadline_days=None,
            deadline_kind: str = "working", fee_rule: dict | None = None, lane_map: dict | None = None,
-           process_id: str | None = None, max_bytes: int, dmn_files=()) -> ProcedureVersion:
+           process_id: str | None = None, max_bytes: int, dmn_files=(),
+           refuse_duplicate: bool = True) -> ProcedureVersion:
     """Store a new draft version; nothing is stored if the diagram cannot be stored safely.
     `process_id` picks the main process of a file that holds several; `dmn_files`: the decision
-    tables its business rule tasks call, [(file name, bytes)]."""
+    tables its business rule tasks call, [(file name, bytes)]. A new version of a known procedure
+    keeps its legal deadline and fee when none is given; the very diagram of one of its versions
+    in the scope is refused (409) unless `refuse_duplicate` is off (copies made on purpose)."""
     scope = scope or ""
     access.may_write_procedure(actor, scope)
+    previous = _previous(session, code, scope) if isinstance(code, str) and CODE_RE.match(code or "") else None
+    if previous is not None and deadline_days in (None, "") and deadline_kind in ("working", "calendar"):
+        deadline_days, deadline_kind = previous.deadline_days, previous.deadline_kind  # issue 22: not asked again
     meta = validate_meta(session, code, scope, deadline_days, deadline_kind)
     try:
         decisions = engine.decisions.read_documents(dmn_files or (), max_bytes)
         checked = check_diagram(data, max_bytes, (process_id or "").strip() or None, decisions)
     except DiagramRejected as exc:
         raise diagram_error(exc) from None
+    if previous is not None and fee_rule is None:  # issue 22: the fee is kept too (a table only if sent again)
+        kept = dict(previous.fee_rule or {})
+        if kept.get("kind") != "decision" or kept.get("decision") in decisions:
+            fee_rule = kept or None
     if (fee_rule or {}).get("kind") == "decision":
         fees.check_rule(fee_rule, decisions)
     connector_problems = connectors.diagram_problems(session, checked.xml, scope)
     if connector_problems:  # a service task naming no connector of this scope, or missing an input
         raise diagram_error(DiagramRejected(connector_problems))
+    digest = content_hash(checked.xml)
+    duplicate = _duplicate_of(session, code, scope, digest) if refuse_duplicate else None
+    if duplicate is not None:
+        raise Conflict(vi("Sơ đồ giống hệt phiên bản %(version)s của thủ tục %(code)s (%(scope)s): không tạo "
+                          "bản nháp trùng.", version=duplicate.version, code=code, scope=scope),
+                       code="duplicate", fields={"file": vi("trùng phiên bản %(version)s", version=duplicate.version)})
     procedure = session.get(Procedure, code)
     if procedure is None:
         if not name:
@@ -121,7 +169,8 @@ def upload(session: Session, actor: Actor, data: bytes, *, code: str, scope: str
         procedure=procedure, procedure_code=code, version=number, scope=scope, state=DRAFT,
         dialect=checked.model["dialect"], process_id=checked.model["process_id"], bpmn_xml=checked.xml,
         model=checked.model, lane_map=lane_map, warnings=draft_warnings(session, checked.model, lane_map),
-        fee_rule=fee_rule or {"kind": "free"}, decisions=decisions, created_by=actor.name, **meta,
+        fee_rule=fee_rule or {"kind": "free"}, decisions=decisions, created_by=actor.name, content_hash=digest,
+        **meta,
     )
     # issue 19: a new diagram of a known procedure keeps the receipt's list of documents in force
     in_force = session.get(ProcedureInForce, (code, scope)) or session.get(ProcedureInForce, (code, NATIONAL))
@@ -508,3 +557,91 @@ def procedure_in_force(session: Session, code: str, province_code: str | None = 
         raise NotFound(vi("Thủ tục %(code)s chưa có phiên bản đang áp dụng (%(where)s).", code=code, where=where),
                        code="not_in_force")
     return version
+
+
+# -- issue 22: safety nets (delete a draft, what a publish or a withdrawal changes) ------------
+
+def running_dossiers(session: Session, version_id: int, province: str | None = None) -> int:
+    """How many unfinished dossiers run on a version (they keep it to their end), in a province
+    when one is given."""
+    from ..models import Dossier
+
+    query = select(func.count()).select_from(Dossier).where(
+        Dossier.procedure_version_id == version_id, Dossier.finished_at.is_(None))
+    if province and province != NATIONAL:
+        query = query.where(Dossier.province_code == province)
+    return session.scalar(query) or 0
+
+
+def delete_draft(session: Session, actor: Actor, code: str, number: int) -> None:
+    """Remove a draft nobody runs; a published version is history dossiers point to (409)."""
+    version = get_version(session, code, number)
+    access.may_write_procedure(actor, version.scope)
+    if version.state != DRAFT:
+        raise Conflict(vi("Chỉ xóa được bản nháp; phiên bản %(version)s đã công bố.", version=number),
+                       code="not_a_draft")
+    session.execute(ProcedureCall.__table__.delete().where(ProcedureCall.caller_version_id == version.id))
+    schedules.stop(session, version.id)
+    session.delete(version)
+    session.flush()
+    audit.record(session, "procedure.delete_draft", actor.name, note=f"{code} v{number} ({version.scope})")
+
+
+def publish_preview(session: Session, actor: Actor, code: str, number: int) -> dict:
+    """What publishing (or restoring) a version changes, for the confirmation step: the version it
+    replaces in its scope and how many running dossiers keep that one."""
+    version = get_version(session, code, number)
+    access.may_write_procedure(actor, version.scope)
+    link = session.get(ProcedureInForce, (code, version.scope))
+    if link is None and version.scope != NATIONAL:  # a province's first variant replaces the national template there
+        link = session.get(ProcedureInForce, (code, NATIONAL))
+    replaced = link.version if link is not None and link.version_id != version.id else None
+    return {"version": version, "replaces": replaced,
+            "running": running_dossiers(session, replaced.id, version.scope) if replaced is not None else 0}
+
+
+def withdraw_preview(session: Session, actor: Actor, code: str, province: str) -> dict:
+    """What withdrawing a province's variant changes: the variant in force (running dossiers keep
+    it) and the national version new dossiers will use."""
+    access.may_write_procedure(actor, province)
+    if province == NATIONAL:
+        raise Invalid(vi("Chỉ rút được biến thể của tỉnh."), fields={"province": vi("mã tỉnh")})
+    link = session.get(ProcedureInForce, (code, province))
+    if link is None:
+        raise NotFound(vi("Tỉnh %(province)s không có biến thể đang áp dụng của thủ tục %(code)s.",
+                          province=province, code=code), code="no_variant")
+    national = session.get(ProcedureInForce, (code, NATIONAL))
+    if national is None:
+        raise Conflict(vi("Thủ tục %(code)s chưa có mẫu quốc gia đang áp dụng để quay về.", code=code),
+                       code="no_national")
+    return {"variant": link.version, "national": national.version,
+            "running": running_dossiers(session, link.version_id, province)}
+
+
+def withdraw_variant(session: Session, actor: Actor, code: str, province: str) -> dict:
+    """The province goes back to the national template: new dossiers use the national version,
+    running ones keep the variant version they started on (it stays published, not in force)."""
+    preview = withdraw_preview(session, actor, code, province)
+    variant = preview["variant"]
+    schedules.stop(session, variant.id)  # the variant opens no more dossiers
+    session.delete(session.get(ProcedureInForce, (code, province)))
+    session.flush()
+    audit.record(session, "procedure.withdraw_variant", actor.name,
+                 note=f"{code} ({province}) v{variant.version} -> v{preview['national'].version} (national)",
+                 data={"variant": variant.version, "national": preview["national"].version,
+                       "running": preview["running"]})
+    return preview
+
+
+def upload_defaults(session: Session, code: str, scope: str) -> dict | None:
+    """Issue 22: what the upload page prefills for a new version of a known procedure (its name,
+    legal deadline and fee are kept, not asked again); None for a code not known."""
+    procedure = session.get(Procedure, code) if isinstance(code, str) and len(code) <= 40 else None
+    if procedure is None:
+        return None
+    previous = _previous(session, code, scope or NATIONAL)
+    form = {"code": code, "name": procedure.name, "scope": scope}
+    if previous is not None:
+        form.update(deadline_days=str(previous.deadline_days or ""), deadline_kind=previous.deadline_kind)
+    return {"procedure": procedure, "version": previous, "form": form,
+            "fee_rule": dict(previous.fee_rule or {}) if previous is not None else None}

@@ -104,6 +104,7 @@ class Report:
     procedures: list[ProcedureRow]
     units: list[UnitRow]
     bottlenecks: list[StepRow]
+    commune: str | None = None  # issue 22: the figures of one commune's dossiers
 
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # the days a report or a book may ask for (year 9999 would overflow)
@@ -138,14 +139,38 @@ def _bounds(start: date, end: date) -> tuple[datetime, datetime]:
     return (datetime.combine(start, time(0), TZ), datetime.combine(end + timedelta(days=1), time(0), TZ))
 
 
+def communes(session: Session, scope: str) -> list[tuple[str, str]]:
+    """(code, name) of the communes of a province, by name: the statistics page's commune filter."""
+    if scope == "VN":
+        return []
+    return [tuple(r) for r in session.execute(select(Unit.code, Unit.name).where(
+        Unit.level == "commune", Unit.province_code == scope).order_by(Unit.name)).all()]
+
+
+def _commune(session: Session, scope: str, commune: str | None) -> str | None:
+    """A commune of the scope's province (issue 22), else 400 naming `commune`."""
+    commune = (commune or "").strip() or None
+    if commune is None:
+        return None
+    unit = session.get(Unit, commune[:40])
+    if unit is None or unit.level != "commune" or scope == "VN" or unit.province_code != scope:
+        raise Invalid(vi("Xã/phường không thuộc phạm vi thống kê."), fields={"commune": vi("không thuộc phạm vi")})
+    return unit.code
+
+
 def report(session: Session, actor: Actor, scope: str | None = None, start: date | None = None,
-           end: date | None = None) -> Report:
+           end: date | None = None, commune: str | None = None) -> Report:
+    """The figures of a province (or VN) and period, of one commune's dossiers when `commune`;
+    each dossier figure is what `dossiers.list_visible` lists with the same filters."""
     scope = access.statistics_scope(actor, scope, session)
+    commune = _commune(session, scope, commune)
     start, end = period(start, end)
     lo, hi = _bounds(start, end)
     now = utcnow()
     overdue_before = timing.overdue_before(now)  # open work is overdue once its due day has ended
     in_scope = True if scope == "VN" else Dossier.province_code == scope
+    if commune is not None:
+        in_scope = and_(in_scope, Dossier.commune_code == commune) if scope != "VN" else Dossier.commune_code == commune
 
     due = func.coalesce(Dossier.legal_due_at, Dossier.due_at)
     outcome = timing.sql_outcome(session, Dossier.finished_at, due)
@@ -197,12 +222,12 @@ def report(session: Session, actor: Actor, scope: str | None = None, start: date
         open=sum(r[1] for r in open_rows), open_overdue=sum(r[2] for r in open_rows),
         weeks=[weeks[k] for k in sorted(weeks)],
         procedures=sorted(procedures.values(), key=lambda r: (-r.outcomes.resolved, -r.open, r.code)),
-        **_work(session, scope, in_scope, lo, hi, overdue_before),
+        **_work(session, scope, in_scope, lo, hi, overdue_before, commune=commune), commune=commune,
     )
 
 
 def _work(session: Session, scope: str, in_scope, lo: datetime, hi: datetime, overdue_before: datetime,
-          limit: int = 10) -> dict:
+          limit: int = 10, commune: str | None = None) -> dict:
     """Per unit: steps finished in the period (late ones: after the step's due day), average
     hours a step stayed with the unit, open steps now and how many are overdue; and the steps
     where most open work is overdue. Steps of a province's dossiers are those of its units (lanes
@@ -216,7 +241,9 @@ def _work(session: Session, scope: str, in_scope, lo: datetime, hi: datetime, ov
                func.count().filter(and_(WorkItem.due_at.is_not(None),
                                          timing.sql_late(session, WorkItem.completed_at, WorkItem.due_at))),
                func.avg(seconds))
-        .where(of_scope, WorkItem.state == COMPLETED, WorkItem.completed_at >= lo, WorkItem.completed_at < hi)
+        .where(of_scope, WorkItem.state == COMPLETED, WorkItem.completed_at >= lo, WorkItem.completed_at < hi,
+               True if commune is None else WorkItem.dossier_id.in_(
+                   select(Dossier.id).where(Dossier.commune_code == commune)))
         .group_by(WorkItem.unit_code)
     ).all()
     waiting = session.execute(

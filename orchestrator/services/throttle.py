@@ -6,7 +6,9 @@ A key names what is guessed and by whom: `login:user:<username>`, `login:ip:<add
 failure blocks the key for BASE_DELAY seconds, doubling with every further failure, capped at
 MAX_DELAY. A key quiet for QUIET_PERIOD starts again from zero; a success clears it. Counters live
 in the `throttle` table, so every web process shares them. Callers commit (a failure must be kept
-even though the request that made it fails).
+even though the request that made it fails). Rows quiet for QUIET_PERIOD mean nothing any more
+(MAX_DELAY is shorter): each new key deletes them, so guesses at made-up usernames or codes do not
+grow the table beyond what the rate limits let through in one QUIET_PERIOD.
 """
 from __future__ import annotations
 
@@ -68,6 +70,7 @@ def fail(session: Session, *keys: str, free: int = FREE_FAILURES) -> int:
     longest = 0.0
     for name in keys:
         if session.get(Throttle, name) is None:
+            prune(session, now)
             try:
                 with session.begin_nested():  # another request may count the first failure meanwhile
                     session.add(Throttle(key=name, failures=0))
@@ -85,6 +88,17 @@ def fail(session: Session, *keys: str, free: int = FREE_FAILURES) -> int:
         longest = max(longest, delay)
     session.flush()
     return math.ceil(longest)
+
+
+def prune(session: Session, now=None) -> int:
+    """Delete the keys quiet for QUIET_PERIOD (they would start again from zero anyway)."""
+    cutoff = (now or utcnow()) - QUIET_PERIOD
+    result = session.execute(delete(Throttle).where(Throttle.last_failure_at < cutoff)
+                             .execution_options(synchronize_session=False))
+    for row in [o for o in session.identity_map.values()
+                if isinstance(o, Throttle) and o.last_failure_at is not None and o.last_failure_at < cutoff]:
+        session.expunge(row)
+    return result.rowcount or 0
 
 
 def clear(session: Session, *keys: str) -> None:

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from ..models import AuditEvent, Dossier, Unit
 from ..i18n import vi
-from . import access, pauses, throttle
-from .dossiers import current_tasks, get_public
+from . import access, pauses, public_steps, throttle
+from .dossiers import get_public
 
 
 @dataclass
@@ -35,6 +35,8 @@ class Tracking:
     retry_after: int | None = None  # too many wrong digits from this address: seconds before the next try
     blocked: bool = False           # the digits were not even checked (this address still waits)
     notice: str | None = None       # what the citizen is told about waiting, in Vietnamese
+    agency: dict | None = None      # issue 22: the receiving unit, its address and phone (who to ask)
+    progress: list = None           # issue 22: public_steps.PublicStep, done then current (with details)
 
 
 def code_prefix(code: str) -> str:
@@ -55,6 +57,14 @@ def _supplement(session: Session, entry: dict | None) -> dict | None:
     return {"items": list(entry.get("items") or []), "requested_at": pauses.started(entry),
             "unit": unit.name if unit is not None else None, "reason": entry.get("reason"),
             "bring_by": entry.get("bring_by")}
+
+
+def _agency(session: Session, dossier: Dossier) -> dict | None:
+    """The unit that received the dossier, as citizens reach it: its name, address and phone."""
+    unit = session.get(Unit, dossier.received_by_unit) if dossier.received_by_unit else None
+    if unit is None:
+        return None
+    return {"code": unit.code, "name": unit.name, "address": unit.address, "phone": unit.phone}
 
 
 def _apology(session: Session, dossier: Dossier, detailed: bool) -> dict | None:
@@ -92,13 +102,15 @@ def track(session: Session, code: str, phone_suffix: str | None, client: str | N
         if retry_after:
             notice = vi("Bạn đã nhập sai số điện thoại quá nhiều lần. Vui lòng đợi %(seconds)s giây rồi thử lại.",
                         seconds=retry_after)
-    steps, moves, waiting = [], [], None
+    steps, moves, waiting, progress = [], [], None, []
     if detailed:
-        steps = [w.step_name for w in current_tasks(session, dossier)]
+        waiting = pauses.current(dossier)
+        progress = public_steps.steps(session, dossier, waiting)
+        # the current steps by their public names, never the diagram's internal ones
+        steps = [p.label for p in progress if p.state == public_steps.CURRENT]
         moves = list(session.scalars(select(AuditEvent).where(AuditEvent.dossier_id == dossier.id,
                                                               AuditEvent.to_status.is_not(None))
                                      .order_by(AuditEvent.id)).all())
-        waiting = pauses.current(dossier)
     return Tracking(dossier, detailed, bool(phone_suffix) and not detailed and not blocked, steps, moves, waiting,
                     _supplement(session, waiting), _apology(session, dossier, detailed), retry_after, blocked,
-                    notice)
+                    notice, _agency(session, dossier), progress)

@@ -210,6 +210,22 @@ def event_sender(w: Who) -> object:
     return dossier_officer(w)
 
 
+PORTAL_01 = "matrix-portal-01"  # key.01's integrator: the `own_online` dossier is its own
+BUILDER = "matrix-builder"      # the integrator of the states' online dossiers (`reception`)
+
+
+def for_the_citizen(rule: Rule, creator: str | None) -> Rule:
+    """Withdraw, supplement, attachments (issue 21, finding 10): a key allowed by `rule` acts only on
+    the dossiers its integrator submitted (`creator`; None: received at the desk), else 403
+    `not_your_dossier`; users as `rule` says."""
+    def citizen_rule(w: Who) -> object:
+        outcome = rule(w)
+        if w.is_key and outcome == ALLOWED and w.key_name != creator:
+            return FORBIDDEN
+        return outcome
+    return citizen_rule
+
+
 def dossier_starter(w: Who) -> object:
     """Keys with dossiers:create for the province; reception officers for their own unit."""
     if w.is_key:
@@ -351,6 +367,30 @@ def return_step_holder_or_leader(w: Who) -> object:
     return ALLOWED if w.id == "reception.00070" or w.holds("leader", HOME_COMMUNE) else FORBIDDEN
 
 
+def token_manager(w: Who) -> object:
+    """A user's tokens (issue 21, finding 9): administrators who manage the user (every unit of
+    theirs in the administrator's province, or VN); other users do not see them (404); keys have
+    no tokens (403)."""
+    if w.is_key:
+        return FORBIDDEN
+    return ALLOWED if w.covers(HOME_PROVINCE, "admin") else NOT_FOUND
+
+
+def token_owner(w: Who) -> object:
+    """One's own tokens on the account page: specialist.00070's token is theirs only (others 404)."""
+    return ALLOWED if w.username == "specialist.00070" else NOT_FOUND
+
+
+def owner_or_token_manager(w: Who) -> object:
+    """specialist.00070's token on the API: theirs, and their administrators' (01, VN)."""
+    return ALLOWED if w.username == "specialist.00070" else token_manager(w)
+
+
+def user_only(w: Who) -> object:
+    """One's own tokens: any user; a key has none (403)."""
+    return FORBIDDEN if w.is_key else ALLOWED
+
+
 def leader_here(w: Who) -> object:
     """Bulk reassignment and absences of 00070: its leaders; anyone else 403 (each step or
     officer is then checked as for one)."""
@@ -471,6 +511,15 @@ def reception(env) -> dict:
 
 
 @state
+def own_online(env) -> dict:
+    """A dossier submitted online by key.01 (status 1): its integrator acts for the citizen on it."""
+    body = _ok(env.api.post("/dossiers", env.key_of("key.01"), json={
+        "procedure_code": "1.001193", "province_code": HOME_PROVINCE, "commune_code": HOME_COMMUNE,
+        "channel": 2, "applicant": APPLICANT, "data": BIRTH}), 201)
+    return {"dossier": body["code"], "task": _task(body, "Task_Reception")}
+
+
+@state
 def decided(env) -> dict:
     """Signed (status 9): the return step is open at 00070's reception desk, claimed by nobody."""
     s = processing(env)
@@ -534,10 +583,16 @@ def dead_job(env) -> dict:
         return {**s, "job": job.id}
 
 
+def _unique_birth() -> bytes:
+    """The birth diagram with a mark of its own: an identical upload is refused as a duplicate
+    (issue 22), and every state here wants a new draft."""
+    return BIRTH_BPMN.replace(b"<bpmn:definitions ", f'<bpmn:definitions exporterVersion="m{next(_serial)}" '.encode(), 1)
+
+
 def _upload(env, code: str, scope: str, who: str) -> dict:
     body = _ok(env.api.post("/procedures", who, data={
         "code": code, "scope": scope, "name": f"Thủ tục {code}", "deadline_kind": "same-day",
-        "file": (io.BytesIO(BIRTH_BPMN), "birth.bpmn")}, content_type="multipart/form-data"), 201)
+        "file": (io.BytesIO(_unique_birth()), "birth.bpmn")}, content_type="multipart/form-data"), 201)
     return {"code": body["code"], "version": body["version"]}
 
 
@@ -545,6 +600,18 @@ def _upload(env, code: str, scope: str, who: str) -> dict:
 def draft(env) -> dict:
     """Hà Nội's draft variant of birth registration (never published: edits do not reach dossiers)."""
     return _upload(env, "1.001193", HOME_PROVINCE, "designer.01")
+
+
+@state
+def draft_in_modeler(env) -> dict:
+    """A draft as the modeler opened it: a save names the revision it started from (issue 22)."""
+    from orchestrator.models import ProcedureVersion
+    from orchestrator.services import modeler
+    s = draft(env)
+    with env.app.app_context():
+        version = db.session.scalar(select(ProcedureVersion).where(
+            ProcedureVersion.procedure_code == s["code"], ProcedureVersion.version == s["version"]))
+        return {**s, "revision": modeler.revision(version)}
 
 
 @state
@@ -562,6 +629,18 @@ def draft_with_empty_lane(env) -> dict:
 def publishable(env) -> dict:
     """A draft of a procedure only the matrix uses, ready to publish in Hà Nội."""
     return _upload(env, "9.999901", HOME_PROVINCE, "designer.01")
+
+
+@state
+def province_variant(env) -> dict:
+    """A procedure only the matrix uses, with a national template and Hà Nội's variant both in
+    force (issue 22: a province withdraws its variant)."""
+    code = f"9.998{next(_serial):03d}"
+    national_ = _upload(env, code, NATIONAL, "designer.VN")
+    _ok(env.api.post(f"/procedures/{code}/versions/{national_['version']}/publish", "designer.VN"))
+    variant = _upload(env, code, HOME_PROVINCE, "designer.01")
+    _ok(env.api.post(f"/procedures/{code}/versions/{variant['version']}/publish", "designer.01"))
+    return {"code": code, "version": variant["version"], "province": HOME_PROVINCE}
 
 
 @state
@@ -633,6 +712,36 @@ def victim_user(env) -> dict:
         db.session.commit()
         pair = next(a.id for a in user.assignments if a.role == "reception")
         return {"user": user.id, "username": name, "pair": pair}
+
+
+def _token_for(username: str) -> int:
+    """An API token of this user, as POST /auth/token makes it (the secret itself is not needed)."""
+    import secrets
+    from datetime import timezone
+
+    from orchestrator.models import UserToken
+
+    user = db.session.scalar(select(User).where(User.username == username))
+    token = UserToken(user_id=user.id, token_hash=secrets.token_hex(32), generation=user.credential_generation,
+                      expires_at=datetime.now(timezone.utc) + timedelta(hours=12))
+    db.session.add(token)
+    db.session.commit()
+    return token.id
+
+
+@state
+def victim_token(env) -> dict:
+    """A user of 00070 holding an API token (issue 21: tokens listed and revoked)."""
+    s = victim_user(env)
+    with env.app.app_context():
+        return {**s, "token": _token_for(s["username"])}
+
+
+@state
+def own_token(env) -> dict:
+    """A second API token of specialist.00070 (the one the matrix calls with stays untouched)."""
+    with env.app.app_context():
+        return {"token": _token_for("specialist.00070")}
 
 
 @state
@@ -725,7 +834,7 @@ def _form(fields) -> Callable[[dict], dict]:
 
 def _bpmn_upload(s: dict) -> dict:
     return {"code": "1.001193", "scope": HOME_PROVINCE, "name": "Đăng ký khai sinh", "deadline_kind": "same-day",
-            "file": (io.BytesIO(BIRTH_BPMN), "birth.bpmn")}
+            "file": (io.BytesIO(_unique_birth()), "birth.bpmn")}
 
 
 def _new_user(s: dict) -> dict:
@@ -786,11 +895,22 @@ API_ACTIONS = [
     Action("api-list-documents", "api", "GET", D + "/documents", dossier_reader, "processing"),
     Action("api-get-document", "api", "GET", D + "/documents/receipt", dossier_reader, "processing"),
     Action("api-list-attachments", "api", "GET", D + "/attachments", dossier_reader, "attachment"),
-    Action("api-upload-attachment", "api", "POST", D + "/attachments", attachment_uploader, "processing",
+    Action("api-upload-attachment", "api", "POST", D + "/attachments", for_the_citizen(attachment_uploader, None),
+           "processing", body=_multipart(lambda s: {"kind": "applicant", "file": (io.BytesIO(PDF), "don.pdf")})),
+    Action("api-upload-attachment-own", "api", "POST", D + "/attachments",
+           for_the_citizen(attachment_uploader, PORTAL_01), "own_online",
            body=_multipart(lambda s: {"kind": "applicant", "file": (io.BytesIO(PDF), "don.pdf")})),
     Action("api-download-attachment", "api", "GET", "/api/v1/attachments/{attachment}", dossier_reader,
            "attachment"),
     # tasks
+    # user tokens (issue 21, finding 9): one's own, and administrators' for the users they manage
+    Action("api-list-tokens", "api", "GET", "/api/v1/auth/tokens", user_only),
+    Action("api-list-user-tokens", "api", "GET", "/api/v1/auth/tokens?user={username}", token_manager,
+           "victim_token", listed=_json_items("id", "token")),
+    Action("api-revoke-token", "api", "DELETE", "/api/v1/auth/tokens/{token}", token_manager, "victim_token",
+           consumes=True),
+    Action("api-revoke-own-token", "api", "DELETE", "/api/v1/auth/tokens/{token}", owner_or_token_manager,
+           "own_token", consumes=True),
     Action("api-notifications", "api", "GET", "/api/v1/notifications?per_page=100", notification_lister, "notified",
            listed=_json_items("id", "notification")),
     Action("api-inbox", "api", "GET", "/api/v1/tasks?view=available&per_page=200", inbox_lister("specialist"),
@@ -823,8 +943,14 @@ API_ACTIONS = [
            "decided_held_by_colleague", body=_json({"step_id": "Task_Record", "reason": REASON}), consumes=True),
     Action("api-return-result", "api", "POST", D + "/actions/return-result", step_of("reception"), "decided",
            body=_json({"method": "in_person", "data": {"result_number": "KQ-MATRIX"}}), consumes=True),
-    Action("api-event-withdrawn", "api", "POST", D + "/events/withdrawn", event_sender, "processing",
-           body=_json({"data": {"reason": REASON}}), consumes=True),
+    Action("api-event-withdrawn", "api", "POST", D + "/events/withdrawn", for_the_citizen(event_sender, None),
+           "processing", body=_json({"data": {"reason": REASON}}), consumes=True),
+    Action("api-event-withdrawn-own", "api", "POST", D + "/events/withdrawn",
+           for_the_citizen(event_sender, PORTAL_01), "own_online", body=_json({"data": {"reason": REASON}}),
+           consumes=True),
+    Action("api-event-withdrawn-other-integrators", "api", "POST", D + "/events/withdrawn",
+           for_the_citizen(event_sender, BUILDER), "reception", body=_json({"data": {"reason": REASON}}),
+           consumes=True),
     Action("api-retry-incident", "api", "POST", D + "/actions/retry", admin_of_resource, "incident",
            body=_json({}), consumes=True),
     # procedures
@@ -846,6 +972,7 @@ API_ACTIONS = [
     Action("api-put-documents", "api", "PUT", V + "/documents", procedure_writer, "draft",
            body=_json({"documents": [{"name": "Tờ khai đăng ký khai sinh", "copies": "01 bản chính"}]})),
     Action("api-publish", "api", "POST", V + "/publish", procedure_writer, "publishable", consumes=True),
+    Action("api-delete-draft", "api", "DELETE", V, procedure_writer, "draft", consumes=True),
     Action("api-get-decision", "api", "GET", V + "/decisions/{decision}", version_insider(HOME_PROVINCE),
            "draft_with_decision"),
     # reference data and figures
@@ -907,6 +1034,7 @@ API_ACTIONS = [
            admin_of_resource, "connector"),
     # citizens
     Action("public-tracking", "public", "GET", "/tra-cuu?code={dossier}", anyone, "processing"),
+    Action("public-home", "public", "GET", "/", anyone, "processing"),
 ]
 
 
@@ -1012,6 +1140,8 @@ ADMIN_ACTIONS = [
            designer_page(designer_edits(HOME_PROVINCE)), "draft", body=_form({"form_key": "KS-HOTICH"})),
     Action("admin-task-deadline", "admin", "POST", AV + "/tasks/Task_Record/deadline",
            designer_page(designer_edits(HOME_PROVINCE)), "draft", body=_form({"amount": "2", "unit": "days"})),
+    Action("admin-task-public-label", "admin", "POST", AV + "/tasks/Task_Record/public-label",
+           designer_page(designer_edits(HOME_PROVINCE)), "draft", body=_form({"public_label": "Ghi sổ hộ tịch"})),
     Action("admin-meta", "admin", "POST", AV + "/meta", designer_page(designer_edits(HOME_PROVINCE)), "draft",
            body=_form({"deadline_days": "", "deadline_kind": "same-day", "fee_kind": "free"})),
     Action("admin-mark-executable", "admin", "POST", AV + "/executable", designer_page(designer_edits(HOME_PROVINCE)),
@@ -1037,11 +1167,21 @@ ADMIN_ACTIONS = [
            body=_form({"commune_code": HOME_COMMUNE, "f.reception_result": "accept", "f.check_result": "valid",
                        "f.decision": "approve"})),
     Action("admin-save-model", "admin", "POST", AV + "/modeler", designer_page(designer_edits(HOME_PROVINCE)),
-           "draft", body=_form({"xml": BIRTH_BPMN.decode("utf-8")})),
+           "draft_in_modeler", body=_form(lambda s: {"xml": BIRTH_BPMN.decode("utf-8"), "base": s["revision"]}),
+           consumes=True),  # the save changes the draft's revision
     Action("admin-copy", "admin", "POST", AV + "/copy", designer_page(designer_edits(HOME_PROVINCE)), "draft"),
     Action("admin-copy-national", "admin", "POST", AV + "/copy", designer_page(designer_edits(NATIONAL)), "national"),
     Action("admin-publish", "admin", "POST", AV + "/publish", designer_page(designer_edits(HOME_PROVINCE)),
-           "publishable", consumes=True),
+           "publishable", body=_form({"confirm": "1"}), consumes=True),
+    Action("admin-publish-confirm", "admin", "GET", AV + "/publish", designer_page(designer_edits(HOME_PROVINCE)),
+           "publishable"),
+    Action("admin-delete-draft", "admin", "POST", AV + "/delete", designer_page(designer_edits(HOME_PROVINCE)),
+           "draft", consumes=True),
+    Action("admin-withdraw-variant-confirm", "admin", "GET", "/admin/procedures/{code}/withdraw/{province}",
+           designer_page(designer_of(HOME_PROVINCE)), "province_variant"),
+    Action("admin-withdraw-variant", "admin", "POST", "/admin/procedures/{code}/withdraw/{province}",
+           designer_page(designer_of(HOME_PROVINCE)), "province_variant", body=_form({"confirm": "1"}),
+           consumes=True),
     Action("admin-decision", "admin", "GET", AV + "/decisions/{decision}",
            designer_page(designer_views(HOME_PROVINCE)), "draft_with_decision"),
     Action("admin-save-decision", "admin", "POST", AV + "/decisions/{decision}",
@@ -1062,6 +1202,14 @@ ADMIN_ACTIONS = [
            "victim_user", body=_form({"password": "demo12345"})),
     Action("admin-user-profile", "admin", "POST", "/admin/users/{user}/profile", admin_page(admin_of_resource),
            "victim_user", body=_form({"full_name": "Nạn Nhân Ma Trận", "title": "Chuyên viên"})),
+    Action("admin-user-revoke-token", "admin", "POST", "/admin/users/{user}/tokens/{token}/revoke",
+           admin_page(admin_of_resource), "victim_token", consumes=True),
+    Action("admin-logout-everywhere", "admin", "POST", "/admin/users/{user}/logout-everywhere",
+           admin_page(admin_of_resource), "victim_token", consumes=True),
+    # every user's own account page: their tokens, each revocable by them only
+    Action("admin-account", "admin", "GET", "/admin/account", anyone),
+    Action("admin-account-revoke-token", "admin", "POST", "/admin/account/tokens/{token}/revoke", token_owner,
+           "own_token", consumes=True),
     Action("admin-calendar", "admin", "GET", "/admin/calendar?scope=01", admin_page(admin_of_province)),
     Action("admin-declare-day", "admin", "POST", "/admin/calendar", admin_page(admin_of_province),
            body=_form({"scope": HOME_PROVINCE, "day": "2031-01-08", "kind": "off", "note": "ma trận"})),
@@ -1073,11 +1221,16 @@ ADMIN_ACTIONS = [
            body=_form({"scope": HOME_PROVINCE, "morning_start": "07:30", "morning_end": "11:30",
                        "afternoon_start": "13:00", "afternoon_end": "17:00", "same_day_cutoff": "15:30"})),
     Action("admin-units", "admin", "GET", f"/admin/units?q={MANAGED_UNIT}", admin_page(admin_lister),
-           listed=_page_has(f'action="/admin/units/{MANAGED_UNIT}"')),
+           listed=_page_has(f'href="/admin/units/{MANAGED_UNIT}"')),
+    Action("admin-units-lookup", "admin", "GET", "/admin/units/lookup?q=phuong+ngoc+ha", admin_page(admin_lister),
+           listed=lambda s, r: MANAGED_UNIT in [i["code"] for i in (r.get_json() or {}).get("items", [])]),
+    Action("admin-unit", "admin", "GET", f"/admin/units/{MANAGED_UNIT}", admin_page(admin_of_resource)),
     Action("admin-unit-validity", "admin", "POST", f"/admin/units/{MANAGED_UNIT}", admin_page(admin_of_resource),
            body=_form({"valid_from": "2025-07-01", "valid_to": ""})),
     Action("admin-unit-disadvantaged", "admin", "POST", f"/admin/units/{MANAGED_UNIT}/disadvantaged",
            admin_page(admin_of_resource), body=_form({"disadvantaged": "1"})),
+    Action("admin-unit-contact", "admin", "POST", f"/admin/units/{MANAGED_UNIT}/contact",
+           admin_page(admin_of_resource), body=_form({"address": "Số 1 Tràng Thi", "phone": "024 3825 0000"})),
     Action("admin-audit", "admin", "GET", "/admin/audit", audit_page(anyone)),
     Action("admin-statistics", "admin", "GET", "/admin/statistics?province=01", statistics_page(statistics_reader)),
     Action("admin-statistics-csv", "admin", "GET", "/admin/statistics/units.csv?province=01",

@@ -102,7 +102,9 @@ def _matrix_app(uri: str):
     from orchestrator import create_app
 
     # Webhook targets are not resolved in DNS here: the matrix checks who may subscribe, not where.
-    return create_app({**_config(uri), "WEBHOOK_ALLOW_PRIVATE": True})
+    # The anonymous visitor calls every API route within a minute or so: its per-address limit
+    # (RATELIMIT_UNAUTHENTICATED) would answer 429 instead of the 401 the matrix checks.
+    return create_app({**_config(uri), "WEBHOOK_ALLOW_PRIVATE": True, "RATELIMIT_UNAUTHENTICATED": "10000 per minute"})
 
 
 def _env(uri: str):

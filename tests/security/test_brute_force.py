@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import statistics
 import time
+from datetime import timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 
 from orchestrator.extensions import db
 from orchestrator.models import Throttle
@@ -124,3 +125,24 @@ def test_login_time_does_not_reveal_which_usernames_exist(app, client):
     known = statistics.median(timed("designer.01") for _ in range(10))
     unknown = statistics.median(timed(f"nobody.{n}") for n in range(10))
     assert max(known, unknown) < 2 * min(known, unknown), (known, unknown)
+
+
+def test_guesses_at_made_up_usernames_do_not_grow_the_table_forever(app, client):
+    # Before: every made-up username left a throttle row for ever.
+    office = BackOffice(client)
+
+    def guess(username, ip):
+        data = {"username": username, "password": "wrong-password", "csrf_token": office._token()}
+        assert client.post("/admin/login", data=data, **_from(ip)).status_code == 401
+
+    for i in range(3):
+        guess(f"nobody-{i}", f"203.0.113.{i}")
+    with app.app_context():
+        assert db.session.query(Throttle).count() == 6  # a username and an address each
+        # an hour and a minute later those keys mean nothing any more
+        for row in db.session.scalars(select(Throttle)):
+            row.last_failure_at -= timedelta(hours=1, minutes=1)
+        db.session.commit()
+    guess("nobody-new", "203.0.113.9")
+    with app.app_context():
+        assert sorted(db.session.scalars(select(Throttle.key))) == ["login:ip:203.0.113.9", "login:user:nobody-new"]

@@ -59,7 +59,8 @@ def _cookie_signed_with(key: str, user_id: int) -> str:
     signer = Flask("attacker")
     signer.secret_key = key
     serializer = SecureCookieSessionInterface().get_signing_serializer(signer)
-    return serializer.dumps({"_user_id": str(user_id), "_fresh": True})
+    # "<user id>:<credential generation>" (admin/views_auth.py): a fresh account is of generation 0
+    return serializer.dumps({"_user_id": f"{user_id}:0", "_fresh": True})
 
 
 def _users_page_with(app, cookie: str):

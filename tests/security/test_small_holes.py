@@ -100,10 +100,12 @@ def test_admin_calendar_year_out_of_range_is_a_400_page(app, client, year):
     assert "2000" in office.text(r)
 
 
-def test_admin_calendar_ignores_a_non_number_year(app, client):
+def test_admin_calendar_refuses_a_non_number_year(app, client):
+    # A year that is not a number is a 400 page naming it (issue 22), not silently this year.
     office = BackOffice(client)
     office.login("admin.VN")
-    assert office.get("/calendar", query_string={"year": "abc\x00"}).status_code == 200
+    r = office.get("/calendar", query_string={"year": "abc\x00"})
+    assert r.status_code == 400 and "year" in office.text(r)
 
 
 def test_uploaded_file_names_lose_bidi_and_control_characters(app, api, api_key):
