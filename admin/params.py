@@ -43,3 +43,19 @@ def date_arg(name: str, default: date | None = None) -> date | None:
         return date.fromisoformat(raw)
     except ValueError:
         raise _bad(name, vi("YYYY-MM-DD")) from None
+
+
+def text_arg(name: str, max_chars: int, default: str = "") -> str:
+    """Free text (a search, a code) of at most `max_chars` characters and no control character
+    (NUL, CR, LF...); absent or empty: `default`."""
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    if len(raw) > max_chars or any(ord(c) < 32 or 127 <= ord(c) < 160 for c in raw):
+        raise _bad(name, vi("tối đa %(n)s ký tự, không có ký tự điều khiển", n=max_chars))
+    return raw
+
+
+def flag_arg(name: str) -> bool:
+    """A check box: "1" (on) or "0"; absent or empty: off."""
+    return choice_arg(name, ("0", "1")) == "1"

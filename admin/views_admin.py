@@ -20,7 +20,7 @@ from orchestrator.timezone import TZ
 
 from .blueprint import bp
 from .i18n import select_locale
-from .params import choice_arg, int_arg
+from .params import text_arg, choice_arg, int_arg
 from .views_auth import current_actor, role_required
 
 admin_required = role_required("admin")
@@ -36,10 +36,10 @@ def _done(message: str, target: str):
 @admin_required
 def users():
     actor = current_actor()
-    args = request.args
-    rows = service.search_users(db.session, actor, args.get("q", ""), args.get("role", ""), args.get("active", ""))
-    return render_template("admin/users.html", rows=rows, roles=ROLES, q=args.get("q", ""),
-                           role=args.get("role", ""), active=args.get("active", ""))
+    # strict (admin/params.py): a bad value is a 400 page naming it
+    q, role, active = text_arg("q", 200), choice_arg("role", ROLES), choice_arg("active", ("0", "1"))
+    rows = service.search_users(db.session, actor, q, role, active)
+    return render_template("admin/users.html", rows=rows, roles=ROLES, q=q, role=role, active=active)
 
 
 @bp.post("/users")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Response, render_template, request
+from flask import Response, render_template
 from flask_babel import gettext as _
 
 from orchestrator.downloads import content_disposition
@@ -16,6 +16,7 @@ from orchestrator.services.errors import Invalid
 from orchestrator.services.units import names as unit_names
 from orchestrator.timezone import TZ
 
+from .params import text_arg
 from .blueprint import bp
 from .views_auth import current_actor, role_required
 from .views_statistics import day_arg
@@ -32,7 +33,7 @@ def _ask():
     """(unit code, rows, start, end, error): a bad period gives the message and no rows, never a 500."""
     actor = current_actor()
     units = _units(actor)
-    unit = request.args.get("unit", "").strip()[:40] or (units[0] if units else "")
+    unit = text_arg("unit", 40) or (units[0] if units else "")
     start, end = tracking_book.default_period()
     if not unit:
         return unit, [], start, end, None
@@ -72,7 +73,7 @@ def tracking_book_csv():
     error page (400)."""
     actor = current_actor()
     units = _units(actor)
-    unit = request.args.get("unit", "").strip()[:40] or (units[0] if units else "")
+    unit = text_arg("unit", 40) or (units[0] if units else "")
     start, end = tracking_book.period(day_arg("from"), day_arg("to"))
     rows = tracking_book.book(db.session, actor, unit, start, end)
     out = io.StringIO()

@@ -19,6 +19,7 @@ from orchestrator.services import dossiers as dossier_service
 from orchestrator.services.errors import Conflict, Forbidden, Invalid, ServiceError, TooLarge
 from orchestrator.services.units import names as unit_names
 
+from .params import text_arg
 from .blueprint import bp
 from .formdata import fields_of, parse
 from .i18n import said, select_locale
@@ -69,10 +70,10 @@ def _render(units, unit, *, procedure=None, version=None, form=None, values=None
 def desk():
     actor = current_actor()
     units = _units(actor)
-    unit = _chosen(units, request.args.get("unit"))
-    code = request.args.get("procedure", "").strip()
+    unit = _chosen(units, text_arg("unit", 40) or None)  # strict: admin/params.py
+    code = text_arg("procedure", 40)
     if not code:  # step 1: the picker (a GET form without JavaScript; desk.js filters as one types)
-        q = request.args.get("q", "")
+        q = text_arg("q", 1000)
         try:
             offered = desk_service.offered(db.session, unit.province_code, q)
         except Invalid:

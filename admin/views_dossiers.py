@@ -2,8 +2,8 @@
 code, applicant's name, ID number or phone, filter, sort and page. A thin view over
 `dossiers.list_visible`, the function behind the API's `GET /dossiers` (docs/domain.md, search).
 
-What the query string holds is read leniently: a bad page, sort or status is ignored, a bad date or
-a query too long is a message on the page; never a 500.
+What the query string holds is read strictly (admin/params.py): a bad page, sort, status, date or
+filter is a 400 page naming the parameter; a search too long is a message on the page; never a 500.
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ from orchestrator.services.errors import Invalid
 from orchestrator.timezone import TZ
 
 from .blueprint import bp
+from .params import choice_arg, date_arg, flag_arg, int_arg, text_arg
 from .views_auth import current_actor, role_required
-from .views_statistics import day_arg
 
 officer_required = role_required(*access.WORKSPACE_ROLES)
 
@@ -35,26 +35,13 @@ FILTERS = ("q", "status", "procedure", "unit", "from", "to", "overdue", "sort",
            "province", "commune", "outcome", "late", "open", "period")  # the last ones: statistics' links
 
 
-def _day(name: str, errors: list[str]) -> date | None:
-    """A bad date is ignored with a message: the list still answers (statistics refuse it)."""
-    try:
-        return day_arg(name)
-    except Invalid:
-        errors.append(_("Ngày không hợp lệ: %(v)s (dạng YYYY-MM-DD); bộ lọc ngày này được bỏ qua.",
-                        v=request.args.get(name, "").strip()[:40]))
-        return None
-
-
 def _start_of(day: date | None) -> datetime | None:
     """00:00 of a Vietnam day: the period is read in Vietnam's calendar days, both ends included."""
     return datetime.combine(day, time(0), TZ) if day else None
 
 
 def _page_number() -> int:
-    try:
-        return max(1, min(int(request.args.get("page", 1)), dossier_service.MAX_OFFSET // PER_PAGE + 1))
-    except (TypeError, ValueError):
-        return 1
+    return int_arg("page", 1, 1, dossier_service.MAX_OFFSET // PER_PAGE + 1)
 
 
 def _exact_code(actor, q: str):
@@ -72,14 +59,14 @@ def _statistics_filters(args, start: date | None, end: date | None) -> dict:
     count: `outcome` (resolved, early, on_time, late; `late=1` alike) or `period=finished` read
     `from`/`to` as the day the dossier ended, otherwise as the day it was received; `open=1`: not
     finished; `province`, `commune`: the dossier's."""
-    outcome = "late" if args.get("late") == "1" else args.get("outcome", "").strip()
-    outcome = outcome if outcome in dossier_service.OUTCOMES else None
-    by_finish = outcome is not None or args.get("period") == "finished"
+    outcome = choice_arg("outcome", dossier_service.OUTCOMES) or None
+    outcome = "late" if flag_arg("late") else outcome
+    by_finish = outcome is not None or choice_arg("period", ("received", "finished")) == "finished"
     lo, hi = _start_of(start), _start_of(end + timedelta(days=1) if end else None)
-    province = args.get("province", "").strip()[:10]
+    province = text_arg("province", 10)
     return {"province_code": province if province and province != "VN" else None,
-            "commune_code": args.get("commune", "").strip()[:40] or None, "outcome": outcome,
-            "open_only": args.get("open") == "1",
+            "commune_code": text_arg("commune", 40) or None, "outcome": outcome,
+            "open_only": flag_arg("open"),
             "received_from": None if by_finish else lo, "received_to": None if by_finish else hi,
             "finished_from": lo if by_finish else None, "finished_to": hi if by_finish else None}
 
@@ -89,21 +76,21 @@ def _statistics_filters(args, start: date | None, end: date | None) -> dict:
 def dossiers():
     actor = current_actor()
     args = request.args
-    q = args.get("q", "").strip()
+    q = text_arg("q", 1000)  # a longer search or too many words: said on the page by the service
     found = _exact_code(actor, q)
     if found is not None:
         return redirect(url_for("admin.dossier", code=found.code))
     errors: list[str] = []
-    status = args.get("status", "").strip()
-    status = int(status) if status.isdigit() and int(status) in STATUS_NAMES else None
-    sort = args.get("sort") if args.get("sort") in SORTS else DEFAULT_SORT
-    start, end = _day("from", errors), _day("to", errors)
+    status = choice_arg("status", [str(k) for k in STATUS_NAMES])
+    status = int(status) if status else None
+    sort = choice_arg("sort", tuple(SORTS), DEFAULT_SORT)
+    start, end = date_arg("from"), date_arg("to")
     if start and end and end < start:
-        errors.append(_("Khoảng thời gian không hợp lệ: ngày kết thúc trước ngày bắt đầu."))
-        start = end = None
+        raise Invalid(_("Khoảng thời gian không hợp lệ: ngày kết thúc trước ngày bắt đầu."),
+                      fields={"to": _("một ngày (YYYY-MM-DD) không trước ngày bắt đầu (from)")})
     page_number = _page_number()
-    filters = {"q": q, "status": status, "procedure": args.get("procedure", "").strip()[:200] or None,
-               "unit": args.get("unit", "").strip()[:200] or None, "overdue": args.get("overdue") == "1",
+    filters = {"q": q, "status": status, "procedure": text_arg("procedure", 200) or None,
+               "unit": text_arg("unit", 200) or None, "overdue": flag_arg("overdue"),
                **_statistics_filters(args, start, end)}
     try:
         page = dossier_service.list_visible(db.session, actor, **filters, sort=sort,

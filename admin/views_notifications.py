@@ -4,7 +4,7 @@ marks it read and goes to its dossier, "mark all read", and the unread count as 
 the context processor of `views_auth`."""
 from __future__ import annotations
 
-from flask import flash, jsonify, redirect, render_template, request, url_for
+from flask import flash, jsonify, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
@@ -12,6 +12,7 @@ from flask_login import login_required
 from orchestrator.extensions import db
 from orchestrator.services import access, notifications
 
+from .params import flag_arg, int_arg
 from .blueprint import bp
 from .i18n import DEFAULT, select_locale
 from .views_auth import current_actor
@@ -50,18 +51,11 @@ def notification_text(entry) -> str:
     return str(KIND_SENTENCES[entry.kind]) % {"code": entry.dossier_code or "—"}
 
 
-def _int(value, default: int) -> int:
-    try:
-        return max(1, min(int(value), 100_000))
-    except (TypeError, ValueError):
-        return default
-
-
 @bp.get("/notifications")
 @login_required
 def notifications_page():
-    unread_only = request.args.get("unread") == "1"
-    result = notifications.page(db.session, current_actor(), _int(request.args.get("page"), 1), 20, unread_only)
+    unread_only = flag_arg("unread")  # strict: a bad value is a 400 page naming it (admin/params.py)
+    result = notifications.page(db.session, current_actor(), int_arg("page", 1, 1, 100_000), 20, unread_only)
     return render_template("admin/notifications.html", result=result, unread_only=unread_only)
 
 

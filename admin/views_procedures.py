@@ -2,11 +2,14 @@
 compare, publish and roll back, dry run, the modeler."""
 from __future__ import annotations
 
+import re
+
 from flask import current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from sqlalchemy import select
 
 from orchestrator.extensions import db
+from orchestrator.i18n import vi
 from orchestrator.models import FormDefinition
 from orchestrator.models.procedures import DRAFT, NATIONAL
 from orchestrator.services import access, decisions, designer, diagrams, procedure_documents, procedures, schedules
@@ -14,6 +17,7 @@ from orchestrator.services.errors import Forbidden, Invalid, ServiceError, TooLa
 from orchestrator.services import modeler as modeler_service
 from orchestrator.services import units as unit_service
 
+from .params import int_arg
 from .blueprint import bp
 from .diagram import render_svg
 from .i18n import said
@@ -31,9 +35,13 @@ def _version_url(version, anchor: str = "") -> str:
 def catalogue():
     actor = current_actor()
     scopes = designer.home_scopes(actor)
-    scope = request.args.get("scope") or scopes[0]
-    rows = designer.catalogue(db.session, actor, scope)
     provinces = unit_service.provinces(db.session) if "VN" in access.designer_scopes(actor) else []
+    # a scope that is not a scope is a 400 page naming it; another province's, not shown to this
+    # designer, is 404 like every resource out of reach (designer.catalogue)
+    scope = request.args.get("scope", "").strip() or scopes[0]
+    if not re.fullmatch(r"national|VN|\d{2}", scope):
+        raise Invalid(vi("Tham số %(name)s không hợp lệ.", name="scope"), fields={"scope": vi("mã tỉnh (2 chữ số) hoặc VN")})
+    rows = designer.catalogue(db.session, actor, scope)
     return render_template("admin/catalogue.html", rows=rows, scope=scope, scopes=scopes, provinces=provinces,
                            NATIONAL=NATIONAL)
 
@@ -333,7 +341,7 @@ def copy(code: str, number: int):
 @bp.get("/procedures/<code>/v/<int:number>/compare")
 @designer_required
 def compare(code: str, number: int):
-    other = request.args.get("with", type=int)
+    other = int_arg("with", None, 1, 1_000_000)  # a bad version number: a 400 page naming `with`
     result = designer.compare(db.session, current_actor(), code, number, other)
     return render_template("admin/compare.html", r=result)
 

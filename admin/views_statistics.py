@@ -16,6 +16,7 @@ from orchestrator.services import units as unit_service
 
 from .blueprint import bp
 from .charts import weekly_bars
+from .params import text_arg
 from .views_auth import current_actor, role_required
 
 
@@ -27,25 +28,20 @@ def day_arg(name: str) -> date | None:
     try:
         return date.fromisoformat(value)
     except ValueError:
-        raise Invalid(_("Ngày không hợp lệ (YYYY-MM-DD)."), fields={name: value[:40]}) from None
+        raise Invalid(_("Ngày không hợp lệ (YYYY-MM-DD)."), fields={name: "YYYY-MM-DD"}) from None
 
 
 def _report():
-    """The report asked for, or (with the message) the default period's when the dates are bad."""
-    actor = current_actor()
-    scope = request.args.get("province", "").strip() or None
-    commune = request.args.get("commune", "").strip() or None
-    try:
-        return statistics.report(db.session, actor, scope, day_arg("from"), day_arg("to"), commune), None
-    except Invalid as exc:
-        return statistics.report(db.session, actor, scope), exc.message
+    """The report asked for; a bad province, commune or date is a 400 page naming it (admin/params.py)."""
+    return statistics.report(db.session, current_actor(), text_arg("province", 10) or None, day_arg("from"),
+                             day_arg("to"), text_arg("commune", 40) or None)
 
 
 @bp.get("/statistics")
 @role_required(*access.STATISTICS_ROLES)
 def statistics_page():
     actor = current_actor()
-    report, error = _report()
+    report, error = _report(), None
     scopes = access.statistics_scopes(actor)
     provinces = unit_service.provinces(db.session, None if "VN" in scopes else scopes)
     return render_template("admin/statistics.html", report=report, chart=weekly_bars(report.weeks),
@@ -69,9 +65,7 @@ def statistics_csv(table: str):
     """The page's tables as CSV (UTF-8 with BOM, so spreadsheets read the Vietnamese names)."""
     if table not in ("procedures", "units", "weeks"):
         abort(404)
-    report = statistics.report(db.session, current_actor(), request.args.get("province", "").strip() or None,
-                               day_arg("from"), day_arg("to"),  # bad dates: the error page, 400
-                               request.args.get("commune", "").strip() or None)
+    report = _report()  # bad values: the error page, 400
     if table == "procedures":
         header = [_("Mã thủ tục"), _("Thủ tục"), _("Tiếp nhận"), _("Đã trả"), _("Trước hạn"), _("Đúng hạn"),
                   _("Quá hạn"), _("Tỷ lệ đúng hạn (%)"), _("Đang giải quyết"), _("Quá hạn hiện tại")]

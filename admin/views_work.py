@@ -26,6 +26,7 @@ from .blueprint import bp
 from .diagram import render_svg
 from .formdata import errors_by_field, fields_of, parse, readable
 from .i18n import said, select_locale
+from .params import choice_arg, int_arg, text_arg
 from .labels import action_done, event_done, role_label, status_label
 from .views_auth import current_actor, role_required
 
@@ -45,15 +46,16 @@ def inbox():
     """The inbox: tabs with counts, search, filters, sort; bulk claim and a leader's bulk
     reassignment post to `views_inbox`, and `static/inbox.js` polls `views_inbox.stamp`."""
     actor, session = current_actor(), db.session
-    args = request.args
-    view = args.get("view") if args.get("view") in inbox_service.VIEWS else "available"
-    due = args.get("due") if args.get("due") in inbox_service.DUE_FILTERS else None
-    sort = args.get("sort") if args.get("sort") in inbox_service.SORTS else "due"
-    status = _int(args.get("status"))
-    page = max(1, min(_int(args.get("page"), 1), 100000))
-    q = args.get("q", "").strip()
-    filters = dict(procedure_code=args.get("procedure") or None, status=status if status in STATUS_NAMES else None,
-                   due=due, received_by_unit=args.get("unit") or None, page=page, sort=sort)
+    # strict (admin/params.py): a bad value is a 400 page naming it; a search too long is said below
+    view = choice_arg("view", inbox_service.VIEWS, "available")
+    due = choice_arg("due", inbox_service.DUE_FILTERS) or None
+    sort = choice_arg("sort", inbox_service.SORTS, "due")
+    status = choice_arg("status", [str(k) for k in STATUS_NAMES])
+    status = int(status) if status else None
+    page = int_arg("page", 1, 1, 100000)
+    q = text_arg("q", 1000)
+    filters = dict(procedure_code=text_arg("procedure", 40) or None, status=status,
+                   due=due, received_by_unit=text_arg("unit", 40) or None, page=page, sort=sort)
     try:
         result = inbox_service.search(session, actor, view, q=q or None, **filters)
     except Invalid as exc:  # a search too long: said on the page, the list without it
@@ -63,7 +65,7 @@ def inbox():
                   if view == "unit" else {})
     led = sorted(access.led_units(actor))
     return render_template("admin/inbox.html", result=result, view=view, due=due, status=status, sort=sort, q=q,
-                           procedure=args.get("procedure", ""), unit=args.get("unit", ""),
+                           procedure=filters["procedure_code"] or "", unit=filters["received_by_unit"] or "",
                            statuses=STATUS_NAMES, colleagues=colleagues, is_leader=bool(led), led_units=led,
                            people=_people(session, led) if view == "unit" else [],
                            labels=inbox_service.labels(session, result.items),
@@ -279,7 +281,7 @@ def dossier_event(code: str, name: str):
 def document(code: str, kind: str):
     d = dossier_service.get_visible(db.session, current_actor(), code)
     body, mimetype, headers = documents.rendered(
-        db.session, d, kind, "pdf" if request.args.get("format") == "pdf" else "html",
+        db.session, d, kind, choice_arg("format", ("html", "pdf"), "html"),
         current_app.config["DOCUMENT_FONT_DIR"], pdf_url=url_for("admin.document", code=code, kind=kind, format="pdf"),
         script_url=url_for("admin.static", filename="forms.js"))
     return Response(body, mimetype=mimetype, headers=headers)

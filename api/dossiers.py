@@ -5,20 +5,25 @@ from flask import current_app, request
 
 from orchestrator.extensions import db, limiter
 from orchestrator.services import dossiers as service
+from orchestrator.services import history_text, versions
 from orchestrator.services.tracking import code_prefix
 
 from .auth import authenticated, current_actor
 from .blueprint import bp
 from .errors import documented
-from .http import committed, dossier_body, idempotency
+from .messages import language
+from .http import committed, dossier_body, history_choice, idempotency
 from .schemas.common import encode_cursor
 from .schemas.dossiers import (
-    DossierDetailSchema, DossierListSchema, DossierQuerySchema, DossierStartSchema, PublicDossierSchema,
+    DossierDetailSchema, DossierListSchema, DossierQuerySchema, DossierStartSchema, HistoryPageSchema,
+    HistoryQuerySchema, PublicDossierSchema,
 )
+from .views import HistoryEntry
 
 
 @bp.post("/dossiers")
 @authenticated
+@history_choice
 @bp.arguments(DossierStartSchema)
 @bp.response(201, DossierDetailSchema)
 @documented(400, 401, 403, 404, 409)
@@ -64,11 +69,28 @@ def list_dossiers(args):
 
 @bp.get("/dossiers/<code>")
 @authenticated
+@history_choice
 @bp.response(200, DossierDetailSchema)
-@documented(401, 404)
+@documented(400, 401, 404)
 def get_dossier(code: str):
-    """Status, current tasks, due dates and the full history of a dossier."""
+    """Status, current tasks, due dates and the history of a dossier: all of it by default,
+    the last events with `history=latest`, none with `history=none` (page it at `history_url`)."""
     return dossier_body(service.get_visible(db.session, current_actor(), code))
+
+
+@bp.get("/dossiers/<code>/history")
+@authenticated
+@bp.arguments(HistoryQuerySchema, location="query")
+@bp.response(200, HistoryPageSchema)
+@documented(400, 401, 404)
+def list_dossier_history(args, code: str):
+    """A dossier's history, oldest first, a page at a time (`next_cursor`); who may read the
+    dossier may read its history."""
+    dossier = service.get_visible(db.session, current_actor(), code)
+    events, more = service.history_page(db.session, dossier, args.get("cursor", {}).get("after", 0), args["limit"])
+    texts = history_text.texts(db.session, events, versions.of(dossier), language())
+    return {"items": [HistoryEntry(e, t) for e, t in zip(events, texts)],
+            "next_cursor": encode_cursor({"after": events[-1].id} if more else None)}
 
 
 def _code_prefix_key() -> str:

@@ -26,7 +26,8 @@ DETAIL = {**BRIEF, "applicant": APPLICANT, "data": START["data"],
                        "text": "Hồ sơ được nộp trực tuyến."},
                       {"at": "2026-12-01T09:02:41+07:00", "actor": "reception.00070", "action": "complete",
                        "from_status": 1, "to_status": 2, "step_id": "Task_Receive", "unit_code": "00070",
-                       "note": None, "text": "Nguyễn Thị Lan (Công chức một cửa) tiếp nhận hồ sơ."}]}
+                       "note": None, "text": "Nguyễn Thị Lan (Công chức một cửa) tiếp nhận hồ sơ."}],
+          "history_url": f"/api/v1/dossiers/{BRIEF['code']}/history"}
 WEBHOOK_DOSSIER = {key: BRIEF[key] for key in ("code", "procedure_code", "province_code", "commune_code", "status",
                                                "status_name", "received_at", "due_at", "finished_at", "incident")}
 WEBHOOKS = {
@@ -53,6 +54,7 @@ OPERATIONS: dict[str, dict] = {
                                                 "received_at": None, "legal_due_at": None, "due_at": None,
                                                 "lock_version": 1, "current_tasks": [], "history": DETAIL["history"][:1]}},
     "get_dossier": {"200": DETAIL},
+    "list_dossier_history": {"200": {"items": DETAIL["history"], "next_cursor": "eyJhZnRlciI6NDJ9.c2lnbmVk"}},
     "list_dossiers": {"200": {"items": [BRIEF], "next_cursor": "djE6MTI4Mzc6aWQ.Jm3k1Q", "total": None,
                               "total_capped": False}},
     "send_event": {"request": {"data": {"receipt_number": "BL-2026-004512"}}},

@@ -2,7 +2,9 @@
 changed it and committed (`committed`), and replayed requests (`idempotency`)."""
 from __future__ import annotations
 
-from flask import current_app, request, url_for
+import functools
+
+from flask import current_app, g, request, url_for
 
 from orchestrator.extensions import db
 from orchestrator.services import dossiers as service
@@ -10,7 +12,8 @@ from orchestrator.services import history_text, integrations, versions
 
 from .messages import language
 from .auth import current_actor
-from .schemas.dossiers import DossierDetailSchema
+from .blueprint import bp
+from .schemas.dossiers import HISTORY_LATEST, DossierDetailSchema, HistoryChoiceSchema
 from .views import DossierView, HistoryEntry
 
 _DETAIL = DossierDetailSchema()
@@ -30,12 +33,27 @@ def committed(step, status: int = 200):
 
 def dossier_body(dossier, open_items=None) -> DossierView:
     """The dossier with its current tasks (read now unless given) and history, as GET
-    /dossiers/{code} answers it."""
+    /dossiers/{code} answers it: as much history as `?history=` asked (`history_choice`),
+    read only that far (the whole history was most of a late step's cost, issue 23)."""
     session = db.session
     tasks = service.current_tasks(session, dossier) if open_items is None else open_items
-    history = service.history(session, dossier)
+    choice = g.get("history_choice", "all")
+    if choice == "none":
+        return DossierView(dossier, tasks, [])
+    history = (service.latest_history(session, dossier, HISTORY_LATEST) if choice == "latest"
+               else service.history(session, dossier))
     texts = history_text.texts(session, history, versions.of(dossier), language())
     return DossierView(dossier, tasks, [HistoryEntry(e, t) for e, t in zip(history, texts)])
+
+
+def history_choice(view):
+    """Take `?history=none|latest|all` on a route that answers a dossier (documented, a bad value
+    is a 400 naming `history`) and keep it for `dossier_body`; the view's own arguments are unchanged."""
+    @functools.wraps(view)
+    def wrapper(*args, history: str = "all", **kwargs):
+        g.history_choice = history
+        return view(*args, **kwargs)
+    return bp.arguments(HistoryChoiceSchema, location="query", as_kwargs=True)(wrapper)
 
 
 def idempotency(method: str, path: str, status: int):

@@ -16,7 +16,7 @@ from orchestrator.services.errors import Invalid, NotFound
 from .auth import authenticated, current_actor
 from .blueprint import bp
 from .errors import documented
-from .http import committed, idempotency
+from .http import committed, history_choice, idempotency
 from .schemas.dossiers import DossierDetailSchema
 from .schemas.lifecycle import ActionSchema, EventSchema
 
@@ -25,6 +25,7 @@ DOSSIER_CODE_MAX = 80  # dossier.code is at most 80 characters: a longer one nam
 
 @bp.post("/dossiers/<code>/events/<name>")
 @authenticated
+@history_choice
 @bp.arguments(EventSchema)
 @bp.response(200, DossierDetailSchema)
 @documented(400, 401, 403, 404, 409)
@@ -56,6 +57,7 @@ def send_event(args, code: str, name: str):
 
 @bp.post("/dossiers/<code>/actions/<action>")
 @authenticated
+@history_choice
 @bp.arguments(ActionSchema)
 @bp.response(200, DossierDetailSchema)
 @documented(400, 401, 403, 404, 409)

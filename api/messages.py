@@ -89,6 +89,8 @@ SCHEMA_MESSAGES: dict[str, str] = {
         "page/per_page (deprecated) or cursor/limit, not both",
     "con trỏ trang của một danh sách khác: dùng cùng `view` với trang trước":
         "a cursor of another list: send the same `view` as for the previous page",
+    "con trỏ trang không phải của lịch sử hồ sơ":
+        "a cursor that is not one of this dossier history's pages",
 }
 
 # The edge's own messages (api/errors.py, api/auth.py's bearer) -> English.

@@ -7,7 +7,7 @@ from orchestrator.services import operations as service
 from .auth import authenticated, current_actor
 from .blueprint import bp
 from .errors import documented
-from .http import committed
+from .http import committed, history_choice
 from .schemas.dossiers import DossierDetailSchema
 from .schemas.operations import IncidentListSchema, JobListSchema, JobSchema, RetrySchema
 
@@ -23,6 +23,7 @@ def incidents():
 
 @bp.post("/dossiers/<code>/actions/retry")
 @authenticated
+@history_choice
 @bp.arguments(RetrySchema)
 @bp.response(200, DossierDetailSchema)
 @documented(400, 401, 403, 404, 409)

@@ -8,7 +8,7 @@ from orchestrator.services import tasks as service
 from .auth import authenticated, current_actor
 from .blueprint import bp
 from .errors import documented
-from .http import committed
+from .http import committed, history_choice
 from .schemas.common import encode_cursor
 from .schemas.dossiers import DossierDetailSchema, DossierSchema
 from .schemas.tasks import (
@@ -93,6 +93,7 @@ def assign(args, task_id: str):
 
 @bp.post("/tasks/<task_id>/complete")
 @authenticated
+@history_choice
 @bp.arguments(CompleteSchema)
 @bp.response(200, DossierDetailSchema)
 @documented(400, 401, 403, 404, 409)

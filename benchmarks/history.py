@@ -15,7 +15,14 @@ of 20 items in each round (Review, then 20 instances: 21 steps per round); `mi-c
 (Review, 20 instances, Check in the called process: 22 steps per round). For `call` and `mi` the
 figure at an iteration is the mean over that round's steps of each step's median time, and the
 state size is the one at the start of the round. The default runs `loop`; `all` runs the four.
+
+`--http` (issue 23): the whole completion over HTTP (a live server on 127.0.0.1, SQLite, the
+same review loop as tests/test_long_history.py), answered with `?history=all` and with
+`?history=latest`, around round 15 and round 140 (at each mark, `--repeat` pairs of completions,
+one of each, alternating: the marks span 2 x repeat rounds). Prints median ms and answer size per
+mode, and the ratio 140/15 for `latest` (target: at most 1.5x) beside the one for `all`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,6 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from report import summary  # noqa: E402
 from orchestrator.engine import WorkflowRun  # noqa: E402
@@ -165,6 +173,86 @@ def measure(variant: str, iterations: int, repeat: int) -> None:
                 "bounded (not linear: 140/15 would be ~9x)", sizes[140] / sizes[15] <= 2)
 
 
+def measure_http(rounds: int, repeat: int) -> None:
+    """The completion's answer over HTTP as the history grows, `history=all` against `latest`."""
+    import io
+    import tempfile
+    import threading
+
+    import requests
+    from werkzeug.serving import make_server
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    from step_throughput import app_config, seed  # noqa: E402
+    from tests.diagrams import loop_diagram  # noqa: E402
+    from orchestrator import create_app  # noqa: E402
+
+    with tempfile.TemporaryDirectory() as tmp:
+        app = create_app(app_config(f"sqlite:///{tmp}/history.db"))
+        seed(app)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        base, http = f"http://127.0.0.1:{server.server_port}/api/v1", requests.Session()
+        try:
+            def auth(user):
+                r = http.post(f"{base}/auth/token", json={"username": user, "password": "demo1234"})
+                return {"Authorization": f"Bearer {r.json()['token']}"}
+            designer, reception, specialist = auth("designer.01"), auth("reception.00070"), auth("specialist.00070")
+            form = {"code": "9.300001", "name": "Vòng lặp", "scope": "01", "deadline_days": "10",
+                    "deadline_kind": "working"}
+            r = http.post(f"{base}/procedures", headers=designer, data=form,
+                          files={"file": ("loop.bpmn", io.BytesIO(loop_diagram()))})
+            assert r.status_code == 201, r.text
+            assert http.post(f"{base}/procedures/9.300001/versions/1/publish", headers=designer).status_code == 200
+            body = http.post(f"{base}/dossiers", headers=reception, json={
+                "procedure_code": "9.300001", "province_code": "01", "commune_code": "00070",
+                "applicant": {"full_name": "A"}, "data": {}, "reception": {"decision": "approve"}}).json()
+            again = {"data": {"decision": "refuse", "decision_note": "Bổ sung"}}
+            marks, times, sizes, events = (15, 140), {}, {}, {}
+            done = 0
+
+            def complete(mode: str) -> tuple[float, dict, int]:
+                nonlocal body, done
+                [task] = body["current_tasks"]
+                t0 = time.perf_counter()
+                r = http.post(f"{base}/tasks/{task['id']}/complete?history={mode}", headers=specialist, json=again)
+                elapsed = time.perf_counter() - t0
+                assert r.status_code == 200, r.text
+                body, done = r.json(), done + 1
+                return elapsed, body, len(r.content)
+
+            for mark in marks:
+                while done < mark - 1:
+                    complete("none")
+                for mode in ("all", "latest"):
+                    times[mark, mode], sizes[mark, mode] = [], 0
+                for _ in range(repeat):
+                    for mode in ("all", "latest"):
+                        elapsed, answer, size = complete(mode)
+                        times[mark, mode].append(elapsed)
+                        sizes[mark, mode] = size
+                        if mode == "all":
+                            events[mark] = len(answer["history"])
+                print(f"[http] round {mark}: " + ", ".join(
+                    f"{mode} {statistics.median(times[mark, mode]) * 1000:.1f} ms" for mode in ("all", "latest")),
+                    file=sys.stderr)
+        finally:
+            server.shutdown()
+    print(f"\ncompletion over HTTP (SQLite, werkzeug, one client; median of {repeat}; rounds {marks[0]} and "
+          f"{marks[1]} to +{2 * repeat - 1})")
+    print("| round | history events | all: ms | all: answer bytes | latest: ms | latest: answer bytes |")
+    print("|---|---|---|---|---|---|")
+    med = {key: statistics.median(value) * 1000 for key, value in times.items()}
+    for mark in marks:
+        print(f"| {mark} | {events[mark]} | {med[mark, 'all']:.1f} | {sizes[mark, 'all']} | "
+              f"{med[mark, 'latest']:.1f} | {sizes[mark, 'latest']} |")
+    ratio_all, ratio_latest = (med[marks[1], m] / med[marks[0], m] for m in ("all", "latest"))
+    print(f"ratio completion time 140/15: all {ratio_all:.2f}x, latest {ratio_latest:.2f}x (target for latest <= 1.5x)")
+    summary("history", "HTTP completion with history=latest: round 140 / 15", round(ratio_latest, 2), "x",
+            "<= 1.5", ratio_latest <= 1.5)
+    summary("history", "HTTP completion with history=all: round 140 / 15", round(ratio_all, 2), "x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--iterations", type=int, default=150)
@@ -172,7 +260,11 @@ def main() -> int:
     parser.add_argument("--variant", default="loop", choices=[*VARIANTS, "all"],
                         help="loop (plain), call (a call activity each round), mi (a multi-instance of 20 each round), "
                              "mi-call (both), all")
+    parser.add_argument("--http", action="store_true", help="the completion over HTTP, history=all vs latest (issue 23)")
     args = parser.parse_args()
+    if args.http:
+        measure_http(args.iterations, args.repeat)
+        return 0
     for variant in (VARIANTS if args.variant == "all" else [args.variant]):
         measure(variant, args.iterations, args.repeat)
     return 0

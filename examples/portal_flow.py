@@ -50,8 +50,8 @@ def main(argv=None) -> int:
         from orchestrator_api_client.api.integrations import list_own_deliveries, subscribe_webhook
         from orchestrator_api_client.api.procedures import get_procedure
         from orchestrator_api_client.models import (
-            Applicant, DossierStart, DossierStartChannel, DossierStartData, Error, Event, EventData, Subscribe,
-            WebhookBody,
+            Applicant, DossierStart, DossierStartChannel, DossierStartData, Error, Event, EventData, SendEventHistory,
+            StartDossierHistory, Subscribe, WebhookBody,
         )
     except ImportError:
         print(f"no generated client in {args.client_path}: run `make client` first", file=sys.stderr)
@@ -83,9 +83,10 @@ def main(argv=None) -> int:
                         applicant=Applicant(full_name="Nguyễn Văn Ví Dụ", phone="0900000000"),
                         data=DossierStartData.from_dict({}))
     key = str(uuid.uuid4())
-    first = start_dossier.sync_detailed(client=api, body=body, idempotency_key=key)
+    # A step's answer with the last events only (`history=latest`): the whole history is GET's (issue 23).
+    first = start_dossier.sync_detailed(client=api, body=body, idempotency_key=key, history=StartDossierHistory.LATEST)
     dossier = ok(first, 201)
-    again = start_dossier.sync_detailed(client=api, body=body, idempotency_key=key)
+    again = start_dossier.sync_detailed(client=api, body=body, idempotency_key=key, history=StartDossierHistory.LATEST)
     print(f"started {dossier.code} (status {dossier.status}, {first.headers['Location']}); retry with the same "
           f"key -> {ok(again, 201).code}, replayed: {again.headers.get('Idempotent-Replayed')}")
 
@@ -107,7 +108,7 @@ def main(argv=None) -> int:
 
     event = Event(data=EventData.from_dict({"reason": "Công dân rút hồ sơ"}))
     after = ok(send_event.sync_detailed(dossier.code, "withdrawn", client=api, body=event,
-                                        idempotency_key=str(uuid.uuid4())), 200)
+                                        idempotency_key=str(uuid.uuid4()), history=SendEventHistory.LATEST), 200)
     print(f"event 'withdrawn' -> status {after.status} ({after.status_name})")
 
     received = []

@@ -41,6 +41,33 @@ def register(app: Flask) -> None:
             click.echo(f"  {username:32} {description}")
         click.echo("  specialist.<branch>/leader.<branch> for the land registration branches serving them"
                    f" ({len(created)} accounts created now)")
+        _rebuild_statistics(None, None)
+
+    def _rebuild_statistics(start, end):
+        from datetime import timedelta
+
+        from .models.types import utcnow
+        from .services import stat_days
+        from .timezone import TZ
+
+        session = db.session
+        end = end.date() if end else utcnow().astimezone(TZ).date()
+        start = start.date() if start else (stat_days.first_day(session) or end)
+        days, first = 0, start
+        while first <= end:  # a month per transaction: a long history does not hold one for minutes
+            last = min(end, first + timedelta(days=30))
+            days += stat_days.rebuild(session, first, last)
+            session.commit()
+            first = last + timedelta(days=1)
+        click.echo(f"Statistics' daily aggregates rebuilt: {days} day(s) from {start} to {end}.")
+
+    @app.cli.command("stats-rebuild")
+    @click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), default=None,
+                  help="first day (default: the first day with a dossier)")
+    @click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), default=None, help="last day (default: today)")
+    def stats_rebuild(start, end):
+        """Recount the statistics' daily aggregates of a period (Vietnam days) from the dossiers."""
+        _rebuild_statistics(start, end)
 
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="run the jobs due now, then exit")
@@ -56,7 +83,9 @@ def register(app: Flask) -> None:
         logs.configure(current_app.config.get("LOG_LEVEL", "INFO"), current_app.config.get("LOG_FORMAT", "json"))
         app = current_app._get_current_object()
         if once:
-            click.echo(f"Jobs run: {Worker(app).run_until_idle()}")
+            once_worker = Worker(app)
+            once_worker.start_periodic()
+            click.echo(f"Jobs run: {once_worker.run_until_idle()}")
             return
         workers = [Worker(app) for _ in range(max(1, threads))]
 
@@ -76,9 +105,11 @@ def register(app: Flask) -> None:
     @app.cli.command("check")
     def check():
         """Verify the invariants of the stored data; report problems, change nothing."""
+        from .services import stat_days
         from .services.checks import check_all, demo_accounts_on_default_password
 
         problems = check_all(db.session)
+        problems += stat_days.differences(db.session)  # the statistics' aggregates of the last days
         demo = demo_accounts_on_default_password(db.session, app.config["DEMO_PASSWORD"])
         db.session.rollback()
         for problem in problems:

@@ -43,6 +43,20 @@ class Worker:
         self._listener = None
 
     # Jobs ---------------------------------------------------------------------------------
+    def start_periodic(self) -> None:
+        """Queue the periodic jobs that keep themselves going (the statistics' daily aggregates)."""
+        from .services import stat_days
+
+        with self.app.app_context():
+            try:
+                stat_days.ensure_job(db.session)
+                db.session.commit()
+            except Exception:  # noqa: BLE001 - the next worker start queues it
+                db.session.rollback()
+                log.exception("could not queue the periodic jobs")
+            finally:
+                db.session.remove()
+
     def run_once(self) -> int:
         """Claim up to `batch` due jobs and run them, each in its own transaction; how many were
         claimed (0: nothing is due)."""
@@ -128,6 +142,7 @@ class Worker:
     # Forever -------------------------------------------------------------------------------
     def run_forever(self) -> None:
         log.info("worker started", extra={"worker": self.name})
+        self.start_periodic()
         while not self.stop.is_set():
             if self.run_once():
                 continue

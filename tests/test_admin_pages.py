@@ -143,6 +143,52 @@ def test_a_bad_query_parameter_is_a_400_page_naming_it(client, path, name, value
     assert "Không thực hiện được" in html
 
 
+LONG, NUL, CR = "x" * 1001, "ab\x00c", "ab\rc"
+BAD_PARAMETERS_BY_USER = {  # issue 22, 3d: every page's parameters, one login each (a loop: fast)
+    "specialist.00070": [
+        ("/inbox", {"view": ["all", NUL], "due": ["later"], "sort": ["nonsense"], "status": ["99", "x"],
+                    "page": ["abc", "0", "-1"], "procedure": [LONG, CR], "unit": [NUL], "q": [CR]}),
+        ("/dossiers", {"page": ["abc", "-3", "99999999999999999999"], "sort": ["drop", "id; DROP"],
+                       "status": ["99", "x"], "from": ["2026-13-40", NUL], "to": ["hôm qua"],
+                       "overdue": ["maybe"], "open": ["yes"], "late": ["2"], "outcome": ["lost"],
+                       "period": ["ever"], "procedure": [LONG], "unit": [CR], "province": ["x" * 11],
+                       "commune": [NUL], "q": [NUL]}),
+        ("/notifications", {"page": ["abc", "-1", "0"], "unread": ["yes"]}),
+        ("/tracking-book", {"unit": ["x" * 41, NUL]}),
+        ("/tracking-book.csv", {"unit": [CR]}),
+    ],
+    "reception.00070": [("/desk", {"unit": [NUL, LONG], "procedure": [CR, "x" * 41], "q": [NUL]})],
+    "supervisor.01": [
+        ("/statistics", {"province": ["XX", "x" * 11, NUL], "commune": ["19001", CR], "from": ["2026-13-01"],
+                         "to": ["mai"]}),
+        ("/statistics/weeks.csv", {"from": ["abc"], "commune": [NUL]}),
+    ],
+    "designer.01": [("/procedures", {"scope": ["XX", "1", NUL]}),
+                    ("/procedures/1.001193/v/1/compare", {"with": ["abc", "-1", "0", "1.5"]})],
+    "admin.VN": [("/users", {"role": ["king"], "active": ["maybe"], "q": [NUL, "x" * 201]})],
+}
+
+
+def test_every_back_office_page_answers_a_bad_parameter_with_a_400_page_naming_it(app, client):
+    for username, pages in BAD_PARAMETERS_BY_USER.items():
+        office = BackOffice(app.test_client())
+        office.login(username)
+        for path, parameters in pages:
+            for name, values in parameters.items():
+                for value in values:
+                    r = office.get(path, query_string={name: value})
+                    html = office.text(r)
+                    assert r.status_code == 400, (username, path, name, value, r.status_code, html[:300])
+                    assert f"<code>{name}</code>" in html and "Không thực hiện được" in html, (path, name, value)
+    # a range the wrong way round names its end; absent or empty values still mean "default"
+    office = BackOffice(app.test_client())
+    office.login("specialist.00070")
+    r = office.get("/dossiers", query_string={"from": "2026-11-05", "to": "2026-11-01"})
+    assert r.status_code == 400 and "<code>to</code>" in office.text(r)
+    for path in ("/inbox", "/dossiers", "/notifications", "/tracking-book"):
+        assert office.get(path, query_string={"page": "", "sort": "", "status": "", "unit": ""}).status_code == 200
+
+
 # -- e. error pages ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("method,path,status,title", [

@@ -24,7 +24,7 @@ def test_inbox_task_page_form_errors_and_completion(app, api, api_key, client):
     page = office.text(office.get("/inbox"))
     assert code in page and 'data-count="all">1<' in page
     assert code not in office.text(office.get("/inbox?procedure=1.001193"))
-    assert office.get("/inbox?due=overdue&status=99&page=-3").status_code == 200  # bad filters ignored
+    assert office.get("/inbox?due=overdue&status=99&page=-3").status_code == 400  # bad filters: a 400 page (issue 22, 3d)
     page = office.text(office.get(f"/tasks/{tid}"))
     assert 'name="reception_result"' in page and 'id="diagram"' in page and "on-path" in page
     # accept without the required fields: 400, every missing field named next to it

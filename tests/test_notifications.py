@@ -225,7 +225,7 @@ def test_the_bell_counts_lists_opens_and_marks_all_read(app, api, client):
     assert r.status_code == 200 and 'id="bell-count" hidden' in me.text(r)
     assert me.get("/notifications/count").get_json() == {"unread": 0}
     assert me.post("/notifications/999999/open").status_code == 404
-    assert me.get("/notifications?page=abc").status_code == 200
+    assert me.get("/notifications?page=abc").status_code == 400  # a 400 page naming `page`
 
     anonymous = app.test_client().get("/admin/notifications/count")
     assert anonymous.status_code == 302 and "/admin/login" in anonymous.headers["Location"]

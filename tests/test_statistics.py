@@ -36,7 +36,20 @@ def set_times(app, code: str, finished: datetime | None = None, legal_due: datet
             d.due_at = due
             for w in db.session.query(WorkItem).filter_by(dossier_id=d.id, state="open"):
                 w.due_at = due
+        d.updated_at = utcnow()
         db.session.commit()
+    fold(app)
+
+
+def fold(app) -> None:
+    """What the worker's periodic `stat_fold` job does (issue 23): past days are read from its aggregates."""
+    from orchestrator.services import jobs, stat_days
+    from orchestrator.worker import Worker
+
+    with app.app_context():
+        jobs.enqueue(db.session, stat_days.KIND)  # due now, not in a minute
+        db.session.commit()
+    Worker(app).run_until_idle()
 
 
 def test_on_time_rate_weeks_procedures_units_and_bottlenecks(app, api, api_key):
@@ -117,11 +130,12 @@ def test_statistics_page_draws_the_weeks_and_refuses_what_it_should(app, api, ap
     assert 'class="late"' in page and re.search(r'data-total="late"><a [^>]*>1</a>', page)
     assert 'data-total="rate">0\u00a0%<' in page  # issue 22: "0 %", not "0.0 %"
     assert "1.013978" in page and 'id="nav-statistics"' in page
-    # A bad period is said, and the default one shown; another province is refused.
-    page = office.text(office.get("/statistics?from=2026-13-01"))
-    assert "YYYY-MM-DD" in page and 'id="weekly-chart"' in page
-    page = office.text(office.get("/statistics?from=2026-06-01&to=2026-05-01"))
-    assert 'role="alert"' in page
+    # A bad period is a 400 page naming it (issue 22, 3d: no other period's figures); another province is refused.
+    r = office.get("/statistics?from=2026-13-01")
+    assert r.status_code == 400 and "<code>from</code>" in office.text(r) and "YYYY-MM-DD" in office.text(r)
+    assert 'id="weekly-chart"' not in office.text(r)
+    r = office.get("/statistics?from=2026-06-01&to=2026-05-01")
+    assert r.status_code == 400 and "<code>from</code>" in office.text(r)
     assert office.get("/statistics?province=19").status_code == 403
     # In English.
     office.get("/lang/en")

@@ -81,9 +81,9 @@ def test_commune_filter_narrows_the_figures_and_their_lists(app, api, api_key, c
     elsewhere = _figures(office.text(office.get("/statistics?province=01&commune=00008")))
     assert elsewhere["resolved"][1] == 0 and elsewhere["open"][1] == 0
     assert _listed(office, elsewhere["open"][0])[0] == 0
-    # a commune of another province is refused with a message; the default figures are shown
-    page = office.text(office.get("/statistics?province=01&commune=19001"))
-    assert 'role="alert"' in page and "phạm vi" in page
+    # a commune of another province is refused: a 400 page naming it (issue 22, 3d), no other figures
+    r = office.get("/statistics?province=01&commune=19001")
+    assert r.status_code == 400 and "<code>commune</code>" in office.text(r) and "phạm vi" in office.text(r)
 
 
 def test_numbers_and_percentages_are_written_as_each_language_does(app, api, api_key, client):

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from flask import url_for
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from orchestrator.services import dossiers as dossier_service, pauses, versions
 from orchestrator.timezone import TZ
@@ -171,11 +172,51 @@ class PublicDossierSchema(Schema):
     finished_at = VNDateTime(allow_none=True)
 
 
+HISTORY_LATEST = 10  # `?history=latest`: this many events, the most recent (docs/api.md)
+
+
 class DossierDetailSchema(DossierSchema):
     """Dumps an `api.views.DossierView`: the dossier's fields, its open steps, its history."""
 
     current_tasks = fields.List(fields.Nested(CurrentTaskSchema))
-    history = fields.List(fields.Nested(HistorySchema))
+    history = fields.List(fields.Nested(HistorySchema), metadata={
+        "description": "oldest first: every event (`history=all`, the default), the last "
+                       f"{HISTORY_LATEST} (`latest`) or none (`none`); page it at `history_url`"})
+    history_url = fields.Function(lambda v: url_for("api.list_dossier_history", code=row(v).code),
+                                  metadata={"type": "string", "description": "the whole history, paged "
+                                            "(`GET /dossiers/{code}/history`)"})
+
+
+class HistoryChoiceSchema(Schema):
+    """`?history=` on the answers that show a dossier: how much history to build (issue 23)."""
+
+    class Meta:
+        unknown = EXCLUDE  # these routes ignored other query parameters before: they still do
+
+    history = fields.String(load_default="all", validate=validate.OneOf(["none", "latest", "all"]), metadata={
+        "description": f"`all` (the default): every event; `latest`: the last {HISTORY_LATEST}; `none`: "
+                       "an empty list (page it at `history_url`)"})
+
+
+class HistoryQuerySchema(Schema):
+    class Meta:
+        unknown = RAISE
+
+    cursor = Cursor(metadata={"description": "opaque: the `next_cursor` of the previous page"})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+    @validates_schema
+    def _cursor_holds_an_id(self, data, **kwargs):
+        """A history cursor is {"after": the last event id seen} (`api.dossiers.list_dossier_history`)."""
+        cursor = data.get("cursor")
+        if cursor is not None and (set(cursor) != {"after"} or type(cursor["after"]) is not int
+                                   or not 0 <= cursor["after"] <= 2**63 - 1):
+            raise ValidationError("con trỏ trang không phải của lịch sử hồ sơ", field_name="cursor")
+
+
+class HistoryPageSchema(Schema):
+    items = fields.List(fields.Nested(HistorySchema), metadata={"description": "oldest first"})
+    next_cursor = fields.String(allow_none=True, metadata={"description": "null on the last page"})
 
 
 class DossierBriefSchema(DossierSchema):

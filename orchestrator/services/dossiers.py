@@ -143,6 +143,8 @@ def get_public(session: Session, code: str) -> Dossier:
 _CURRENT_TASKS = (select(WorkItem).where(WorkItem.dossier_id == bindparam("dossier_id"), WorkItem.state == OPEN)
                   .order_by(WorkItem.created_at, WorkItem.id))
 _HISTORY = select(AuditEvent).where(AuditEvent.dossier_id == bindparam("dossier_id")).order_by(AuditEvent.id)
+_HISTORY_LATEST = (select(AuditEvent).where(AuditEvent.dossier_id == bindparam("dossier_id"))
+                   .order_by(AuditEvent.id.desc()).limit(bindparam("count")))
 
 
 def current_tasks(session: Session, dossier: Dossier) -> list[WorkItem]:
@@ -157,6 +159,21 @@ def work_items(session: Session, dossier: Dossier) -> list[WorkItem]:
 
 def history(session: Session, dossier: Dossier) -> list[AuditEvent]:
     return list(session.scalars(_HISTORY, {"dossier_id": dossier.id}).all())
+
+
+def latest_history(session: Session, dossier: Dossier, count: int) -> list[AuditEvent]:
+    """The last `count` events, oldest first: limited in the database, so an answer after a step
+    costs the same at step 140 as at step 15 (issue 23)."""
+    newest = session.scalars(_HISTORY_LATEST, {"dossier_id": dossier.id, "count": count}).all()
+    return list(reversed(newest))
+
+
+def history_page(session: Session, dossier: Dossier, after_id: int, limit: int) -> tuple[list[AuditEvent], bool]:
+    """A page of the history, oldest first, after the event `after_id` (0: from the start), and
+    whether there is more (one row more is read to know)."""
+    rows = list(session.scalars(select(AuditEvent).where(AuditEvent.dossier_id == dossier.id, AuditEvent.id > after_id)
+                                .order_by(AuditEvent.id).limit(limit + 1)).all())
+    return rows[:limit], len(rows) > limit
 
 
 # The orders a list can take: `-` first for newest / latest first; `id` is the API's default

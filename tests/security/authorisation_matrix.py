@@ -888,6 +888,7 @@ API_ACTIONS = [
     Action("api-list-dossiers", "api", "GET", "/api/v1/dossiers?commune_code=00070&limit=500", dossier_lister,
            "processing", listed=_json_items("code", "dossier")),
     Action("api-get-dossier", "api", "GET", D, dossier_reader, "processing"),
+    Action("api-dossier-history", "api", "GET", D + "/history", dossier_reader, "processing"),
     Action("api-public-dossier", "public", "GET", "/api/v1/public/dossiers/{dossier}", anyone, "processing"),
     Action("api-start-dossier", "api", "POST", "/api/v1/dossiers", dossier_starter,
            body=_json({"procedure_code": "1.001193", "province_code": HOME_PROVINCE, "commune_code": HOME_COMMUNE,

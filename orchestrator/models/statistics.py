@@ -1,0 +1,55 @@
+"""Per-day aggregates behind the supervisors' statistics (issue 23): recounted by the worker's
+`stat_fold` job from the dossiers and steps, read by `services.statistics.report` for past days."""
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, Float, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ..extensions import db
+from .types import UTCDateTime
+
+
+class StatDay(db.Model):
+    """Dossiers of a Vietnam day, province, commune and procedure: received that day, and ended
+    that day (returned early / on time / late by the legal due day, refused, withdrawn, stopped)."""
+
+    __tablename__ = "stat_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    commune_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    procedure_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    received: Mapped[int] = mapped_column(Integer, default=0)
+    early: Mapped[int] = mapped_column(Integer, default=0)
+    on_time: Mapped[int] = mapped_column(Integer, default=0)
+    late: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn: Mapped[int] = mapped_column(Integer, default=0)
+    stopped: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatUnitDay(db.Model):
+    """Steps a unit completed on a Vietnam day, per commune of their dossiers: how many, how many
+    after their due day, and the seconds they stayed with the unit (sum and how many were timed)."""
+
+    __tablename__ = "stat_unit_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    commune_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    steps_done: Mapped[int] = mapped_column(Integer, default=0)
+    steps_late: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+    timed: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class StatFold(db.Model):
+    """One row: the aggregates hold every change to dossiers updated before `folded_to` (its row
+    lock also makes folds run one at a time)."""
+
+    __tablename__ = "stat_fold"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    folded_to: Mapped[datetime | None] = mapped_column(UTCDateTime)

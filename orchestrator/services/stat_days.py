@@ -1,0 +1,207 @@
+"""Per-day aggregates of the supervisors' statistics (issue 23), kept by the worker.
+
+The `stat_fold` job (every minute) finds the Vietnam days touched by dossiers updated since the
+last fold (`stat_fold.folded_to`, less OVERLAP for transactions that committed late) and recounts
+those whole days from the dossiers and steps, replacing their rows: re-running it changes nothing,
+a crash rolls the recount and the watermark back together, and the watermark row's lock makes
+folds run one at a time. Steps' transactions are untouched (they already set `updated_at`).
+`flask stats-rebuild` recounts any period; `flask check` compares recent days with a recount.
+A counted dossier's days never move (received_at and a step's completed_at are set once; the
+statuses counted by their finished_at are final), so a day changes only by what sets `updated_at`;
+a direct edit of those columns in the database needs a `flask stats-rebuild` of the days it left.
+"""
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, time, timedelta
+
+from sqlalchemy import and_, delete, func, select, union
+from sqlalchemy.orm import Session
+
+from ..models import Dossier, Job, StatDay, StatFold, StatUnitDay, WorkItem
+from ..models.dossiers import COMPLETED, DossierStatus
+from ..models.jobs import QUEUED, RUNNING
+from ..models.types import utcnow
+from ..timezone import TZ
+from . import jobs
+from . import on_time as timing
+
+KIND = "stat_fold"
+EVERY = timedelta(seconds=60)
+OVERLAP = timedelta(minutes=5)  # a step's transaction longer than this could be missed until a rebuild
+FIRST_FOLD = timedelta(days=2)  # with no watermark yet: the days of dossiers changed this recently
+CHECK_DAYS = 7
+DOSSIER_FIGURES = ("received", "early", "on_time", "late", "refused", "withdrawn", "stopped")
+UNIT_FIGURES = ("steps_done", "steps_late", "seconds", "timed")
+_ENDED = {DossierStatus.REFUSED: "refused", DossierStatus.WITHDRAWN: "withdrawn", DossierStatus.STOPPED: "stopped"}
+
+
+def bounds(start: date, end: date) -> tuple[datetime, datetime]:
+    """UTC instants of 00:00 on `start` and on the day after `end` (Vietnam)."""
+    return datetime.combine(start, time(0), TZ), datetime.combine(end + timedelta(days=1), time(0), TZ)
+
+
+def _day(text) -> date:
+    return date.fromisoformat(str(text)[:10])
+
+
+def recount(session: Session, start: date, end: date) -> tuple[dict, dict]:
+    """The aggregates' rows of days start..end counted from the dossiers and steps (the live
+    computation): ({(day, province, commune, procedure): {figure: n}}, {(day, unit, commune): {...}})."""
+    lo, hi = bounds(start, end)
+    dossiers: dict = defaultdict(lambda: dict.fromkeys(DOSSIER_FIGURES, 0))
+    commune = func.coalesce(Dossier.commune_code, "")
+    finished = timing.vn_day(session, Dossier.finished_at)
+    outcome = timing.sql_outcome(session, Dossier.finished_at, func.coalesce(Dossier.legal_due_at, Dossier.due_at))
+    in_period = and_(Dossier.finished_at >= lo, Dossier.finished_at < hi)
+    for day, province, town, procedure, result, n in session.execute(
+            select(finished, Dossier.province_code, commune, Dossier.procedure_code, outcome, func.count())
+            .where(Dossier.status == DossierStatus.RETURNED, in_period)
+            .group_by(finished, Dossier.province_code, commune, Dossier.procedure_code, outcome)):
+        dossiers[(_day(day), province, town, procedure)][result] += n
+    for day, province, town, procedure, status, n in session.execute(
+            select(finished, Dossier.province_code, commune, Dossier.procedure_code, Dossier.status, func.count())
+            .where(Dossier.status.in_(list(_ENDED)), in_period)
+            .group_by(finished, Dossier.province_code, commune, Dossier.procedure_code, Dossier.status)):
+        dossiers[(_day(day), province, town, procedure)][_ENDED[DossierStatus(status)]] += n
+    received = timing.vn_day(session, Dossier.received_at)
+    for day, province, town, procedure, n in session.execute(
+            select(received, Dossier.province_code, commune, Dossier.procedure_code, func.count())
+            .where(Dossier.received_at >= lo, Dossier.received_at < hi)
+            .group_by(received, Dossier.province_code, commune, Dossier.procedure_code)):
+        dossiers[(_day(day), province, town, procedure)]["received"] += n
+
+    seconds = (func.extract("epoch", WorkItem.completed_at - WorkItem.created_at)
+               if session.get_bind().dialect.name == "postgresql"
+               else (func.julianday(WorkItem.completed_at) - func.julianday(WorkItem.created_at)) * 86400)
+    done = timing.vn_day(session, WorkItem.completed_at)
+    units = {}
+    for day, unit, town, n, late, total, timed in session.execute(
+            select(done, WorkItem.unit_code, commune, func.count(),
+                   func.count().filter(and_(WorkItem.due_at.is_not(None),
+                                            timing.sql_late(session, WorkItem.completed_at, WorkItem.due_at))),
+                   func.coalesce(func.sum(seconds), 0), func.count(seconds))
+            .join(Dossier, Dossier.id == WorkItem.dossier_id)
+            .where(WorkItem.state == COMPLETED, WorkItem.completed_at >= lo, WorkItem.completed_at < hi)
+            .group_by(done, WorkItem.unit_code, commune)):
+        units[(_day(day), unit, town)] = {"steps_done": n, "steps_late": late, "seconds": float(total), "timed": timed}
+    return dict(dossiers), units
+
+
+def stored(session: Session, start: date, end: date) -> tuple[dict, dict]:
+    """The aggregates' rows of days start..end, shaped like `recount`."""
+    dossiers = {(r.day, r.province_code, r.commune_code, r.procedure_code): {f: getattr(r, f) for f in DOSSIER_FIGURES}
+                for r in session.scalars(select(StatDay).where(StatDay.day >= start, StatDay.day <= end))}
+    units = {(r.day, r.unit_code, r.commune_code): {f: getattr(r, f) for f in UNIT_FIGURES}
+             for r in session.scalars(select(StatUnitDay).where(StatUnitDay.day >= start, StatUnitDay.day <= end))}
+    return dossiers, units
+
+
+def _runs(days) -> list[tuple[date, date]]:
+    """Sorted days as contiguous (first, last) runs."""
+    runs: list[list[date]] = []
+    for day in sorted(set(days)):
+        if runs and day == runs[-1][1] + timedelta(days=1):
+            runs[-1][1] = day
+        else:
+            runs.append([day, day])
+    return [(a, b) for a, b in runs]
+
+
+def refresh(session: Session, days) -> int:
+    """Replace the aggregates of these days by a recount; how many days."""
+    count = 0
+    for start, end in _runs(days):
+        dossiers, units = recount(session, start, end)
+        session.execute(delete(StatDay).where(StatDay.day >= start, StatDay.day <= end))
+        session.execute(delete(StatUnitDay).where(StatUnitDay.day >= start, StatUnitDay.day <= end))
+        if dossiers:
+            session.execute(StatDay.__table__.insert(), [
+                dict(zip(("day", "province_code", "commune_code", "procedure_code"), key), **figures)
+                for key, figures in dossiers.items()])
+        if units:
+            session.execute(StatUnitDay.__table__.insert(), [
+                dict(zip(("day", "unit_code", "commune_code"), key), **figures) for key, figures in units.items()])
+        count += (end - start).days + 1
+    return count
+
+
+def touched_days(session: Session, since: datetime) -> set[date]:
+    """Vietnam days whose figures dossiers updated since `since` may have changed: the days they
+    were received and ended, and the days their steps were completed."""
+    changed = select(Dossier.id).where(Dossier.updated_at >= since)
+    days = union(
+        select(timing.vn_day(session, Dossier.received_at).label("day"))
+        .where(Dossier.updated_at >= since, Dossier.received_at.is_not(None)),
+        select(timing.vn_day(session, Dossier.finished_at))
+        .where(Dossier.updated_at >= since, Dossier.finished_at.is_not(None)),
+        select(timing.vn_day(session, WorkItem.completed_at))
+        .where(WorkItem.dossier_id.in_(changed), WorkItem.state == COMPLETED, WorkItem.completed_at.is_not(None)),
+    )
+    return {_day(d) for d in session.scalars(select(days.subquery().c.day)) if d is not None}
+
+
+def _watermark(session: Session) -> StatFold:
+    row = session.get(StatFold, 1, with_for_update=True, populate_existing=True)
+    if row is None:
+        session.add(StatFold(id=1, folded_to=None))
+        session.flush()
+        row = session.get(StatFold, 1, with_for_update=True, populate_existing=True)
+    return row
+
+
+def fold(session: Session) -> int:
+    """Recount the days touched since the watermark, move it to when this fold began; how many days."""
+    mark = _watermark(session)
+    began = utcnow()
+    since = (mark.folded_to - OVERLAP) if mark.folded_to is not None else began - FIRST_FOLD
+    count = refresh(session, touched_days(session, since))
+    mark.folded_to = began
+    return count
+
+
+def rebuild(session: Session, start: date, end: date) -> int:
+    """Recount every day of start..end (`flask stats-rebuild`). The watermark stays (locked, so no
+    fold runs meanwhile): changes since it to days outside start..end are still the next fold's."""
+    _watermark(session)
+    return refresh(session, [start + timedelta(days=i) for i in range((end - start).days + 1)])
+
+
+def first_day(session: Session) -> date | None:
+    """The earliest Vietnam day with a figure (a received dossier or a completed step)."""
+    earliest = [t for t in (session.scalar(select(func.min(Dossier.received_at))),
+                            session.scalar(select(func.min(WorkItem.completed_at)))) if t is not None]
+    return min(earliest).astimezone(TZ).date() if earliest else None
+
+
+def ensure_job(session: Session) -> None:
+    """Queue a fold now unless one is queued or running (at worker start)."""
+    if session.scalar(select(Job.id).where(Job.kind == KIND, Job.state.in_([QUEUED, RUNNING])).limit(1)) is None:
+        jobs.enqueue(session, KIND, max_attempts=1_000_000)
+
+
+def run_fold(session: Session, job: Job) -> str:
+    """The `stat_fold` job: fold, then queue the next one (unless another is already queued)."""
+    count = fold(session)
+    if session.scalar(select(Job.id).where(Job.kind == KIND, Job.state == QUEUED, Job.id != job.id).limit(1)) is None:
+        jobs.enqueue(session, KIND, run_at=utcnow() + EVERY, max_attempts=1_000_000)
+    return f"{count} day(s)"
+
+
+def differences(session: Session, days: int = CHECK_DAYS, today: date | None = None) -> list[str]:
+    """The aggregates of the `days` days before today that differ from a recount (today's are
+    still being folded, and the statistics count today live)."""
+    end = (today or utcnow().astimezone(TZ).date()) - timedelta(days=1)
+    start = end - timedelta(days=days - 1)
+    problems = []
+    for name, counted, kept in zip(("stat_day", "stat_unit_day"), recount(session, start, end),
+                                   stored(session, start, end)):
+        for key in sorted(set(counted) | set(kept), key=str):
+            a, b = counted.get(key), kept.get(key)
+            if a is not None and b is not None and all(
+                    abs(a[f] - b[f]) < 0.5 if isinstance(a[f], float) else a[f] == b[f] for f in a):
+                continue
+            if a is not None and not any(a.values()) and b is None:
+                continue
+            problems.append(f"statistics {name} {'/'.join(str(k) for k in key)}: stored {b}, recounted {a}")
+    return problems
