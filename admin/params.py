@@ -42,7 +42,7 @@ def date_arg(name: str, default: date | None = None) -> date | None:
     try:
         return date.fromisoformat(raw)
     except ValueError:
-        raise _bad(name, vi("YYYY-MM-DD")) from None
+        raise _bad(name, vi("YYYY-MM-DD"), vi("Ngày không hợp lệ (YYYY-MM-DD).")) from None
 
 
 def text_arg(name: str, max_chars: int, default: str = "") -> str:

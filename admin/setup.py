@@ -226,3 +226,11 @@ def vn_datetime(value) -> str:
     if not value:
         return ""
     return value.astimezone(TZ).strftime("%d/%m/%Y %H:%M")
+
+
+@bp.app_template_filter("vn_time_date")
+def vn_time_date(value) -> str:
+    """"HH:MM dd/mm/yyyy" in Vietnam's time (the statistics' "as of")."""
+    if not value:
+        return ""
+    return value.astimezone(TZ).strftime("%H:%M %d/%m/%Y")

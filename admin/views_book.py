@@ -16,10 +16,9 @@ from orchestrator.services.errors import Invalid
 from orchestrator.services.units import names as unit_names
 from orchestrator.timezone import TZ
 
-from .params import text_arg
+from .params import date_arg, text_arg
 from .blueprint import bp
 from .views_auth import current_actor, role_required
-from .views_statistics import day_arg
 
 book_required = role_required(*access.WORKSPACE_ROLES, "admin")
 
@@ -38,7 +37,7 @@ def _ask():
     if not unit:
         return unit, [], start, end, None
     try:
-        start, end = tracking_book.period(day_arg("from"), day_arg("to"))
+        start, end = tracking_book.period(date_arg("from"), date_arg("to"))
     except Invalid as exc:
         access.may_read_book(db.session, actor, unit)  # a refused unit stays 403/404, whatever the dates
         return unit, [], start, end, exc.message
@@ -74,7 +73,7 @@ def tracking_book_csv():
     actor = current_actor()
     units = _units(actor)
     unit = text_arg("unit", 40) or (units[0] if units else "")
-    start, end = tracking_book.period(day_arg("from"), day_arg("to"))
+    start, end = tracking_book.period(date_arg("from"), date_arg("to"))
     rows = tracking_book.book(db.session, actor, unit, start, end)
     out = io.StringIO()
     writer = csv.writer(out)

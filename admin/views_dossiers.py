@@ -32,7 +32,8 @@ SORTS = {"-received": _l("Ngày nhận (mới nhất trước)"), "received": _l
          "code": _l("Mã hồ sơ (tăng dần)"), "-code": _l("Mã hồ sơ (giảm dần)")}
 DEFAULT_SORT = "-received"
 FILTERS = ("q", "status", "procedure", "unit", "from", "to", "overdue", "sort",
-           "province", "commune", "outcome", "late", "open", "period")  # the last ones: statistics' links
+           "province", "commune", "outcome", "late", "open", "period",
+           "work", "work_unit", "work_step")  # from "province" on: statistics' links
 
 
 def _start_of(day: date | None) -> datetime | None:
@@ -58,17 +59,26 @@ def _statistics_filters(args, start: date | None, end: date | None) -> dict:
     """The filters behind a figure of the statistics page (issue 22), with the same meaning as its
     count: `outcome` (resolved, early, on_time, late; `late=1` alike) or `period=finished` read
     `from`/`to` as the day the dossier ended, otherwise as the day it was received; `open=1`: not
-    finished; `province`, `commune`: the dossier's."""
-    outcome = choice_arg("outcome", dossier_service.OUTCOMES) or None
+    finished; `province`, `commune`: the dossier's. `outcome=withdrawn_or_stopped`: ended withdrawn
+    or stopped in the period. The dossiers with a step (work item) `work` (open, overdue, done,
+    done_late: `from`/`to` then bound the day it was completed) at unit `work_unit`, named
+    `work_step`: the per-unit and bottleneck figures."""
+    outcome = choice_arg("outcome", dossier_service.OUTCOMES + (dossier_service.WITHDRAWN_OR_STOPPED,)) or None
     outcome = "late" if flag_arg("late") else outcome
+    work = choice_arg("work", dossier_service.WORK) or None
+    by_work = work in ("done", "done_late")
     by_finish = outcome is not None or choice_arg("period", ("received", "finished")) == "finished"
+    by_receipt = not by_finish and not by_work
     lo, hi = _start_of(start), _start_of(end + timedelta(days=1) if end else None)
     province = text_arg("province", 10)
     return {"province_code": province if province and province != "VN" else None,
             "commune_code": text_arg("commune", 40) or None, "outcome": outcome,
             "open_only": flag_arg("open"),
-            "received_from": None if by_finish else lo, "received_to": None if by_finish else hi,
-            "finished_from": lo if by_finish else None, "finished_to": hi if by_finish else None}
+            "received_from": lo if by_receipt else None, "received_to": hi if by_receipt else None,
+            "finished_from": lo if by_finish else None, "finished_to": hi if by_finish else None,
+            "work": work, "work_unit": text_arg("work_unit", 40) or None,
+            "work_step": text_arg("work_step", 300) or None,
+            "work_from": lo if by_work else None, "work_to": hi if by_work else None}
 
 
 @bp.get("/dossiers")

@@ -3,49 +3,36 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 
-from flask import Response, abort, render_template, request
+from flask import Response, abort, render_template
 from flask_babel import gettext as _
 
 from orchestrator.extensions import db
 from orchestrator.downloads import content_disposition
 from orchestrator.services import access, statistics
-from orchestrator.services.errors import Invalid
 from orchestrator.services import units as unit_service
 
 from .blueprint import bp
 from .charts import weekly_bars
-from .params import text_arg
+from .params import date_arg, text_arg
 from .views_auth import current_actor, role_required
-
-
-def day_arg(name: str) -> date | None:
-    """A date of the query string (YYYY-MM-DD); a bad one is an `Invalid` naming it."""
-    value = request.args.get(name, "").strip()
-    if not value:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise Invalid(_("Ngày không hợp lệ (YYYY-MM-DD)."), fields={name: "YYYY-MM-DD"}) from None
 
 
 def _report():
     """The report asked for; a bad province, commune or date is a 400 page naming it (admin/params.py)."""
-    return statistics.report(db.session, current_actor(), text_arg("province", 10) or None, day_arg("from"),
-                             day_arg("to"), text_arg("commune", 40) or None)
+    return statistics.report(db.session, current_actor(), text_arg("province", 10) or None, date_arg("from"),
+                             date_arg("to"), text_arg("commune", 40) or None)
 
 
 @bp.get("/statistics")
 @role_required(*access.STATISTICS_ROLES)
 def statistics_page():
     actor = current_actor()
-    report, error = _report(), None
+    report = _report()
     scopes = access.statistics_scopes(actor)
     provinces = unit_service.provinces(db.session, None if "VN" in scopes else scopes)
     return render_template("admin/statistics.html", report=report, chart=weekly_bars(report.weeks),
-                           provinces=provinces, national="VN" in scopes, error=error,
+                           provinces=provinces, national="VN" in scopes,
                            communes=statistics.communes(db.session, report.scope))
 
 

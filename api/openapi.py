@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import copy
+import threading
 
 from apispec import APISpec, BasePlugin
 from flask import Flask
@@ -27,6 +28,26 @@ class OrchestratorApi(Api):
     def _init_spec(self, **kwargs):
         super()._init_spec(**kwargs)
         self.spec.__class__ = ContractSpec
+        self.spec.pending = []
+
+    def register_blueprint(self, blp, *, parameters=None, **options):
+        """The routes now, their documentation when the document is first asked for
+        (`ContractSpec.to_dict`): documenting every operation costs 0.15 s of CPU that each process
+        start (web workers, every `flask` command, every test's app) would pay for a document few
+        of them ever serve."""
+        name = options.get("name", blp.name)
+        self._app.extensions["flask-smorest"]["blp_name_to_api"][name] = self
+        self._app.register_blueprint(blp, **options)
+        app = self._app
+
+        def document():
+            blp.register_views_in_doc(self, app, self.spec, name=name, parameters=parameters)
+            self.spec.tag({"name": name, "description": blp.description})
+
+        self.spec.pending.append(document)
+
+
+_DOCUMENTING = threading.Lock()  # two first requests for the document (threaded servers) document once
 
 
 # Generators name the package and its modules from these: a stable ASCII title, one tag per
@@ -94,7 +115,12 @@ class NamingPlugin(BasePlugin):
 class ContractSpec(APISpec):
     """The document as served: multipart forms as one request body, and answers that may grow."""
 
+    pending: list  # what documents the operations, run once, on the first `to_dict`
+
     def to_dict(self):
+        with _DOCUMENTING:
+            while self.pending:
+                self.pending.pop(0)()
         doc = copy.deepcopy(super().to_dict())
         doc["tags"] = [{"name": name, "description": text} for name, text in TAGS.values()]
         _multipart_bodies(doc)
@@ -260,7 +286,8 @@ def init_api(app: Flask) -> None:
     api.register_converter(BoundedInt, lambda _converter: {"type": "integer", "minimum": 0, "maximum": 999999999})
     document_webhooks(api.spec)
     api.register_blueprint(bp, url_prefix="/api/v1")
-    document_rate_limits(app, api.spec)  # 429 on every rate-limited operation (api/limits.py)
+    # 429 on every rate-limited operation (api/limits.py), once the operations are documented
+    api.spec.pending.append(lambda: document_rate_limits(app, api.spec))
     _docs_assets(app)
 
 

@@ -18,6 +18,7 @@ from .errors import documented
 from .schemas.procedures import (
     DecisionTableSchema, DocumentsSchema, LaneMapSchema, OfferedListSchema, OfferedQuerySchema, ProcedureInForceSchema, ProcedureQuerySchema,
     PublishedSchema, ScheduleSchema, SupplementWindowSchema, UploadedSchema, UploadFileSchema, UploadFormSchema, VersionListSchema, VersionSchema,
+    WithdrawalSchema,
 )
 from .views import VersionView
 
@@ -191,6 +192,38 @@ def publish(code: str, number: int):
     db.session.commit()
     return {"code": version.procedure_code, "scope": version.scope, "version": version.version,
             "state": version.state, "in_force": True, "provinces_lacking_units": notes}
+
+
+def _withdrawal(code: str, province: str, result: dict, withdrawn: bool) -> dict:
+    return {"code": code, "province": province, "withdrawn": withdrawn,
+            "variant_version": result["variant"].version, "national_version": result["national"].version,
+            "running": result["running"], "running_dossiers": result["running_codes"]}
+
+
+@bp.get("/procedures/<code>/variants/<province>/withdrawal")
+@authenticated
+@bp.response(200, WithdrawalSchema)
+@documented(400, 401, 403, 404, 409)
+def preview_variant_withdrawal(code: str, province: str):
+    """What withdrawing a province's variant would change (issue 22; the back office's
+    confirmation page): the variant version in force now, the national version that takes over,
+    the unfinished dossiers that keep the variant. Nothing changes. 403 outside the designer's or
+    key's province, 404 `no_variant` when the province has no variant in force, 409
+    `no_national` without a national template in force."""
+    return _withdrawal(code, province, service.withdraw_preview(db.session, current_actor(), code, province), False)
+
+
+@bp.post("/procedures/<code>/variants/<province>/withdrawal")
+@authenticated
+@bp.response(200, WithdrawalSchema)
+@documented(400, 401, 403, 404, 409)
+def withdraw_variant(code: str, province: str):
+    """Withdraw a province's variant: the province's new dossiers use the national template,
+    running ones keep the variant version to their end (it stays published, not in force).
+    Errors as the preview's; a second withdrawal is 404 `no_variant`."""
+    result = service.withdraw_variant(db.session, current_actor(), code, province)
+    db.session.commit()
+    return _withdrawal(code, province, result, True)
 
 
 @bp.get("/procedures")

@@ -17,7 +17,8 @@ from .schemas.statistics import StatisticsQuerySchema, StatisticsSchema
 @documented(400, 401, 403)
 def statistics(args):
     """On-time rate (early / on time / late) of the dossiers returned in a period, by week, by
-    procedure and by unit, with what is open and overdue now and the steps where it waits.
+    procedure and by unit, with what is open and overdue (as of `open_as_of`, the worker's snapshot of
+    the open work, refreshed every minute) and the steps where it waits.
     Supervisors and administrators, for their province (national ones: `province` or all);
     the period defaults to the last 12 weeks, at most 366 days."""
     return service.report(db.session, current_actor(), args.get("province"), args.get("from_"), args.get("to"))

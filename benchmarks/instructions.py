@@ -34,7 +34,7 @@ def outer(args) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
         proc = subprocess.run(["valgrind", "--tool=callgrind", "--instr-atstart=no", f"--callgrind-out-file={out}",
-                               sys.executable, __file__, "--dossiers", str(args.dossiers)],
+                               sys.executable, __file__, "--dossiers", str(args.dossiers), "--history", args.history],
                               env={**os.environ, _INNER: "1"}, capture_output=True, text=True)
         collected = [line for line in proc.stderr.splitlines() if "Collected :" in line]
         done = [line for line in proc.stdout.splitlines() if line.startswith("completions ")]
@@ -43,9 +43,10 @@ def outer(args) -> int:
             return 1
     instructions, completions = int(collected[-1].split()[-1]), int(done[-1].split()[1])
     per = instructions / completions / 1e6
-    print(f"{completions} completions: {per:.2f} M instructions per completion (web process)")
+    print(f"{completions} completions: {per:.2f} M instructions per completion (web process, history={args.history})")
     from report import summary
-    summary("instructions", "instructions per completion, web process (callgrind)", round(per, 2), "M")
+    summary("instructions", f"instructions per completion, web process (callgrind, history={args.history})",
+            round(per, 2), "M")
     return 0
 
 
@@ -67,7 +68,8 @@ def inner(args) -> int:
             with app.app_context():
                 _key, secret = create_api_key(db.session, "instructions", ["01"], ["dossiers:create"])
                 db.session.commit()
-            total = count(app.test_client(), secret, args.dossiers, APPLICANT, PASSWORD, STEP_DATA, USERS)
+            total = count(app.test_client(), secret, args.dossiers, APPLICANT, PASSWORD, STEP_DATA, USERS,
+                          args.history)
         finally:
             with app.app_context():
                 db.engine.dispose()
@@ -75,9 +77,10 @@ def inner(args) -> int:
     return 0
 
 
-def count(client, secret: str, dossiers: int, applicant, password, step_data, users) -> int:
+def count(client, secret: str, dossiers: int, applicant, password, step_data, users, history: str = "all") -> int:
     """Complete every step of `dossiers` land dossiers (after 5 uncounted, to warm caches and
-    psycopg's prepared statements, which it prepares at the 5th use); instrumented only meanwhile."""
+    psycopg's prepared statements, which it prepares at the 5th use); instrumented only meanwhile.
+    Each completion asks for `?history=` (the answer's history: all, latest or none)."""
     from step_throughput import pass_posting
 
     tokens = {who: client.post("/api/v1/auth/token", json={"username": who, "password": password})
@@ -91,7 +94,7 @@ def count(client, secret: str, dossiers: int, applicant, password, step_data, us
         n, tasks = 0, dossier["current_tasks"]
         while tasks:
             task = tasks[0]
-            r = client.post(f"/api/v1/tasks/{task['id']}/complete", json={"data": step_data[task["step_id"]]},
+            r = client.post(f"/api/v1/tasks/{task['id']}/complete?history={history}", json={"data": step_data[task["step_id"]]},
                             headers={"Authorization": f"Bearer {tokens[users[(task['unit_code'], task['role'])]]}"})
             if r.status_code != 200:
                 raise SystemExit(f"completion failed: {r.status_code} {r.get_json()}")
@@ -118,6 +121,8 @@ def count(client, secret: str, dossiers: int, applicant, password, step_data, us
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dossiers", type=int, default=10, help="dossiers counted (7 completions each)")
+    parser.add_argument("--history", choices=("all", "latest", "none"), default="all",
+                        help="the history each completion's answer carries (issue 23)")
     args = parser.parse_args()
     return inner(args) if os.environ.get(_INNER) else outer(args)
 

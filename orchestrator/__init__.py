@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 from flask import Flask
 from sqlalchemy import event
@@ -59,6 +60,17 @@ def _trust_proxies(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=int(value), x_proto=int(value))
 
 
+_HASH_METHOD = re.compile(r"scrypt(:\d{1,7}:\d{1,3}:\d{1,3})?|pbkdf2:sha256(:\d{1,8})?")
+
+
+def _password_hash_method(app: Flask) -> None:
+    """PASSWORD_HASH_METHOD is a werkzeug method: scrypt[:n:r:p] or pbkdf2:sha256[:iterations]."""
+    value = str(app.config.get("PASSWORD_HASH_METHOD") or "scrypt").strip()
+    if not _HASH_METHOD.fullmatch(value):
+        raise RuntimeError(f"PASSWORD_HASH_METHOD must be scrypt[:n:r:p] or pbkdf2:sha256[:iterations], not {value!r}")
+    app.config["PASSWORD_HASH_METHOD"] = value
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(Config)
@@ -67,6 +79,7 @@ def create_app(config: dict | None = None) -> Flask:
         app.config.update(config)
     require_secret_key(app)
     _trust_proxies(app)
+    _password_hash_method(app)
     headers.init_app(app)
     uri = app.config["SQLALCHEMY_DATABASE_URI"]
     if uri.startswith("postgresql://"):

@@ -59,6 +59,8 @@ def register(app: Flask) -> None:
             days += stat_days.rebuild(session, first, last)
             session.commit()
             first = last + timedelta(days=1)
+        stat_days.snapshot(session)  # and the snapshot of the open work
+        session.commit()
         click.echo(f"Statistics' daily aggregates rebuilt: {days} day(s) from {start} to {end}.")
 
     @app.cli.command("stats-rebuild")
@@ -110,6 +112,7 @@ def register(app: Flask) -> None:
 
         problems = check_all(db.session)
         problems += stat_days.differences(db.session)  # the statistics' aggregates of the last days
+        problems += stat_days.open_differences(db.session)  # and their snapshot of the open work, if fresh
         demo = demo_accounts_on_default_password(db.session, app.config["DEMO_PASSWORD"])
         db.session.rollback()
         for problem in problems:
@@ -119,6 +122,9 @@ def register(app: Flask) -> None:
             click.echo(f"{level} demo account {username} still has the demo password (DEMO_PASSWORD)")
         if demo and not app.config["DEMO_ACCOUNTS_ALLOWED"]:
             problems += [f"demo account {u}" for u in demo]
+        if app.config["PASSWORD_HASH_METHOD"] != "scrypt":  # the test suite's cheap hashes, never production
+            click.echo(f"WARNING new passwords are hashed with {app.config['PASSWORD_HASH_METHOD']} (PASSWORD_HASH_METHOD), "
+                       "not werkzeug's scrypt")
         click.echo(f"{len(problems)} problem(s) found.")
         if problems:
             raise SystemExit(1)

@@ -49,6 +49,7 @@ class Config:
     DATA_MAX_ITEMS = int(os.environ.get("DATA_MAX_ITEMS", 2000))
     DATA_MAX_STRING = int(os.environ.get("DATA_MAX_STRING", 10000))
     DATA_MAX_BYTES = int(os.environ.get("DATA_MAX_BYTES", 256 * 1024))
+    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
     USER_TOKEN_HOURS = int(os.environ.get("USER_TOKEN_HOURS", 12))
     # Content folders read by `flask load-examples`.
     BPMN_LIBRARY = os.environ.get("BPMN_LIBRARY") or os.path.join(os.path.dirname(os.path.dirname(__file__)), "bpmn")

@@ -25,6 +25,9 @@ class Settings:
     # ATTACHMENTS_PER_DOSSIER, ATTACHMENT_BYTES_PER_DOSSIER: the files one dossier may hold (services/attachments.py)
     attachments_per_dossier: int = 30
     attachment_bytes_per_dossier: int = 100 * 1024 * 1024
+    # PASSWORD_HASH_METHOD: werkzeug's method for new password hashes (services/auth.py). The test
+    # suite lowers it, as Django's test settings do; `flask check` reports anything but scrypt.
+    password_hash_method: str = "scrypt"
 
     @classmethod
     def from_config(cls, config: Mapping) -> Settings:
@@ -38,7 +41,8 @@ class Settings:
                    data_max_string=int(config.get("DATA_MAX_STRING", 10000)),
                    data_max_bytes=int(config.get("DATA_MAX_BYTES", 256 * 1024)),
                    attachments_per_dossier=int(config.get("ATTACHMENTS_PER_DOSSIER", 30)),
-                   attachment_bytes_per_dossier=int(config.get("ATTACHMENT_BYTES_PER_DOSSIER", 100 * 1024 * 1024)))
+                   attachment_bytes_per_dossier=int(config.get("ATTACHMENT_BYTES_PER_DOSSIER", 100 * 1024 * 1024)),
+                   password_hash_method=config.get("PASSWORD_HASH_METHOD") or "scrypt")
 
 
 DEFAULTS = Settings()

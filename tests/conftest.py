@@ -16,6 +16,9 @@ PG_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:54
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 BACKENDS = ["sqlite", "postgresql"]
 PASSWORD = "demo1234"
+# Logins cost 0.1 s of CPU with scrypt; the suite logs in thousands of times, so its accounts are
+# hashed cheaply (the product's default stays scrypt: tests/security/test_password_hashing.py).
+CHEAP_HASH = "pbkdf2:sha256:1000"
 
 
 def _pg_admin_engine():
@@ -58,6 +61,7 @@ def _seed(app) -> None:
 
 def _config(uri: str) -> dict:
     return {"SQLALCHEMY_DATABASE_URI": uri, "TESTING": True, "SECRET_KEY": "test-suite-only-8c1f5e0a2b7d4c93a6e1", "DEMO_PASSWORD": PASSWORD,
+            "PASSWORD_HASH_METHOD": CHEAP_HASH,
             "RATELIMIT_PUBLIC": "1000 per minute", "RATELIMIT_TOKEN": "1000 per minute", "PROPAGATE_UNEXPECTED": os.environ.get("PROPAGATE_UNEXPECTED") == "1"}
 
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from .lifecycle_helpers import accepted
-from .test_admin_browser import ROOT, browser, login, server  # noqa: F401  (fixtures)
+from .test_admin_browser import ROOT, browser, login, new_page, server  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.sqlite_only
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
@@ -19,10 +19,7 @@ TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 @pytest.fixture
 def page(browser):  # noqa: F811
     """A page where axe-core may be injected (the product's CSP allows only its own scripts)."""
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN", bypass_csp=True)
-    context.set_default_timeout(15000)
-    yield context.new_page()
-    context.close()
+    yield from new_page(browser, 1366, 768, bypass_csp=True)
 
 
 def axe(page, name: str) -> list[dict]:

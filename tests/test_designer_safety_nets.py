@@ -276,6 +276,7 @@ def test_a_province_withdraws_its_variant_back_to_the_national_template(api, app
     page = office.text(office.get("/procedures/7.000006/withdraw/01"))
     assert "Hồ sơ mới của tỉnh 01 sẽ dùng mẫu quốc gia phiên bản 1." in page
     assert "1 hồ sơ đang xử lý giữ biến thể phiên bản 2 đến khi kết thúc." in page
+    assert running["code"] in page  # named, with a link to it
     r = office.post("/procedures/7.000006/withdraw/01")  # not confirmed: nothing changes
     assert r.status_code == 303
     with app.app_context():
@@ -295,3 +296,29 @@ def test_a_province_withdraws_its_variant_back_to_the_national_template(api, app
     office.token = None
     office.login("designer.19")
     assert office.get("/procedures/7.000006/withdraw/01").status_code == 403
+
+
+def test_a_province_withdraws_its_variant_over_the_api(api):
+    assert upload(api, RUNNABLE, "7.000007", who="designer.VN", scope="national").status_code == 201
+    assert api.post("/procedures/7.000007/versions/1/publish", "designer.VN").status_code == 200
+    assert upload(api, _mark(RUNNABLE, 7), "7.000007").status_code == 201
+    assert api.post("/procedures/7.000007/versions/2/publish", "designer.01").status_code == 200
+    running = start(api, "7.000007")  # on Hà Nội's variant, v2
+    path = "/procedures/7.000007/variants/01/withdrawal"
+    # another province's designer neither previews nor withdraws Hà Nội's variant
+    assert api.get(path, "designer.19").status_code in (403, 404)
+    assert api.post(path, "designer.19").status_code in (403, 404)
+    preview = api.get(path, "designer.01")
+    assert preview.status_code == 200, preview.get_json()
+    assert preview.get_json() == {"code": "7.000007", "province": "01", "withdrawn": False, "variant_version": 2,
+                                  "national_version": 1, "running": 1, "running_dossiers": [running["code"]]}
+    assert api.get("/procedures/7.000007?province=01", "designer.01").get_json()["version"] == 2  # nothing changed
+    done = api.post(path, "designer.01")
+    assert done.status_code == 200, done.get_json()
+    assert done.get_json() == {**preview.get_json(), "withdrawn": True}
+    in_force = api.get("/procedures/7.000007?province=01", "designer.01").get_json()
+    assert (in_force["version"], in_force["scope"]) == (1, "national")
+    assert start(api, "7.000007")["procedure_version"] == 1
+    again = api.post(path, "designer.01")
+    assert again.status_code in (404, 409) and again.get_json()["error"]["code"] == "no_variant"
+    assert api.get(path, "designer.01").status_code == 404

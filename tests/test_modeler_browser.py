@@ -14,7 +14,7 @@ from sqlalchemy import select
 from orchestrator.extensions import db
 from orchestrator.models import ProcedureVersion
 
-from .test_admin_browser import ROOT, browser, login, server, shot  # noqa: F401  (fixtures)
+from .test_admin_browser import ROOT, browser, laptop, login, server, shot  # noqa: F401  (fixtures)
 
 pytestmark = pytest.mark.sqlite_only
 CODE = "1.001193"
@@ -29,18 +29,6 @@ def _bundle():
         if os.environ.get("CI") == "true":
             pytest.fail(message, pytrace=False)
         pytest.skip(message)
-
-
-@pytest.fixture
-def laptop(browser):  # noqa: F811
-    context = browser.new_context(viewport={"width": 1366, "height": 768}, locale="vi-VN")
-    context.set_default_timeout(15000)
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    yield pg
-    assert errors == [], f"JavaScript errors on the page: {errors}"
-    context.close()
 
 
 def _on_screen(page, selector: str) -> bool:

@@ -41,7 +41,8 @@ RESOURCE_TAGS = {"auth", "dossiers", "events", "tasks", "procedures", "documents
                  "statistics", "operations", "notifications", "connectors", "tracking-book"}
 VERBS = {"get", "list", "start", "create", "update", "upload", "download", "set", "claim", "unclaim", "assign",
          "complete", "send", "perform", "retry", "requeue", "publish", "mark", "issue", "rotate", "revoke",
-         "subscribe", "unsubscribe", "enable", "disable", "declare", "compute", "redeliver", "delete"}
+         "subscribe", "unsubscribe", "enable", "disable", "declare", "compute", "redeliver", "delete",
+         "preview", "withdraw"}
 ONLINE = {"procedure_code": "1.001193", "province_code": "01", "commune_code": "00070",
           "applicant": {"full_name": "Lê Thị Hoa"}, "data": {}}
 IN_PERSON = {**ONLINE, "channel": 1, "data": BIRTH}

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from orchestrator.extensions import db
-from orchestrator.models import Dossier, StatDay, User
+from orchestrator.models import Dossier, StatDay, StatFold, StatOpen, User
 from orchestrator.models.types import utcnow
 from orchestrator.services import stat_days, statistics
 from orchestrator.services.auth import actor_for_user
@@ -69,4 +69,63 @@ def test_aggregates_equal_the_live_count_survive_crashes_and_are_checked(app, ap
     assert r.exit_code == 1 and "PROBLEM statistics stat_day" in r.output and "'late': 5" in r.output, r.output
     r = app.test_cli_runner().invoke(args=["stats-rebuild", "--from", (today - timedelta(days=30)).isoformat()])
     assert r.exit_code == 0 and "31 day(s)" in r.output, r.output
+    assert "PROBLEM statistics" not in app.test_cli_runner().invoke(args=["check"]).output
+
+
+def _open_figures(r: statistics.Report):
+    return (r.open, r.open_overdue, [(p.code, p.open, p.open_overdue) for p in r.procedures],
+            [(u.code, u.open, u.open_overdue) for u in r.units],
+            [(b.procedure_code, b.step_name, b.unit_code, b.open, b.open_overdue, b.oldest_due_at) for b in r.bottlenecks])
+
+
+def test_open_figures_come_from_the_workers_snapshot_counted_live_before_it(app, api, api_key, client):
+    from .admin_client import BackOffice
+    from .lifecycle_helpers import accepted
+
+    key = api_key()
+    first = accepted(api, key)["code"]
+    with app.app_context():  # a fresh database, before the worker's first fold: counted now
+        session = db.session
+        actor = actor_for_user(session, session.scalar(select(User).filter_by(username="supervisor.01")))
+        before = statistics.report(session, actor)
+        assert before.open == 1 and before.open_overdue == 0 and before.bottlenecks
+        assert _open_figures(before) == _open_figures(statistics.report(session, actor, live=True))
+        assert abs(before.open_as_of - utcnow()) < timedelta(minutes=1)
+    set_times(app, first, due=utcnow() - timedelta(days=1))  # folds: the snapshot is taken
+    second = accepted(api, key)["code"]  # after the snapshot: not in it until the next fold
+    with app.app_context():
+        session = db.session
+        kept, live = statistics.report(session, actor), statistics.report(session, actor, live=True)
+        assert (kept.open, kept.open_overdue, live.open, live.open_overdue) == (1, 1, 2, 1)
+        taken = session.get(StatFold, 1).open_taken_at
+        assert kept.open_as_of == taken and live.open_as_of > taken
+    fold(app)
+    with app.app_context():
+        session = db.session
+        kept = statistics.report(session, actor)
+        assert kept.open == 2 and kept.open_as_of > taken
+        assert _open_figures(kept) == _open_figures(statistics.report(session, actor, live=True))
+        assert _open_figures(statistics.report(session, actor, commune="00454")) == _open_figures(
+            statistics.report(session, actor, commune="00454", live=True))
+        assert _open_figures(statistics.report(session, actor, commune="00008"))[:2] == (0, 0)
+        assert stat_days.open_differences(session) == []
+        as_of = kept.open_as_of
+    assert second
+    office = BackOffice(client)
+    office.login("supervisor.01")
+    page = office.text(office.get("/statistics"))
+    shown = as_of.astimezone(TZ).strftime("%H:%M %d/%m/%Y")
+    assert f"Số hồ sơ, bước đang xử lý tính đến {shown}" in page
+    assert api.get("/statistics", "supervisor.01").get_json()["open_as_of"].startswith(
+        as_of.astimezone(TZ).strftime("%Y-%m-%dT%H:%M"))
+    office.get("/lang/en")
+    assert f"in progress as of {shown}" in office.text(office.get("/statistics"))
+
+    # `flask check` compares a fresh snapshot with a recount: a tampered row is a problem.
+    with app.app_context():
+        db.session.execute(update(StatOpen).where(StatOpen.kind == "dossier").values(open=StatOpen.open + 3))
+        db.session.commit()
+    r = app.test_cli_runner().invoke(args=["check"])
+    assert r.exit_code == 1 and "PROBLEM statistics stat_open dossier/01/00454" in r.output, r.output
+    fold(app)
     assert "PROBLEM statistics" not in app.test_cli_runner().invoke(args=["check"]).output

@@ -13,8 +13,11 @@ from orchestrator.models.types import utcnow
 from orchestrator.services.calendar import TZ
 
 from .admin_client import BackOffice
-from .lifecycle_helpers import accepted
-from .test_statistics import returned, set_times
+from orchestrator.extensions import db
+from orchestrator.models import Dossier, WorkItem
+
+from .lifecycle_helpers import BRANCH, COMMUNE, accepted, event
+from .test_statistics import fold, returned, set_times
 
 FIGURE = re.compile(r'<b data-total="(\w+)"><a class="figure-link" data-figure="\w+" href="([^"]+)">([^<]+)</a>')
 COUNT = re.compile(r'id="dossier-count">([^<]+)<')
@@ -67,6 +70,47 @@ def test_each_figure_links_to_exactly_the_dossiers_it_counts(app, api, api_key, 
     row = re.search(r'<tr data-procedure="1.013978">(.*?)</tr>', page, re.S).group(1)
     row_late = html.unescape(re.search(r'data-figure="late" href="([^"]+)"', row).group(1))
     assert "procedure=1.013978" in row_late and _listed(office, row_late)[1] == {codes["late"]}
+
+
+LINK = re.compile(r'<a class="figure-link" data-figure="(\w+)" href="([^"]+)">([^<]+)</a>')
+
+
+def _row_links(office, row: str) -> dict[str, set[str]]:
+    return {kind: _listed(office, html.unescape(href))[1] for kind, href, _n in LINK.findall(row)}
+
+
+def test_unit_bottleneck_and_withdrawn_figures_link_to_the_dossiers_of_their_steps(app, api, api_key, client):
+    key = api_key()
+    late_step, overdue, withdrawn = (accepted(api, key)["code"] for _ in range(3))
+    with app.app_context():  # the commune's reception of `late_step` was due yesterday: done late today
+        reception = db.session.query(WorkItem).join(Dossier).filter(
+            Dossier.code == late_step, WorkItem.state == "completed").one()
+        reception.due_at = utcnow() - timedelta(days=2)
+        db.session.commit()
+    set_times(app, overdue, due=utcnow() - timedelta(days=1))
+    assert event(api, key, withdrawn, "withdrawn", {"reason": "Công dân rút hồ sơ"}).status_code == 200
+    fold(app)  # issue 23: the open figures are the worker's snapshot, taken by its next fold
+    office = BackOffice(client)
+    office.login("supervisor.01")
+    page = office.text(office.get("/statistics"))
+    total = _figures(page)["withdrawn_or_stopped"]
+    assert total[1] == 1 and "outcome=withdrawn_or_stopped" in total[0]
+    assert _listed(office, total[0]) == (1, {withdrawn})
+    units = {code: _row_links(office, row) for code, row in
+             re.findall(r'<tr data-unit="([^"]+)">(.*?)</tr>', page, re.S)}
+    # three receptions done at the commune today (one late); the open steps of the two still open
+    assert units[COMMUNE] == {"steps_done": {late_step, overdue, withdrawn}, "steps_late": {late_step},
+                              "work_open": {late_step, overdue}, "work_overdue": {overdue}}
+    assert units[BRANCH] == {"steps_done": set(), "steps_late": set(), "work_open": {late_step, overdue},
+                             "work_overdue": {overdue}}
+    rows = re.findall(r'<tr data-bottleneck="1.013978 ([^"]+)">(.*?)</tr>', page, re.S)
+    assert {unit for unit, _row in rows} == {COMMUNE, BRANCH}
+    for _unit, row in rows:
+        assert _row_links(office, row) == {"work_open": {late_step, overdue}, "work_overdue": {overdue}}
+        assert "procedure=1.013978" in row and "work_step=" in row
+    # the filters are said on the list, and kept when paging
+    listed = office.text(office.client.get(html.unescape(LINK.findall(rows[0][1])[1][1])))
+    assert 'id="work-filter"' in listed and "đang quá hạn" in listed and 'name="work" value="overdue"' in listed
 
 
 def test_commune_filter_narrows_the_figures_and_their_lists(app, api, api_key, client):

@@ -212,6 +212,22 @@ class PublishedSchema(Schema):
     provinces_lacking_units = fields.List(fields.Dict())
 
 
+class WithdrawalSchema(Schema):
+    """Withdrawing a province's variant (issue 22): the province goes back to the national
+    template; unfinished dossiers keep the variant version they started on."""
+
+    code = fields.String()
+    province = fields.String()
+    withdrawn = fields.Boolean(metadata={"description": "false: a preview, nothing changed; true: done"})
+    variant_version = fields.Integer(metadata={
+        "description": "the province's variant: in force until the withdrawal, then only for running dossiers"})
+    national_version = fields.Integer(metadata={
+        "description": "the national template's version the province's new dossiers use after it"})
+    running = fields.Integer(metadata={"description": "unfinished dossiers of the province on the variant version"})
+    running_dossiers = fields.List(fields.String(), metadata={
+        "description": "their codes, oldest first (at most 100)"})
+
+
 class OfferedSchema(Schema):
     code = fields.String()
     name = fields.String()

@@ -64,8 +64,11 @@ class StatisticsSchema(Schema):
     received = fields.Integer()
     refused = fields.Integer()
     withdrawn_or_stopped = fields.Integer()
-    open = fields.Integer(metadata={"description": "now"})
-    open_overdue = fields.Integer(metadata={"description": "now"})
+    open = fields.Integer(metadata={"description": "as of `open_as_of`"})
+    open_overdue = fields.Integer(metadata={"description": "as of `open_as_of`"})
+    open_as_of = VNDateTime(metadata={"description": "when the open and overdue figures (totals, procedures', "
+                                                     "units', bottlenecks') were counted: the worker's snapshot "
+                                                     "of the open work, refreshed every minute"})
     weeks = fields.List(fields.Nested(WeekSchema))
     procedures = fields.List(fields.Nested(ProcedureStatisticsSchema))
     units = fields.List(fields.Nested(UnitStatisticsSchema))

@@ -240,21 +240,35 @@ class WorkflowRun:
 
     def dumps(self) -> str:
         """The state to store: first the completed past nothing needs is dropped (bounded state).
-        Raises StateTooLarge, before serialising anything, when it would exceed MAX_STATE_BYTES."""
+        Raises StateTooLarge, naming the step holding the most data, when the state would be
+        stored past MAX_STATE_BYTES (checked on the serialised text: walking every task's data
+        beforehand cost a completion as much CPU as serialising it)."""
         compact(self.workflow)
-        self.check_size()
-        return serializer.dumps(self.workflow, self.bundle.dialect)
+        state = serializer.dumps(self.workflow, self.bundle.dialect)
+        if len(state) > MAX_STATE_BYTES:
+            element = self._fattest_element()
+            raise StateTooLarge(f"{element or 'engine'}: dữ liệu hồ sơ vượt quá {MAX_STATE_BYTES:,} byte", element)
+        return state
 
     def check_size(self) -> None:
-        """Raise StateTooLarge when the data the workflow keeps is past MAX_STATE_BYTES (the tasks of
-        its sub-processes and called processes count too: they are stored with it)."""
+        """Raise StateTooLarge when the data the workflow keeps is past MAX_STATE_BYTES, without
+        serialising it: the dry run's check (it keeps every task, so it cannot afford `dumps`)."""
         size = 0
-        subprocesses = [sp.tasks.values() for sp in self.workflow.subprocesses.values()]
-        for task in (t for tasks in (self.workflow.tasks.values(), *subprocesses) for t in tasks):
+        for task in self._all_tasks():
             size += sandbox.data_bytes(task.data, MAX_STATE_BYTES)
             if size > MAX_STATE_BYTES:
                 element = getattr(task.task_spec, "bpmn_id", None)
                 raise StateTooLarge(f"{element or 'engine'}: dữ liệu hồ sơ vượt quá {MAX_STATE_BYTES:,} byte", element)
+
+    def _all_tasks(self) -> list:
+        """Every task stored with the workflow, those of its sub-processes and called processes too."""
+        subprocesses = [sp.tasks.values() for sp in self.workflow.subprocesses.values()]
+        return [t for tasks in (self.workflow.tasks.values(), *subprocesses) for t in tasks]
+
+    def _fattest_element(self) -> str | None:
+        """The BPMN element whose task keeps the most data."""
+        fattest = max(self._all_tasks(), key=lambda t: sandbox.data_bytes(t.data, MAX_STATE_BYTES), default=None)
+        return getattr(fattest.task_spec, "bpmn_id", None) if fattest is not None else None
 
     @property
     def completed(self) -> bool:

@@ -16,7 +16,7 @@ from .integrations import IdempotencyRecord, WebhookDelivery, WebhookSubscriptio
 from .jobs import Job, Notification
 from .procedures import FormDefinition, Procedure, ProcedureAlias, ProcedureCall, ProcedureInForce, ProcedureVersion
 from .schedules import ScheduledStart
-from .statistics import StatDay, StatFold, StatUnitDay
+from .statistics import StatDay, StatFold, StatOpen, StatUnitDay
 from .throttle import Throttle
 from .units import Unit, UnitServiceArea
 from .users import ApiKey, Integrator, RoleAssignment, Substitute, User, UserToken
@@ -25,6 +25,6 @@ __all__ = [
     "ApiKey", "Attachment", "AttachmentBlob", "AuditEvent", "CalendarDay", "Connector", "Dossier", "DossierCounter",
     "DossierParticipant", "DossierState", "DossierStatus", "FormDefinition", "IdempotencyRecord", "Integrator",
     "Job", "Notification", "Procedure", "ProcedureAlias", "ProcedureCall", "ProcedureInForce",
-    "ProcedureVersion", "RoleAssignment", "Substitute", "STATUS_NAMES", "ScheduledStart", "StatDay", "StatFold", "StatUnitDay", "Throttle", "Unit", "UnitServiceArea", "User",
+    "ProcedureVersion", "RoleAssignment", "Substitute", "STATUS_NAMES", "ScheduledStart", "StatDay", "StatFold", "StatOpen", "StatUnitDay", "Throttle", "Unit", "UnitServiceArea", "User",
     "UserToken", "WebhookDelivery", "WebhookSubscription", "WorkItem",
 ]

@@ -47,9 +47,29 @@ class StatUnitDay(db.Model):
 
 class StatFold(db.Model):
     """One row: the aggregates hold every change to dossiers updated before `folded_to` (its row
-    lock also makes folds run one at a time)."""
+    lock also makes folds run one at a time); `stat_open` was taken at `open_taken_at`."""
 
     __tablename__ = "stat_fold"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     folded_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    open_taken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class StatOpen(db.Model):
+    """The open work when the worker last took it (`StatFold.open_taken_at`): kind "dossier", the
+    unfinished dossiers of a province, commune and procedure (step_name, unit_code ""); kind "step",
+    the open steps of those dossiers per step and unit. `overdue`: due before the day the snapshot
+    was taken (`on_time.overdue_before`); `oldest_due_at`: the earliest due time (steps)."""
+
+    __tablename__ = "stat_open"
+
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    commune_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    procedure_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    step_name: Mapped[str] = mapped_column(String(300), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+    open: Mapped[int] = mapped_column(Integer, default=0)
+    overdue: Mapped[int] = mapped_column(Integer, default=0)
+    oldest_due_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -17,12 +17,11 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..models import CalendarDay, RoleAssignment, Unit, User
-from .auth import forget_actor
 from .deadlines import forget_calendars
 from .routing import forget_routes
 from ..models.users import ROLES
 from . import access, audit, search
-from .auth import Actor, create_user, revoke_credentials
+from .auth import Actor, create_user, forget_actor, hash_password, revoke_credentials
 from .deadlines import declare_day
 from .errors import Conflict, Forbidden, Invalid, NotFound
 from ..i18n import vi
@@ -162,12 +161,10 @@ def set_profile(session: Session, actor: Actor, user_id: int, full_name: str, ti
 
 
 def reset_password(session: Session, actor: Actor, user_id: int, password: str) -> User:
-    from werkzeug.security import generate_password_hash
-
     user = get_user(session, actor, user_id)
     if not password or len(password) < 8:
         raise Invalid(vi("Mật khẩu phải có ít nhất 8 ký tự."), fields={"password": vi("tối thiểu %(n)s ký tự", n=8)})
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = hash_password(session, password)
     revoke_credentials(session, user)  # whoever knew the old password is logged out everywhere
     audit.record(session, "user.password", actor.name, note=user.username)
     session.flush()

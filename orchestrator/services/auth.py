@@ -16,6 +16,7 @@ from ..models import ApiKey, Integrator, RoleAssignment, Unit, User, UserToken
 from ..models.types import utcnow
 from ..models.users import ROLES
 from ..i18n import vi
+from ..settings import settings_of
 from .cache import TTLCache, db_key
 from . import throttle
 from .errors import Invalid, Unauthenticated
@@ -94,7 +95,7 @@ def create_user(session: Session, username: str, password: str, pairs: list[tupl
         if not password or len(password) < 8:
             raise Invalid(vi("Mật khẩu phải có ít nhất 8 ký tự."),
                           fields={"password": vi("quá ngắn (tối thiểu 8 ký tự)")})
-        user = User(username=username, password_hash=generate_password_hash(password), full_name=full_name)
+        user = User(username=username, password_hash=hash_password(session, password), full_name=full_name)
         session.add(user)
     existing = {(a.role, a.unit_code) for a in user.assignments}
     for role, unit_code in pairs:
@@ -128,7 +129,7 @@ def check_password(session: Session, username: str, password: str, client: str |
     keys = [k for k in (user_key, ip_key) if k]
     throttle.check(session, *keys)
     user = session.scalar(select(User).where(User.username == username)) if username else None
-    ok = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    ok = check_password_hash(user.password_hash if user else _dummy_hash(session), password or "")
     if not user or not ok or not user.active:
         throttle.fail(session, user_key)
         if ip_key:
@@ -160,7 +161,22 @@ def revoke_credentials(session: Session, user: User) -> None:
     forget_actor(user.id)
 
 
-_DUMMY_HASH = generate_password_hash(secrets.token_hex(8))
+def hash_password(session: Session, password: str) -> str:
+    """A new password's hash, with the configured method (werkzeug's scrypt unless
+    PASSWORD_HASH_METHOD says otherwise); a stored hash names its method, so old ones still verify."""
+    return generate_password_hash(password, method=settings_of(session).password_hash_method)
+
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def _dummy_hash(session: Session) -> str:
+    """What an unknown username's password is checked against: a hash of the configured method, so
+    an unknown name costs what a known one does."""
+    method = settings_of(session).password_hash_method
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash(secrets.token_hex(8), method=method)
+    return _DUMMY_HASHES[method]
 
 
 def scope_for(provinces: list[str]) -> str:

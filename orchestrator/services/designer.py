@@ -91,7 +91,11 @@ class CatalogueRow:
 
 def catalogue(session: Session, actor: Actor, scope: str) -> list[CatalogueRow]:
     """Every procedure with a version in `scope` or a national template: what is in force there
-    (the province variant, else the national template), the drafts, and who published what."""
+    (the province variant, else the national template), the drafts, and who published what.
+    A scope that is not one (`national`, VN or a two-digit province) is 400 naming it; another
+    province's, out of the actor's reach, 404 like every resource out of reach."""
+    if not isinstance(scope, str) or not re.fullmatch(r"national|VN|\d{2}", scope):
+        raise Invalid(vi("Tham số %(name)s không hợp lệ.", name="scope"), fields={"scope": vi("mã tỉnh (2 chữ số) hoặc VN")})
     if not can_view(actor, scope):
         raise NotFound(vi("Không có phạm vi này."))
     scopes = {scope, NATIONAL}

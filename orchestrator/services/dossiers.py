@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, load_only
 
 from ..i18n import vi
 from ..models import AuditEvent, Dossier, DossierCounter, Procedure, Unit, WorkItem
-from ..models.dossiers import OPEN, DossierStatus
+from ..models.dossiers import COMPLETED, OPEN, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
 from . import access, audit, limits, on_time, outbox, procedures, search, steps, tasks
@@ -224,12 +224,46 @@ def _unit_codes(session: Session, words: str) -> list[str]:
 
 
 OUTCOMES = ("resolved", "early", "on_time", "late")  # issue 22: the statistics' figures, listed
+WITHDRAWN_OR_STOPPED = "withdrawn_or_stopped"  # an outcome too: ended withdrawn (7) or stopped (8)
+WORK = ("open", "overdue", "done", "done_late")  # issue 22: the statistics' per-unit and bottleneck figures
+
+
+def _work_condition(session: Session, now: datetime, work, work_unit, work_step, work_from, work_to):
+    """`Dossier.id IN (its work items matching every given condition)`, as `statistics._work` and
+    `_live` count them; None when no work filter is given."""
+    if work is None and not work_unit and not work_step:
+        return None
+    conds = []
+    if work_unit:
+        conds.append(WorkItem.unit_code == work_unit)
+    if work_step:
+        conds.append(WorkItem.step_name == work_step)
+    if work in ("open", "overdue"):
+        conds.append(WorkItem.state == OPEN)
+        if work == "overdue":
+            conds.append(WorkItem.due_at < on_time.overdue_before(now))
+    elif work in ("done", "done_late"):
+        conds.append(WorkItem.state == COMPLETED)
+        if work_from is not None:
+            conds.append(WorkItem.completed_at >= work_from)
+        if work_to is not None:
+            conds.append(WorkItem.completed_at < work_to)
+        if work == "done_late":
+            conds += [WorkItem.due_at.is_not(None), on_time.sql_late(session, WorkItem.completed_at, WorkItem.due_at)]
+    return Dossier.id.in_(select(WorkItem.dossier_id).where(*conds))
 
 
 def _conditions(session: Session, actor: Actor, *, q, status, procedure_code, procedure, commune_code, unit,
                 received_from, received_to, updated_since, overdue, now, province_code=None, outcome=None,
-                finished_from=None, finished_to=None, open_only=False) -> list:
+                finished_from=None, finished_to=None, open_only=False, work=None, work_unit=None, work_step=None,
+                work_from=None, work_to=None) -> list:
     conds = [access.visible_dossiers(actor)]
+    if work is not None and work not in WORK:
+        raise Invalid(vi("Bộ lọc bước không hợp lệ (một trong: %(kinds)s).", kinds=", ".join(WORK)),
+                      fields={"work": vi("không hợp lệ")})
+    by_work = _work_condition(session, now, work, work_unit, work_step, work_from, work_to)
+    if by_work is not None:
+        conds.append(by_work)
     if province_code is not None:
         conds.append(Dossier.province_code == province_code)
     if finished_from is not None:
@@ -241,6 +275,8 @@ def _conditions(session: Session, actor: Actor, *, q, status, procedure_code, pr
         if outcome != "resolved":
             conds.append(on_time.sql_outcome(session, Dossier.finished_at,
                                              func.coalesce(Dossier.legal_due_at, Dossier.due_at)) == outcome)
+    elif outcome == WITHDRAWN_OR_STOPPED:  # as `statistics` counts "Rút, dừng xử lý"
+        conds.append(Dossier.status.in_((DossierStatus.WITHDRAWN, DossierStatus.STOPPED)))
     if open_only:
         conds.append(Dossier.finished_at.is_(None))
     if q:
@@ -279,7 +315,9 @@ def list_visible(session: Session, actor: Actor, *, q: str | None = None, status
                  overdue: bool = False, sort: str = "id", after_id: int = 0, offset: int = 0, limit: int = 50,
                  count: bool = False, province_code: str | None = None, outcome: str | None = None,
                  finished_from: datetime | None = None, finished_to: datetime | None = None,
-                 open_only: bool = False) -> DossierPage:
+                 open_only: bool = False, work: str | None = None, work_unit: str | None = None,
+                 work_step: str | None = None, work_from: datetime | None = None,
+                 work_to: datetime | None = None) -> DossierPage:
     """A page of the dossiers the actor may see (`access.Visibility`, never more): the API's
     `GET /dossiers` and the back office's dossier list. `q`: words each found, folded, in the code
     or the applicant's name, ID number or phone; `procedure`: a code or words of its name; `unit`:
@@ -287,7 +325,12 @@ def list_visible(session: Session, actor: Actor, *, q: str | None = None, status
     `sort` (SORT_NAMES): "id" pages by cursor (`after_id`), the others by position (`offset`).
     `count`: also the total, counted up to COUNT_CAP. The statistics' figures (issue 22):
     `outcome` (OUTCOMES: returned, and early / on time / late by the legal due day) with the
-    return day in `finished_from`..`finished_to`, `open_only` (not finished), `province_code`."""
+    return day in `finished_from`..`finished_to`, or WITHDRAWN_OR_STOPPED (status 7 or 8, ended in
+    `finished_from`..`finished_to`), `open_only` (not finished), `province_code`; and the dossiers
+    with a work item (step) matching all of: `work` (WORK: "open" open now, "overdue" open and
+    past its step's due day, "done" completed with `completed_at` in `work_from`..`work_to`,
+    "done_late" of those, completed after its step's due day), `work_unit` (the step's unit
+    code), `work_step` (the step's name). A figure counting steps lists their dossiers, once each."""
     if sort not in SORT_NAMES:
         raise Invalid(vi("Cách sắp xếp không hợp lệ (một trong: %(sorts)s).", sorts=", ".join(SORT_NAMES)),
                       fields={"sort": vi("không hợp lệ")})
@@ -298,7 +341,8 @@ def list_visible(session: Session, actor: Actor, *, q: str | None = None, status
     conds = _conditions(session, actor, q=q, status=status, procedure_code=procedure_code, procedure=procedure,
                         commune_code=commune_code, unit=unit, received_from=received_from, received_to=received_to,
                         updated_since=updated_since, overdue=overdue, now=now, province_code=province_code,
-                        outcome=outcome, finished_from=finished_from, finished_to=finished_to, open_only=open_only)
+                        outcome=outcome, finished_from=finished_from, finished_to=finished_to, open_only=open_only,
+                        work=work, work_unit=work_unit, work_step=work_step, work_from=work_from, work_to=work_to)
     column, descending = SORTS[sort.lstrip("-")], sort.startswith("-")
     order = [Dossier.id.desc() if descending else Dossier.id.asc()]
     if column is not Dossier.id:

@@ -573,6 +573,17 @@ def running_dossiers(session: Session, version_id: int, province: str | None = N
     return session.scalar(query) or 0
 
 
+def running_dossier_codes(session: Session, version_id: int, province: str | None = None,
+                          limit: int = 100) -> list[str]:
+    """The codes of the first `limit` unfinished dossiers `running_dossiers` counts, oldest first."""
+    from ..models import Dossier
+
+    query = select(Dossier.code).where(Dossier.procedure_version_id == version_id, Dossier.finished_at.is_(None))
+    if province and province != NATIONAL:
+        query = query.where(Dossier.province_code == province)
+    return list(session.scalars(query.order_by(Dossier.id).limit(limit)))
+
+
 def delete_draft(session: Session, actor: Actor, code: str, number: int) -> None:
     """Remove a draft nobody runs; a published version is history dossiers point to (409)."""
     version = get_version(session, code, number)
@@ -615,7 +626,8 @@ def withdraw_preview(session: Session, actor: Actor, code: str, province: str) -
         raise Conflict(vi("Thủ tục %(code)s chưa có mẫu quốc gia đang áp dụng để quay về.", code=code),
                        code="no_national")
     return {"variant": link.version, "national": national.version,
-            "running": running_dossiers(session, link.version_id, province)}
+            "running": running_dossiers(session, link.version_id, province),
+            "running_codes": running_dossier_codes(session, link.version_id, province)}
 
 
 def withdraw_variant(session: Session, actor: Actor, code: str, province: str) -> dict:

@@ -9,17 +9,23 @@ folds run one at a time. Steps' transactions are untouched (they already set `up
 A counted dossier's days never move (received_at and a step's completed_at are set once; the
 statuses counted by their finished_at are final), so a day changes only by what sets `updated_at`;
 a direct edit of those columns in the database needs a `flask stats-rebuild` of the days it left.
+
+The same job then replaces `stat_open`, the snapshot of the open work (unfinished dossiers and open
+steps per province, commune, procedure, step and unit, with how many are overdue), in the fold's
+transaction with its time `stat_fold.open_taken_at`: the statistics read the open / overdue-now
+figures from it (as of that time, at most about a minute old), not from a count of every open
+dossier. `flask check` compares it with a recount when it is fresh (`open_differences`).
 """
 from __future__ import annotations
 
 from collections import defaultdict
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, delete, func, select, union
+from sqlalchemy import and_, delete, func, insert, literal, select, union
 from sqlalchemy.orm import Session
 
-from ..models import Dossier, Job, StatDay, StatFold, StatUnitDay, WorkItem
-from ..models.dossiers import COMPLETED, DossierStatus
+from ..models import Dossier, Job, StatDay, StatFold, StatOpen, StatUnitDay, WorkItem
+from ..models.dossiers import COMPLETED, OPEN, DossierStatus
 from ..models.jobs import QUEUED, RUNNING
 from ..models.types import utcnow
 from ..timezone import TZ
@@ -31,6 +37,7 @@ EVERY = timedelta(seconds=60)
 OVERLAP = timedelta(minutes=5)  # a step's transaction longer than this could be missed until a rebuild
 FIRST_FOLD = timedelta(days=2)  # with no watermark yet: the days of dossiers changed this recently
 CHECK_DAYS = 7
+CHECK_OPEN_AGE = timedelta(minutes=2)  # `flask check` compares an older snapshot of the open work with nothing
 DOSSIER_FIGURES = ("received", "early", "on_time", "late", "refused", "withdrawn", "stopped")
 UNIT_FIGURES = ("steps_done", "steps_late", "seconds", "timed")
 _ENDED = {DossierStatus.REFUSED: "refused", DossierStatus.WITHDRAWN: "withdrawn", DossierStatus.STOPPED: "stopped"}
@@ -157,7 +164,59 @@ def fold(session: Session) -> int:
     since = (mark.folded_to - OVERLAP) if mark.folded_to is not None else began - FIRST_FOLD
     count = refresh(session, touched_days(session, since))
     mark.folded_to = began
+    snapshot(session, mark)
     return count
+
+
+_OPEN_KEYS = ("kind", "province_code", "commune_code", "procedure_code", "step_name", "unit_code",
+              "open", "overdue", "oldest_due_at")
+
+
+def _open_counts(session: Session, now: datetime):
+    """The SELECTs of the open work now: unfinished dossiers (statuses 3, 7, 8 and 10 set
+    finished_at) and open steps, shaped as `stat_open`'s rows."""
+    cutoff = timing.overdue_before(now)
+    commune = func.coalesce(Dossier.commune_code, "")
+    dossiers = (select(literal("dossier"), Dossier.province_code, commune, Dossier.procedure_code, literal(""),
+                       literal(""), func.count(), func.count().filter(Dossier.due_at < cutoff),
+                       func.min(Dossier.due_at))
+                .where(Dossier.finished_at.is_(None))
+                .group_by(Dossier.province_code, commune, Dossier.procedure_code))
+    steps = (select(literal("step"), Dossier.province_code, commune, Dossier.procedure_code, WorkItem.step_name,
+                    WorkItem.unit_code, func.count(), func.count().filter(WorkItem.due_at < cutoff),
+                    func.min(WorkItem.due_at))
+             .join(Dossier, Dossier.id == WorkItem.dossier_id)
+             .where(WorkItem.state == OPEN)
+             .group_by(Dossier.province_code, commune, Dossier.procedure_code, WorkItem.step_name, WorkItem.unit_code))
+    return dossiers, steps
+
+
+def snapshot(session: Session, mark: StatFold | None = None) -> datetime:
+    """Replace `stat_open` by the open work now (DELETE + INSERT ... SELECT, in the caller's
+    transaction, under the watermark row's lock); its time."""
+    mark = mark or _watermark(session)
+    now = utcnow()
+    session.execute(delete(StatOpen))
+    for query in _open_counts(session, now):
+        session.execute(insert(StatOpen).from_select(_OPEN_KEYS, query))
+    mark.open_taken_at = now
+    return now
+
+
+def open_differences(session: Session, max_age: timedelta = CHECK_OPEN_AGE) -> list[str]:
+    """The snapshot's rows that differ from a recount with the same overdue day. Work moves all
+    the time, so this compares only a fresh snapshot (taken less than `max_age` ago) of work no
+    dossier has changed since; otherwise there is nothing to compare (no problem reported)."""
+    mark = session.get(StatFold, 1)
+    taken = mark.open_taken_at if mark is not None else None
+    if taken is None or utcnow() - taken > max_age or session.scalar(
+            select(Dossier.id).where(Dossier.updated_at >= taken).limit(1)) is not None:
+        return []
+    counted = {tuple(r[:6]): (r[6], r[7]) for query in _open_counts(session, taken) for r in session.execute(query)}
+    kept = {(r.kind, r.province_code, r.commune_code, r.procedure_code, r.step_name, r.unit_code): (r.open, r.overdue)
+            for r in session.scalars(select(StatOpen))}
+    return [f"statistics stat_open {'/'.join(key)}: stored (open, overdue) {kept.get(key)}, recounted {counted.get(key)}"
+            for key in sorted(set(counted) | set(kept)) if counted.get(key) != kept.get(key)]
 
 
 def rebuild(session: Session, start: date, end: date) -> int:

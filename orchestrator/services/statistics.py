@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from ..models import Dossier, Procedure, StatDay, StatUnitDay, Unit, WorkItem
+from ..models import Dossier, Procedure, StatDay, StatFold, StatOpen, StatUnitDay, Unit, WorkItem
 from ..models.dossiers import COMPLETED, OPEN, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
@@ -105,6 +105,7 @@ class Report:
     units: list[UnitRow]
     bottlenecks: list[StepRow]
     commune: str | None = None  # issue 22: the figures of one commune's dossiers
+    open_as_of: datetime | None = None  # issue 23: when the open / overdue figures were counted
 
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100  # the days a report or a book may ask for (year 9999 would overflow)
@@ -163,7 +164,9 @@ def report(session: Session, actor: Actor, scope: str | None = None, start: date
     """The figures of a province (or VN) and period, of one commune's dossiers when `commune`;
     each dossier figure is what `dossiers.list_visible` lists with the same filters. Days before
     today come from the worker's daily aggregates (`stat_days`, issue 23), today is counted now;
-    `live` counts the whole period now (what the aggregates are checked against)."""
+    the open / overdue figures come from the worker's snapshot of the open work (`open_as_of`),
+    counted now when there is none yet; `live` counts everything now (what both are checked
+    against)."""
     scope = access.statistics_scope(actor, scope, session)
     commune = _commune(session, scope, commune)
     start, end = period(start, end)
@@ -194,10 +197,31 @@ def report(session: Session, actor: Actor, scope: str | None = None, start: date
         weeks[d - timedelta(days=d.weekday())].outcomes.add(result, count)
         procedures.setdefault(code, ProcedureRow(code, "")).outcomes.add(result, count)
 
-    open_rows = session.execute(  # open = not finished (statuses 3, 7, 8 and 10 set finished_at)
-        select(Dossier.procedure_code, func.count(), func.count().filter(Dossier.due_at < overdue_before))
-        .where(in_scope, Dossier.finished_at.is_(None)).group_by(Dossier.procedure_code)
-    ).all()
+    taken = None if live else session.scalar(select(StatFold.open_taken_at).where(StatFold.id == 1))
+    if taken is None:
+        open_rows = session.execute(  # open = not finished (statuses 3, 7, 8 and 10 set finished_at)
+            select(Dossier.procedure_code, func.count(), func.count().filter(Dossier.due_at < overdue_before))
+            .where(in_scope, Dossier.finished_at.is_(None)).group_by(Dossier.procedure_code)
+        ).all()
+        waiting = session.execute(
+            select(Dossier.procedure_code, WorkItem.step_name, WorkItem.unit_code, func.count(),
+                   func.count().filter(WorkItem.due_at < overdue_before), func.min(WorkItem.due_at))
+            .join(Dossier, Dossier.id == WorkItem.dossier_id)
+            .where(in_scope, WorkItem.state == OPEN)
+            .group_by(Dossier.procedure_code, WorkItem.step_name, WorkItem.unit_code)
+        ).all()
+    else:  # the worker's snapshot (`stat_days.snapshot`), taken at most about a minute ago
+        of_snapshot = [] if scope == "VN" else [StatOpen.province_code == scope]
+        if commune is not None:
+            of_snapshot.append(StatOpen.commune_code == commune)
+        open_rows = session.execute(
+            select(StatOpen.procedure_code, func.sum(StatOpen.open), func.sum(StatOpen.overdue))
+            .where(StatOpen.kind == "dossier", *of_snapshot).group_by(StatOpen.procedure_code)).all()
+        waiting = session.execute(
+            select(StatOpen.procedure_code, StatOpen.step_name, StatOpen.unit_code, func.sum(StatOpen.open),
+                   func.sum(StatOpen.overdue), func.min(StatOpen.oldest_due_at))
+            .where(StatOpen.kind == "step", *of_snapshot)
+            .group_by(StatOpen.procedure_code, StatOpen.step_name, StatOpen.unit_code)).all()
     for code, count in received.items():
         procedures.setdefault(code, ProcedureRow(code, "")).received = count
     for code, count, overdue in open_rows:
@@ -215,21 +239,15 @@ def report(session: Session, actor: Actor, scope: str | None = None, start: date
         open=sum(r[1] for r in open_rows), open_overdue=sum(r[2] for r in open_rows),
         weeks=[weeks[k] for k in sorted(weeks)],
         procedures=sorted(procedures.values(), key=lambda r: (-r.outcomes.resolved, -r.open, r.code)),
-        **_work(session, in_scope, done, overdue_before), commune=commune,
+        **_work(session, done, waiting), commune=commune, open_as_of=taken or now,
     )
 
 
-def _work(session: Session, in_scope, done: dict, overdue_before: datetime, limit: int = 10) -> dict:
+def _work(session: Session, done: dict, waiting, limit: int = 10) -> dict:
     """Per unit: steps finished in the period (`done`: unit -> [count, late, seconds, timed]; late
-    ones: after the step's due day), average hours a step stayed with the unit, open steps now and
-    how many are overdue; and the steps where most open work is overdue."""
-    waiting = session.execute(
-        select(Dossier.procedure_code, WorkItem.step_name, WorkItem.unit_code, func.count(),
-               func.count().filter(WorkItem.due_at < overdue_before), func.min(WorkItem.due_at))
-        .join(Dossier, Dossier.id == WorkItem.dossier_id)
-        .where(in_scope, WorkItem.state == OPEN)
-        .group_by(Dossier.procedure_code, WorkItem.step_name, WorkItem.unit_code)
-    ).all()
+    ones: after the step's due day), average hours a step stayed with the unit, open steps and
+    how many are overdue (`waiting`: (procedure, step, unit, open, overdue, oldest due)); and the
+    steps where most open work is overdue."""
     units: dict[str, UnitRow] = {}
     for code, (count, late, total, timed) in done.items():
         units[code] = UnitRow(code, "", steps_done=count, steps_late=late,

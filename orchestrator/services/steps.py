@@ -217,7 +217,7 @@ class Step:
         connectors.enqueue_started(session, dossier, run)  # service tasks reached: their calls, as jobs
         try:
             self.state_row.state = run.dumps()
-        except StateTooLarge as exc:  # raised before anything is serialised; the caller's transaction rolls back
+        except StateTooLarge as exc:  # nothing stored: the caller's transaction rolls back
             raise Rejected(vi("Bước này sẽ làm dữ liệu hồ sơ vượt quá giới hạn lưu trữ (%(detail)s); không có gì "
                               "được lưu: hãy bớt dữ liệu hoặc tệp nhúng trong biểu mẫu.", detail=exc.message),
                            code="state_too_large") from None

@@ -976,6 +976,10 @@ API_ACTIONS = [
     Action("api-delete-draft", "api", "DELETE", V, procedure_writer, "draft", consumes=True),
     Action("api-get-decision", "api", "GET", V + "/decisions/{decision}", version_insider(HOME_PROVINCE),
            "draft_with_decision"),
+    Action("api-withdraw-variant-preview", "api", "GET", "/api/v1/procedures/{code}/variants/{province}/withdrawal",
+           procedure_writer, "province_variant"),
+    Action("api-withdraw-variant", "api", "POST", "/api/v1/procedures/{code}/variants/{province}/withdrawal",
+           procedure_writer, "province_variant", consumes=True),
     # reference data and figures
     Action("api-units", "api", "GET", "/api/v1/units?parent=01&per_page=5", anyone),
     Action("api-calendar-due", "api", "GET",
