@@ -33,3 +33,17 @@ class BackOffice:
 
     def text(self, response) -> str:
         return response.get_data(as_text=True)
+
+
+def user_id(app, username: str) -> int:
+    """The id of a seeded user (what back-office URLs of a user carry)."""
+    from sqlalchemy import select
+
+    from orchestrator.extensions import db
+    from orchestrator.models import User
+
+    with app.app_context():
+        uid = db.session.scalar(select(User.id).where(User.username == username))
+        db.session.remove()
+    assert uid is not None, username
+    return uid

@@ -4,22 +4,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from .admin_client import BackOffice
+from .admin_client import BackOffice, user_id
 
 
 @pytest.fixture
 def office(client):
     return BackOffice(client)
-
-
-def _user_id(app, username: str) -> int:
-    from orchestrator.extensions import db
-    from orchestrator.models import User
-
-    with app.app_context():
-        uid = db.session.scalar(select(User.id).where(User.username == username))
-        db.session.remove()
-        return uid
 
 
 def _count(app, model, *where) -> int:
@@ -40,11 +30,11 @@ def test_admin_of_a_province_manages_only_its_users(office, app, api):
     assert "reception.05443" not in page and "designer.19" not in page and "designer.VN" not in page
     assert "reception.00070" in office.text(office.get("/users?q=00070"))
     assert "designer.01" not in office.text(office.get("/users?q=00070"))
-    other = _user_id(app, "reception.05443")
+    other = user_id(app, "reception.05443")
     assert office.get(f"/users/{other}").status_code == 404
     assert office.post(f"/users/{other}/active", {"active": "0"}).status_code == 404
     assert office.post(f"/users/{other}/roles", {"role": "leader", "unit_code": "00070"}).status_code == 404
-    mine = _user_id(app, "reception.00070")
+    mine = user_id(app, "reception.00070")
     before = _count(app, RoleAssignment)
     r = office.post(f"/users/{mine}/roles", {"role": "leader", "unit_code": "05443"}, referrer=f"/users/{mine}")
     assert r.status_code == 403 and _count(app, RoleAssignment) == before
@@ -57,7 +47,7 @@ def test_admin_of_a_province_manages_only_its_users(office, app, api):
     r = office.post("/users", {"username": "specialist2.00070", "password": "long-enough-1", "full_name": "Cán bộ",
                                "role": "specialist", "unit_code": "00070"}, referrer="/users")
     assert r.status_code == 303
-    new = _user_id(app, "specialist2.00070")
+    new = user_id(app, "specialist2.00070")
     assert api.client.post("/api/v1/auth/token", json={"username": "specialist2.00070",
                                                        "password": "long-enough-1"}).status_code == 200
     assert office.post(f"/users/{new}/active", {"active": "0"}, referrer=f"/users/{new}").status_code == 303

@@ -6,24 +6,13 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import select
 
-from .admin_client import BackOffice
+from .admin_client import BackOffice, user_id
 
 
 @pytest.fixture
 def office(client):
     return BackOffice(client)
-
-
-def _user_id(app, username: str) -> int:
-    from orchestrator.extensions import db
-    from orchestrator.models import User
-
-    with app.app_context():
-        uid = db.session.scalar(select(User.id).where(User.username == username))
-        db.session.remove()
-        return uid
 
 
 # -- a. unit pickers -----------------------------------------------------------------------------
@@ -50,7 +39,7 @@ def test_unit_lookup_of_the_national_administrator_reaches_every_province(client
 
 def test_role_forms_use_the_unit_picker_and_the_server_still_checks_the_code(office, app):
     office.login("admin.01")
-    uid = _user_id(app, "reception.00070")
+    uid = user_id(app, "reception.00070")
     for page in (office.get("/users"), office.get(f"/users/{uid}")):
         html = office.text(page)
         assert re.search(r'<input name="unit_code"[^>]*data-unit-picker[^>]*data-lookup="/admin/units/lookup"', html)

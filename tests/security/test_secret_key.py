@@ -6,11 +6,10 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 from flask.sessions import SecureCookieSessionInterface
-from sqlalchemy import select
 
 from orchestrator import create_app
 
-from ..admin_client import BackOffice
+from ..admin_client import BackOffice, user_id
 from ..conftest import _config
 
 STRONG = "9d0c6f3e2a71b84c5e06d9f1a3b7c2e4d8f05a16"
@@ -41,17 +40,6 @@ def make_app(database_uri):
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
-
-
-def _user_id(app, username: str) -> int:
-    from orchestrator.extensions import db
-    from orchestrator.models import User
-
-    with app.app_context():
-        uid = db.session.scalar(select(User.id).where(User.username == username))
-        db.session.remove()
-    assert uid is not None
-    return uid
 
 
 def _cookie_signed_with(key: str, user_id: int) -> str:
@@ -99,7 +87,7 @@ def test_a_cookie_forged_with_change_me_opens_nothing(make_app):
     with pytest.raises(RuntimeError, match="well-known"):
         make_app(SECRET_KEY="change-me")  # the shipped docker-compose value: the app does not start
     app = make_app()
-    admin = _user_id(app, ADMIN)
+    admin = user_id(app, ADMIN)
     forged = _users_page_with(app, _cookie_signed_with("change-me", admin))
     assert forged.status_code in (302, 403)
     if forged.status_code == 302:
