@@ -22,6 +22,12 @@ def num(value) -> str:
     return format_decimal(value, format="#,##0.#")
 
 
+@bp.app_template_filter("score")
+def score(value) -> str:
+    """An average rating with two decimals as the page language writes it: "4,67" / "4.67"."""
+    return "—" if value is None else format_decimal(value, format="0.00")
+
+
 @bp.app_template_filter("pct")
 def pct(rate) -> str:
     """A share (0..1) as a percentage with at most one decimal: "95,5 %" / "95.5%"; None: "—"."""

@@ -1,13 +1,16 @@
 """Sessions and API tokens: every user's own (the account page, linked from the header) and,
-for administrators, a managed user's (the user page). Thin views over services/auth.py, which
+for administrators, a managed user's (the user page); on the account page also the daily email
+digest of one's notifications (services/officer_digest.py). Thin views over services/auth.py, which
 asks services/access.py who may see and revoke them."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import login_required
 
 from orchestrator.extensions import db
+from orchestrator.models import User
+from orchestrator.services import officer_digest
 from orchestrator.services import tokens as tokens_service
 
 from .blueprint import bp
@@ -19,7 +22,18 @@ from .views_auth import current_actor, role_required
 def account():
     actor = current_actor()
     tokens = tokens_service.list_tokens(db.session, actor)
-    return render_template("admin/account.html", tokens=tokens)
+    return render_template("admin/account.html", tokens=tokens, me=db.session.get(User, actor.user_id))
+
+
+@bp.post("/account/digest")
+@login_required
+def account_digest():
+    """The daily email digest of one's notifications (issue 24): on with an address, or off."""
+    officer_digest.set_preferences(db.session, current_actor(), enabled=request.form.get("digest_enabled") == "1",
+                                   email=request.form.get("digest_email", ""))
+    db.session.commit()
+    flash(_("Đã lưu lựa chọn nhận bản tổng hợp thông báo qua email."), "ok")
+    return redirect(url_for("admin.account"), 303)
 
 
 @bp.post("/account/tokens/<int:token_id>/revoke")

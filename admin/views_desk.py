@@ -16,7 +16,7 @@ from orchestrator.id_numbers import FORMAT, PROVINCE, REQUIRED, id_number_proble
 from orchestrator.models import STATUS_NAMES, DossierStatus, Unit
 from orchestrator.services import access, attachments, desk as desk_service, documents, search
 from orchestrator.services import dossiers as dossier_service
-from orchestrator.services.errors import Conflict, Forbidden, Invalid, ServiceError, TooLarge
+from orchestrator.services.errors import Conflict, Forbidden, Invalid, Rejected, ServiceError, TooLarge
 from orchestrator.services.units import names as unit_names
 
 from .params import text_arg
@@ -114,6 +114,16 @@ def _applicant(posted) -> tuple[dict, dict]:
     return {k: v for k, v in applicant.items() if v}, errors
 
 
+def _notify(posted, applicant: dict) -> dict | None:
+    """The citizen's choice of channels (the checkboxes) and contacts; a contact left empty is the
+    one the applicant gave above (the service checks them: `citizen_notices.consent`)."""
+    channels = [c for c in posted.getlist("notify-channels") if c]
+    if not channels:
+        return None
+    return {"channels": channels, "email": posted.get("notify-email", "").strip() or applicant.get("email", ""),
+            "phone": posted.get("notify-phone", "").strip() or applicant.get("phone", "")}
+
+
 def _outcome(posted) -> dict:
     result = posted.get("reception_result") or "accept"
     reception = {"reception_result": result}
@@ -171,7 +181,8 @@ def desk_receive():
     try:
         step = dossier_service.start(db.session, actor, procedure_code=code, province_code=unit.province_code,
                                      commune_code=commune, channel=IN_PERSON, applicant=applicant, data=data,
-                                     received_by_unit=unit.code, reception=reception)
+                                     received_by_unit=unit.code, reception=reception,
+                                     notify=_notify(posted, applicant))
         dossier = step.dossier
         if dossier.status == DossierStatus.REFUSED:  # a refused file goes back to the citizen, unstored
             if files:
@@ -181,7 +192,7 @@ def desk_receive():
             for name, content in files:
                 attachments.upload(db.session, actor, dossier, attachments.APPLICANT_DOCUMENT, name, content,
                                    storage, limit)
-    except (Invalid, Conflict, TooLarge) as exc:
+    except (Invalid, Conflict, TooLarge, Rejected) as exc:
         fields = {_field_name(k): v for k, v in exc.fields.items()}
         return again(exc.message, fields)
     db.session.commit()
@@ -192,7 +203,8 @@ def _field_name(key: str) -> str:
     """The page's name of a field the service names: the form's own (`reception.x` → `x`), the
     place (the desk's commune), the files."""
     key = key.removeprefix("reception.")
-    return {"commune_code": "desk-commune", "file": "desk-files"}.get(key, key)
+    return {"commune_code": "desk-commune", "file": "desk-files", "notify.channels": "notify-channels",
+            "notify.email": "notify-email", "notify.phone": "notify-phone"}.get(key, key)
 
 
 @bp.get("/desk/<code>")

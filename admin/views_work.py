@@ -17,7 +17,7 @@ from orchestrator.models import STATUS_NAMES, DossierStatus
 from orchestrator.models.dossiers import COMPLETED, FINAL_STATUSES, OPEN
 from orchestrator.services import access, attachments, documents, events, inbox as inbox_service, lifecycle, tasks, versions
 from orchestrator.services import dossiers as dossier_service
-from orchestrator.services import history_text
+from orchestrator.services import delivery_log, history_text
 from orchestrator.services import forms
 from orchestrator.services.errors import Conflict, Forbidden, Invalid
 from orchestrator.services.units import names as unit_names
@@ -222,8 +222,17 @@ def takeover_request(task_id: str):
 def dossier(code: str):
     actor = current_actor()
     d = dossier_service.get_visible(db.session, actor, code)
+    delivery = delivery_log.entries(db.session, d) if delivery_log.may_read(db.session, actor, d) else None
     return render_template("admin/dossier.html", may_act=access.takes_part(db.session, actor, d),
-                           today=date.today().isoformat(), **_dossier_context(d))
+                           today=date.today().isoformat(), delivery=delivery, **_dossier_context(d))
+
+
+@bp.get("/dossiers/<code>/messages")
+@role_required("admin")
+def dossier_messages(code: str):
+    """The delivery log for administrators, who do not open the officers' dossier page."""
+    d, entries = delivery_log.for_dossier(db.session, current_actor(), code)
+    return render_template("admin/dossier_messages.html", dossier=d, entries=entries)
 
 
 def _action_body(form) -> dict:

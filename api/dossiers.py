@@ -5,15 +5,16 @@ from flask import current_app, request
 
 from orchestrator.extensions import db, limiter
 from orchestrator.services import dossiers as service
-from orchestrator.services import history_text, versions
+from orchestrator.services import delivery_log, history_text, versions
 from orchestrator.services.tracking import code_prefix
 
 from .auth import authenticated, current_actor
 from .blueprint import bp
 from .errors import documented
-from .messages import language
+from .messages import in_language, language
 from .http import committed, dossier_body, history_choice, idempotency
 from .schemas.common import encode_cursor
+from .schemas.delivery_log import DeliveryLogSchema
 from .schemas.dossiers import (
     DossierDetailSchema, DossierListSchema, DossierQuerySchema, DossierStartSchema, HistoryPageSchema,
     HistoryQuerySchema, PublicDossierSchema,
@@ -26,7 +27,7 @@ from .views import HistoryEntry
 @history_choice
 @bp.arguments(DossierStartSchema)
 @bp.response(201, DossierDetailSchema)
-@documented(400, 401, 403, 404, 409)
+@documented(400, 401, 403, 404, 409, 422)
 def start_dossier(args):
     """Start a dossier: integrators (online, status 1) or a reception officer (in person) with the
     desk's outcome in `reception.reception_result`: `accept` (default, status 2, the legal period
@@ -41,7 +42,8 @@ def start_dossier(args):
     step = service.start(db.session, actor, procedure_code=args["procedure_code"],
                          province_code=args["province_code"], commune_code=args["commune_code"],
                          channel=channel, applicant=args["applicant"], data=args["data"],
-                         received_by_unit=args.get("received_by_unit"), reception=args["reception"])
+                         received_by_unit=args.get("received_by_unit"), reception=args["reception"],
+                         notify=args.get("notify"))
     if record is not None:
         record.resource = step.dossier.code
     return committed(step, 201)
@@ -91,6 +93,20 @@ def list_dossier_history(args, code: str):
     texts = history_text.texts(db.session, events, versions.of(dossier), language())
     return {"items": [HistoryEntry(e, t) for e, t in zip(events, texts)],
             "next_cursor": encode_cursor({"after": events[-1].id} if more else None)}
+
+
+@bp.get("/dossiers/<code>/messages")
+@authenticated
+@bp.response(200, DeliveryLogSchema)
+@documented(401, 403, 404)
+def list_dossier_messages(code: str):
+    """The delivery log: the messages sent, or being sent, to the dossier's citizen (event,
+    channel, masked contact, state, attempts, last error), oldest first. For administrators of
+    the dossier's province (or VN); who else sees the dossier gets 403, who does not, 404."""
+    _dossier, entries = delivery_log.for_dossier(db.session, current_actor(), code)
+    lang = language()
+    return {"items": [{**vars(e), "event_label": in_language(e.event_label, lang),
+                       "state_label": in_language(e.state_label, lang)} for e in entries]}
 
 
 def _code_prefix_key() -> str:

@@ -90,10 +90,8 @@ def floor_routes(app, dossiers: list[dict]) -> dict:
         for code in {d["code"] for d in dossiers}:
             dossier = db.session.query(Dossier).filter_by(code=code).one()
             if str(dossier.procedure_version_id) not in out:
-                lanes = steps.routes_for(db.session, dossier)
                 out[str(dossier.procedure_version_id)] = {
-                    step_id: (lanes[s["lane_id"]].unit_code, lanes[s["lane_id"]].role)
-                    for step_id, s in steps.step_model(dossier).items() if s.get("lane_id") in lanes}
+                    step_id: (route.unit_code, route.role) for step_id, route in steps.routes_for(db.session, dossier).items()}
         db.session.rollback()
     return out
 

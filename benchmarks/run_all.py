@@ -41,7 +41,14 @@ BENCHMARKS: dict[str, tuple[str, list[str], list[str]]] = {
     "inbox": ("officers' inbox page, 5,000 open tasks", [], ["--runs", "10"]),
     "instructions": ("instructions per completion in the web process (callgrind; for A/B of changes)",
                      [], ["--dossiers", "3"]),
+    "instructions_floor": ("the same for the raw-SQL floor (benchmarks/http_floor.py)", ["--app", "floor"],
+                           ["--app", "floor", "--dossiers", "3"]),
+    "notifications": ("citizens' emails drained by 2 workers to an SMTP server on 127.0.0.1 (issue 24)", [],
+                      ["--messages", "1000"]),
 }
+
+
+SCRIPTS = {"instructions_floor": "instructions"}  # a benchmark run twice, with other arguments
 
 
 def run(name: str, args: list[str], out_dir: Path) -> tuple[int, list[dict], float]:
@@ -49,7 +56,7 @@ def run(name: str, args: list[str], out_dir: Path) -> tuple[int, list[dict], flo
     rows: list[dict] = []
     out = out_dir / f"{name}.txt"
     with out.open("w") as full:
-        proc = subprocess.Popen([sys.executable, str(HERE / f"{name}.py"), *args], stdout=subprocess.PIPE,
+        proc = subprocess.Popen([sys.executable, str(HERE / f"{SCRIPTS.get(name, name)}.py"), *args], stdout=subprocess.PIPE,
                                 text=True, cwd=HERE.parent)
         for line in proc.stdout:
             if line.startswith(PREFIX):

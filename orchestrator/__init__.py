@@ -71,6 +71,21 @@ def _password_hash_method(app: Flask) -> None:
     app.config["PASSWORD_HASH_METHOD"] = value
 
 
+_mail_mode_said: set = set()
+
+
+def _say_mail_mode(app: Flask) -> None:
+    """Once per process at start-up: where citizens' emails go when no SMTP server is configured
+    (the log, as a development catch-all) — never a silent drop (docs/notifications.md)."""
+    import logging
+
+    if app.config.get("SMTP_HOST") or "no-smtp" in _mail_mode_said:
+        return
+    _mail_mode_said.add("no-smtp")
+    logging.getLogger("orchestrator.messages").warning(
+        "SMTP_HOST is not set: citizens' emails are written to the log (recipient masked), not sent")
+
+
 def create_app(config: dict | None = None) -> Flask:
     app = Flask(__name__, instance_relative_config=True)
     app.config.from_object(Config)
@@ -107,6 +122,7 @@ def create_app(config: dict | None = None) -> Flask:
     from . import cli
 
     cli.register(app)
+    _say_mail_mode(app)
 
     @app.get("/healthz")
     def healthz():

@@ -1,6 +1,7 @@
 """`flask --app orchestrator ...` commands for set-up, seeding and administration."""
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -60,6 +61,7 @@ def register(app: Flask) -> None:
             session.commit()
             first = last + timedelta(days=1)
         stat_days.snapshot(session)  # and the snapshot of the open work
+        stat_days.analyze(session)
         session.commit()
         click.echo(f"Statistics' daily aggregates rebuilt: {days} day(s) from {start} to {end}.")
 
@@ -74,7 +76,9 @@ def register(app: Flask) -> None:
     @app.cli.command("worker")
     @click.option("--once", is_flag=True, help="run the jobs due now, then exit")
     @click.option("--threads", default=1, show_default=True, help="worker threads in this process")
-    def worker(once, threads):
+    @click.option("--lease", default=60, show_default=True, type=click.IntRange(2, 3600),
+                  help="seconds a job stays with this worker before another may take it (a dead worker's)")
+    def worker(once, threads, lease):
         """Run the background worker (timers, reminders, deliveries)."""
         import signal
         import threading
@@ -89,7 +93,7 @@ def register(app: Flask) -> None:
             once_worker.start_periodic()
             click.echo(f"Jobs run: {once_worker.run_until_idle()}")
             return
-        workers = [Worker(app) for _ in range(max(1, threads))]
+        workers = [Worker(app, lease=timedelta(seconds=lease)) for _ in range(max(1, threads))]
 
         def stop(*_):
             for w in workers:
@@ -125,6 +129,11 @@ def register(app: Flask) -> None:
         if app.config["PASSWORD_HASH_METHOD"] != "scrypt":  # the test suite's cheap hashes, never production
             click.echo(f"WARNING new passwords are hashed with {app.config['PASSWORD_HASH_METHOD']} (PASSWORD_HASH_METHOD), "
                        "not werkzeug's scrypt")
+        from .services.channels import describe
+        from .settings import Settings
+
+        for line in describe(Settings.from_config(app.config)):  # where citizens' messages go (issue 24)
+            click.echo(("WARNING " if "not set" in line else "NOTE ") + line)
         click.echo(f"{len(problems)} problem(s) found.")
         if problems:
             raise SystemExit(1)

@@ -95,6 +95,24 @@ class Config:
     WEBHOOK_ALLOW_PRIVATE = _bool("WEBHOOK_ALLOW_PRIVATE")
     PORTAL_SYNC_URL = os.environ.get("PORTAL_SYNC_URL")
     PORTAL_SYNC_TOKEN = os.environ.get("PORTAL_SYNC_TOKEN")
+    # Citizens' messages (issue 24, docs/notifications.md). Without SMTP_HOST emails are written to
+    # the log (said at start-up); without SMS_PROVIDER_URL / ZALO_ZNS_URL those messages are dead.
+    SMTP_HOST = os.environ.get("SMTP_HOST") or None
+    SMTP_PORT = int(os.environ.get("SMTP_PORT", 587))
+    SMTP_USER = os.environ.get("SMTP_USER") or None
+    SMTP_PASSWORD = os.environ.get("SMTP_PASSWORD") or None
+    SMTP_STARTTLS = _bool("SMTP_STARTTLS", True)
+    MAIL_FROM = os.environ.get("MAIL_FROM", "no-reply@dichvucong.local")
+    SMS_PROVIDER_URL = os.environ.get("SMS_PROVIDER_URL") or None
+    SMS_PROVIDER_KEY = os.environ.get("SMS_PROVIDER_KEY") or None
+    ZALO_ZNS_URL = os.environ.get("ZALO_ZNS_URL") or None
+    ZALO_ACCESS_TOKEN = os.environ.get("ZALO_ACCESS_TOKEN") or None
+    MESSAGES_TIMEOUT = float(os.environ.get("MESSAGES_TIMEOUT", 10))
+    MESSAGES_MAX_ATTEMPTS = int(os.environ.get("MESSAGES_MAX_ATTEMPTS", 8))
+    MESSAGES_PER_RECIPIENT_PER_HOUR = int(os.environ.get("MESSAGES_PER_RECIPIENT_PER_HOUR", 20))
+    # The site's public address (https://dichvucong.example.vn): citizens' messages link to its
+    # tracking page /tra-cuu; unset, they carry the path only.
+    PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL") or None
     LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     LOG_FORMAT = os.environ.get("LOG_FORMAT", "json")
 

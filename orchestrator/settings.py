@@ -28,6 +28,21 @@ class Settings:
     # PASSWORD_HASH_METHOD: werkzeug's method for new password hashes (services/auth.py). The test
     # suite lowers it, as Django's test settings do; `flask check` reports anything but scrypt.
     password_hash_method: str = "scrypt"
+    # Citizens' messages (services/messages.py, services/channels.py; docs/notifications.md)
+    smtp_host: str | None = None  # SMTP_HOST: unset, emails are written to the log and count as sent
+    smtp_port: int = 587
+    smtp_user: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    smtp_starttls: bool = True
+    mail_from: str = "no-reply@dichvucong.local"
+    sms_provider_url: str | None = None  # SMS_PROVIDER_URL: unset, SMS messages are dead
+    sms_provider_key: str | None = field(default=None, repr=False)
+    zalo_zns_url: str | None = None  # ZALO_ZNS_URL: unset, Zalo messages are dead
+    zalo_access_token: str | None = field(default=None, repr=False)
+    messages_timeout: float = 10.0  # MESSAGES_TIMEOUT (seconds) of every SMTP or HTTP call
+    messages_max_attempts: int = 8
+    messages_per_recipient_per_hour: int = 20
+    public_base_url: str | None = None  # PUBLIC_BASE_URL: the site's address, for the tracking link in messages
 
     @classmethod
     def from_config(cls, config: Mapping) -> Settings:
@@ -42,7 +57,21 @@ class Settings:
                    data_max_bytes=int(config.get("DATA_MAX_BYTES", 256 * 1024)),
                    attachments_per_dossier=int(config.get("ATTACHMENTS_PER_DOSSIER", 30)),
                    attachment_bytes_per_dossier=int(config.get("ATTACHMENT_BYTES_PER_DOSSIER", 100 * 1024 * 1024)),
-                   password_hash_method=config.get("PASSWORD_HASH_METHOD") or "scrypt")
+                   password_hash_method=config.get("PASSWORD_HASH_METHOD") or "scrypt",
+                   smtp_host=config.get("SMTP_HOST") or None,
+                   smtp_port=int(config.get("SMTP_PORT", 587)),
+                   smtp_user=config.get("SMTP_USER") or None,
+                   smtp_password=config.get("SMTP_PASSWORD") or None,
+                   smtp_starttls=bool(config.get("SMTP_STARTTLS", True)),
+                   mail_from=config.get("MAIL_FROM") or "no-reply@dichvucong.local",
+                   sms_provider_url=config.get("SMS_PROVIDER_URL") or None,
+                   sms_provider_key=config.get("SMS_PROVIDER_KEY") or None,
+                   zalo_zns_url=config.get("ZALO_ZNS_URL") or None,
+                   zalo_access_token=config.get("ZALO_ACCESS_TOKEN") or None,
+                   messages_timeout=float(config.get("MESSAGES_TIMEOUT", 10.0)),
+                   messages_max_attempts=int(config.get("MESSAGES_MAX_ATTEMPTS", 8)),
+                   messages_per_recipient_per_hour=int(config.get("MESSAGES_PER_RECIPIENT_PER_HOUR", 20)),
+                   public_base_url=(config.get("PUBLIC_BASE_URL") or "").rstrip("/") or None)
 
 
 DEFAULTS = Settings()

@@ -44,12 +44,14 @@ class Worker:
 
     # Jobs ---------------------------------------------------------------------------------
     def start_periodic(self) -> None:
-        """Queue the periodic jobs that keep themselves going (the statistics' daily aggregates)."""
-        from .services import stat_days
+        """Queue the periodic jobs that keep themselves going (the statistics' daily aggregates, the
+        officers' daily email digest)."""
+        from .services import officer_digest, stat_days
 
         with self.app.app_context():
             try:
                 stat_days.ensure_job(db.session)
+                officer_digest.ensure_job(db.session)
                 db.session.commit()
             except Exception:  # noqa: BLE001 - the next worker start queues it
                 db.session.rollback()

@@ -155,7 +155,8 @@ BAD_PARAMETERS_BY_USER = {  # issue 22, 3d: every page's parameters, one login e
     ],
     "designer.01": [("/procedures", {"scope": ["XX", "1", NUL]}),
                     ("/procedures/1.001193/v/1/compare", {"with": ["abc", "-1", "0", "1.5"]})],
-    "admin.VN": [("/users", {"role": ["king"], "active": ["maybe"], "q": [NUL, "x" * 201]})],
+    "admin.VN": [("/users", {"role": ["king"], "active": ["maybe"], "q": [NUL, "x" * 201]}),
+                 ("/message-templates", {"scope": ["XX", "99", NUL, CR, "x" * 11]})],
 }
 
 

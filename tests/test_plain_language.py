@@ -248,14 +248,34 @@ def test_people_of_a_history_are_read_in_one_query(app, api, api_key):
         events = dossiers.history(db.session, dossier)
         version = versions.of(dossier)
         assert len({e.actor for e in events}) >= 3
-        statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        sa_event.listen(db.engine, "before_cursor_execute", listener)
-        try:
-            texts = history_text.texts(db.session, events, version)
-        finally:
-            sa_event.remove(db.engine, "before_cursor_execute", listener)
+        history_text._people.clear()
+
+        def sentences():
+            statements = []
+            listener = lambda *args: statements.append(args[2])  # noqa: E731
+            sa_event.listen(db.engine, "before_cursor_execute", listener)
+            try:
+                return history_text.texts(db.session, events, version), statements
+            finally:
+                sa_event.remove(db.engine, "before_cursor_execute", listener)
+
+        texts, statements = sentences()
         assert len(statements) == 1 and len(texts) == len(events)
+        again, statements = sentences()  # the next answer about the dossier: the names are kept
+        assert statements == [] and again == texts
+
+        # a name changed in the back office is read again at once
+        from orchestrator.models import User
+        from orchestrator.services import administration
+        from orchestrator.services.auth import actor_for_user
+
+        admin = actor_for_user(db.session, db.session.query(User).filter_by(username="admin.VN").one())
+        officer = db.session.query(User).filter_by(username=RECEPTION).one()
+        administration.set_profile(db.session, admin, officer.id, "Trần Thị Bình", "Công chức một cửa")
+        renamed, statements = sentences()
+        assert len(statements) == 1 and any("Trần Thị Bình" in t for t in renamed)
+        db.session.rollback()
+        history_text._people.clear()  # the name read before the rollback
 
 
 def test_api_history_keeps_action_codes_and_adds_text(app, api, api_key, client):

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 
 from orchestrator.extensions import db
-from orchestrator.models import Dossier, StatDay, StatFold, StatOpen, User
+from orchestrator.models import Dossier, StatDay, StatFold, StatOpen, StatProvinceDay, StatUnitDay, User
 from orchestrator.models.types import utcnow
 from orchestrator.services import stat_days, statistics
 from orchestrator.services.auth import actor_for_user
@@ -38,9 +38,16 @@ def test_aggregates_equal_the_live_count_survive_crashes_and_are_checked(app, ap
         assert _figures(kept) == _figures(statistics.report(session, actor, live=True))
         assert _figures(statistics.report(session, actor, commune="00454")) == _figures(
             statistics.report(session, actor, commune="00454", live=True))
+        # Without a commune filter the figures come from stat_province_day (issue 23, point 3), the
+        # units' from stat_unit_day filtered by the province it carries: the same, province and country.
+        country = actor_for_user(session, session.scalar(select(User).filter_by(username="supervisor.VN")))
+        assert _figures(statistics.report(session, country)) == _figures(statistics.report(session, country, live=True))
+        assert statistics.report(session, country).outcomes.resolved == 2
+        assert _figures(statistics.report(session, country, scope="01")) == _figures(kept)
         start = today - timedelta(days=30)
         before = stat_days.stored(session, start, today)
-        assert before[0] and before[1]
+        assert before[0] and before[1] and before[2] == stat_days.by_province(before[0])
+        assert {f["province_code"] for f in before[1].values()} == {"01"}
         stat_days.fold(session)  # once more: nothing changes
         stat_days.rebuild(session, start, today)
         session.commit()
@@ -62,11 +69,17 @@ def test_aggregates_equal_the_live_count_survive_crashes_and_are_checked(app, ap
         assert _figures(statistics.report(session, actor)) == _figures(statistics.report(session, actor, live=True))
 
         # `flask check` reports an aggregate that differs from a recount.
-        session.execute(update(StatDay).where(StatDay.day == (due + timedelta(days=1)).astimezone(TZ).date())
-                        .values(late=StatDay.late + 5))
+        late_day = (due + timedelta(days=1)).astimezone(TZ).date()
+        session.execute(update(StatDay).where(StatDay.day == late_day).values(late=StatDay.late + 5))
+        session.execute(update(StatProvinceDay).where(StatProvinceDay.day == late_day)
+                        .values(early=StatProvinceDay.early + 2))
+        session.execute(update(StatUnitDay).values(province_code="79"))  # the steps were completed today
         session.commit()
+        moved = stat_days.differences(session, today=today + timedelta(days=1))
+        assert any(p.startswith("statistics stat_unit_day") and "'province_code': '79'" in p for p in moved), moved
     r = app.test_cli_runner().invoke(args=["check"])
     assert r.exit_code == 1 and "PROBLEM statistics stat_day" in r.output and "'late': 5" in r.output, r.output
+    assert "PROBLEM statistics stat_province_day" in r.output and "'early': 2" in r.output, r.output
     r = app.test_cli_runner().invoke(args=["stats-rebuild", "--from", (today - timedelta(days=30)).isoformat()])
     assert r.exit_code == 0 and "31 day(s)" in r.output, r.output
     assert "PROBLEM statistics" not in app.test_cli_runner().invoke(args=["check"]).output

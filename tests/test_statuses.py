@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from orchestrator.extensions import db
 from orchestrator.models import AuditEvent, Dossier, DossierStatus
@@ -43,10 +43,21 @@ def _dossier(app, api) -> int:
         return db.session.scalar(select(Dossier.id).where(Dossier.code == code))
 
 
+def _last_event(session) -> int:
+    return session.scalar(select(func.max(AuditEvent.id))) or 0
+
+
+def _written(session, dossier_id: int, after: int) -> list[AuditEvent]:
+    """The dossier's history events written since `after` (in this transaction: rolled back next)."""
+    return session.scalars(select(AuditEvent).where(AuditEvent.dossier_id == dossier_id, AuditEvent.id > after)
+                           .order_by(AuditEvent.id)).all()
+
+
 def test_every_move_of_the_table_is_allowed_and_keeps_finished_at(app, api):
     dossier_id = _dossier(app, api)
     with app.app_context():
         session = db.session
+        baseline = _last_event(session)
         for (old, new), action_name in {(o, n): a for o, t in TRANSITIONS.items() for n, a in t.items()}.items():
             for finished_before in (None, EARLIER):
                 dossier = session.get(Dossier, dossier_id)
@@ -57,7 +68,7 @@ def test_every_move_of_the_table_is_allowed_and_keeps_finished_at(app, api):
                     assert dossier.finished_at is not None and dossier.finished_at != EARLIER, (old, new)
                 else:  # any other status: not finished (a status leaving finality clears it)
                     assert dossier.finished_at is None, (old, new)
-                [recorded] = [e for e in session.new if isinstance(e, AuditEvent)]
+                [recorded] = _written(session, dossier_id, baseline)
                 assert (recorded.action, recorded.from_status, recorded.to_status) == (action_name, old, new)
                 session.rollback()
 
@@ -66,13 +77,14 @@ def test_the_end_of_the_workflow_finishes_a_decided_dossier_that_stays_decided(a
     dossier_id = _dossier(app, api)
     with app.app_context():
         session = db.session
+        baseline = _last_event(session)
         dossier = session.get(Dossier, dossier_id)
         dossier.status, dossier.finished_at = S.DECIDED, None
         steps.set_status(session, dossier, S.DECIDED, "test")  # no move, not ended: nothing happens
-        assert dossier.finished_at is None and not [e for e in session.new if isinstance(e, AuditEvent)]
+        assert dossier.finished_at is None and not _written(session, dossier_id, baseline)
         steps.set_status(session, dossier, S.DECIDED, "test", ended=True)
         assert dossier.status == S.DECIDED and dossier.finished_at is not None
-        assert not [e for e in session.new if isinstance(e, AuditEvent)]  # not a move: no history
+        assert not _written(session, dossier_id, baseline)  # not a move: no history
         session.rollback()
 
 
@@ -80,6 +92,7 @@ def test_a_move_the_table_does_not_list_is_refused_and_changes_nothing(app, api)
     dossier_id = _dossier(app, api)
     with app.app_context():
         session = db.session
+        baseline = _last_event(session)
         refused = [(old, new) for old in S for new in S if old != new and (old, new) not in ALLOWED]
         assert (S.RETURNED, S.PROCESSING) in refused and (S.AWAITING_RECEPTION, S.DECIDED) in refused
         for old, new in refused:
@@ -88,7 +101,7 @@ def test_a_move_the_table_does_not_list_is_refused_and_changes_nothing(app, api)
             with pytest.raises(steps.StatusError, match=f"{old.name}.*{new.name}"):
                 steps.set_status(session, dossier, new, "test")
             assert (dossier.status, dossier.finished_at) == (old, EARLIER)
-            assert not [e for e in session.new if isinstance(e, AuditEvent)]
+            assert not _written(session, dossier_id, baseline)
             session.rollback()
     assert all(not TRANSITIONS[final] for final in FINAL_STATUSES)  # nothing leaves a final status
 

@@ -60,7 +60,7 @@ def _dossiers(app, api, api_key) -> dict:
 
     made["on_time"], made["late"] = _returned(api), _returned(api)
     now = utcnow()
-    set_times(app, made["on_time"], finished=now, legal_due=now + timedelta(hours=1))
+    set_times(app, made["on_time"], finished=now, legal_due=now)  # same Vietnam day: on time
     set_times(app, made["late"], finished=now, legal_due=now - timedelta(days=3))
     made["other_unit"] = land.accepted(api, api_key())["code"]  # received by commune 00454
     return made

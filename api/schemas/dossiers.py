@@ -24,6 +24,21 @@ class ApplicantSchema(Schema):
     address = fields.String(validate=validate.Length(max=500))
 
 
+class NotifySchema(Schema):
+    """The citizen's consent to be told about the dossier (docs/notifications.md "Events and consent")."""
+
+    class Meta:
+        unknown = RAISE
+
+    channels = fields.List(fields.String(validate=validate.OneOf(["email", "sms", "zalo"])), load_default=list,
+                           validate=validate.Length(max=3), metadata={
+                               "description": "The channels the citizen chose: `email` (needs `email`), `sms` and "
+                                              "`zalo` (need `phone`). Empty or left out: nothing is sent."})
+    email = fields.Email(validate=validate.Length(max=254), metadata={"description": "The citizen's email address."})
+    phone = fields.String(validate=validate.Regexp(r"^\+?[0-9 .-]{9,16}$", error="số điện thoại không hợp lệ"),
+                          metadata={"description": "A Vietnamese phone number: 0xxxxxxxxx or +84xxxxxxxxx."})
+
+
 class DossierStartSchema(Schema):
     class Meta:
         unknown = RAISE
@@ -44,6 +59,10 @@ class DossierStartSchema(Schema):
         "`reception_result`: `accept` (default), `supplement` (with `missing_items`, a non-empty list: "
         "status 5, not received) or `refuse` (with `refusal_reason`: status 3). Integrators may only "
         "leave it out or send `accept`.")})
+    notify = fields.Nested(NotifySchema, metadata={"description": (
+        "Optional: how the citizen wants to be told (received, supplement, payment, apology, result, refusal). "
+        "Only the chosen channels, only to the contacts given; a channel without its contact is 422 naming "
+        "`notify.email` or `notify.phone`.")})
 
 
 class DossierQuerySchema(Schema):

@@ -265,6 +265,13 @@ class WorkflowRun:
         subprocesses = [sp.tasks.values() for sp in self.workflow.subprocesses.values()]
         return [t for tasks in (self.workflow.tasks.values(), *subprocesses) for t in tasks]
 
+    def _waiting_tasks(self) -> list:
+        """The tasks waiting (timers, catch events, event-based gateways), as
+        `get_tasks(state=WAITING)` finds them but without walking the tree (each step asks twice or
+        more; a walk follows every parent and child by id): a task waits only under definite
+        parents, and that walk descends into every sub-process, so the flat list is the same set."""
+        return [t for t in self._all_tasks() if t.state == TaskState.WAITING]
+
     def _fattest_element(self) -> str | None:
         """The BPMN element whose task keeps the most data."""
         fattest = max(self._all_tasks(), key=lambda t: sandbox.data_bytes(t.data, MAX_STATE_BYTES), default=None)
@@ -367,7 +374,7 @@ class WorkflowRun:
     def next_timer_at(self) -> datetime | None:
         """The earliest due time among the timers the workflow waits on (for the timer job)."""
         times = []
-        for task in self.workflow.get_tasks(state=TaskState.WAITING):
+        for task in self._waiting_tasks():
             definition = events.timer_definition(task)  # its own, or an event-based gateway's
             if definition is None:
                 continue
@@ -385,12 +392,11 @@ class WorkflowRun:
 
     def waiting_at(self) -> set[str]:
         """The ids of the elements the workflow waits at (timers, catch events, event-based gateways)."""
-        return {task.task_spec.bpmn_id for task in self.workflow.get_tasks(state=TaskState.WAITING)
-                if task.task_spec.bpmn_id}
+        return {task.task_spec.bpmn_id for task in self._waiting_tasks() if task.task_spec.bpmn_id}
 
     def _waiting_timers(self) -> dict:
         return {task.id: (task.task_spec.bpmn_id, repr(task._get_internal_data("event_value")))
-                for task in self.workflow.get_tasks(state=TaskState.WAITING) if events.timer_definition(task)}
+                for task in self._waiting_tasks() if events.timer_definition(task)}
 
     def fire_timers(self) -> list[str]:
         """Let due timers fire and run what follows; returns the ids of the timer events that fired.

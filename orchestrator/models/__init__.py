@@ -13,18 +13,21 @@ from .dossiers import (
     WorkItem,
 )
 from .integrations import IdempotencyRecord, WebhookDelivery, WebhookSubscription
+from .feedback import Feedback, Rating
 from .jobs import Job, Notification
+from .messages import CitizenMessage
+from .message_templates import MessageTemplate
 from .procedures import FormDefinition, Procedure, ProcedureAlias, ProcedureCall, ProcedureInForce, ProcedureVersion
 from .schedules import ScheduledStart
-from .statistics import StatDay, StatFold, StatOpen, StatUnitDay
+from .statistics import StatDay, StatFold, StatOpen, StatProvinceDay, StatUnitDay
 from .throttle import Throttle
 from .units import Unit, UnitServiceArea
 from .users import ApiKey, Integrator, RoleAssignment, Substitute, User, UserToken
 
 __all__ = [
-    "ApiKey", "Attachment", "AttachmentBlob", "AuditEvent", "CalendarDay", "Connector", "Dossier", "DossierCounter",
-    "DossierParticipant", "DossierState", "DossierStatus", "FormDefinition", "IdempotencyRecord", "Integrator",
-    "Job", "Notification", "Procedure", "ProcedureAlias", "ProcedureCall", "ProcedureInForce",
-    "ProcedureVersion", "RoleAssignment", "Substitute", "STATUS_NAMES", "ScheduledStart", "StatDay", "StatFold", "StatOpen", "StatUnitDay", "Throttle", "Unit", "UnitServiceArea", "User",
+    "ApiKey", "Attachment", "AttachmentBlob", "AuditEvent", "CalendarDay", "CitizenMessage", "Connector", "Dossier", "DossierCounter",
+    "DossierParticipant", "DossierState", "DossierStatus", "Feedback", "FormDefinition", "IdempotencyRecord", "Integrator",
+    "Job", "MessageTemplate", "Notification", "Procedure", "ProcedureAlias", "ProcedureCall", "ProcedureInForce",
+    "ProcedureVersion", "Rating", "RoleAssignment", "Substitute", "STATUS_NAMES", "ScheduledStart", "StatDay", "StatFold", "StatOpen", "StatProvinceDay", "StatUnitDay", "Throttle", "Unit", "UnitServiceArea", "User",
     "UserToken", "WebhookDelivery", "WebhookSubscription", "WorkItem",
 ]

@@ -131,6 +131,9 @@ class Dossier(db.Model):
     # The apology and extension letter (once per dossier); legal_due_at keeps the legal date.
     apologized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     apology_reason: Mapped[str | None] = mapped_column(Text)
+    # The citizen's consent to be told (issue 24, services/citizen_notices.py): the channels chosen
+    # and the contacts given, {"channels": [...], "email", "phone"}; None: nothing is ever sent.
+    notify: Mapped[dict | None] = mapped_column(JSONType)
     created_by: Mapped[str | None] = mapped_column(String(120))
     # The integrator whose key submitted the dossier (None: a desk, a schedule, or before issue 21):
     # only it acts for the citizen on it (withdraw, supplement, attachments: `access.may_act_for_citizen`).

@@ -51,6 +51,8 @@ class Notification(db.Model):
     message: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # set when the row went out in its owner's daily email digest (services.officer_digest)
+    digested_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     # the bell: a user's unread notifications, newest first
     __table_args__ = (Index("ix_notification_unread", "user_id", "read_at", "id"),)

@@ -4,23 +4,17 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, Float, Integer, String
+from sqlalchemy import Date, Float, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..extensions import db
 from .types import UTCDateTime
 
 
-class StatDay(db.Model):
-    """Dossiers of a Vietnam day, province, commune and procedure: received that day, and ended
-    that day (returned early / on time / late by the legal due day, refused, withdrawn, stopped)."""
+class DossierMeasures:
+    """What a day counts of dossiers: received, and ended (returned early / on time / late by the
+    legal due day, refused, withdrawn, stopped); the same columns per commune and per province."""
 
-    __tablename__ = "stat_day"
-
-    day: Mapped[date] = mapped_column(Date, primary_key=True)
-    province_code: Mapped[str] = mapped_column(String(2), primary_key=True)
-    commune_code: Mapped[str] = mapped_column(String(5), primary_key=True)
-    procedure_code: Mapped[str] = mapped_column(String(40), primary_key=True)
     received: Mapped[int] = mapped_column(Integer, default=0)
     early: Mapped[int] = mapped_column(Integer, default=0)
     on_time: Mapped[int] = mapped_column(Integer, default=0)
@@ -30,15 +24,43 @@ class StatDay(db.Model):
     stopped: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class StatDay(DossierMeasures, db.Model):
+    """Dossiers of a Vietnam day, province, commune and procedure: received that day, and ended
+    that day (returned early / on time / late by the legal due day, refused, withdrawn, stopped)."""
+
+    __tablename__ = "stat_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    commune_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    procedure_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
+class StatProvinceDay(DossierMeasures, db.Model):
+    """`stat_day` summed over the communes (issue 23, point 3): what a report without a commune
+    filter reads (a province's 84 days: ~250 rows instead of ~31,000 at 1,000,000 dossiers).
+    Written with `stat_day`'s rows, in the same transaction."""
+
+    __tablename__ = "stat_province_day"
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    province_code: Mapped[str] = mapped_column(String(2), primary_key=True)
+    procedure_code: Mapped[str] = mapped_column(String(40), primary_key=True)
+
+
 class StatUnitDay(db.Model):
     """Steps a unit completed on a Vietnam day, per commune of their dossiers: how many, how many
-    after their due day, and the seconds they stayed with the unit (sum and how many were timed)."""
+    after their due day, and the seconds they stayed with the unit (sum and how many were timed).
+    `province_code`: the unit's province when folded (None for a national unit), so a province's
+    report filters its units in SQL."""
 
     __tablename__ = "stat_unit_day"
+    __table_args__ = (Index("ix_stat_unit_day_province_day", "province_code", "day"),)
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     unit_code: Mapped[str] = mapped_column(String(40), primary_key=True)
     commune_code: Mapped[str] = mapped_column(String(5), primary_key=True)
+    province_code: Mapped[str | None] = mapped_column(String(2))
     steps_done: Mapped[int] = mapped_column(Integer, default=0)
     steps_late: Mapped[int] = mapped_column(Integer, default=0)
     seconds: Mapped[float] = mapped_column(Float, default=0.0)

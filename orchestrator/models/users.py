@@ -28,6 +28,11 @@ class User(db.Model):
     # logout): every session and token stamped with an older value stops working at once
     credential_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # the officer's daily email digest of their notifications (issue 24, point 5), by their choice;
+    # rows from `digest_since` on (when it was turned on), so turning it on sends no backlog
+    digest_enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    digest_email: Mapped[str | None] = mapped_column(String(254))
+    digest_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     assignments: Mapped[list[RoleAssignment]] = relationship(
         back_populates="user", cascade="all, delete-orphan", lazy="selectin"

@@ -539,6 +539,13 @@ def statistics_scope(actor: Actor, scope: str | None, session: Session | None = 
     return scope
 
 
+def may_answer_feedback(actor: Actor, province_code: str | None) -> None:
+    """Citizens' feedback (issue 24) is read and answered by the supervisors and administrators
+    whose figures cover its province (`statistics_scopes`); for anyone else it does not exist (404)."""
+    if actor.is_integrator or not province_code or not in_scope(statistics_scopes(actor), province_code):
+        raise NotFound(vi("Không tìm thấy phản ánh, kiến nghị này."))
+
+
 def may_read_book(session: Session, actor: Actor, unit_code: str) -> Unit:
     """The dossier tracking book of a receiving unit (docs/domain.md): the unit's officers (any
     role), supervisors and administrators of its area (the commune itself, its province, VN).
@@ -569,6 +576,24 @@ def may_administer(actor: Actor, scope: str) -> None:
     """Something of one scope (a calendar day of VN or a province): its administrators, or VN's."""
     if not in_scope(_user_scopes(actor, "admin"), scope):
         raise Forbidden(vi("Cần vai trò quản trị (admin) của phạm vi này."))
+
+
+def may_edit_message_templates(actor: Actor, scope: str) -> None:
+    """Notification templates (issue 24): an administrator (403), of the scope it edits: VN's for
+    the national rows, a province's (or VN's) for that province's rows (403 otherwise)."""
+    admin_scopes(actor)
+    may_administer(actor, scope)
+
+
+def may_read_delivery_log(session: Session, actor: Actor, dossier: Dossier) -> None:
+    """The messages sent to a dossier's citizen (issue 24, point 4): administrators of the
+    dossier's province (or VN) only, since the log names the citizen's contacts (masked). Who sees
+    the dossier otherwise (its officers, supervisors, keys) gets 403; who does not, 404."""
+    if not actor.is_integrator and in_scope(_user_scopes(actor, "admin"), dossier.province_code):
+        return
+    if sees_dossier(session, actor, dossier):
+        raise Forbidden(vi("Chỉ quản trị viên của địa bàn hồ sơ xem được nhật ký gửi tin cho công dân."))
+    raise NotFound(vi("Không tìm thấy hồ sơ %(code)s.", code=dossier.code))
 
 
 def _unit_province(session: Session, unit_code: str) -> str | None:

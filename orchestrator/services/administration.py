@@ -20,7 +20,7 @@ from ..models import CalendarDay, RoleAssignment, Unit, User
 from .deadlines import forget_calendars
 from .routing import forget_routes
 from ..models.users import ROLES
-from . import access, audit, search
+from . import access, audit, history_text, search
 from .auth import Actor, create_user, forget_actor, hash_password, revoke_credentials
 from .deadlines import declare_day
 from .errors import Conflict, Forbidden, Invalid, NotFound
@@ -155,6 +155,7 @@ def set_profile(session: Session, actor: Actor, user_id: int, full_name: str, ti
     if len(title) > 120:
         raise Invalid(vi("Chức vụ quá dài."), fields={"title": vi("tối đa %(n)s ký tự", n=120)})
     user.full_name, user.title = full_name or None, title or None
+    history_text.forget_person(session, user.username)  # histories name people by these
     audit.record(session, "user.profile", actor.name, note=f"{user.username}: {full_name} · {title}")
     session.flush()
     return user

@@ -34,6 +34,27 @@ class TTLCache:
                 self._items.popitem(last=False)
         return value
 
+    def get_many(self, keys: set, load: Callable[[set], dict]) -> dict:
+        """Several keys at once, the missing ones loaded in one call (`load(missing) -> {key: value}`);
+        what `load` does not return is not cached (asked again next time)."""
+        now, found = time.monotonic(), {}
+        with self._lock:
+            for key in keys:
+                hit = self._items.get(key)
+                if hit is not None and (self.ttl is None or now - hit[0] < self.ttl):
+                    found[key] = hit[1]
+        missing = keys - found.keys()
+        if missing:
+            loaded = load(missing)
+            with self._lock:
+                for key, value in loaded.items():
+                    self._items[key] = (now, value)
+                    self._items.move_to_end(key)
+                while len(self._items) > self.max_size:
+                    self._items.popitem(last=False)
+            found.update(loaded)
+        return found
+
     def pop(self, key: Any) -> None:
         with self._lock:
             self._items.pop(key, None)

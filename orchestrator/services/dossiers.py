@@ -14,7 +14,7 @@ from ..models import AuditEvent, Dossier, DossierCounter, Procedure, Unit, WorkI
 from ..models.dossiers import COMPLETED, OPEN, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
-from . import access, audit, limits, on_time, outbox, procedures, search, steps, tasks
+from . import access, audit, citizen_notices, limits, on_time, outbox, procedures, search, steps, tasks
 from .auth import Actor
 from .errors import Conflict, Invalid, NotFound
 from .routing import Unresolvable
@@ -58,7 +58,8 @@ def _check_place(session: Session, province_code: str, commune_code: str, receiv
 
 def start(session: Session, actor: Actor, *, procedure_code: str, province_code: str, commune_code: str,
           channel: int, applicant: dict, data: dict, received_by_unit: str | None = None,
-          reception: dict | None = None, timer_start: str | None = None, note: str | None = None) -> steps.Step:
+          reception: dict | None = None, timer_start: str | None = None, note: str | None = None,
+          notify: dict | None = None) -> steps.Step:
     """Start a dossier on the version in force; nothing is created when a lane cannot resolve.
     Returns its first step (the dossier, its open items). An in-person dossier has its reception
     step completed by the receiving officer in the same step: one save. Its desk outcome
@@ -66,7 +67,8 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
     guided to supplement (created 1, then 5 at the reception stage: not received, no period) or
     refused (created 1, then 3); the history never shows a reception that did not happen.
     `timer_start`: opened by the version's schedule, received at once, its workflow past that timer
-    start event."""
+    start event. `notify`: the channels the citizen chose and the contacts they gave
+    (`citizen_notices.consent`); left out, the citizen is told nothing."""
     received_by = received_by_unit or commune_code
     in_person = not actor.is_integrator and timer_start is None
     access.may_start_dossier(actor, province_code, received_by, scheduled=timer_start is not None)
@@ -74,6 +76,7 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
     limits.check_data(session, applicant, "applicant")
     limits.check_data(session, reception, "reception")
     reception = tasks.desk_outcome(reception, in_person=in_person)
+    notify = citizen_notices.consent(notify)
     accepted = reception["reception_result"] == "accept"
     _check_place(session, province_code, commune_code, received_by)
     version = procedures.in_force(session, procedure_code, province_code)
@@ -87,7 +90,7 @@ def start(session: Session, actor: Actor, *, procedure_code: str, province_code:
     dossier = Dossier(
         procedure_version_id=version.id, version=version, procedure_code=version.procedure_code,  # an alias: the new code
         province_code=province_code, commune_code=commune_code, received_by_unit=received_by,
-        channel=channel, applicant=applicant, data=dict(data),
+        channel=channel, applicant=applicant, data=dict(data), notify=notify,
         status=(DossierStatus.RECEIVED if (in_person and accepted) or timer_start
                 else DossierStatus.AWAITING_RECEPTION),
         submitted_at=now, updated_at=now, created_by=actor.name, lock_version=0,

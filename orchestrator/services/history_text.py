@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from ..models import AuditEvent, User
 from . import forms
+from .cache import TTLCache, db_key
 
 # action -> (Vietnamese, English): the sentence, with {actor}, {step}, {note} ... filled in.
 # A second pair, when given, is added after the sentence when the event has a note.
@@ -130,6 +131,10 @@ SENTENCES: dict[str, tuple] = {
     "api_key.revoke": ("{actor} đã thu hồi khóa API", "{actor} revoked an API key", "{note}", "{note}"),
     "webhook.redeliver": ("{actor} đã yêu cầu gửi lại một webhook", "{actor} asked for a webhook to be sent again",
                           "{note}", "{note}"),
+    "message_template.save": ("{actor} đã sửa mẫu thông báo", "{actor} edited a message template", "{note}",
+                              "{note}"),
+    "message_template.reset": ("{actor} đã đặt lại mẫu thông báo mặc định", "{actor} reset a message template",
+                               "{note}", "{note}"),
     "calendar.office_hours": ("{actor} đã đặt giờ làm việc", "{actor} set the office hours", "{note}", "{note}"),
     "calendar.declare": ("{actor} đã khai báo ngày nghỉ, ngày làm bù", "{actor} declared a calendar day",
                          "{note}", "{note}"),
@@ -202,12 +207,27 @@ def usernames(events: Iterable[AuditEvent]) -> set[str]:
     return names
 
 
+_people = TTLCache(max_size=20_000, ttl=60)
+
+
 def people(session: Session, names: set[str]) -> dict[str, tuple[str | None, str | None]]:
-    """username -> (full name, title), one query for a whole history."""
+    """username -> (full name, title), one query for a whole history; kept a minute (every
+    answer about a dossier names the same officers; `forget_person` when a name changes here)."""
     if not names:
         return {}
-    rows = session.execute(select(User.username, User.full_name, User.title).where(User.username.in_(names)))
-    return {u: (n, t) for u, n, t in rows}
+    db = db_key(session)
+
+    def load(keys: set) -> dict:
+        rows = session.execute(select(User.username, User.full_name, User.title)
+                               .where(User.username.in_([u for _db, u in keys])))
+        return {(db, u): (n, t) for u, n, t in rows}
+
+    found = _people.get_many({(db, u) for u in names}, load)
+    return {u: value for (_db, u), value in found.items()}
+
+
+def forget_person(session: Session, username: str) -> None:
+    _people.pop((db_key(session), username))
 
 
 def person(actor: str | None, ctx: Context, lang: str = "vi") -> str:

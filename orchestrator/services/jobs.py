@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from sqlalchemy import and_, delete, exists, func, or_, select, text, update
+from sqlalchemy import and_, bindparam, delete, exists, func, or_, select, text, update
 from sqlalchemy.orm import aliased
 from sqlalchemy.orm import Session
 
@@ -45,11 +45,26 @@ def enqueue(session: Session, kind: str, *, run_at: datetime | None = None, doss
     return job
 
 
+_QUEUED_TIMER = (Job.__table__.c.dossier_id == bindparam("b_dossier")) & (Job.__table__.c.kind == TIMER) \
+    & (Job.__table__.c.state == QUEUED)
+_MOVE_TIMER = update(Job.__table__).where(_QUEUED_TIMER).values(
+    run_at=bindparam("b_run_at"), lock_version=bindparam("b_lock_version"), attempts=0, last_error=None)
+_DROP_TIMER = delete(Job.__table__).where(_QUEUED_TIMER)
+
+
 def replace_timer(session: Session, dossier_id: int, lock_version: int, run_at: datetime | None) -> None:
-    """Timer jobs are derived from the workflow at each commit: drop the queued one, add the next."""
-    session.execute(delete(Job).where(Job.dossier_id == dossier_id, Job.kind == TIMER, Job.state == QUEUED))
-    if run_at is not None:
+    """Timer jobs are derived from the workflow at each commit: the queued one moves to the next
+    time in place (one UPDATE; a new row only when none is queued), or goes when there is none.
+    Core statements on the step's connection: nothing to flush, no ORM object to track."""
+    conn = session.connection()
+    params = {"b_dossier": dossier_id}
+    if run_at is None:
+        conn.execute(_DROP_TIMER, params)
+        return
+    if conn.execute(_MOVE_TIMER, {**params, "b_run_at": run_at, "b_lock_version": lock_version}).rowcount == 0:
         enqueue(session, TIMER, run_at=run_at, dossier_id=dossier_id, lock_version=lock_version, max_attempts=20)
+    elif run_at - utcnow() < WAKE_WINDOW:
+        _notify(session)
 
 
 def claim(session: Session, worker: str, lease: timedelta, now: datetime | None = None) -> Job | None:

@@ -25,8 +25,8 @@ from ..models.attachments import RESULT_DOCUMENT
 from ..models.dossiers import CANCELLED, OPEN, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
-from . import (access, audit, events, fault, fees, jobs, limits, notifications, outbox, pauses, periods, steps,
-               substitutes, tasks, versions)
+from . import (access, audit, citizen_notices, events, fault, fees, jobs, limits, notifications, outbox, pauses,
+               periods, steps, substitutes, tasks, versions)
 from .auth import Actor
 from .deadlines import calendar_for, legal_due_at
 from .dossiers import current_tasks
@@ -315,6 +315,7 @@ def apologize(step: Step, actor: Actor, new_due_at, reason) -> Step:
     _move_due(session, dossier, new_due)
     audit.record(session, "apologized", actor.name, dossier=dossier, note=reason,
                  data={"old_due_at": old.isoformat(), "new_due_at": new_due.isoformat(), **signer})
+    citizen_notices.delayed(session, dossier, reason)
     step.touch()
     session.flush()
     return step

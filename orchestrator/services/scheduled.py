@@ -13,7 +13,20 @@ from ..models.dossiers import FINAL_STATUSES
 from ..models.types import utcnow
 from ..settings import Settings
 from ..timezone import TZ
-from . import audit, connector_calls, dossiers, jobs, notifications, outbox, procedures, schedules, stat_days, steps
+from . import (
+    audit,
+    connector_calls,
+    dossiers,
+    jobs,
+    messages,
+    notifications,
+    officer_digest,
+    outbox,
+    procedures,
+    schedules,
+    stat_days,
+    steps,
+)
 from .auth import Actor
 from .dossiers import current_tasks
 
@@ -147,6 +160,8 @@ def handlers(settings: Settings) -> dict:
     settings (built once by the worker from the app's configuration)."""
     return {"timer": fire_timer, "reminder": send_reminder, "overdue": send_overdue, schedules.KIND: open_scheduled,
             stat_days.KIND: stat_days.run_fold,
+            officer_digest.KIND: officer_digest.run,
             outbox.WEBHOOK: partial(outbox.deliver_webhook, settings=settings),
             outbox.PORTAL_SYNC: partial(outbox.deliver_portal, settings=settings),
-            connector_calls.KIND: partial(connector_calls.call_connector, settings=settings)}
+            connector_calls.KIND: partial(connector_calls.call_connector, settings=settings),
+            messages.KIND: partial(messages.send, settings=settings)}

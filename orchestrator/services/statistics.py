@@ -17,7 +17,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from ..models import Dossier, Procedure, StatDay, StatFold, StatOpen, StatUnitDay, Unit, WorkItem
+from ..models import Dossier, Procedure, StatDay, StatFold, StatOpen, StatProvinceDay, StatUnitDay, Unit, WorkItem
 from ..models.dossiers import COMPLETED, OPEN, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
@@ -173,7 +173,10 @@ def report(session: Session, actor: Actor, scope: str | None = None, start: date
     hi = _bounds(start, end)[1]
     now = utcnow()
     overdue_before = timing.overdue_before(now)  # open work is overdue once its due day has ended
-    in_scope = True if scope == "VN" else Dossier.province_code == scope
+    # The country: every province named, so PostgreSQL reads the (province, date) indexes per
+    # province instead of the whole index (today's counts at 1,000,000 dossiers: 144 ms -> 9 ms).
+    in_scope = (Dossier.province_code.in_(select(Unit.province_code).where(Unit.province_code.is_not(None)).distinct())
+                if scope == "VN" else Dossier.province_code == scope)
     if commune is not None:
         in_scope = and_(in_scope, Dossier.commune_code == commune) if scope != "VN" else Dossier.commune_code == commune
 
@@ -309,23 +312,26 @@ def _live(session: Session, in_scope, scope: str, commune: str | None, lo: datet
 
 
 def _stored(session: Session, scope: str, commune: str | None, start: date, end: date):
-    """The same figures for days start..end read from the daily aggregates (empty when end < start)."""
+    """The same figures for days start..end read from the daily aggregates (empty when end < start):
+    without a commune filter from `stat_province_day` (a few hundred rows for a province's quarter),
+    with one from `stat_day`; the units' from `stat_unit_day` filtered by the province they carry."""
     resolved: dict = {}
     received: dict = {}
     ended: dict = {}
     done: dict = {}
     if end < start:
         return resolved, received, ended, done
-    where = [StatDay.day >= start, StatDay.day <= end]
+    table = StatProvinceDay if commune is None else StatDay
+    where = [table.day >= start, table.day <= end]
     if scope != "VN":
-        where.append(StatDay.province_code == scope)
+        where.append(table.province_code == scope)
     if commune is not None:
         where.append(StatDay.commune_code == commune)
     for row in session.execute(
-            select(StatDay.procedure_code, StatDay.day, func.sum(StatDay.received), func.sum(StatDay.early),
-                   func.sum(StatDay.on_time), func.sum(StatDay.late), func.sum(StatDay.refused),
-                   func.sum(StatDay.withdrawn), func.sum(StatDay.stopped))
-            .where(*where).group_by(StatDay.procedure_code, StatDay.day)):
+            select(table.procedure_code, table.day, func.sum(table.received), func.sum(table.early),
+                   func.sum(table.on_time), func.sum(table.late), func.sum(table.refused),
+                   func.sum(table.withdrawn), func.sum(table.stopped))
+            .where(*where).group_by(table.procedure_code, table.day)):
         code, d, got, early, on_time, late, refused, withdrawn, stopped = row
         for result, n in (("early", early), ("on_time", on_time), ("late", late)):
             if n:
@@ -339,14 +345,11 @@ def _stored(session: Session, scope: str, commune: str | None, start: date, end:
     query = select(StatUnitDay.unit_code, func.sum(StatUnitDay.steps_done), func.sum(StatUnitDay.steps_late),
                    func.sum(StatUnitDay.seconds), func.sum(StatUnitDay.timed)).where(
         StatUnitDay.day >= start, StatUnitDay.day <= end)
+    if scope != "VN":  # the unit's province, written when folded (ix_stat_unit_day_province_day)
+        query = query.where(StatUnitDay.province_code == scope)
     if commune is not None:
         query = query.where(StatUnitDay.commune_code == commune)
-    # A province's units are kept here, not in SQL: a day range read once for all units (tens of ms)
-    # beats PostgreSQL's nested loop over the primary key per unit (650 ms at 100,000 dossiers).
-    units = None if scope == "VN" else set(session.scalars(select(Unit.code).where(Unit.province_code == scope)))
     for code, n, late, total, timed in session.execute(query.group_by(StatUnitDay.unit_code)):
-        if units is not None and code not in units:
-            continue
         if n:
             done[code] = [n, late, float(total or 0), timed]
     return resolved, received, ended, done

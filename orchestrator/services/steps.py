@@ -10,17 +10,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from typing import Callable, TypeVar
 
-from sqlalchemy import bindparam, func, or_, select
+from sqlalchemy import bindparam, func, inspect, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..engine import OUTCOMES, EngineIncident, StateTooLarge, WorkflowRun, bundle_for
 from ..models import Dossier, DossierParticipant, DossierState, WorkItem
 from ..models.dossiers import CANCELLED, COMPLETED, FINAL_STATUSES, OPEN, TRANSITIONS, DossierStatus
 from ..models.types import utcnow
 from ..timezone import TZ
-from . import audit, connectors, jobs, outbox, pauses, periods, versions
+from . import audit, citizen_notices, connectors, jobs, outbox, pauses, periods, versions
 from .deadlines import calendar_for, legal_due_at
 from ..i18n import vi
 from .errors import NotFound, Rejected
@@ -50,6 +51,8 @@ _OPEN_ITEMS_AND = (select(WorkItem).where(WorkItem.dossier_id == bindparam("doss
                    .execution_options(populate_existing=True))
 
 
+_SAVE_STATE = (update(DossierState.__table__).where(DossierState.__table__.c.dossier_id == bindparam("b_dossier"))
+               .values(state=bindparam("b_state")))
 _ADD_PARTICIPANTS = {True: pg_insert(DossierParticipant).on_conflict_do_nothing(),
                      False: sqlite_insert(DossierParticipant).on_conflict_do_nothing()}
 
@@ -216,7 +219,7 @@ class Step:
             run.cancel()
         connectors.enqueue_started(session, dossier, run)  # service tasks reached: their calls, as jobs
         try:
-            self.state_row.state = run.dumps()
+            self._store_state(run.dumps())
         except StateTooLarge as exc:  # nothing stored: the caller's transaction rolls back
             raise Rejected(vi("Bước này sẽ làm dữ liệu hồ sơ vượt quá giới hạn lưu trữ (%(detail)s); không có gì "
                               "được lưu: hãy bớt dữ liệu hoặc tệp nhúng trong biểu mẫu.", detail=exc.message),
@@ -260,6 +263,15 @@ class Step:
             jobs.replace_timer(session, dossier.id, dossier.lock_version, timer_at)
         self.saved = True
         return self.open_items
+
+    def _store_state(self, state: str) -> None:
+        """The workflow's state, written at once with one UPDATE (the row is locked) and kept as the
+        loaded value: the flush has nothing to compare or write for it. A new dossier's row is added."""
+        if inspect(self.state_row).persistent:
+            self.session.connection().execute(_SAVE_STATE, {"b_dossier": self.dossier.id, "b_state": state})
+            set_committed_value(self.state_row, "state", state)
+        else:
+            self.state_row.state = state
 
     def _record_incident(self, incident: EngineIncident) -> None:
         dossier = self.dossier
@@ -397,6 +409,7 @@ def accept(session: Session, dossier: Dossier, now: datetime) -> None:
     dossier.legal_due_at = legal_due_at(session, dossier.province_code, now, *periods.legal_period(session, dossier, v))
     dossier.due_at = dossier.legal_due_at
     schedule_reminder(session, dossier)
+    citizen_notices.received(session, dossier)  # the citizen's consent decides (issue 24)
 
 
 def schedule_reminder(session: Session, dossier: Dossier) -> None:
@@ -445,6 +458,7 @@ def set_status(session: Session, dossier: Dossier, new: DossierStatus, actor: st
     elif dossier.finished_at is not None:
         dossier.finished_at = None
     outbox.status_changed(session, dossier, int(old), int(new))  # the snapshot as of the change: finished_at set
+    citizen_notices.status_changed(session, dossier, new, kw.get("note"))  # to the citizen, if they chose
 
 
 def waits_for_reception_supplement(dossier: Dossier) -> bool:

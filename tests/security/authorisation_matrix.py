@@ -281,6 +281,14 @@ def admin_of_resource(w: Who) -> object:
     return ALLOWED if w.covers(HOME_PROVINCE, "admin") else NOT_FOUND
 
 
+def delivery_log_reader(w: Who) -> object:
+    """A dossier's delivery log (issue 24): administrators of province 01 (or VN); who else sees
+    the dossier gets 403, who does not, 404."""
+    if not w.is_key and w.covers(HOME_PROVINCE, "admin"):
+        return ALLOWED
+    return FORBIDDEN if sees_dossier(w) else NOT_FOUND
+
+
 def admin_lister(w: Who) -> object:
     if w.is_key or not w.scope("admin"):
         return FORBIDDEN
@@ -312,6 +320,12 @@ def _gate(*roles: str) -> Callable[[Rule], Rule]:
             return inner(w) if w.scope(*roles) else FORBIDDEN
         return rule
     return wrap
+
+
+def feedback_answerer(w: Who) -> object:
+    """Citizens' feedback of province 01: its supervisors and administrators (VN too); for the
+    others with the role elsewhere it does not exist (404)."""
+    return ALLOWED if not w.is_key and w.covers(HOME_PROVINCE, "supervisor", "admin") else NOT_FOUND
 
 
 officer_page = _gate("reception", "specialist", "leader", "supervisor")
@@ -862,6 +876,36 @@ def _redirects_to(template: str):
 # -- actions -----------------------------------------------------------------------------------
 
 
+
+@state
+def returned(env) -> dict:
+    """A processing dossier marked returned (status 10): the citizen may rate it once (issue 24)."""
+    from orchestrator.models.types import utcnow
+
+    s = processing(env)
+    with env.app.app_context():
+        d = db.session.scalar(select(Dossier).where(Dossier.code == s["dossier"]))
+        d.status, d.finished_at = 10, utcnow()
+        db.session.commit()
+    return s
+
+
+@state
+def feedback(env) -> dict:
+    """A citizen's unanswered petition about a dossier of 00070 with an email to answer to (issue 24)."""
+    from orchestrator.models import Feedback
+
+    s = processing(env)
+    with env.app.app_context():
+        d = db.session.scalar(select(Dossier).where(Dossier.code == s["dossier"]))
+        item = Feedback(dossier_id=d.id, procedure_code=d.procedure_code, province_code=d.province_code,
+                        unit_code=d.received_by_unit, kind="petition", text="Xin giải quyết sớm",
+                        contact_email="citizen@example.vn")
+        db.session.add(item)
+        db.session.commit()
+        return {**s, "feedback": item.id}
+
+
 @dataclass(frozen=True)
 class Action:
     id: str
@@ -882,6 +926,9 @@ D = "/api/v1/dossiers/{dossier}"
 V = "/api/v1/procedures/{code}/versions/{version}"
 AD = "/admin/dossiers/{dossier}"
 AV = "/admin/procedures/{code}/v/{version}"
+MT01 = "/admin/message-templates/01/dossier.received/email"
+MTVN = "/admin/message-templates/VN/dossier.received/email"
+MT_FORM = {"subject": "Hồ sơ {{ code }}", "body": "Đã tiếp nhận hồ sơ {{ code }}, hẹn trả {{ due_date }}."}
 
 API_ACTIONS = [
     # dossiers
@@ -889,6 +936,7 @@ API_ACTIONS = [
            "processing", listed=_json_items("code", "dossier")),
     Action("api-get-dossier", "api", "GET", D, dossier_reader, "processing"),
     Action("api-dossier-history", "api", "GET", D + "/history", dossier_reader, "processing"),
+    Action("api-dossier-messages", "api", "GET", D + "/messages", delivery_log_reader, "processing"),
     Action("api-public-dossier", "public", "GET", "/api/v1/public/dossiers/{dossier}", anyone, "processing"),
     Action("api-start-dossier", "api", "POST", "/api/v1/dossiers", dossier_starter,
            body=_json({"procedure_code": "1.001193", "province_code": HOME_PROVINCE, "commune_code": HOME_COMMUNE,
@@ -1040,6 +1088,12 @@ API_ACTIONS = [
     # citizens
     Action("public-tracking", "public", "GET", "/tra-cuu?code={dossier}", anyone, "processing"),
     Action("public-home", "public", "GET", "/", anyone, "processing"),
+    Action("public-rate", "public", "POST", "/tra-cuu/danh-gia", anyone, "returned", consumes=True,
+           body=_form(lambda s: {"code": s["dossier"], "phone": "4321", "score": "5"})),
+    Action("public-feedback-form", "public", "GET", "/tra-cuu/phan-anh?province=" + HOME_PROVINCE, anyone),
+    Action("public-feedback", "public", "POST", "/tra-cuu/phan-anh", anyone,
+           body=_form({"kind": "feedback", "text": "Biểu mẫu khó hiểu", "procedure_code": "1.001193",
+                       "province_code": HOME_PROVINCE})),
 ]
 
 
@@ -1082,6 +1136,7 @@ ADMIN_ACTIONS = [
     Action("admin-absence-move", "admin", "POST", "/admin/absence/{substitute_row}/move", leader_page(leader_here),
            "absence_set", body=_form({"unit": HOME_COMMUNE})),
     Action("admin-dossier", "admin", "GET", AD, officer_page(dossier_reader), "processing"),
+    Action("admin-dossier-messages", "admin", "GET", AD + "/messages", admin_page(delivery_log_reader), "processing"),
     Action("admin-request-supplement", "admin", "POST", AD + "/actions/request-supplement",
            officer_page(dossier_officer), "processing",
            body=_action_form(items="Bản sao giấy chứng sinh", reason=REASON), consumes=True),
@@ -1213,6 +1268,9 @@ ADMIN_ACTIONS = [
            admin_page(admin_of_resource), "victim_token", consumes=True),
     # every user's own account page: their tokens, each revocable by them only
     Action("admin-account", "admin", "GET", "/admin/account", anyone),
+    # one's own daily email digest (issue 24): every user chooses for themself, nobody for another
+    Action("admin-account-digest", "admin", "POST", "/admin/account/digest", anyone,
+           body=_form({"digest_enabled": "1", "digest_email": "digest@example.vn"})),
     Action("admin-account-revoke-token", "admin", "POST", "/admin/account/tokens/{token}/revoke", token_owner,
            "own_token", consumes=True),
     Action("admin-calendar", "admin", "GET", "/admin/calendar?scope=01", admin_page(admin_of_province)),
@@ -1238,6 +1296,10 @@ ADMIN_ACTIONS = [
            admin_page(admin_of_resource), body=_form({"address": "Số 1 Tràng Thi", "phone": "024 3825 0000"})),
     Action("admin-audit", "admin", "GET", "/admin/audit", audit_page(anyone)),
     Action("admin-statistics", "admin", "GET", "/admin/statistics?province=01", statistics_page(statistics_reader)),
+    Action("admin-feedback", "admin", "GET", "/admin/statistics/feedback?province=01",
+           statistics_page(statistics_reader)),
+    Action("admin-answer-feedback", "admin", "POST", "/admin/statistics/feedback/{feedback}/answer",
+           statistics_page(feedback_answerer), "feedback", consumes=True, body=_form({"answer": "Đã xử lý."})),
     Action("admin-statistics-csv", "admin", "GET", "/admin/statistics/units.csv?province=01",
            statistics_page(statistics_reader)),
     Action("admin-tracking-book", "admin", "GET", "/admin/tracking-book?unit=00070", book_page(book_reader),
@@ -1271,6 +1333,22 @@ ADMIN_ACTIONS = [
            "connector", body=_form(_connector_form)),
     Action("admin-connector-active", "admin", "POST", "/admin/connectors/{connector}/active",
            admin_page(admin_of_resource), "connector", body=_form({"active": "0"})),
+    # notification templates (issue 24): a province's rows by its (or VN's) administrators, VN's by VN's
+    Action("admin-message-templates", "admin", "GET", "/admin/message-templates", admin_page(anyone)),
+    Action("admin-message-templates-of-01", "admin", "GET", "/admin/message-templates?scope=01",
+           admin_page(admin_of_province)),
+    Action("admin-message-templates-of-vn", "admin", "GET", "/admin/message-templates?scope=VN",
+           admin_page(national_admin)),
+    Action("admin-message-template", "admin", "GET", MT01, admin_page(admin_of_province)),
+    Action("admin-message-template-vn", "admin", "GET", MTVN, admin_page(national_admin)),
+    Action("admin-save-message-template", "admin", "POST", MT01, admin_page(admin_of_province),
+           body=_form(MT_FORM)),
+    Action("admin-save-message-template-vn", "admin", "POST", MTVN, admin_page(national_admin),
+           body=_form(MT_FORM)),
+    Action("admin-preview-message-template", "admin", "POST", MT01, admin_page(admin_of_province),
+           body=_form({**MT_FORM, "action": "preview"})),
+    Action("admin-reset-message-template", "admin", "POST", MT01 + "/reset", admin_page(admin_of_province)),
+    Action("admin-reset-message-template-vn", "admin", "POST", MTVN + "/reset", admin_page(national_admin)),
 ]
 
 ACTIONS: list[Action] = API_ACTIONS + ADMIN_ACTIONS
