@@ -121,7 +121,7 @@ class Worker:
         take the job again in a new transaction: (job, outcome of `then`), or (None, None) when
         the lease was lost meanwhile (another worker took the job: its call wins)."""
         lease = max(self.lease, timedelta(seconds=outside.seconds + 10))
-        if queue.renew(session, job_id, self.name, lease) is None:
+        if not queue.extend(session, job_id, self.name, lease):
             return None, None
         session.commit()
         session.remove()

@@ -240,6 +240,7 @@ def test_pages_work_under_the_content_security_policy(page, server):
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     login(page, server, "designer.VN")
     page.wait_for_selector("table.catalogue")
+    page.wait_for_load_state()  # forms.js listens from the page's load: a change before it submits nothing
     page.select_option("select[name=scope]", "01")
     page.wait_for_url("**/admin/procedures?scope=01")
     assert page.locator("select[name=scope]").input_value() == "01"

@@ -23,7 +23,7 @@ from orchestrator.extensions import db
 from orchestrator.logs import JsonFormatter
 from orchestrator.models import CitizenMessage, Dossier, Job
 from orchestrator.models.types import utcnow
-from orchestrator.services import jobs, messages
+from orchestrator.services import channels, jobs, messages
 from orchestrator.services.channels import mask_contact
 from orchestrator.settings import Settings
 from orchestrator.worker import Worker
@@ -48,6 +48,7 @@ class SmtpSink:
 
     def __init__(self):
         self.messages: list = []
+        self.peers: list = []
         self.delay = 0.0  # seconds each message waits before the server's 250
         self.port = free_port()
         self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
@@ -55,6 +56,7 @@ class SmtpSink:
 
     async def handle_DATA(self, server, session, envelope):
         self.messages.append(email.message_from_bytes(envelope.content, policy=policy.default))
+        self.peers.append(session.peer)  # (address, port): one port per SMTP connection
         await asyncio.sleep(self.delay)
         return "250 OK"
 
@@ -164,6 +166,19 @@ def test_email_arrives_in_vietnamese_with_a_stable_message_id(app, api, smtp):
     sent = row(app, message_id)
     assert (sent.state, sent.attempts, sent.last_error) == ("sent", 1, None) and sent.sent_at
     assert sent.dossier_id is not None
+
+
+def test_a_worker_keeps_its_smtp_connection_and_replaces_one_the_server_closed(app, smtp):
+    """A backlog goes over one connection (the TCP and TLS handshakes paid once); a connection the
+    server closed meanwhile is replaced within the same attempt, nothing lost, nothing doubled."""
+    first = [queue(app, "email", f"cong.dan.{i}@example.vn") for i in range(3)]
+    drain(app)
+    assert len(smtp.messages) == 3 and len(set(smtp.peers)) == 1
+    channels._smtp.held[1].sock.shutdown(socket.SHUT_RDWR)  # the connection gone, as after a relay's idle timeout
+    later = queue(app, "email", "cong.dan.9@example.vn")
+    drain(app)
+    assert len(smtp.messages) == 4 and len(set(smtp.peers)) == 2
+    assert all(row(app, m).state == "sent" and row(app, m).attempts == 1 for m in [*first, later])
 
 
 def test_provider_failing_twice_gets_three_attempts_and_one_delivery(app, provider):

@@ -11,6 +11,7 @@ import logging
 import re
 import smtplib
 import ssl
+import threading
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -109,22 +110,62 @@ class EmailChannel(Channel):
                             "event": message.event, "subject": message.subject, "body": message.body})
             return Delivery(True, note="logged")
         mail = self.build(message)
-        try:
-            with smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.messages_timeout) as smtp:
-                if s.smtp_starttls:
-                    smtp.starttls(context=ssl.create_default_context())
-                if s.smtp_user:
-                    smtp.login(s.smtp_user, s.smtp_password or "")
+        for attempt in (1, 2):  # a kept connection the server has closed meanwhile: once more, on a new one
+            kept = False
+            try:
+                smtp, kept = _smtp_connection(s)
                 smtp.send_message(mail)
-        except smtplib.SMTPRecipientsRefused:
-            return Delivery(False, "SMTP: recipient refused", permanent=True)
-        except smtplib.SMTPResponseException as exc:
-            text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
-            return Delivery(False, redact(f"SMTP {exc.smtp_code}: {text}")[:300], permanent=500 <= exc.smtp_code < 600
-                            and not isinstance(exc, smtplib.SMTPAuthenticationError))
-        except (OSError, smtplib.SMTPException) as exc:
-            return Delivery(False, redact(f"SMTP: {exc.__class__.__name__}: {exc}")[:300])
-        return Delivery(True, note="smtp")
+                return Delivery(True, note="smtp")
+            except smtplib.SMTPRecipientsRefused:
+                return Delivery(False, "SMTP: recipient refused", permanent=True)
+            except smtplib.SMTPResponseException as exc:
+                text = (exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes)
+                        else str(exc.smtp_error))
+                if exc.smtp_code == 421:
+                    _drop_smtp()
+                return Delivery(False, redact(f"SMTP {exc.smtp_code}: {text}")[:300],
+                                permanent=500 <= exc.smtp_code < 600 and not isinstance(exc, smtplib.SMTPAuthenticationError))
+            except (OSError, smtplib.SMTPException) as exc:
+                _drop_smtp()
+                if kept and attempt == 1:
+                    continue
+                return Delivery(False, redact(f"SMTP: {exc.__class__.__name__}: {exc}")[:300])
+        return Delivery(False, "SMTP: the connection closed twice")
+
+
+_smtp = threading.local()
+
+
+def _smtp_connection(s: Settings) -> tuple[smtplib.SMTP, bool]:
+    """This thread's connection to the relay, opened (STARTTLS, login) at its first message and kept
+    for the next ones: a worker sending a backlog pays the TCP and TLS handshakes once, not per
+    message. (connection, kept): kept is True when it was opened for an earlier message."""
+    key = (s.smtp_host, s.smtp_port, s.smtp_user, s.smtp_starttls)
+    held = getattr(_smtp, "held", None)
+    if held is not None and held[0] == key:
+        return held[1], True
+    _drop_smtp()
+    smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.messages_timeout)
+    try:
+        if s.smtp_starttls:
+            smtp.starttls(context=ssl.create_default_context())
+        if s.smtp_user:
+            smtp.login(s.smtp_user, s.smtp_password or "")
+    except BaseException:
+        smtp.close()
+        raise
+    _smtp.held = (key, smtp)
+    return smtp, False
+
+
+def _drop_smtp() -> None:
+    held = getattr(_smtp, "held", None)
+    _smtp.held = None
+    if held is not None:
+        try:
+            held[1].quit()
+        except (OSError, smtplib.SMTPException):
+            held[1].close()
 
 
 class _HttpChannel(Channel):

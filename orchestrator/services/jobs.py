@@ -105,6 +105,15 @@ def renew(session: Session, job_id: int, worker: str, lease: timedelta) -> Job |
     ).first()
 
 
+def extend(session: Session, job_id: int, worker: str, lease: timedelta) -> bool:
+    """Lengthen our lease (before a call outside the transaction), without loading the job again:
+    False when it is no longer ours."""
+    return session.execute(
+        update(Job).where(Job.id == job_id, Job.state == RUNNING, Job.locked_by == worker)
+        .values(lease_until=utcnow() + lease).execution_options(synchronize_session=False)
+    ).rowcount == 1
+
+
 def finish(session: Session, job: Job, worker: str) -> bool:
     """Mark our job done; False if it is no longer ours (then the caller rolls back)."""
     result = session.execute(

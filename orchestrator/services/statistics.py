@@ -213,6 +213,12 @@ def report(session: Session, actor: Actor, scope: str | None = None, start: date
             .where(in_scope, WorkItem.state == OPEN)
             .group_by(Dossier.procedure_code, WorkItem.step_name, WorkItem.unit_code)
         ).all()
+        unit_open: dict[str, list[int]] = {}
+        for _procedure, _step, code, count, overdue, _oldest in waiting:
+            unit_open.setdefault(code, [0, 0])
+            unit_open[code][0] += count
+            unit_open[code][1] += overdue
+        steps = sorted((StepRow(*r) for r in waiting), key=_worst_first)[:BOTTLENECKS]
     else:  # the worker's snapshot (`stat_days.snapshot`), taken at most about a minute ago
         of_snapshot = [] if scope == "VN" else [StatOpen.province_code == scope]
         if commune is not None:
@@ -220,11 +226,18 @@ def report(session: Session, actor: Actor, scope: str | None = None, start: date
         open_rows = session.execute(
             select(StatOpen.procedure_code, func.sum(StatOpen.open), func.sum(StatOpen.overdue))
             .where(StatOpen.kind == "dossier", *of_snapshot).group_by(StatOpen.procedure_code)).all()
-        waiting = session.execute(
-            select(StatOpen.procedure_code, StatOpen.step_name, StatOpen.unit_code, func.sum(StatOpen.open),
-                   func.sum(StatOpen.overdue), func.min(StatOpen.oldest_due_at))
-            .where(StatOpen.kind == "step", *of_snapshot)
-            .group_by(StatOpen.procedure_code, StatOpen.step_name, StatOpen.unit_code)).all()
+        # per unit and the worst steps summed by PostgreSQL: the country's open steps are thousands of rows
+        unit_open = {code: [count, overdue] for code, count, overdue in session.execute(
+            select(StatOpen.unit_code, func.sum(StatOpen.open), func.sum(StatOpen.overdue))
+            .where(StatOpen.kind == "step", *of_snapshot).group_by(StatOpen.unit_code))}
+        opened, overdue = func.sum(StatOpen.open), func.sum(StatOpen.overdue)
+        names = (StatOpen.procedure_code, StatOpen.step_name, StatOpen.unit_code)
+        by_code_point = ([n.collate("C") for n in names] if session.get_bind().dialect.name == "postgresql"
+                         else list(names))  # ties ordered as Python orders strings (`_worst_first`)
+        steps = [StepRow(*r) for r in session.execute(
+            select(*names, opened, overdue, func.min(StatOpen.oldest_due_at))
+            .where(StatOpen.kind == "step", *of_snapshot).group_by(*names)
+            .order_by(overdue.desc(), opened.desc(), *by_code_point).limit(BOTTLENECKS))]
     for code, count in received.items():
         procedures.setdefault(code, ProcedureRow(code, "")).received = count
     for code, count, overdue in open_rows:
@@ -242,29 +255,34 @@ def report(session: Session, actor: Actor, scope: str | None = None, start: date
         open=sum(r[1] for r in open_rows), open_overdue=sum(r[2] for r in open_rows),
         weeks=[weeks[k] for k in sorted(weeks)],
         procedures=sorted(procedures.values(), key=lambda r: (-r.outcomes.resolved, -r.open, r.code)),
-        **_work(session, done, waiting), commune=commune, open_as_of=taken or now,
+        **_work(session, done, unit_open, steps), commune=commune, open_as_of=taken or now,
     )
 
 
-def _work(session: Session, done: dict, waiting, limit: int = 10) -> dict:
+BOTTLENECKS = 10  # steps listed where most open work is overdue
+
+
+def _worst_first(step: StepRow):
+    return (-step.open_overdue, -step.open, step.procedure_code, step.step_name, step.unit_code)
+
+
+def _work(session: Session, done: dict, unit_open: dict, steps: list[StepRow]) -> dict:
     """Per unit: steps finished in the period (`done`: unit -> [count, late, seconds, timed]; late
     ones: after the step's due day), average hours a step stayed with the unit, open steps and
-    how many are overdue (`waiting`: (procedure, step, unit, open, overdue, oldest due)); and the
-    steps where most open work is overdue."""
+    how many are overdue (`unit_open`: unit -> [open, overdue]); and the steps where most open
+    work is overdue (`steps`, worst first)."""
     units: dict[str, UnitRow] = {}
     for code, (count, late, total, timed) in done.items():
         units[code] = UnitRow(code, "", steps_done=count, steps_late=late,
                               hours_per_step=round(float(total) / timed / 3600, 1) if timed else None)
-    for _procedure, _step, code, count, overdue, _oldest in waiting:
+    for code, (count, overdue) in unit_open.items():
         row = units.setdefault(code, UnitRow(code, ""))
         row.open, row.open_overdue = row.open + count, row.open_overdue + overdue
     names = unit_names(session, units)
     for row in units.values():
         row.name = names.get(row.code, row.code)
-    steps = sorted((StepRow(*r) for r in waiting),
-                   key=lambda s: (-s.open_overdue, -s.open, s.procedure_code, s.step_name, s.unit_code))
     return {"units": sorted(units.values(), key=lambda u: (-u.open_overdue, -u.open, -u.steps_done, u.code)),
-            "bottlenecks": steps[:limit]}
+            "bottlenecks": steps}
 
 
 def _plus(a, b):
