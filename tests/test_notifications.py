@@ -104,9 +104,10 @@ def test_return_to_an_earlier_step_notifies_the_officer_who_held_it(app, api, ap
 
 
 def test_a_step_returned_to_an_absent_officer_is_announced_to_the_substitute(app, api, api_key):
-    from datetime import date
+    from datetime import datetime
 
     from orchestrator.services import substitutes
+    from orchestrator.timezone import TZ
     from orchestrator.services.auth import create_user
 
     from .test_land_e2e import BRANCH
@@ -115,11 +116,12 @@ def test_a_step_returned_to_an_absent_officer_is_announced_to_the_substitute(app
     body = complete(api, "specialist.00454", body, "Task_CommuneVerification")
     body = paid_at_once(api, BRANCH_OFFICER, complete(api, BRANCH_OFFICER, body, "Task_FileCheck"))
     body = complete(api, BRANCH_OFFICER, body, "Task_Draft")
+    today = datetime.now(TZ).date()  # Vietnam's day: from 17:00 UTC it is already tomorrow there
     with app.app_context():  # the officer who drafted is away this week: Đỗ Thị Mai stands in
         create_user(db.session, "specialist.mai", "demo1234", [("specialist", BRANCH)], full_name="Đỗ Thị Mai")
         leader = actor_for_user(db.session, db.session.query(User).filter_by(username=BRANCH_LEADER).one())
         substitutes.set_substitute(db.session, leader, BRANCH, BRANCH_OFFICER, "specialist.mai",
-                                   date.today(), date.today() + timedelta(days=6))
+                                   today, today + timedelta(days=6))
         db.session.commit()
     r = action(api, "leader.00454", body["code"], "return-to-step", step_id="Task_Draft", reason="Sai số thửa")
     assert r.status_code == 200, r.get_json()

@@ -120,7 +120,8 @@ def test_statistics_page_draws_the_weeks_and_refuses_what_it_should(app, api, ap
     key = api_key()
     code = returned(api, key)
     now = utcnow()
-    set_times(app, code, finished=now - timedelta(hours=1), legal_due=now - timedelta(days=1))  # late
+    # late: due two days before (one day before is the same Vietnam day in the first hour after its midnight)
+    set_times(app, code, finished=now - timedelta(hours=1), legal_due=now - timedelta(days=2))
     office = BackOffice(client)
     r = office.login("supervisor.01")
     assert r.status_code == 302 and r.headers["Location"].endswith("/admin/")
