@@ -14,7 +14,6 @@ date in `lifecycle.apologize`.
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime
 from urllib.parse import quote
 
@@ -31,9 +30,6 @@ from .errors import Invalid, Rejected
 
 __all__ = ["CHANNELS", "consent", "notice", "status_changed"]
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+$")
-# Vietnamese numbers: mobile 0[35789]x (10 digits) or landline 02x (11 digits); +84 / 84 for the 0
-_PHONE = re.compile(r"^(0[35789]\d{8}|02\d{9})$")
 CONTACT = {EMAIL: "email", SMS: "phone", ZALO: "phone"}
 # part of the citizen's message: Vietnamese, never translated
 PAYMENT_HOW = "Thanh toán trực tuyến qua Cổng Dịch vụ công hoặc nộp tại Bộ phận Một cửa."
@@ -54,9 +50,9 @@ def consent(notify: dict | None) -> dict | None:
     chosen = [c for c in CHANNELS if c in chosen]
     email = (notify.get("email") or "").strip() if isinstance(notify.get("email"), str) else ""
     phone = messages.normalise(SMS, notify.get("phone")) if isinstance(notify.get("phone"), str) else ""
-    if email and (len(email) > 254 or not _EMAIL.match(email)):
+    if email and not messages.valid_email(email):
         raise Invalid(vi("Địa chỉ thư điện tử không hợp lệ."), fields={"notify.email": vi("địa chỉ thư điện tử")})
-    if phone and not _PHONE.match(phone):
+    if phone and not messages.valid_phone(phone):
         raise Invalid(vi("Số điện thoại không hợp lệ."),
                       fields={"notify.phone": vi("số điện thoại Việt Nam (0xxxxxxxxx hoặc +84...)")})
     missing = {f"notify.{CONTACT[c]}": vi("cần khi chọn kênh %(channel)s", channel=c) for c in chosen

@@ -33,7 +33,6 @@ from .auth import Actor
 from .dossiers import get_public
 from .errors import Conflict, Forbidden, Invalid, NotFound, TooManyAttempts
 
-EMAIL_RE = re.compile(r"[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}")
 ANSWER_EVENT = "feedback.answered"
 LIST_LIMIT = 200
 
@@ -92,11 +91,11 @@ def rating_of(session: Session, dossier: Dossier) -> Rating | None:
 
 def _contacts(email: str | None, phone: str | None) -> tuple[str | None, str | None]:
     email, phone = (email or "").strip() or None, (phone or "").strip() or None
-    if email is not None and (len(email) > 254 or not EMAIL_RE.fullmatch(email)):
+    if email is not None and not messages.valid_email(email):
         raise Invalid(vi("Địa chỉ email không hợp lệ."), fields={"email": vi("không hợp lệ")})
     if phone is not None:
         phone = messages.normalise(SMS, phone)
-        if not re.fullmatch(r"0\d{8,10}", phone):
+        if not messages.valid_phone(phone):
             raise Invalid(vi("Số điện thoại liên hệ không hợp lệ."), fields={"contact_phone": vi("không hợp lệ")})
     return email, phone
 

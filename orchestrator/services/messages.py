@@ -52,6 +52,22 @@ def normalise(channel: str, recipient: str) -> str:
     return digits
 
 
+# One rule for every contact the product keeps (a citizen's consent, a feedback's answer, an
+# officer's digest): an address with a dotted domain; a Vietnamese mobile (0[35789]x, 10 digits)
+# or landline (02x, 11 digits) number once normalised.
+_EMAIL = re.compile(r"[^@\s<>,;\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9-]{1,63})+")
+_PHONE = re.compile(r"0[35789]\d{8}|02\d{9}")
+
+
+def valid_email(address: str) -> bool:
+    return len(address) <= 254 and _EMAIL.fullmatch(address) is not None
+
+
+def valid_phone(normalised: str) -> bool:
+    """A number as `normalise` leaves it."""
+    return _PHONE.fullmatch(normalised) is not None
+
+
 def sent_last_hour(session: Session, recipient: str) -> int:
     """Messages to this contact accepted for sending in the last hour (the refused ones do not count)."""
     return session.scalar(select(func.count()).select_from(CitizenMessage).where(

@@ -37,9 +37,6 @@ KIND = "officer_digest"
 EVENT = "officer.digest"
 AT = time(7, 0)                 # Vietnam time
 MAX_ROWS = 200                  # per officer and email; the rest waits for the next day's
-_EMAIL = re.compile(r"^[^@\s<>,;\"']{1,64}@[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?"
-                    r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)+$")
-
 # the bell's kinds, in the digest's order, with their headings
 SECTIONS = {
     "assigned": EVENTS["task.assigned"][1],
@@ -63,10 +60,6 @@ _STEP = re.compile(r"«([^»]+)»")
 _REASON = re.compile(r"»\s*:\s*(.+)$", re.DOTALL)  # "... bước «X»: lý do" (services/lifecycle.py)
 
 
-def valid_email(address: str) -> bool:
-    return len(address) <= 254 and bool(_EMAIL.match(address))
-
-
 def set_preferences(session: Session, actor: Actor, *, enabled: bool, email: str | None) -> User:
     """The caller's own choice (users only). Turning it on needs a valid address; turning it on
     again keeps the rows already pending; turning it off keeps the address for next time."""
@@ -74,7 +67,7 @@ def set_preferences(session: Session, actor: Actor, *, enabled: bool, email: str
     if user is None:
         raise NotFound(vi("Không tìm thấy tài khoản."))
     email = (email or "").strip()
-    if email and not valid_email(email):
+    if email and not messages.valid_email(email):
         raise Invalid(vi("Địa chỉ email không hợp lệ."), fields={"digest_email": vi("không hợp lệ")})
     if enabled and not email:
         raise Invalid(vi("Cần địa chỉ email để nhận bản tổng hợp hằng ngày."),
