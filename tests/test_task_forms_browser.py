@@ -56,7 +56,8 @@ def test_browser_stops_a_bad_value_and_the_server_keeps_what_was_typed(page, ser
     page.click("#complete")
     page.wait_for_selector("#error-summary")
     assert len(sent) == 1
-    assert page.evaluate("document.activeElement.id") == "error-summary"
+    # forms.js moves the focus once the document is parsed: wait for it, not just for the summary
+    page.wait_for_function("document.activeElement && document.activeElement.id === 'error-summary'")
     assert page.locator("#error-summary a[href='#f-parcel_address']").count() == 1
     assert page.input_value("#f-applicant_full_name") == "Nguyễn Văn An"
     assert page.input_value("#f-parcel_number") == "5"
